@@ -1,0 +1,45 @@
+"""The `cadence` command: one Typer app, each group in its own module, errors as one line."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+from rich.console import Console
+
+from cadence.cli import accounts, db, demo, ingest
+from tasks.errors import CadenceError
+
+app = typer.Typer(
+    name="cadence",
+    help="Cadence: an agency's client-service rhythm as Prefect flows.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(accounts.app, name="account")
+app.add_typer(accounts.clients_app, name="client")
+app.command("import")(ingest.import_command)
+app.command("demo")(demo.demo_command)
+
+err = Console(stderr=True, highlight=False)
+
+
+def main() -> None:
+    """Entry point: runs the app; a known failure is one line on stderr and exit code 2."""
+    try:
+        app(standalone_mode=True)
+    except CadenceError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the user gets one line; CADENCE_DEBUG=1 shows the rest
+        if os.environ.get("CADENCE_DEBUG"):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        err.print(f"[bold red]error:[/] {type(exc).__name__}: {first} (set CADENCE_DEBUG=1 for details)")
+        sys.exit(1)

@@ -1,0 +1,56 @@
+"""One Settings object, read from CADENCE_* environment variables (and a .env file) at run time."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HOME = Path(".cadence")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CADENCE_", env_file=".env", extra="ignore")
+
+    home: Path = Field(DEFAULT_HOME, description="where the embedded defaults keep their files")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite under home")
+    outbox_dir: Path | None = Field(None, description="the file outbox; default: home/outbox")
+    reports_dir: Path | None = Field(None, description="rendered reports; default: home/reports")
+    sendgrid_api_key: SecretStr | None = Field(None, description="with a key, mail goes out through SendGrid")
+    sendgrid_base_url: str = "https://api.sendgrid.com"
+    sender_email: str = "cadence@agency.example"
+    sender_name: str = "Cadence"
+    agency_time_zone: str = "Asia/Shanghai"
+
+    @field_validator("agency_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'cadence.db').resolve()}"
+
+    @property
+    def outbox_path(self) -> Path:
+        return (self.outbox_dir or self.home / "outbox").resolve()
+
+    @property
+    def reports_path(self) -> Path:
+        return (self.reports_dir or self.home / "reports").resolve()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.agency_time_zone)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""One file per cadence flow; a flow only puts tasks in order."""

@@ -1,0 +1,36 @@
+"""Cadence's data model: typed SQLAlchemy 2 tables; knows nothing of Prefect."""
+
+from models.agency import AdAccount, Campaign, Client, Contact, DailyMetric, Staff
+from models.base import Base
+from models.ingest import ImportBatch, QuarantinedRow
+from models.messaging import OutboundMessage, Report
+from models.service import (
+    ClientRequest,
+    Finding,
+    Incident,
+    IncidentEvent,
+    Interaction,
+    KeyDate,
+    OptimisationNote,
+)
+
+__all__ = [
+    "AdAccount",
+    "Base",
+    "Campaign",
+    "Client",
+    "ClientRequest",
+    "Contact",
+    "DailyMetric",
+    "Finding",
+    "ImportBatch",
+    "Incident",
+    "IncidentEvent",
+    "Interaction",
+    "KeyDate",
+    "OptimisationNote",
+    "OutboundMessage",
+    "QuarantinedRow",
+    "Report",
+    "Staff",
+]
