@@ -1,0 +1,145 @@
+"""`cadence client` and `cadence account`: see and add the clients and ad accounts data lands in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cadence.wiring import ready_engine
+from models import AdAccount, Campaign, Client, Staff
+from models.enums import Platform, StaffRole, Tier
+from tasks.errors import CadenceError
+
+app = typer.Typer(help="List or add ad accounts.", no_args_is_help=True)
+clients_app = typer.Typer(help="List or add clients.", no_args_is_help=True)
+out = Console(highlight=False)
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CadenceError(f"unknown time zone {value!r} (use an IANA name such as Europe/Moscow)") from None
+    return value
+
+
+def _money(value: str | None, what: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise CadenceError(f"{what} must be a number, got {value!r}") from None
+    if amount < 0:
+        raise CadenceError(f"{what} cannot be negative, got {value}")
+    return amount
+
+
+def _client(session: Session, slug: str) -> Client:
+    client = session.scalars(select(Client).where(Client.slug == slug)).one_or_none()
+    if client is None:
+        raise CadenceError(f"no client {slug!r}: see `cadence client list`")
+    return client
+
+
+@clients_app.command("list")
+def list_clients() -> None:
+    """Show every client with its tier, market, owner and account count."""
+    with Session(ready_engine()) as s:
+        rows = s.execute(
+            select(Client, Staff.email, func.count(AdAccount.id))
+            .join(Staff, Client.owner_am_id == Staff.id)
+            .outerjoin(AdAccount, AdAccount.client_id == Client.id)
+            .group_by(Client.id, Staff.email)
+            .order_by(Client.slug)
+        ).all()
+    table = Table("slug", "name", "tier", "market", "currency", "owner AM", "accounts")
+    for client, owner, accounts in rows:
+        table.add_row(client.slug, client.name, client.effective_tier.value, client.market, client.currency,
+                      owner, str(accounts))
+    out.print(table if rows else "no clients yet: `cadence demo` makes a demo agency, `cadence client add` one client")
+
+
+@clients_app.command("add")
+def add_client(
+    slug: str = typer.Option(..., help="short ASCII id, e.g. acme"),
+    name: str = typer.Option(...),
+    industry: str = typer.Option("unspecified"),
+    market: str = typer.Option(..., help="ISO country code, e.g. CN, RU, US"),
+    time_zone: str = typer.Option(..., help="IANA zone, e.g. Asia/Shanghai"),
+    currency: str = typer.Option(..., help="ISO currency code, e.g. CNY"),
+    am_email: str = typer.Option(..., help="owner AM; added as staff if new"),
+    tier: Tier = typer.Option(Tier.REGULAR),
+    cpa_min: str | None = typer.Option(None, help="lower edge of the acceptable CPA band"),
+    cpa_max: str | None = typer.Option(None, help="upper edge of the acceptable CPA band"),
+    monthly_budget: str | None = typer.Option(None),
+) -> None:
+    """Add a client (and its owner AM, if not yet known)."""
+    low, high = _money(cpa_min, "--cpa-min"), _money(cpa_max, "--cpa-max")
+    if low is not None and high is not None and low > high:
+        raise CadenceError(f"--cpa-min {low} is above --cpa-max {high}")
+    if len(market) != 2 or not market.isalpha():
+        raise CadenceError(f"--market must be a two-letter country code, got {market!r}")
+    with Session(ready_engine()) as s, s.begin():
+        if s.scalars(select(Client.id).where(Client.slug == slug)).first() is not None:
+            raise CadenceError(f"client {slug!r} already exists")
+        am = s.scalars(select(Staff).where(Staff.email == am_email)).one_or_none()
+        if am is None:
+            am = Staff(email=am_email, name=am_email.split("@")[0], role=StaffRole.AM)
+        s.add(Client(
+            slug=slug, name=name, industry=industry, market=market.upper(), time_zone=_zone(time_zone),
+            currency=currency.upper(), tier=tier, owner_am=am, cooperation_start=dt.date.today(),
+            cpa_min=low, cpa_max=high, monthly_budget=_money(monthly_budget, "--monthly-budget"),
+        ))
+    out.print(f"client {slug} added")
+
+
+@app.command("list")
+def list_accounts(client: str | None = typer.Option(None, help="only this client's accounts")) -> None:
+    """Show ad accounts: platform, external id (what `cadence import --account` takes), client."""
+    with Session(ready_engine()) as s:
+        query = (
+            select(AdAccount, Client.slug, func.count(Campaign.id))
+            .join(Client, AdAccount.client_id == Client.id)
+            .outerjoin(Campaign, Campaign.account_id == AdAccount.id)
+            .group_by(AdAccount.id, Client.slug)
+            .order_by(Client.slug, AdAccount.platform, AdAccount.external_id)
+        )
+        if client:
+            query = query.where(Client.id == _client(s, client).id)
+        rows = s.execute(query).all()
+    table = Table("client", "platform", "external id", "name", "currency", "status", "campaigns")
+    for account, slug, campaigns in rows:
+        table.add_row(slug, account.platform.value, account.external_id, account.name, account.currency,
+                      account.status.value, str(campaigns))
+    out.print(table if rows else "no accounts yet: `cadence account add` adds one")
+
+
+@app.command("add")
+def add_account(
+    client: str = typer.Option(..., help="the client's slug"),
+    platform: Platform = typer.Option(...),
+    external_id: str = typer.Option(..., help="the account id on the platform"),
+    name: str | None = typer.Option(None),
+    currency: str | None = typer.Option(None, help="default: the client's currency"),
+    time_zone: str | None = typer.Option(None, help="default: the client's time zone"),
+) -> None:
+    """Add an ad account to a client, ready for `cadence import`."""
+    with Session(ready_engine()) as s, s.begin():
+        owner = _client(s, client)
+        taken = select(AdAccount.id).where(AdAccount.platform == platform, AdAccount.external_id == external_id)
+        if s.scalars(taken).first() is not None:
+            raise CadenceError(f"{platform.value} account {external_id!r} already exists")
+        s.add(AdAccount(
+            client=owner, platform=platform, external_id=external_id, name=name or external_id,
+            currency=(currency or owner.currency).upper(), time_zone=_zone(time_zone or owner.time_zone),
+            created_on=dt.date.today(),
+        ))
+    out.print(f"{platform.value} account {external_id} added to {client}")
