@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Enum, MetaData, Numeric, TypeDecorator
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 
 # Alembic needs deterministic constraint names to alter or drop them later.
@@ -41,6 +42,9 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.timezone.utc)
 
 
+# JSONB on PostgreSQL: comparable (upserts skip unchanged rows) and indexable.
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
 # Money and rates: exact decimals, never floats.
 Money = Numeric(18, 2, asdecimal=True)
 Rate = Numeric(18, 4, asdecimal=True)
@@ -64,8 +68,8 @@ class Base(DeclarativeBase):
     type_annotation_map = {
         dt.datetime: UTCDateTime(),
         Decimal: Money,
-        dict[str, Any]: JSON(),
-        list[str]: JSON(),
+        dict[str, Any]: JSONType,
+        list[str]: JSONType,
     }
 
 

@@ -2,14 +2,14 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 14:54:56.920059
+Create Date: 2026-11-25
 
 """
 from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
-
+from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = '0001'
@@ -49,13 +49,13 @@ def upgrade() -> None:
     sa.Column('tier', sa.Enum('strategic', 'potential', 'regular', name='client_tier', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('tier_override', sa.Enum('strategic', 'potential', 'regular', name='client_tier_override', native_enum=False, create_constraint=True, length=32), nullable=True),
     sa.Column('tier_computed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('services', sa.JSON(), nullable=False, comment='service lines bought: search, social, ...'),
+    sa.Column('services', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False, comment='service lines bought: search, social, ...'),
     sa.Column('cooperation_start', sa.Date(), nullable=False),
     sa.Column('cpa_min', sa.Numeric(precision=18, scale=2), nullable=True, comment='lower edge of the acceptable CPA band'),
     sa.Column('cpa_max', sa.Numeric(precision=18, scale=2), nullable=True, comment='upper edge of the acceptable CPA band'),
     sa.Column('target_roas', sa.Numeric(precision=18, scale=4), nullable=True),
     sa.Column('monthly_budget', sa.Numeric(precision=18, scale=2), nullable=True, comment='monthly spend commitment'),
-    sa.Column('settings', sa.JSON(), nullable=False, comment='per-client detector thresholds'),
+    sa.Column('settings', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False, comment='per-client detector thresholds'),
     sa.Column('owner_am_id', sa.Integer(), nullable=False),
     sa.Column('team_lead_id', sa.Integer(), nullable=True),
     sa.Column('director_id', sa.Integer(), nullable=True),
@@ -154,7 +154,7 @@ def upgrade() -> None:
     sa.Column('daily_budget', sa.Numeric(precision=18, scale=2), nullable=True),
     sa.Column('bid', sa.Numeric(precision=18, scale=4), nullable=True),
     sa.Column('bid_strategy', sa.String(length=60), nullable=True),
-    sa.Column('geo_targeting', sa.JSON(), nullable=False, comment='empty means no geo targeting set'),
+    sa.Column('geo_targeting', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False, comment='empty means no geo targeting set'),
     sa.Column('conversion_goal', sa.String(length=120), nullable=True),
     sa.Column('initiative', sa.String(length=120), nullable=False),
     sa.Column('created_on', sa.Date(), nullable=False),
@@ -256,7 +256,7 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('provider', sa.String(length=40), nullable=True),
     sa.Column('provider_message_id', sa.String(length=200), nullable=True),
-    sa.Column('meta', sa.JSON(), nullable=False),
+    sa.Column('meta', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['client_id'], ['client.id'], name=op.f('fk_outbound_message_client_id_client'), ondelete='CASCADE'),
@@ -300,7 +300,7 @@ def upgrade() -> None:
     sa.Column('detector', sa.String(length=60), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('severity', sa.Enum('info', 'warning', 'critical', name='finding_severity', native_enum=False, create_constraint=True, length=32), nullable=False),
-    sa.Column('evidence', sa.JSON(), nullable=False),
+    sa.Column('evidence', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('recommendation', sa.Text(), nullable=False),
     sa.Column('status', sa.Enum('open', 'acknowledged', 'resolved', name='finding_status', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('first_seen_at', sa.DateTime(timezone=True), nullable=False),
@@ -341,7 +341,7 @@ def upgrade() -> None:
     sa.Column('batch_id', sa.Integer(), nullable=False),
     sa.Column('row_number', sa.Integer(), nullable=False, comment='1-based line in the file, header excluded'),
     sa.Column('reason', sa.Text(), nullable=False),
-    sa.Column('raw', sa.JSON(), nullable=False),
+    sa.Column('raw', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['batch_id'], ['import_batch.id'], name=op.f('fk_quarantined_row_batch_id_import_batch'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quarantined_row'))

@@ -1,0 +1,34 @@
+"""Every active account, every day: detectors over all campaigns in chunks, findings, digests, artifacts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import flow
+from prefect.runtime import flow_run
+
+from tasks.clock import agency_today
+from tasks.sweep import compose_digests, plan_chunks, publish_artifacts, sweep_chunk
+
+DEFAULT_CHUNK_CAMPAIGNS = 20_000
+
+
+def _run_name() -> str:
+    return f"sweep-{flow_run.parameters.get('as_of') or agency_today()}"
+
+
+@flow(name="daily-account-sweep", flow_run_name=_run_name, log_prints=True)
+def daily_account_sweep(
+    as_of: dt.date | None = None,
+    clients: list[str] | None = None,
+    chunk_campaigns: int = DEFAULT_CHUNK_CAMPAIGNS,
+) -> dict:
+    """Sweep the last complete day before `as_of` (default: today in the agency's zone)."""
+    as_of = as_of or agency_today()
+    day = as_of - dt.timedelta(days=1)
+    chunks = plan_chunks(clients, chunk_campaigns)
+    futures = [sweep_chunk.submit(chunk, day, index) for index, chunk in enumerate(chunks)]
+    results = [future.result() for future in futures]
+    digests = compose_digests(day, clients)
+    publish_artifacts(day, results, [cid for chunk in chunks for cid in chunk], digests)
+    return {"day": day.isoformat(), "chunks": results, "digests": digests}

@@ -1,0 +1,148 @@
+"""Metric windows read from the database as DataFrames, and the KPI arithmetic shared by flows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, Float, and_, cast, func, select
+
+from models import AdAccount, Campaign, Client, DailyMetric
+
+SWEEP_WINDOW_DAYS = 56
+
+METRIC_COLUMNS = ["impressions", "clicks", "spend", "conversions", "conversion_value"]
+
+
+@dataclass(frozen=True)
+class SweepFrames:
+    """Everything the detectors read for a set of clients: one frame per table, floats not Decimals."""
+
+    metrics: pd.DataFrame
+    campaigns: pd.DataFrame
+    accounts: pd.DataFrame
+    clients: pd.DataFrame
+
+
+def _frame(engine: Engine, query, columns: Sequence[str]) -> pd.DataFrame:
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return pd.DataFrame.from_records(rows, columns=list(columns))
+
+
+def load_sweep_frames(engine: Engine, client_ids: Sequence[int], day: dt.date,
+                      window_days: int = SWEEP_WINDOW_DAYS) -> SweepFrames:
+    """The sweep's inputs for `client_ids`: metrics from `day - window_days + 1` through `day`."""
+    ids = list(client_ids)
+    first = day - dt.timedelta(days=window_days - 1)
+    metrics_q = (
+        select(
+            DailyMetric.campaign_id, Campaign.account_id, AdAccount.client_id, DailyMetric.day,
+            cast(DailyMetric.impressions, Float), cast(DailyMetric.clicks, Float),
+            cast(DailyMetric.spend, Float), cast(DailyMetric.conversions, Float),
+            cast(DailyMetric.conversion_value, Float),
+        )
+        .join(Campaign, Campaign.id == DailyMetric.campaign_id)
+        .join(AdAccount, AdAccount.id == Campaign.account_id)
+        .where(AdAccount.client_id.in_(ids), and_(DailyMetric.day >= first, DailyMetric.day <= day))
+    )
+    metrics = _frame(engine, metrics_q, ["campaign_id", "account_id", "client_id", "day", *METRIC_COLUMNS])
+    metrics["day"] = pd.to_datetime(metrics["day"])
+    for col in METRIC_COLUMNS:
+        metrics[col] = metrics[col].astype("float64")
+
+    campaigns_q = (
+        select(
+            Campaign.id, Campaign.account_id, AdAccount.client_id, Campaign.status,
+            cast(Campaign.daily_budget, Float), cast(Campaign.bid, Float), Campaign.geo_targeting,
+            Campaign.conversion_goal, Campaign.created_on, Campaign.edited_at, Campaign.initiative,
+        )
+        .join(AdAccount, AdAccount.id == Campaign.account_id)
+        .where(AdAccount.client_id.in_(ids))
+    )
+    raw = _frame(engine, campaigns_q, ["campaign_id", "account_id", "client_id", "status", "daily_budget", "bid",
+                                       "geo_targeting", "conversion_goal", "created_on", "edited_at", "initiative"])
+    campaigns = raw.drop(columns=["geo_targeting", "conversion_goal", "edited_at"]).assign(
+        status=raw["status"].map(lambda s: getattr(s, "value", s)),
+        geo_targeting_count=raw["geo_targeting"].map(lambda g: len(g or [])).astype("int64"),
+        has_conversion_goal=raw["conversion_goal"].notna() & (raw["conversion_goal"].astype(str).str.len() > 0),
+        created_on=pd.to_datetime(raw["created_on"]),
+        edited_at_day=pd.to_datetime(raw["edited_at"].map(lambda t: t.date() if t is not None else None)),
+    )
+    for col in ("daily_budget", "bid"):
+        campaigns[col] = campaigns[col].astype("float64")
+
+    accounts_q = select(
+        AdAccount.id, AdAccount.client_id, AdAccount.status, AdAccount.paused_by_client_at, AdAccount.currency,
+    ).where(AdAccount.client_id.in_(ids))
+    raw = _frame(engine, accounts_q, ["account_id", "client_id", "status", "paused_by_client_at", "currency"])
+    accounts = raw.drop(columns=["paused_by_client_at"]).assign(
+        status=raw["status"].map(lambda s: getattr(s, "value", s)),
+        paused_by_client_day=pd.to_datetime(
+            raw["paused_by_client_at"].map(lambda t: t.date() if t is not None else None)
+        ),
+    )
+
+    clients_q = select(
+        Client.id, cast(Client.cpa_min, Float), cast(Client.cpa_max, Float), cast(Client.monthly_budget, Float),
+        Client.settings,
+    ).where(Client.id.in_(ids))
+    clients = _frame(engine, clients_q, ["client_id", "cpa_min", "cpa_max", "monthly_budget", "settings"])
+    for col in ("cpa_min", "cpa_max", "monthly_budget"):
+        clients[col] = clients[col].astype("float64")
+    return SweepFrames(metrics=metrics, campaigns=campaigns, accounts=accounts, clients=clients)
+
+
+def active_client_ids(engine: Engine, slugs: Sequence[str] | None = None) -> list[int]:
+    """Ids of active clients (or of the named ones, active or not), in id order."""
+    from models.enums import ClientStatus
+
+    query = select(Client.id, Client.slug).order_by(Client.id)
+    if slugs:
+        query = query.where(Client.slug.in_(list(slugs)))
+    else:
+        query = query.where(Client.status == ClientStatus.ACTIVE)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [row.id for row in rows]
+
+
+def chunk_clients(engine: Engine, client_ids: Sequence[int], max_campaigns: int) -> list[list[int]]:
+    """Partition clients into chunks of at most about `max_campaigns` campaigns; a client is never split."""
+    if not client_ids:
+        return []
+    sizes_q = (
+        select(AdAccount.client_id, func.count(Campaign.id))
+        .join(Campaign, Campaign.account_id == AdAccount.id)
+        .where(AdAccount.client_id.in_(list(client_ids)))
+        .group_by(AdAccount.client_id)
+    )
+    with engine.connect() as conn:
+        sizes = dict(conn.execute(sizes_q).all())
+    chunks: list[list[int]] = [[]]
+    filled = 0
+    for client_id in client_ids:
+        size = sizes.get(client_id, 0)
+        if chunks[-1] and filled + size > max_campaigns:
+            chunks.append([])
+            filled = 0
+        chunks[-1].append(client_id)
+        filled += size
+    return chunks
+
+
+def add_ratios(frame: pd.DataFrame) -> pd.DataFrame:
+    """CTR, CVR, CPC, CPA and ROAS next to the raw sums; a ratio over zero is NaN, not infinity."""
+    def ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+        return num.div(den.where(den != 0, np.nan))
+
+    return frame.assign(
+        ctr=ratio(frame["clicks"], frame["impressions"]),
+        cvr=ratio(frame["conversions"], frame["clicks"]),
+        cpc=ratio(frame["spend"], frame["clicks"]),
+        cpa=ratio(frame["spend"], frame["conversions"]),
+        roas=ratio(frame["conversion_value"], frame["spend"]),
+    )
