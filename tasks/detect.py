@@ -1,0 +1,1011 @@
+"""The daily sweep's detectors: pure functions over whole DataFrames, vectorised over every campaign at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# Input frames. Ids are integers; money is in the account's currency; days are account-local dates.
+METRICS_COLUMNS = [
+    "campaign_id",
+    "account_id",
+    "client_id",
+    "day",  # datetime64 (or date); rows outside D-55..D are ignored, absent days inside a campaign's life are 0
+    "impressions",
+    "clicks",
+    "spend",
+    "conversions",
+    "conversion_value",  # optional
+]
+CAMPAIGNS_COLUMNS = [
+    "campaign_id",
+    "account_id",
+    "client_id",
+    "status",  # "active" | "paused" | "removed"
+    "daily_budget",  # float, NaN when the platform has none
+    "bid",  # float, NaN when the bid strategy sets none
+    "geo_targeting_count",  # int, 0 means no geo targeting (runs nationwide / worldwide)
+    "has_conversion_goal",  # bool
+    "created_on",  # date
+    "edited_at_day",  # date or NaT; optional
+    "initiative",  # optional
+]
+ACCOUNTS_COLUMNS = [
+    "account_id",
+    "client_id",
+    "status",  # "active" | "paused" | "removed"
+    "paused_by_client_day",  # date or NaT
+    "currency",  # optional, used in the wording only
+]
+CLIENTS_COLUMNS = [
+    "client_id",
+    "cpa_min",  # NaN when the client has no KPI band
+    "cpa_max",  # NaN when the client has no KPI band
+    "monthly_budget",  # NaN when there is no monthly commitment
+    "settings",  # dict (or JSON text) of DEFAULT_THRESHOLDS keys overriding the defaults; optional
+]
+# Output: one row per finding; (client_id, account_id, subject, detector, day) is unique.
+FINDINGS_COLUMNS = [
+    "client_id",  # int64
+    "account_id",  # int64
+    "campaign_id",  # Int64, <NA> for account-level findings
+    "subject",  # "account" or "campaign:<id>"
+    "detector",
+    "day",  # datetime.date, the sweep day D
+    "severity",  # "info" | "warning" | "critical"
+    "evidence",  # dict of JSON-safe numbers, strings, lists
+    "recommendation",  # plain English with the numbers in
+]
+
+WINDOW_DAYS = 56
+METRICS = ("impressions", "clicks", "spend", "conversions")
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "swc_cpa_multiple": 1.0,  # fire when spend on D >= this x target CPA with no conversion
+    "swc_critical_multiple": 2.0,  # critical when spend on D >= this x target CPA
+    "swc_history_days": 28,  # it must have converted within these days before D
+    "swc_pause_cpa_multiple": 1.5,  # "far beyond the band": 2-day CPA >= this x cpa_max
+    "swc_pause_share": 0.30,  # "large share": this fraction of the account's spend on D
+    "cpa_window_days": 7,
+    "cpa_tolerance": 0.10,
+    "cpa_min_conversions": 3,
+    "cpa_critical_multiple": 2.0,
+    "underdelivery_share": 0.30,
+    "underdelivery_days": 5,
+    "launch_guard_days": 3,
+    "pacing_grace_days": 3,
+    "pacing_over": 1.15,
+    "pacing_over_critical": 1.30,
+    "pacing_under": 0.75,
+    "anomaly_weeks": 4,
+    "anomaly_min_weeks": 3,
+    "anomaly_spike": 2.5,
+    "anomaly_drop": 0.3,
+    "anomaly_min_z": 3.0,  # |today - baseline| in Poisson standard deviations, so small counts do not fire on noise
+    "anomaly_min_impressions": 500,
+    "anomaly_min_clicks": 20,
+    "anomaly_min_spend": 10.0,
+    "anomaly_min_conversions": 5,
+    "tracking_days": 2,
+    "tracking_clicks_ratio": 0.5,
+    "tracking_baseline_days": 28,
+    "tracking_min_daily_conversions": 2.0,
+    "churn_days": 3,
+    "churn_ratio": 0.10,
+    "churn_baseline_days": 28,
+    "churn_min_daily_spend": 20.0,
+}
+
+
+@dataclass(eq=False)
+class SweepWindow:
+    """The sweep's inputs indexed once: campaign x day and account x day matrices plus per-entity arrays."""
+
+    day: pd.Timestamp
+    campaigns: pd.DataFrame  # one row per campaign (settings rows and metric-only ones), grouped by account
+    accounts: pd.DataFrame  # one row per account, grouped by client
+    clients: pd.DataFrame  # one row per client
+    thresholds: pd.DataFrame  # one row per client (same order), one column per DEFAULT_THRESHOLDS key
+    cube: dict[str, np.ndarray]  # metric -> (campaigns, WINDOW_DAYS); column k is day D - k
+    account_cube: dict[str, np.ndarray]  # metric -> (accounts, WINDOW_DAYS)
+    bad_rows: pd.DataFrame  # metric rows with impossible values: campaign (position), offset, kind
+
+    def client_values(self, column: str, level: str = "campaign") -> np.ndarray:
+        """A client column (or threshold) aligned to campaigns, accounts or clients."""
+        source = self.thresholds if column in DEFAULT_THRESHOLDS else self.clients
+        values = source[column].to_numpy(dtype="float64")
+        if level == "client":
+            return values
+        frame = self.campaigns if level == "campaign" else self.accounts
+        return values[frame["client_pos"].to_numpy()]
+
+    def ints(self, key: str, low: int, high: int, level: str = "campaign") -> np.ndarray:
+        """An integer threshold per row, clipped to what the window can answer."""
+        return np.clip(np.rint(self.client_values(key, level)), low, high).astype(np.int64)
+
+
+def _conform(frame: pd.DataFrame | None, columns: list[str], optional: tuple[str, ...] = ()) -> pd.DataFrame:
+    if frame is None:
+        frame = pd.DataFrame()
+    missing = [c for c in columns if c not in frame.columns]
+    if missing and len(frame):
+        required = [c for c in missing if c not in optional]
+        if required:
+            raise ValueError(f"frame lacks required columns {required}")
+    if missing:
+        frame = frame.assign(**{c: pd.Series(np.nan, index=frame.index, dtype="object") for c in missing})
+    return frame
+
+
+def _as_day(day: Any) -> pd.Timestamp:
+    ts = pd.Timestamp(day)
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)
+    return ts.normalize()
+
+
+def _epoch_days(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Days since 1970-01-01 as int64, and which entries are real dates."""
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_localize(None)
+    elif not pd.api.types.is_datetime64_dtype(series.dtype):
+        series = pd.to_datetime(series, errors="coerce")
+    values = series.to_numpy()
+    valid = ~np.isnat(values)
+    return values.astype("datetime64[D]").view("int64"), valid
+
+
+def _offsets(series: pd.Series, day_number: int) -> np.ndarray:
+    """Days before D as float (negative after D), NaN where there is no date."""
+    days, valid = _epoch_days(series)
+    return np.where(valid, day_number - days, np.nan)
+
+
+def _ids(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    values = pd.to_numeric(series, errors="coerce").to_numpy()
+    if values.dtype.kind == "f":
+        valid = np.isfinite(values)
+        return np.where(valid, values, -1).astype(np.int64), valid
+    return values.astype(np.int64, copy=False), np.ones(len(values), dtype=bool)
+
+
+def _positions(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Position of each value among `keys` (unique ints), -1 when absent."""
+    if len(keys) == 0 or len(values) == 0:
+        return np.full(len(values), -1, dtype=np.int64)
+    low, high = int(keys.min()), int(keys.max())
+    if high - low < 50_000_000:
+        # A lookup table beats hashing for the dense serial ids a database hands out.
+        table = np.full(high - low + 1, -1, dtype=np.int64)
+        table[keys - low] = np.arange(len(keys))
+        inside = (values >= low) & (values <= high)
+        return np.where(inside, table[np.clip(values - low, 0, high - low)], -1)
+    return pd.Index(keys).get_indexer(values)
+
+
+def _settings(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and value.strip():
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+    return {}
+
+
+def client_thresholds(clients: pd.DataFrame) -> pd.DataFrame:
+    """DEFAULT_THRESHOLDS with each client's `settings` merged over them: one row per client row, in order."""
+    n = len(clients)
+    table = {key: np.full(n, float(value)) for key, value in DEFAULT_THRESHOLDS.items()}
+    if n and "settings" in clients.columns:
+        parsed = [_settings(v) for v in clients["settings"].tolist()]
+        rows = [i for i, p in enumerate(parsed) if p]
+        if rows:
+            overrides = pd.DataFrame.from_records([parsed[i] for i in rows])
+            for key in overrides.columns.intersection(list(DEFAULT_THRESHOLDS)):
+                values = pd.to_numeric(overrides[key], errors="coerce").to_numpy(dtype="float64")
+                ok = np.isfinite(values)
+                table[key][np.asarray(rows)[ok]] = values[ok]
+    return pd.DataFrame(table, index=clients.index)
+
+
+def _group_sum(matrix: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """Row sums per group, for rows already sorted by group."""
+    out = np.zeros((n_groups, matrix.shape[1]))
+    if len(groups):
+        starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+        out[groups[starts]] = np.add.reduceat(matrix, starts, axis=0)
+    return out
+
+
+def _campaign_table(campaigns: pd.DataFrame, day_number: int) -> pd.DataFrame:
+    known = pd.to_numeric(campaigns["campaign_id"], errors="coerce").notna() \
+        & pd.to_numeric(campaigns["account_id"], errors="coerce").notna()
+    camp = campaigns[known].drop_duplicates("campaign_id", keep="last").reset_index(drop=True)
+    return pd.DataFrame({
+        "campaign_id": _ids(camp["campaign_id"])[0],
+        "account_id": _ids(camp["account_id"])[0],
+        "client_id": pd.to_numeric(camp["client_id"], errors="coerce").to_numpy(dtype="float64"),
+        "in_settings": True,
+        **{c: camp[c].to_numpy() for c in ("status", "daily_budget", "bid", "geo_targeting_count",
+                                            "has_conversion_goal", "initiative")},
+        "created_off": _offsets(camp["created_on"], day_number),
+        "edited_off": _offsets(camp["edited_at_day"], day_number),
+    })
+
+
+def _add_metric_only_campaigns(universe: pd.DataFrame, metrics: pd.DataFrame, row_ids: np.ndarray,
+                               code: np.ndarray, in_window: np.ndarray) -> pd.DataFrame:
+    """Append campaigns that have metric rows but no settings row, pointing their rows (in `code`) at them."""
+    orphan_rows = in_window & (code < 0)
+    if not orphan_rows.any():
+        return universe
+    orphans = metrics.loc[orphan_rows, ["campaign_id", "account_id", "client_id"]].drop_duplicates("campaign_id")
+    orphans = orphans[pd.to_numeric(orphans["account_id"], errors="coerce").notna()]
+    orphan_ids, _ = _ids(orphans["campaign_id"])
+    sub = _positions(orphan_ids, row_ids[orphan_rows])
+    code[orphan_rows] = np.where(sub >= 0, sub + len(universe), -1)
+    extra = pd.DataFrame({
+        "campaign_id": orphan_ids,
+        "account_id": _ids(orphans["account_id"])[0],
+        "client_id": pd.to_numeric(orphans["client_id"], errors="coerce").to_numpy(dtype="float64"),
+        "in_settings": False,
+    }).reindex(columns=universe.columns)
+    universe = pd.concat([universe, extra], ignore_index=True) if len(universe) else extra
+    return universe.assign(in_settings=universe["in_settings"].astype(bool))
+
+
+def _account_table(accounts: pd.DataFrame, universe: pd.DataFrame, day_number: int) -> pd.DataFrame:
+    """Listed accounts plus the ones only campaigns mention, sorted by client then account."""
+    acc = accounts[pd.to_numeric(accounts["account_id"], errors="coerce").notna()]
+    acc = acc.drop_duplicates("account_id", keep="last")
+    acc = pd.DataFrame({
+        "account_id": _ids(acc["account_id"])[0],
+        "client_id": pd.to_numeric(acc["client_id"], errors="coerce").to_numpy(dtype="float64"),
+        "status": acc["status"].to_numpy(dtype=object),
+        "paused_off": _offsets(acc["paused_by_client_day"], day_number),
+        "currency": acc["currency"].to_numpy(dtype=object),
+        "listed": True,
+    })
+    extra = universe.loc[~universe["account_id"].isin(acc["account_id"]), ["account_id", "client_id"]]
+    extra = extra.drop_duplicates("account_id").assign(status=None, paused_off=np.nan, currency=None, listed=False)
+    acc = pd.concat([acc, extra], ignore_index=True) if len(extra) else acc
+    acc = acc[acc["client_id"].notna()]
+    acc = acc.assign(client_id=acc["client_id"].astype(np.int64))
+    return acc.sort_values(["client_id", "account_id"], kind="stable").reset_index(drop=True)
+
+
+def _client_table(clients: pd.DataFrame, account_clients: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Clients sorted by id (the accounts' unknown clients added with no band) and their thresholds."""
+    cli = clients[pd.to_numeric(clients["client_id"], errors="coerce").notna()]
+    cli = cli.drop_duplicates("client_id", keep="last").reset_index(drop=True)
+    thresholds = client_thresholds(cli)
+    cli = pd.DataFrame({
+        "client_id": _ids(cli["client_id"])[0],
+        "cpa_min": pd.to_numeric(cli["cpa_min"], errors="coerce").to_numpy(dtype="float64"),
+        "cpa_max": pd.to_numeric(cli["cpa_max"], errors="coerce").to_numpy(dtype="float64"),
+        "monthly_budget": pd.to_numeric(cli["monthly_budget"], errors="coerce").to_numpy(dtype="float64"),
+        "listed": True,
+    })
+    unknown = np.setdiff1d(account_clients, cli["client_id"].to_numpy())
+    if len(unknown):
+        cli = pd.concat([cli, pd.DataFrame({"client_id": unknown, "cpa_min": np.nan, "cpa_max": np.nan,
+                                            "monthly_budget": np.nan, "listed": False})], ignore_index=True)
+        defaults = pd.DataFrame({k: np.full(len(unknown), float(v)) for k, v in DEFAULT_THRESHOLDS.items()})
+        thresholds = pd.concat([thresholds, defaults], ignore_index=True)
+    order = np.argsort(cli["client_id"].to_numpy(), kind="stable")
+    return cli.iloc[order].reset_index(drop=True), thresholds.iloc[order].reset_index(drop=True)
+
+
+def _bad_rows(metrics: pd.DataFrame, code: np.ndarray, offsets: np.ndarray, counted: np.ndarray,
+              rows: np.ndarray) -> pd.DataFrame:
+    """Metric rows with negative, blank or impossible values, and (campaign, day) pairs given twice."""
+    raw = {m: pd.to_numeric(metrics[m], errors="coerce").to_numpy(dtype="float64")
+           for m in (*METRICS, "conversion_value")}
+    negative = np.logical_or.reduce([raw[m] < 0 for m in raw])
+    blank = np.logical_or.reduce([np.isnan(raw[m]) for m in METRICS])
+    clicks_over = (raw["impressions"] > 0) & (raw["clicks"] > raw["impressions"])
+    bad = counted & (negative | blank | clicks_over)
+    dup_pos, dup_off = np.nonzero(rows > 1)
+    return pd.DataFrame({
+        "campaign_pos": np.r_[code[bad], dup_pos], "offset": np.r_[offsets[bad], dup_off],
+        "negative": np.r_[negative[bad], np.zeros(len(dup_pos), bool)],
+        "blank": np.r_[blank[bad], np.zeros(len(dup_pos), bool)],
+        "clicks_over_impressions": np.r_[clicks_over[bad], np.zeros(len(dup_pos), bool)],
+        "duplicate": np.r_[np.zeros(bad.sum(), bool), np.ones(len(dup_pos), bool)],
+    })
+
+
+def prepare_window(metrics: pd.DataFrame | None, campaigns: pd.DataFrame | None, accounts: pd.DataFrame | None,
+                   clients: pd.DataFrame | None, day: dt.date | pd.Timestamp | str) -> SweepWindow:
+    """Index the four frames once for sweep day `day` (D); every detector reads the result."""
+    day_ts = _as_day(day)
+    day_number = int(np.datetime64(day_ts.date(), "D").astype(np.int64))
+    metrics = _conform(metrics, METRICS_COLUMNS, optional=("conversion_value", "client_id"))
+    campaigns = _conform(campaigns, CAMPAIGNS_COLUMNS, optional=("edited_at_day", "initiative", "client_id"))
+    accounts = _conform(accounts, ACCOUNTS_COLUMNS, optional=("currency", "paused_by_client_day"))
+    clients = _conform(clients, CLIENTS_COLUMNS, optional=("settings", "monthly_budget", "cpa_min"))
+
+    universe = _campaign_table(campaigns, day_number)
+    row_ids, row_ok = _ids(metrics["campaign_id"])
+    row_days, day_ok = _epoch_days(metrics["day"])
+    offsets = day_number - row_days
+    in_window = row_ok & day_ok & (offsets >= 0) & (offsets < WINDOW_DAYS)
+    code = _positions(universe["campaign_id"].to_numpy(), row_ids)
+    universe = _add_metric_only_campaigns(universe, metrics, row_ids, code, in_window)
+    acc = _account_table(accounts, universe, day_number)
+    cli, thresholds = _client_table(clients, acc["client_id"].to_numpy())
+    acc["client_pos"] = _positions(cli["client_id"].to_numpy(), acc["client_id"].to_numpy())
+
+    # The account decides the client, so every finding's client and account agree.
+    universe["account_pos"] = _positions(acc["account_id"].to_numpy(), universe["account_id"].to_numpy())
+    new_position = np.full(len(universe) + 1, -1, dtype=np.int64)
+    universe = universe[universe["account_pos"] >= 0]
+    order = np.lexsort((universe["campaign_id"].to_numpy(), universe["account_pos"].to_numpy()))
+    new_position[universe.index.to_numpy()[order]] = np.arange(len(order))
+    code = new_position[code]  # -1 indexes the trailing -1, so unknown rows stay unknown
+    universe = universe.iloc[order].reset_index(drop=True)
+    account_pos = universe["account_pos"].to_numpy()
+    universe["client_pos"] = acc["client_pos"].to_numpy()[account_pos]
+    universe["client_id"] = acc["client_id"].to_numpy()[account_pos]
+
+    n = len(universe)
+    counted = in_window & (code >= 0)
+    flat = np.where(counted, code * WINDOW_DAYS + offsets, n * WINDOW_DAYS)
+    size = n * WINDOW_DAYS + 1
+    rows = np.bincount(flat, minlength=size)[:-1].reshape(n, WINDOW_DAYS)
+    cube = {}
+    for metric in METRICS:
+        values = pd.to_numeric(metrics[metric], errors="coerce").to_numpy(dtype="float64")
+        # Negative and blank values are reported by data_quality and count as zero everywhere else.
+        cube[metric] = np.bincount(flat, weights=np.where(values > 0, values, 0.0),
+                                   minlength=size)[:-1].reshape(n, WINDOW_DAYS)
+
+    has_rows = rows > 0
+    first_row = np.where(has_rows.any(axis=1), WINDOW_DAYS - 1 - np.argmax(has_rows[:, ::-1], axis=1), -1)
+    created = universe["created_off"].to_numpy()
+    # A campaign exists from its creation day, or from its first metric row when that is earlier or unknown.
+    universe["life"] = np.fmax(np.where(np.isnan(created), -1, created), first_row).astype(np.int64)
+    universe["row_count"] = has_rows.sum(axis=1)
+    acc["row_count"] = np.bincount(account_pos, weights=universe["row_count"].to_numpy(),
+                                   minlength=len(acc)).astype(np.int64)
+    return SweepWindow(day=day_ts, campaigns=universe, accounts=acc, clients=cli, thresholds=thresholds,
+                       cube=cube, account_cube={m: _group_sum(cube[m], account_pos, len(acc)) for m in METRICS},
+                       bad_rows=_bad_rows(metrics, code, offsets, counted, rows))
+
+
+def _window(matrix: np.ndarray, start: np.ndarray | int, length: np.ndarray | int, how: str = "sum") -> np.ndarray:
+    """Sum, max or min of each row over days D-start .. D-start-length+1 (columns start .. start+length-1)."""
+    n = matrix.shape[0]
+    start = np.broadcast_to(np.asarray(start, dtype=np.int64), (n,))
+    length = np.broadcast_to(np.asarray(length, dtype=np.int64), (n,))
+    if n == 0:
+        return np.zeros(0)
+    if (start == start[0]).all() and (length == length[0]).all():
+        block = matrix[:, start[0] : start[0] + length[0]]
+        return getattr(block, how)(axis=1)
+    end = int((start + length).max())
+    columns = np.arange(end)
+    inside = (columns >= start[:, None]) & (columns < (start + length)[:, None])
+    fill = {"sum": 0.0, "max": -np.inf, "min": np.inf}[how]
+    return getattr(np.where(inside, matrix[:, :end], fill), how)(axis=1)
+
+
+def _divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
+
+
+def _num(value: Any, digits: int = 2) -> float | int | None:
+    """A plain, rounded JSON number; None for NaN or infinity."""
+    if value is None:
+        return None
+    value = float(value)
+    if not np.isfinite(value):
+        return None
+    if digits == 0:
+        return round(value)
+    return round(value, digits)
+
+
+def _money(value: Any, currency: str) -> str:
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    return f"{value:,.2f} {currency}".rstrip()
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _iso(day: pd.Timestamp, offset: int) -> str:
+    return (day - pd.Timedelta(days=int(offset))).date().isoformat()
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({
+        "client_id": pd.Series(dtype="int64"), "account_id": pd.Series(dtype="int64"),
+        "campaign_id": pd.Series(dtype="Int64"), "subject": pd.Series(dtype="object"),
+        "detector": pd.Series(dtype="object"), "day": pd.Series(dtype="object"),
+        "severity": pd.Series(dtype="object"), "evidence": pd.Series(dtype="object"),
+        "recommendation": pd.Series(dtype="object"),
+    })
+
+
+def _findings(w: SweepWindow, detector: str, severity: list[str], evidence: list[dict[str, Any]],
+              recommendation: list[str], campaigns: np.ndarray | None = None,
+              accounts: np.ndarray | None = None) -> pd.DataFrame:
+    """Findings on campaign positions (subject "campaign:<id>") or on account positions (subject "account")."""
+    if not severity:
+        return _empty()
+    if campaigns is not None:
+        rows = w.campaigns.iloc[campaigns]
+        campaign_id = pd.array(rows["campaign_id"].to_numpy(), dtype="Int64")
+        subject = ("campaign:" + rows["campaign_id"].astype(str)).to_numpy()
+        account_id = rows["account_id"].to_numpy()
+        client_id = rows["client_id"].to_numpy()
+    else:
+        rows = w.accounts.iloc[accounts]
+        campaign_id = pd.array([pd.NA] * len(rows), dtype="Int64")
+        subject = np.full(len(rows), "account", dtype=object)
+        account_id = rows["account_id"].to_numpy()
+        client_id = rows["client_id"].to_numpy()
+    return pd.DataFrame({
+        "client_id": client_id.astype(np.int64), "account_id": account_id.astype(np.int64),
+        "campaign_id": campaign_id, "subject": subject, "detector": detector,
+        "day": w.day.date(), "severity": severity, "evidence": evidence, "recommendation": recommendation,
+    })
+
+
+def _currency(w: SweepWindow, campaigns: np.ndarray | None = None, accounts: np.ndarray | None = None) -> list[str]:
+    if campaigns is not None:
+        accounts = w.campaigns["account_pos"].to_numpy()[campaigns]
+    return [_text(v) or "" for v in w.accounts["currency"].to_numpy()[accounts]]
+
+
+def _stopped(w: SweepWindow) -> np.ndarray:
+    """Campaigns switched off on purpose, themselves or through their account."""
+    account_stopped = w.accounts["status"].isin(["paused", "removed"]).to_numpy()
+    return w.campaigns["status"].isin(["paused", "removed"]).to_numpy() \
+        | account_stopped[w.campaigns["account_pos"].to_numpy()]
+
+
+def _records(**columns: Any) -> list[dict[str, Any]]:
+    """Evidence dicts from equal-length columns: NaN becomes None, numbers plain Python ones."""
+    frame = pd.DataFrame(columns)
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def detect_spend_without_conversions(w: SweepWindow) -> pd.DataFrame:
+    """Spent at least a target CPA on D with no conversion, though it converted in the days before."""
+    spend, conv = w.cube["spend"], w.cube["conversions"]
+    history = w.ints("swc_history_days", 1, WINDOW_DAYS - 1)
+    spend_today, conv_today = spend[:, 0], conv[:, 0]
+    history_conv = _window(conv, 1, history)
+    history_cpa = _divide(_window(spend, 1, history), history_conv)
+    cpa_max = w.client_values("cpa_max")
+    target = np.where(cpa_max > 0, cpa_max, history_cpa)
+    multiple = w.client_values("swc_cpa_multiple")
+    fire = (conv_today <= 0) & (history_conv > 0) & (spend_today > 0) & (target > 0) \
+        & (spend_today >= multiple * np.nan_to_num(target, nan=np.inf))
+    idx = np.flatnonzero(fire)
+    if not len(idx):
+        return _empty()
+
+    account = w.campaigns["account_pos"].to_numpy()[idx]
+    account_spend = w.account_cube["spend"][account, 0]
+    account_conv = w.account_cube["conversions"][account, 0]
+    limit, today, yesterday, conv_2d = target[idx], spend_today[idx], spend[idx, 1], conv[idx, 1]
+    spend_2d = today + yesterday
+    two_day_cpa = _divide(spend_2d, conv_2d)
+    share = _divide(today, account_spend)
+    budget = w.campaigns["daily_budget"].to_numpy(dtype="float64")[idx]
+    # Room before the 2-day CPA leaves the band even if one conversion arrives right then.
+    cpa_room = limit * (conv_2d + 1) - spend_2d
+    budget_room = np.where(budget > 0, budget, np.inf)
+    remaining = np.maximum(np.minimum(cpa_room, budget_room), 0)
+    far_beyond = spend_2d >= w.client_values("swc_pause_cpa_multiple")[idx] * limit * np.maximum(conv_2d, 1)
+    big_share = share >= w.client_values("swc_pause_share")[idx]
+    good_history = history_cpa[idx] <= limit
+    # Seed 000's analysis as a rule, first match wins: far past the limit and heavy in the account -> pause;
+    # still room to land inside the band with one conversion -> keep watching; converted well before ->
+    # the audience drifted, narrow targeting; otherwise it never paid back -> pause.
+    action = np.select([far_beyond & big_share, cpa_room > 0, good_history],
+                       ["pause", "keep_watching", "narrow_targeting"], "pause")
+    has_band = cpa_max[idx] > 0
+    band = [[lo, hi] if ok else None for lo, hi, ok in zip(np.round(w.client_values("cpa_min")[idx], 2).tolist(),
+                                                            np.round(cpa_max[idx], 2).tolist(), has_band.tolist(),
+                                                            strict=True)]
+    days = history[idx]
+    currency = _currency(w, campaigns=idx)
+    evidence = _records(
+        spend_today=np.round(today, 2), conversions_today=0, spend_yesterday=np.round(yesterday, 2),
+        conversions_yesterday=np.round(conv_2d, 2), two_day_avg_cpa=np.round(two_day_cpa, 2), cpa_band=band,
+        target_cpa=np.round(limit, 2),
+        target_source=np.where(has_band, "cpa_max", np.char.add(np.char.add("own_", days.astype(str)), "d_cpa")),
+        history_days=days, history_cpa=np.round(history_cpa[idx], 2), account_spend_today=np.round(account_spend, 2),
+        account_cpa_today=np.round(_divide(account_spend, account_conv), 2),
+        share_of_account_spend_today=np.round(share, 3), daily_budget=np.round(budget, 2),
+        remaining_before_limit=np.round(remaining, 2),
+        limit_basis=np.where(budget_room < cpa_room, "daily_budget", "cpa_band"), action=action,
+        # How often a day this expensive brings no conversion by plain chance, at the campaign's history CPA.
+        chance_of_no_conversion=np.round(np.exp(-_divide(today, history_cpa[idx])), 3), currency=currency,
+    )
+    words = []
+    day = w.day.date().isoformat()
+    for ev, act, big, cur in zip(evidence, action.tolist(), big_share.tolist(), currency, strict=True):
+        limit_name = "the acceptable maximum CPA" if ev["cpa_band"] else "its own recent CPA"
+        two_day = (f"a 2-day CPA of {_money(ev['two_day_avg_cpa'], cur)}" if ev["conversions_yesterday"]
+                   else "no conversion in two days")
+        share_text = _pct(ev["share_of_account_spend_today"]) if ev["share_of_account_spend_today"] is not None \
+            else "n/a"
+        facts = (f"It spent {_money(ev['spend_today'], cur)} on {day} with no conversion"
+                 f" ({_money(ev['spend_today'] + ev['spend_yesterday'], cur)} over two days, {two_day};"
+                 f" {limit_name} is {_money(ev['target_cpa'], cur)}; {share_text} of the account's spend that day).")
+        history_text = f"{_money(ev['history_cpa'], cur)} over the previous {ev['history_days']} days"
+        if act == "pause" and big:
+            words.append(f"Pause it. {facts} It is far past the client's limit and weighs heavily on the account.")
+        elif act == "pause":
+            words.append(f"Pause it. {facts} It is past the client's limit, and its CPA of {history_text}"
+                         " was already above it.")
+        elif act == "keep_watching":
+            words.append(f"Keep watching until it has spent another {_money(ev['remaining_before_limit'], cur)}."
+                         f" {facts} One conversion by then keeps it inside the band; without one, pause it.")
+        else:
+            words.append(f"Narrow the targeting. {facts} It converted at {history_text}, so the audience has"
+                         " drifted rather than the campaign failed: tighten audiences, placements or regions.")
+    critical = today >= w.client_values("swc_critical_multiple")[idx] * limit
+    return _findings(w, "spend_without_conversions", np.where(critical, "critical", "warning").tolist(), evidence,
+                     words, campaigns=idx)
+
+
+def detect_cpa_above_band(w: SweepWindow) -> pd.DataFrame:
+    """Rolling CPA over the last days above the client's acceptable maximum plus a tolerance."""
+    days = w.ints("cpa_window_days", 1, WINDOW_DAYS)
+    spend = _window(w.cube["spend"], 0, days)
+    conv = _window(w.cube["conversions"], 0, days)
+    cpa = _divide(spend, conv)
+    cpa_max = w.client_values("cpa_max")
+    limit = cpa_max * (1 + w.client_values("cpa_tolerance"))
+    fire = (cpa_max > 0) & ~_stopped(w) & (conv >= w.client_values("cpa_min_conversions")) & (cpa > limit)
+    idx = np.flatnonzero(fire)
+    if not len(idx):
+        return _empty()
+    critical = cpa[idx] >= w.client_values("cpa_critical_multiple")[idx] * cpa_max[idx]
+    band = [list(pair) for pair in zip(np.round(w.client_values("cpa_min")[idx], 2).tolist(),
+                                       np.round(cpa_max[idx], 2).tolist(), strict=True)]
+    above = cpa[idx] / cpa_max[idx] - 1
+    currency = _currency(w, campaigns=idx)
+    evidence = _records(
+        window_days=days[idx], spend=np.round(spend[idx], 2), conversions=np.round(conv[idx], 2),
+        cpa=np.round(cpa[idx], 2), cpa_band=band, threshold=np.round(limit[idx], 2),
+        pct_above_max=np.round(above * 100, 1), currency=currency,
+    )
+    words = []
+    for ev, crit, cur in zip(evidence, critical.tolist(), currency, strict=True):
+        action = ("Cut its budget or pause it now" if crit
+                  else "Lower bids and cut the weakest audiences, placements and keywords")
+        words.append(f"{action}: its {ev['window_days']}-day CPA is {_money(ev['cpa'], cur)} on"
+                     f" {ev['conversions']:g} conversions, {ev['pct_above_max']:.0f}% above the acceptable maximum"
+                     f" of {_money(ev['cpa_band'][1], cur)}.")
+    return _findings(w, "cpa_above_band", np.where(critical, "critical", "warning").tolist(), evidence, words,
+                     campaigns=idx)
+
+
+def _peer_median(groups: np.ndarray, values: np.ndarray, eligible: np.ndarray,
+                 targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median of `values` over the eligible rows of each target's group, the target itself left out."""
+    pool = np.flatnonzero(eligible)
+    order = pool[np.lexsort((values[pool], groups[pool]))]
+    sorted_groups, sorted_values = groups[order], values[order]
+    rank = np.full(len(values), -1, dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    g = groups[targets]
+    start = np.searchsorted(sorted_groups, g, side="left")
+    count = np.searchsorted(sorted_groups, g, side="right") - start
+    own = rank[targets]
+    self_in = own >= 0
+    m = count - self_in
+    own_rank = own - start
+
+    if not len(sorted_values):
+        return np.full(len(targets), np.nan), m
+
+    def nth(k: np.ndarray) -> np.ndarray:
+        pos = start + k + (self_in & (k >= own_rank))
+        return sorted_values[np.clip(pos, 0, len(sorted_values) - 1)]
+
+    low, high = nth(np.maximum((m - 1) // 2, 0)), nth(np.maximum(m // 2, 0))
+    return np.where(m > 0, (low + high) / 2, np.nan), m
+
+
+def detect_underdelivery_low_bid(w: SweepWindow) -> pd.DataFrame:
+    """An active campaign spending a small share of its daily budget day after day, its bid below its peers'."""
+    camps = w.campaigns
+    budget = camps["daily_budget"].to_numpy(dtype="float64")
+    bid = camps["bid"].to_numpy(dtype="float64")
+    active = (camps["status"] == "active").to_numpy() & ~_stopped(w)
+    days = w.ints("underdelivery_days", 1, WINDOW_DAYS)
+    # Only campaigns live on every day of the window are judged: a two-day-old campaign has not had its chance.
+    candidate = active & (budget > 0) & (camps["life"].to_numpy() >= days - 1)
+    most = _window(w.cube["spend"], 0, days, how="max")
+    share = w.client_values("underdelivery_share")
+    low = candidate & (most < share * np.nan_to_num(budget))
+    idx = np.flatnonzero(low)
+    if not len(idx):
+        return _empty()
+    priced = active & (bid > 0)
+    median, peers = _peer_median(camps["account_pos"].to_numpy(), np.nan_to_num(bid), priced, idx)
+    own = bid[idx]
+    has_bid = own > 0
+    comparison = np.select([~has_bid, peers == 0, own < median], ["no_bid", "no_peers", "below_peers"], "at_or_above")
+    keep = comparison != "at_or_above"
+    idx, median, peers, own, comparison = idx[keep], median[keep], peers[keep], own[keep], comparison[keep]
+    if not len(idx):
+        return _empty()
+    currency = _currency(w, campaigns=idx)
+    k = days[idx]
+    recent = w.cube["spend"][idx, : int(k.max())]
+    evidence = _records(
+        days=k, daily_budget=np.round(budget[idx], 2),
+        spend_by_day=[row[:n][::-1] for row, n in zip(np.round(recent, 2).tolist(), k.tolist(), strict=True)],
+        max_share_of_budget=np.round(most[idx] / budget[idx], 3), threshold_share=np.round(share[idx], 3),
+        bid=np.round(own, 4), peer_median_bid=np.round(median, 4), peer_count=peers, bid_comparison=comparison,
+        currency=currency,
+    )
+    words = []
+    for ev, cur in zip(evidence, currency, strict=True):
+        why = {
+            "below_peers": f"its bid of {_money(ev['bid'], cur)} is below the account's median of"
+                           f" {_money(ev['peer_median_bid'], cur)} across {ev['peer_count']} other active campaigns",
+            "no_peers": f"no other active campaign in the account has a bid to compare its"
+                        f" {_money(ev['bid'], cur)} with",
+            "no_bid": "it has no bid set, so the bid could not be compared with the account's other campaigns",
+        }[ev["bid_comparison"]]
+        words.append(f"Raise the bid to get volume: it spent at most {_pct(ev['max_share_of_budget'])} of its"
+                     f" {_money(ev['daily_budget'], cur)} daily budget on each of the last {ev['days']} days,"
+                     f" and {why}. New creatives will not fix a bid that is too low.")
+    return _findings(w, "underdelivery_low_bid", ["warning"] * len(idx), evidence, words, campaigns=idx)
+
+
+def detect_launch_guard(w: SweepWindow) -> pd.DataFrame:
+    """A campaign created or edited in the last days with no geo targeting or no conversion goal."""
+    camps = w.campaigns
+    days = w.ints("launch_guard_days", 1, 366)
+    recent = (camps["created_off"].to_numpy() <= days - 1) | (camps["edited_off"].to_numpy() <= days - 1)
+    live = camps["in_settings"].to_numpy() & (camps["status"] != "removed").to_numpy()
+    no_geo = (pd.to_numeric(camps["geo_targeting_count"], errors="coerce") == 0).to_numpy()
+    no_goal = camps["has_conversion_goal"].eq(False).to_numpy(dtype=bool)
+    idx = np.flatnonzero(recent & live & (no_geo | no_goal))
+    if not len(idx):
+        return _empty()
+    spend_today = w.cube["spend"][idx, 0]
+    currency = _currency(w, campaigns=idx)
+    created, edited = camps["created_off"].to_numpy(), camps["edited_off"].to_numpy()
+    evidence, words = [], []
+    for i, c in enumerate(idx):
+        problems = [p for p, on in (("no_geo_targeting", no_geo[c]), ("no_conversion_goal", no_goal[c])) if on]
+        evidence.append({
+            "problems": problems, "status": _text(camps["status"].iat[c]),
+            "created_on": _iso(w.day, created[c]) if np.isfinite(created[c]) else None,
+            "edited_on": _iso(w.day, edited[c]) if np.isfinite(edited[c]) else None,
+            "spend_today": _num(spend_today[i]), "currency": currency[i],
+        })
+        fixes = []
+        if no_geo[c]:
+            fixes.append("set its geo targeting (with none it runs nationwide or worldwide)")
+        if no_goal[c]:
+            fixes.append("set a conversion goal (without one the platform cannot optimise for or count results)")
+        lead = (f"It already spent {_money(spend_today[i], currency[i])} on {w.day.date().isoformat()}: "
+                if spend_today[i] > 0 else "Before it starts spending, ")
+        words.append(f"{lead}{' and '.join(fixes)}. Tell the client what was fixed.")
+    severity = np.where(spend_today > 0, "critical", "warning").tolist()
+    return _findings(w, "launch_guard", severity, evidence, words, campaigns=idx)
+
+
+def detect_budget_pacing(w: SweepWindow) -> pd.DataFrame:
+    """Month-to-date spend of each client, projected linearly to month end, against its monthly budget."""
+    # The commitment is the client's, so its accounts are summed; the finding needs an account subject, so it
+    # sits on the account with the most spend this month and lists all of them.
+    acc = w.accounts
+    elapsed, in_month = w.day.day, w.day.days_in_month
+    account_mtd = w.account_cube["spend"][:, :elapsed].sum(axis=1)
+    client_pos = acc["client_pos"].to_numpy()
+    n_clients = len(w.clients)
+    mtd = np.bincount(client_pos, weights=account_mtd, minlength=n_clients)
+    currencies = acc.loc[acc["currency"].notna()].groupby("client_pos")["currency"].nunique()
+    mixed = np.zeros(n_clients, dtype=bool)
+    mixed[currencies.index[currencies > 1].to_numpy(dtype=np.int64)] = True
+    has_account = np.bincount(client_pos, minlength=n_clients) > 0
+    budget = w.clients["monthly_budget"].to_numpy(dtype="float64")
+    projected = mtd / elapsed * in_month
+    pct = _divide(projected, budget)
+    grace = w.ints("pacing_grace_days", 0, 31, level="client")
+    over = pct >= w.client_values("pacing_over", "client")
+    under = pct <= w.client_values("pacing_under", "client")
+    eligible = (budget > 0) & has_account & ~mixed & (elapsed > grace)
+    clients = np.flatnonzero(eligible & (over | under))
+    if not len(clients):
+        return _empty()
+    # The reporting account: listed in the accounts frame first, then most spend, then lowest id.
+    order = np.lexsort((acc["account_id"].to_numpy(), -account_mtd, ~acc["listed"].to_numpy(dtype=bool),
+                        client_pos))
+    first = order[np.r_[True, client_pos[order][1:] != client_pos[order][:-1]]]
+    lead = np.full(n_clients, -1, dtype=np.int64)
+    lead[client_pos[first]] = first
+    accounts = lead[clients]
+    critical_at = w.client_values("pacing_over_critical", "client")
+    currency = _currency(w, accounts=accounts)
+    left = in_month - elapsed
+    bounds = np.searchsorted(client_pos, np.arange(n_clients + 1))
+    evidence, words, severity = [], [], []
+    for i, c in enumerate(clients):
+        cur = currency[i]
+        direction = "overspend" if over[c] else "underspend"
+        members = np.arange(bounds[c], bounds[c + 1])  # accounts are grouped by client
+        members = members[np.argsort(-account_mtd[members], kind="stable")]
+        remaining_budget = budget[c] - mtd[c]
+        needed = remaining_budget / left if left else np.nan
+        rate = mtd[c] / elapsed
+        evidence.append({
+            "mtd_spend": _num(mtd[c]), "monthly_budget": _num(budget[c]), "days_elapsed": elapsed,
+            "days_in_month": in_month, "expected_to_date": _num(budget[c] * elapsed / in_month),
+            "projected": _num(projected[c]), "projected_pct": _num(pct[c] * 100, 1), "direction": direction,
+            "daily_rate": _num(rate), "daily_rate_needed": _num(max(needed, 0.0) if left else np.nan),
+            "accounts": [{"account_id": int(acc["account_id"].iat[a]), "mtd_spend": _num(account_mtd[a])}
+                         for a in members],
+            "currency": cur,
+        })
+        pace = (f"At this month's pace ({_money(rate, cur)} a day) the client's accounts end the month at"
+                f" {_money(projected[c], cur)}, {pct[c] * 100:.0f}% of the {_money(budget[c], cur)} monthly budget")
+        if direction == "overspend":
+            fix = (f"lower daily budgets to about {_money(max(needed, 0.0), cur)} a day for the remaining {left} days"
+                   if left and remaining_budget > 0
+                   else "the budget is spent: stop spend or agree extra budget with the client today")
+            severity.append("critical" if pct[c] >= critical_at[c] else "warning")
+        else:
+            fix = (f"raise spend to about {_money(needed, cur)} a day for the remaining {left} days"
+                   " (budgets, bids or new campaigns) to meet the commitment"
+                   if left else "the month closes below the commitment: explain why to the client")
+            severity.append("warning")
+        words.append(f"{pace}: {fix}.")
+    return _findings(w, "budget_pacing", severity, evidence, words, accounts=accounts)
+
+
+def detect_anomaly(w: SweepWindow) -> pd.DataFrame:
+    """Each metric on D against the mean of the same weekday over the previous weeks: spikes and drops."""
+    max_weeks = (WINDOW_DAYS - 1) // 7
+    weeks = w.ints("anomaly_weeks", 1, max_weeks)
+    need = np.minimum(w.ints("anomaly_min_weeks", 1, max_weeks), weeks)
+    columns = 7 * np.arange(1, max_weeks + 1)
+    volume = (w.cube["impressions"] > 0) | (w.cube["clicks"] > 0) | (w.cube["spend"] > 0)
+    # Zero-volume days say nothing about the usual level (paused, capped, not yet live), so they are left out.
+    usable = (np.arange(1, max_weeks + 1)[None, :] <= weeks[:, None]) & volume[:, columns]
+    count = usable.sum(axis=1)
+    candidate = ~_stopped(w) & volume[:, 0] & (count >= need)
+    idx = np.flatnonzero(candidate)
+    if not len(idx):
+        return _empty()
+    usable, count = usable[idx], count[idx]
+    spike = w.client_values("anomaly_spike")[idx]
+    drop = w.client_values("anomaly_drop")[idx]
+    min_z = w.client_values("anomaly_min_z")[idx]
+    stats = {}
+    for metric in METRICS:
+        matrix = w.cube[metric]
+        baseline = np.where(usable, matrix[idx][:, columns], 0.0).sum(axis=1) / count
+        stats[metric] = (matrix[idx, 0], baseline, _divide(matrix[idx, 0], baseline))
+    flagged = {}
+    for metric in METRICS:
+        today, baseline, ratio = stats[metric]
+        if metric == "spend":
+            # Spend is clicks times price, so its noise is the clicks' relative noise.
+            z = np.abs(ratio - 1) * np.sqrt(np.maximum(stats["clicks"][1], 1))
+        else:
+            z = _divide(np.abs(today - baseline), np.sqrt(baseline))
+        enough = baseline >= w.client_values(f"anomaly_min_{metric}")[idx]
+        flagged[metric] = enough & (z >= min_z) & ((ratio >= spike) | (ratio <= drop))
+    hit = np.logical_or.reduce([flagged[m] for m in METRICS])
+    rows = np.flatnonzero(hit)
+    if not len(rows):
+        return _empty()
+    weekday = w.day.day_name()
+    currency = _currency(w, campaigns=idx[rows])
+    columns_out = {m: [np.round(a[rows], 3 if n == 2 else 2).tolist() for n, a in enumerate(stats[m])] + [
+        flagged[m][rows].tolist()] for m in METRICS}
+    spikes_at = spike[rows].tolist()
+    evidence, words, severity = [], [], []
+    for i, cur in enumerate(currency):
+        listed, phrases = [], []
+        for metric in METRICS:
+            today, baseline, ratio, hit_here = (column[i] for column in columns_out[metric])
+            if not hit_here:
+                continue
+            direction = "spike" if ratio >= spikes_at[i] else "drop"
+            listed.append({"metric": metric, "today": today, "baseline": baseline, "ratio": ratio,
+                           "direction": direction})
+            now, usual = ((_money(today, cur), _money(baseline, cur)) if metric == "spend"
+                          else (f"{today:,.0f}", f"{baseline:,.0f}"))
+            phrases.append(f"{metric} {'jumped' if direction == 'spike' else 'fell'} to {ratio:.1f}x its usual"
+                           f" {weekday} ({now} against {usual})")
+        evidence.append({"weekday": weekday, "baseline_weeks": int(count[rows[i]]), "metrics": listed,
+                         "currency": cur})
+        check = ("bid or budget changes, a lifted cap, a placement or bot traffic"
+                 if any(m["direction"] == "spike" for m in listed)
+                 else "ad approvals, budget caps, bids, billing and the landing page")
+        text = "; ".join(phrases)
+        words.append(f"{text[0].upper()}{text[1:]}. Check {check}.")
+        severity.append("warning" if any(m["metric"] in ("spend", "conversions") for m in listed) else "info")
+    return _findings(w, "anomaly", severity, evidence, words, campaigns=idx[rows])
+
+
+def detect_tracking_broken(w: SweepWindow) -> pd.DataFrame:
+    """No conversions across an account for the last days while its clicks hold: the tracking broke."""
+    conv, clicks = w.account_cube["conversions"], w.account_cube["clicks"]
+    days = w.ints("tracking_days", 1, WINDOW_DAYS - 1, level="account")
+    base_days = np.minimum(w.ints("tracking_baseline_days", 1, WINDOW_DAYS - 1, level="account"),
+                           WINDOW_DAYS - days)
+    base_clicks = _window(clicks, days, base_days) / base_days
+    base_conv = _window(conv, days, base_days) / base_days
+    fewest_clicks = _window(clicks, 0, days, how="min")
+    fire = (_window(conv, 0, days) <= 0) & (base_clicks > 0) \
+        & (fewest_clicks >= w.client_values("tracking_clicks_ratio", "account") * base_clicks) \
+        & (base_conv >= w.client_values("tracking_min_daily_conversions", "account"))
+    idx = np.flatnonzero(fire)
+    if not len(idx):
+        return _empty()
+    evidence, words = [], []
+    for a in idx:
+        k = int(days[a])
+        by_day = clicks[a, :k][::-1]
+        evidence.append({
+            "days": k, "conversions": 0, "clicks_by_day": [_num(v, 0) for v in by_day],
+            "baseline_days": int(base_days[a]), "baseline_clicks_per_day": _num(base_clicks[a], 1),
+            "baseline_conversions_per_day": _num(base_conv[a], 2),
+            "clicks_vs_baseline": _num(fewest_clicks[a] / base_clicks[a], 3),
+        })
+        words.append(f"Conversions stopped across the whole account for the last {k} days while clicks held"
+                     f" ({fewest_clicks[a]:,.0f} a day at least, against {base_clicks[a]:,.0f} usually, which brought"
+                     f" {base_conv[a]:.1f} conversions a day): check the conversion tag or pixel, the thank-you page"
+                     f" and the platform's conversion settings now, and tell the client before they notice.")
+    return _findings(w, "tracking_broken", ["critical"] * len(idx), evidence, words, accounts=idx)
+
+
+def detect_churn_signal(w: SweepWindow) -> pd.DataFrame:
+    """Account spend collapsed over the last days, or the client paused the account: relationship risk."""
+    acc = w.accounts
+    spend = w.account_cube["spend"]
+    days = w.ints("churn_days", 1, WINDOW_DAYS - 1, level="account")
+    base_days = np.minimum(w.ints("churn_baseline_days", 1, WINDOW_DAYS - 1, level="account"), WINDOW_DAYS - days)
+    recent = _window(spend, 0, days) / days
+    baseline = _window(spend, days, base_days) / base_days
+    collapse = (baseline >= w.client_values("churn_min_daily_spend", "account")) \
+        & (recent < w.client_values("churn_ratio", "account") * baseline) & (acc["status"] != "removed").to_numpy()
+    paused_off = acc["paused_off"].to_numpy(dtype="float64")
+    paused = (acc["status"] == "paused").to_numpy() & (paused_off <= WINDOW_DAYS - 1)
+    idx = np.flatnonzero(collapse | paused)
+    if not len(idx):
+        return _empty()
+    currency = _currency(w, accounts=idx)
+    evidence, words = [], []
+    for i, a in enumerate(idx):
+        cur = currency[i]
+        paused_on = _iso(w.day, paused_off[a]) if paused[a] else None
+        evidence.append({
+            "paused_by_client_day": paused_on, "status": _text(acc["status"].iat[a]),
+            "recent_days": int(days[a]), "recent_daily_spend": _num(recent[a]),
+            "baseline_days": int(base_days[a]), "baseline_daily_spend": _num(baseline[a]),
+            "drop_pct": _num((1 - recent[a] / baseline[a]) * 100 if baseline[a] > 0 else np.nan, 1),
+            "currency": cur,
+        })
+        if paused[a]:
+            words.append(f"Call the client today: they paused this account on {paused_on}. Ask why (results,"
+                         " budget, plans) and agree the next step before the budget goes elsewhere.")
+        else:
+            words.append(f"Call the client today: account spend fell to {_money(recent[a], cur)} a day over the"
+                         f" last {days[a]} days from {_money(baseline[a], cur)} a day. Find out whether it is a"
+                         " budget cut, a change of plan or a problem on our side before it becomes a pause.")
+    severity = np.where(paused[idx], "critical", "warning").tolist()
+    return _findings(w, "churn_signal", severity, evidence, words, accounts=idx)
+
+
+def detect_data_quality(w: SweepWindow) -> pd.DataFrame:
+    """Gaps and impossible values that make the other detectors blind: one finding per subject, all issues listed."""
+    acc, camps, cli = w.accounts, w.campaigns, w.clients
+    issues: dict[tuple[str, int], list[tuple[str, dict[str, Any], str]]] = {}
+
+    def add(kind: str, pos: int, severity: str, evidence: dict[str, Any], words: str) -> None:
+        issues.setdefault((kind, int(pos)), []).append((severity, evidence, words))
+
+    client_pos = acc["client_pos"].to_numpy()
+    order = np.lexsort((acc["account_id"].to_numpy(), ~acc["listed"].to_numpy(dtype=bool), client_pos))
+    first = order[np.r_[True, client_pos[order][1:] != client_pos[order][:-1]]] if len(order) else order
+    first_of = dict(zip(client_pos[first].tolist(), first.tolist(), strict=True))
+    no_band = ~(w.clients["cpa_max"].to_numpy() > 0)
+    for c in np.flatnonzero(no_band):
+        if c in first_of:
+            add("account", first_of[c], "info",
+                {"issue": "no_kpi_band", "client_listed": bool(cli["listed"].iat[c])},
+                "The client has no acceptable CPA band: spend-without-conversions falls back to each campaign's"
+                " own CPA and CPA-above-band is skipped. Agree the band with the client and record it.")
+    currencies = acc.loc[acc["currency"].notna()].groupby("client_pos")["currency"].unique()
+    budget = cli["monthly_budget"].to_numpy(dtype="float64")
+    for c, values in currencies.items():
+        if len(values) > 1 and budget[c] > 0 and c in first_of:
+            add("account", first_of[c], "warning",
+                {"issue": "mixed_currencies", "currencies": sorted(map(str, values))},
+                f"The client's accounts spend in {', '.join(sorted(values))}: budget pacing is skipped until"
+                " spend can be converted to the budget's currency.")
+    silent = acc["listed"].to_numpy(dtype=bool) & (acc["status"] == "active").to_numpy() \
+        & (acc["row_count"].to_numpy() == 0)
+    for a in np.flatnonzero(silent):
+        add("account", a, "info", {"issue": "no_metrics", "window_days": WINDOW_DAYS},
+            f"No metrics arrived for this active account in the last {WINDOW_DAYS} days: check its import or"
+            " platform connection, or mark it paused.")
+    for c in np.flatnonzero(~camps["in_settings"].to_numpy(dtype=bool)):
+        add("campaign", c, "warning",
+            {"issue": "metrics_without_campaign", "metric_days": int(camps["row_count"].iat[c])},
+            "Metrics arrived for this campaign but Cadence has no settings row for it (budget, bid, targeting):"
+            " re-sync the account's campaigns.")
+    if len(w.bad_rows):
+        kinds = ["negative", "blank", "clicks_over_impressions", "duplicate"]
+        grouped = w.bad_rows.groupby("campaign_pos")
+        counts = grouped[kinds].sum()
+        recent = grouped["offset"].apply(lambda s: sorted(set(s.tolist()))[:5])
+        for c, row in counts.iterrows():
+            found = {k: int(row[k]) for k in kinds if row[k]}
+            add("campaign", c, "warning",
+                {"issue": "suspicious_values", "rows": found, "days": [_iso(w.day, o) for o in recent[c]]},
+                f"Metric rows with impossible values ({', '.join(k.replace('_', ' ') for k in found)}) in the"
+                " window: re-import those days; until then the sweep counts negatives and blanks as zero.")
+    if not issues:
+        return _empty()
+    keys = sorted(issues)
+    frames = []
+    for kind in ("account", "campaign"):
+        positions = np.array([p for k, p in keys if k == kind], dtype=np.int64)
+        if not len(positions):
+            continue
+        groups = [issues[(kind, int(p))] for p in positions]
+        severity = [max((s for s, _, _ in g), key=SEVERITY_RANK.__getitem__) for g in groups]
+        evidence = [{"issues": [e for _, e, _ in g]} for g in groups]
+        words = [" ".join(t for _, _, t in g) for g in groups]
+        target = {"campaigns": positions} if kind == "campaign" else {"accounts": positions}
+        frames.append(_findings(w, "data_quality", severity, evidence, words, **target))
+    return pd.concat(frames, ignore_index=True)
+
+
+DETECTORS: dict[str, Callable[[SweepWindow], pd.DataFrame]] = {
+    "spend_without_conversions": detect_spend_without_conversions,
+    "cpa_above_band": detect_cpa_above_band,
+    "underdelivery_low_bid": detect_underdelivery_low_bid,
+    "launch_guard": detect_launch_guard,
+    "budget_pacing": detect_budget_pacing,
+    "anomaly": detect_anomaly,
+    "tracking_broken": detect_tracking_broken,
+    "churn_signal": detect_churn_signal,
+    "data_quality": detect_data_quality,
+}
+
+
+def run_detectors(metrics: pd.DataFrame | None, campaigns: pd.DataFrame | None, accounts: pd.DataFrame | None,
+                  clients: pd.DataFrame | None, day: dt.date | pd.Timestamp | str) -> pd.DataFrame:
+    """Every detector over the four frames for sweep day `day` (D): one findings frame, FINDINGS_COLUMNS."""
+    window = prepare_window(metrics, campaigns, accounts, clients, day)
+    found = [frame for frame in (detect(window) for detect in DETECTORS.values()) if len(frame)]
+    if not found:
+        return _empty()
+    return pd.concat(found, ignore_index=True)
