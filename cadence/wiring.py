@@ -1,4 +1,4 @@
-"""Picks the real or embedded edges from the settings: the database engine, for now."""
+"""Picks the real or embedded edges from the settings: the database engine and the email transport."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from cadence.settings import get_settings
 from models.db import current_revision, head_revision, make_engine, upgrade
 from tasks.errors import CadenceError
+from tasks.transports import EmailTransport, FileOutboxTransport, SendGridTransport
 
 _engines: dict[str, Engine] = {}
 
@@ -36,3 +37,12 @@ def ready_engine() -> Engine:
     elif current != head:
         raise CadenceError(f"the database is at schema {current}, Cadence needs {head}: run `cadence db upgrade`")
     return engine
+
+
+def get_transport() -> EmailTransport:
+    """SendGrid when an API key is configured (read now, at run time), else the .eml file outbox."""
+    settings = get_settings()
+    if settings.sendgrid_api_key is not None and settings.sendgrid_api_key.get_secret_value():
+        return SendGridTransport(settings.sendgrid_api_key, settings.sendgrid_base_url, settings.sender_email,
+                                 settings.sender_name)
+    return FileOutboxTransport(settings.outbox_path, settings.sender_email, settings.sender_name)

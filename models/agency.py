@@ -11,10 +11,8 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
-    Integer,
     Numeric,
     String,
-    Text,
     Time,
     UniqueConstraint,
 )

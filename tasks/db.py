@@ -19,6 +19,14 @@ def batches(rows: Sequence[dict[str, Any]], width: int) -> Iterable[Sequence[dic
         yield rows[start : start + size]
 
 
+def _same_columns(rows: Sequence[dict[str, Any]]) -> None:
+    """An executemany takes its columns from the first row: a row with other keys would lose values."""
+    first = rows[0].keys()
+    odd = next((i for i, row in enumerate(rows) if row.keys() != first), None)
+    if odd is not None:
+        raise ValueError(f"row {odd} has columns {sorted(rows[odd])}, row 0 has {sorted(first)}")
+
+
 def _insert(session: Session, table: Table):
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -32,10 +40,12 @@ def insert_missing(session: Session, table: Table, rows: Sequence[dict[str, Any]
     """Insert rows whose natural key is not present yet; returns how many were inserted."""
     if not rows:
         return 0
+    _same_columns(rows)
     inserted = 0
     for chunk in batches(rows, len(rows[0])):
         stmt = _insert(session, table).on_conflict_do_nothing(index_elements=list(key))
-        inserted += session.execute(stmt, list(chunk)).rowcount or 0
+        # rowcount is -1 for executemany on PostgreSQL; RETURNING counts exactly on both databases.
+        inserted += len(session.execute(stmt.returning(table.c[key[0]]), list(chunk)).all())
     return inserted
 
 
@@ -50,6 +60,7 @@ def upsert(
     """Insert rows, or update `update` (and `touch`) columns of existing rows whose `update` columns differ."""
     if not rows:
         return
+    _same_columns(rows)
     for chunk in batches(rows, len(rows[0])):
         stmt = _insert(session, table)
         changed = or_(*[table.c[col].is_distinct_from(stmt.excluded[col]) for col in update])

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, Float, and_, cast, func, select
+from sqlalchemy import Engine, Float, cast, func, select
 
-from models import AdAccount, Campaign, Client, DailyMetric
+from models import AdAccount, Campaign, Client
 
 SWEEP_WINDOW_DAYS = 56
 
@@ -33,26 +33,67 @@ def _frame(engine: Engine, query, columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=list(columns))
 
 
+METRIC_WINDOW_SQL = """
+SELECT m.campaign_id, c.account_id, a.client_id, m.day,
+       CAST(m.impressions AS DOUBLE PRECISION) AS impressions,
+       CAST(m.clicks AS DOUBLE PRECISION) AS clicks,
+       CAST(m.spend AS DOUBLE PRECISION) AS spend,
+       CAST(m.conversions AS DOUBLE PRECISION) AS conversions,
+       CAST(m.conversion_value AS DOUBLE PRECISION) AS conversion_value
+FROM daily_metric m
+JOIN campaign c ON c.id = m.campaign_id
+JOIN ad_account a ON a.id = c.account_id
+WHERE a.client_id IN ({ids}) AND m.day >= {first} AND m.day <= {last}
+"""
+
+
+def _adbc_connect(engine: Engine):
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        import adbc_driver_sqlite.dbapi
+
+        return adbc_driver_sqlite.dbapi.connect(url.database), "?"
+    if url.get_backend_name() == "postgresql":
+        import adbc_driver_postgresql.dbapi
+
+        uri = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return adbc_driver_postgresql.dbapi.connect(uri), "$"
+    raise NotImplementedError(f"metric windows are read from SQLite or PostgreSQL, not {url.get_backend_name()}")
+
+
+def read_metric_window(engine: Engine, client_ids: Sequence[int], first: dt.date, last: dt.date) -> pd.DataFrame:
+    """Daily metrics of these clients' campaigns from `first` through `last`, read Arrow-native through ADBC."""
+    columns = ["campaign_id", "account_id", "client_id", "day", *METRIC_COLUMNS]
+    if not client_ids:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+    # Ids are ints we produced; int() makes that a guarantee, so the IN list cannot carry SQL.
+    id_list = ",".join(str(int(i)) for i in client_ids)
+    conn, style = _adbc_connect(engine)
+    if style == "?":
+        query = METRIC_WINDOW_SQL.format(ids=id_list, first="?", last="?").replace("DOUBLE PRECISION", "REAL")
+        params: tuple = (first.isoformat(), last.isoformat())
+    else:
+        query, params = METRIC_WINDOW_SQL.format(ids=id_list, first="$1", last="$2"), (first, last)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query, params)
+            frame = cur.fetch_arrow_table().to_pandas()
+    finally:
+        conn.close()
+    frame["day"] = pd.to_datetime(frame["day"])
+    for col in ("campaign_id", "account_id", "client_id"):
+        frame[col] = frame[col].astype("int64")
+    for col in METRIC_COLUMNS:
+        frame[col] = frame[col].astype("float64")
+    return frame[columns]
+
+
 def load_sweep_frames(engine: Engine, client_ids: Sequence[int], day: dt.date,
                       window_days: int = SWEEP_WINDOW_DAYS) -> SweepFrames:
     """The sweep's inputs for `client_ids`: metrics from `day - window_days + 1` through `day`."""
     ids = list(client_ids)
     first = day - dt.timedelta(days=window_days - 1)
-    metrics_q = (
-        select(
-            DailyMetric.campaign_id, Campaign.account_id, AdAccount.client_id, DailyMetric.day,
-            cast(DailyMetric.impressions, Float), cast(DailyMetric.clicks, Float),
-            cast(DailyMetric.spend, Float), cast(DailyMetric.conversions, Float),
-            cast(DailyMetric.conversion_value, Float),
-        )
-        .join(Campaign, Campaign.id == DailyMetric.campaign_id)
-        .join(AdAccount, AdAccount.id == Campaign.account_id)
-        .where(AdAccount.client_id.in_(ids), and_(DailyMetric.day >= first, DailyMetric.day <= day))
-    )
-    metrics = _frame(engine, metrics_q, ["campaign_id", "account_id", "client_id", "day", *METRIC_COLUMNS])
-    metrics["day"] = pd.to_datetime(metrics["day"])
-    for col in METRIC_COLUMNS:
-        metrics[col] = metrics[col].astype("float64")
+    metrics = read_metric_window(engine, ids, first, day)
 
     campaigns_q = (
         select(

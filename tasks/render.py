@@ -7,6 +7,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from tasks import i18n
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -21,9 +23,17 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["money"] = lambda value, currency="": f"{value:,.2f} {currency}".strip()
+    i18n.install(env)
     return env
 
 
 def render(name: str, **context: object) -> str:
+    """Render one template as one text: terms get their plain-words explanation once per text."""
+    i18n.forget_terms()
     return environment().get_template(name).render(**context)
+
+
+def render_in(locale_language: str, name: str, **context: object) -> str:
+    """Render `name` translated into `locale_language`, numbers and dates in its locale."""
+    with i18n.use(locale_language):
+        return render(name, **context)

@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
-from cadence.cli import accounts, db, demo, ingest
+from cadence.cli import accounts, db, demo, ingest, outbox
 from tasks.errors import CadenceError
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(accounts.app, name="account")
 app.add_typer(accounts.clients_app, name="client")
+app.add_typer(outbox.app, name="outbox")
 app.command("import")(ingest.import_command)
 app.command("demo")(demo.demo_command)
 

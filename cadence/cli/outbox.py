@@ -1,0 +1,98 @@
+"""`cadence outbox`: see what Cadence has composed and sent, send what is due, retry or release by hand."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cadence.wiring import get_transport, ready_engine
+from models import OutboundMessage
+from models.enums import MessageStatus
+from tasks.errors import CadenceError
+from tasks.messaging.outbox import RETRYABLE, dispatch, release, retry
+
+app = typer.Typer(help="The outbox of messages: list, show, send, retry, release.", no_args_is_help=True)
+out = Console(highlight=False)
+
+
+def _short(text: str | None, width: int) -> str:
+    text = (text or "").replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+@app.command("list")
+def list_messages(
+    status: list[MessageStatus] = typer.Option(None, "--status", "-s", help="only these states (repeatable)"),
+    limit: int = typer.Option(50, help="at most this many, newest first"),
+) -> None:
+    """Messages with their state, attempts, next attempt or hold, and last error."""
+    with Session(ready_engine()) as s:
+        query = select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(limit)
+        if status:
+            query = query.where(OutboundMessage.status.in_(status))
+        rows = s.scalars(query).all()
+        counts = dict(s.execute(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)).all())
+    table = Table("id", "status", "!", "kind", "recipient", "subject", "tries", "next / hold until", "last error")
+    for m in rows:
+        table.add_row(str(m.id), m.status.value, "crisis" if m.is_crisis else "", m.kind, m.recipient,
+                      _short(m.subject, 40), str(m.attempts), _when(m.next_attempt_at or m.hold_until),
+                      _short(m.last_error or m.hold_reason, 50))
+    out.print(table if rows else "the outbox is empty" if not counts else "no message in those states")
+    if counts:
+        out.print("  ".join(f"{k.value}: {v}" for k, v in sorted(counts.items(), key=lambda kv: kv[0].value)))
+
+
+@app.command("show")
+def show(message_id: int = typer.Argument(..., help="the id from `cadence outbox list`")) -> None:
+    """One message: its key, state and history fields, and the plain-text body."""
+    with Session(ready_engine()) as s:
+        m = s.get(OutboundMessage, message_id)
+        if m is None:
+            raise CadenceError(f"no message {message_id}: see `cadence outbox list`")
+    fields = [("key", m.idempotency_key), ("status", m.status.value), ("crisis", str(m.is_crisis)),
+              ("audience", m.audience.value), ("to", m.recipient), ("language", m.language.value),
+              ("subject", m.subject), ("attempts", str(m.attempts)), ("next attempt", _when(m.next_attempt_at)),
+              ("hold until", _when(m.hold_until)), ("hold reason", m.hold_reason or ""),
+              ("provider", f"{m.provider or ''} {m.provider_message_id or ''}".strip()),
+              ("sent at", _when(m.sent_at)), ("last error", m.last_error or "")]
+    for name, value in fields:
+        out.print(f"[bold]{name:>12}[/]  {value}", markup=True, highlight=False)
+    out.print()
+    out.print(m.body_text, markup=False)
+
+
+@app.command("send")
+def send(limit: int | None = typer.Option(None, help="send at most this many now")) -> None:
+    """Send what is due now with the configured transport (SendGrid with a key, else the file outbox)."""
+    transport = get_transport()
+    report = dispatch(ready_engine(), transport, limit=limit)
+    out.print(f"via {transport.name}: {report.sent} sent, {report.failed} failed (will retry), {report.dead} dead, "
+              f"{report.uncertain + report.recovered_uncertain} uncertain, {report.held} held, {report.manual} manual")
+    for line in report.errors:
+        out.print(f"  {line}", markup=False)
+
+
+@app.command("retry")
+def retry_command(message_ids: list[int] = typer.Argument(..., help="ids of failed, dead or uncertain messages")) -> None:
+    """Queue failed, dead or uncertain messages again (for uncertain ones: check the provider first)."""
+    n = retry(ready_engine(), message_ids)
+    if n == 0:
+        states = ", ".join(s.value for s in RETRYABLE)
+        raise CadenceError(f"nothing to retry: only messages in {states} can be retried")
+    out.print(f"{n} message(s) queued again; `cadence outbox send` sends them")
+
+
+@app.command("release")
+def release_command(message_ids: list[int] = typer.Argument(..., help="ids of held messages")) -> None:
+    """Release held messages (waiting for approval or business hours) to be sent by the next dispatch."""
+    n = release(ready_engine(), message_ids)
+    if n == 0:
+        raise CadenceError("nothing released: only held messages can be released")
+    out.print(f"{n} message(s) released")

@@ -1,0 +1,24 @@
+"""The Prefect steps flows call: dispatch the outbox with the configured transport."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.messaging.outbox import dispatch
+
+
+@task(name="dispatch-outbox", cache_policy=NO_CACHE)
+def dispatch_outbox(limit: int | None = None) -> dict[str, Any]:
+    """Send what is due; never retried by Prefect, since the outbox states already make a re-run safe."""
+    from cadence.wiring import get_engine, get_transport  # the composition root picks the edges at run time
+
+    report = dispatch(get_engine(), get_transport(), limit=limit)
+    get_run_logger().info(
+        "outbox: %d sent, %d failed, %d dead, %d uncertain, %d held, %d manual",
+        report.sent, report.failed, report.dead, report.uncertain + report.recovered_uncertain, report.held,
+        report.manual,
+    )
+    return report.as_dict()

@@ -1,0 +1,359 @@
+"""The outbox: messages are composed under an idempotency key first and dispatched in a separate step."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from models import Client, Contact, OutboundMessage
+from models.base import utcnow
+from models.enums import Audience, Channel, MessageStatus
+from tasks.business_hours import in_business_hours, next_business_moment
+from tasks.db import insert_missing
+from tasks.transports import EmailTransport, Envelope, Outcome, SendResult
+
+MESSAGE_KEY_FIELDS = ("flow", "client", "period", "recipient", "kind")
+T = OutboundMessage.__table__
+# Beyond this a message is not an email any more; SendGrid would take up to 30 MB, mail clients clip at ~100 kB.
+MAX_BODY_BYTES = 5_000_000
+MAX_SUBJECT_CHARS = 500
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+INTERRUPTED = ("found in 'sending' when a dispatch run started: the process stopped after claiming it, so the "
+               "provider may or may not have accepted it; check the provider's activity before `cadence outbox retry`")
+
+
+def idempotency_key(flow: str, client: str | None, period: str, recipient: str, kind: str) -> str:
+    """flow:client:period:recipient:kind — the same message composed twice gets the same key."""
+    return ":".join([flow, client or "-", period, recipient.lower(), kind])
+
+
+def enqueue(session: Session, messages: Sequence[dict[str, Any]]) -> int:
+    """Put composed messages in the outbox; a key already there is left alone. Returns how many are new."""
+    rows = [
+        {**{k: v for k, v in m.items() if k != "client_slug"},
+         "idempotency_key": idempotency_key(m["flow"], m.get("client_slug"), m["period"], m["recipient"], m["kind"])}
+        for m in messages
+    ]
+    # One statement per run of same-shaped rows: an executemany takes its columns from the first row only.
+    return sum(
+        insert_missing(session, T, list(same), ["idempotency_key"])
+        for _shape, same in itertools.groupby(rows, key=lambda r: tuple(sorted(r)))
+    )
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where and when a contact reads mail: zone, country (for holidays) and local business hours."""
+
+    zone: str
+    country: str | None
+    start: dt.time
+    end: dt.time
+
+
+@dataclass(frozen=True)
+class Delivery:
+    status: MessageStatus
+    hold_until: dt.datetime | None = None
+    hold_reason: str | None = None
+
+
+def window_of(contact: Contact, client: Client) -> Window:
+    return Window(
+        zone=contact.time_zone or client.time_zone,
+        country=client.market,
+        start=contact.business_hours_start or client.business_hours_start,
+        end=contact.business_hours_end or client.business_hours_end,
+    )
+
+
+def plan_delivery(channel: Channel | str, window: Window | None, is_crisis: bool, now: dt.datetime) -> Delivery:
+    """Manual if the contact does not want email; held until business hours unless it is a crisis; else queued."""
+    if Channel(channel) != Channel.EMAIL:
+        return Delivery(MessageStatus.MANUAL, hold_reason=f"prefers {Channel(channel).value}: the AM delivers it by hand")
+    if window is None or is_crisis or in_business_hours(now, window.zone, window.country, window.start, window.end):
+        return Delivery(MessageStatus.QUEUED)
+    opens = next_business_moment(now, window.zone, window.country, window.start, window.end)
+    return Delivery(MessageStatus.HELD, opens.astimezone(dt.timezone.utc),
+                    f"outside business hours ({window.zone}); opens {opens.isoformat(timespec='minutes')}")
+
+
+def problem(envelope: Envelope) -> str | None:
+    """Why this message cannot be sent at all, or None: no provider call is made for these."""
+    if len(envelope.recipient) > 254 or not _ADDRESS.match(envelope.recipient):
+        return f"invalid recipient address {envelope.recipient[:80]!r}"
+    if "\r" in envelope.subject or "\n" in envelope.subject:
+        return "subject contains a line break (would split the mail headers)"
+    if not envelope.subject.strip():
+        return "empty subject"
+    size = len(envelope.html.encode()) + len(envelope.text.encode())
+    if size > MAX_BODY_BYTES:
+        return f"body is {size / 1e6:.1f} MB, over the {MAX_BODY_BYTES / 1e6:.0f} MB limit"
+    return None
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    """How hard and how fast to push: a rate cap, bounded retries in a run, bounded attempts in all."""
+
+    batch_size: int = 100
+    max_per_second: float = 400.0
+    # Messages in flight at once, each claimed and committed on its own; a kill leaves at most this many uncertain.
+    workers: int = 4
+    tries_per_run: int = 3
+    max_attempts: int = 8
+    backoff_s: float = 0.5
+    backoff_cap_s: float = 8.0
+    max_rate_limit_wait_s: float = 30.0
+    retry_after: dt.timedelta = dt.timedelta(minutes=2)
+    retry_cap: dt.timedelta = dt.timedelta(hours=6)
+    # Longer than one message can spend in `sending` (tries x (timeout + backoff)), so no live claim is taken over.
+    stale_after: dt.timedelta = dt.timedelta(minutes=5)
+
+
+@dataclass
+class DispatchReport:
+    """What one dispatch run did; counted under a lock, since workers finish messages concurrently."""
+
+    recovered_uncertain: int = 0
+    attempted: int = 0
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    uncertain: int = 0
+    held: int = 0
+    manual: int = 0
+    errors: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, outcome: str, error: str | None = None) -> None:
+        with self._lock:
+            setattr(self, outcome, getattr(self, outcome) + 1)
+            if error is not None and len(self.errors) < 20:
+                self.errors.append(error)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+
+
+class Pacer:
+    """At most `per_second` sends per second over the run; a 429 pauses every later send too."""
+
+    def __init__(self, per_second: float, sleep: Callable[[float], None], clock: Callable[[], float]) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.sleep, self.clock = sleep, clock
+        self.next_slot = clock()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = self.clock()
+            slot = max(self.next_slot, now)
+            self.next_slot = slot + self.interval
+        if slot > now:
+            self.sleep(slot - now)
+
+    def pause_until(self, moment: float) -> None:
+        with self._lock:
+            self.next_slot = max(self.next_slot, moment)
+
+
+def recover_interrupted(engine: Engine, now: dt.datetime) -> int:
+    """Messages left in `sending` by a dead process become `uncertain`: flagged for a person, never re-sent."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(T)
+            .where(T.c.status == MessageStatus.SENDING,
+                   or_(T.c.next_attempt_at.is_(None), T.c.next_attempt_at <= now))
+            .values(status=MessageStatus.UNCERTAIN, last_error=INTERRUPTED, next_attempt_at=None)
+        )
+    return result.rowcount or 0
+
+
+def _due(now: dt.datetime):
+    return or_(
+        T.c.status == MessageStatus.QUEUED,
+        and_(T.c.status == MessageStatus.FAILED, T.c.next_attempt_at <= now),
+        and_(T.c.status == MessageStatus.HELD, T.c.hold_until.is_not(None), T.c.hold_until <= now),
+    )
+
+
+def _recheck_preferences(session: Session, rows: list[Any], now: dt.datetime) -> dict[int, Delivery]:
+    """At send time the contact's channel and business hours win over what was planned when composing."""
+    contact_ids = {r.contact_id for r in rows if r.contact_id is not None and r.audience == Audience.CLIENT}
+    if not contact_ids:
+        return {}
+    contacts = {c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))}
+    clients = {c.id: c for c in session.scalars(select(Client).where(Client.id.in_({c.client_id for c in contacts.values()})))}
+    plans = {}
+    for r in rows:
+        contact = contacts.get(r.contact_id)
+        if contact is None or r.audience != Audience.CLIENT:
+            continue
+        plan = plan_delivery(contact.channel, window_of(contact, clients[contact.client_id]), r.is_crisis, now)
+        if plan.status != MessageStatus.QUEUED:
+            plans[r.id] = plan
+    return plans
+
+
+def _backoff(policy: DispatchPolicy, attempt: int, rng: Callable[[], float]) -> float:
+    """Exponential with full jitter: 0.5, 1, 2, 4 ... seconds at most, capped."""
+    return min(policy.backoff_cap_s, policy.backoff_s * 2 ** attempt) * (0.5 + rng() / 2)
+
+
+def deliver(transport: EmailTransport, envelope: Envelope, policy: DispatchPolicy, pacer: Pacer,
+            sleep: Callable[[float], None], rng: Callable[[], float]) -> tuple[SendResult, int]:
+    """One message through the transport with in-run retries for 429 and transient errors; returns (result, tries)."""
+    tries = 0
+    while True:
+        pacer.wait()
+        result = transport.send(envelope)
+        tries += 1
+        if result.outcome in (Outcome.ACCEPTED, Outcome.REJECTED, Outcome.AMBIGUOUS) or tries >= policy.tries_per_run:
+            return result, tries
+        if result.outcome == Outcome.RATE_LIMITED and result.retry_at is not None:
+            wait = result.retry_at - time.time()
+            if wait > policy.max_rate_limit_wait_s:
+                return result, tries
+            pacer.pause_until(pacer.clock() + max(0.0, wait))
+        else:
+            sleep(_backoff(policy, tries - 1, rng))
+
+
+def outcome_values(result: SendResult, attempts: int, policy: DispatchPolicy, at: dt.datetime,
+                   rng: Callable[[], float]) -> dict[str, Any]:
+    """The row's new state after a send: sent, dead, uncertain, or failed with its next attempt time."""
+    base = {"attempts": attempts, "provider": result.provider}
+    if result.outcome == Outcome.ACCEPTED:
+        return {**base, "status": MessageStatus.SENT, "provider_message_id": result.provider_message_id,
+                "sent_at": at, "next_attempt_at": None, "last_error": None}
+    if result.outcome == Outcome.REJECTED:
+        return {**base, "status": MessageStatus.DEAD, "last_error": result.error, "next_attempt_at": None}
+    if result.outcome == Outcome.AMBIGUOUS:
+        return {**base, "status": MessageStatus.UNCERTAIN, "next_attempt_at": None,
+                "last_error": f"{result.error}; the provider may have accepted it, so it is not re-sent automatically"}
+    if attempts >= policy.max_attempts:
+        return {**base, "status": MessageStatus.DEAD, "next_attempt_at": None,
+                "last_error": f"gave up after {attempts} attempts; last: {result.error}"}
+    delay = min(policy.retry_cap, policy.retry_after * 2 ** max(0, attempts // policy.tries_per_run - 1))
+    retry = at + delay * (0.5 + rng() / 2)
+    if result.retry_at is not None:
+        retry = max(retry, dt.datetime.fromtimestamp(result.retry_at, dt.timezone.utc))
+    return {**base, "status": MessageStatus.FAILED, "next_attempt_at": retry, "last_error": result.error}
+
+
+def dispatch(
+    engine: Engine,
+    transport: EmailTransport,
+    now: dt.datetime | None = None,
+    limit: int | None = None,
+    policy: DispatchPolicy = DispatchPolicy(),
+    sleep: Callable[[float], None] = time.sleep,
+    rng: Callable[[], float] = random.random,
+) -> DispatchReport:
+    """Send what is due, crisis messages first: claim (commit `sending`), call the provider, commit the outcome."""
+    now = now or utcnow()
+    report = DispatchReport(recovered_uncertain=recover_interrupted(engine, utcnow()))
+    pacer = Pacer(policy.max_per_second, sleep, time.monotonic)
+    cursors = {True: 0, False: 0}
+    while limit is None or report.attempted < limit:
+        size = policy.batch_size if limit is None else min(policy.batch_size, limit - report.attempted)
+        with Session(engine) as s:
+            rows = s.execute(
+                select(T.c.id, T.c.status, T.c.contact_id, T.c.audience, T.c.is_crisis, T.c.attempts,
+                       T.c.idempotency_key, T.c.recipient, T.c.subject, T.c.body_html, T.c.body_text, T.c.kind)
+                .where(_due(now), or_(and_(T.c.is_crisis.is_(True), T.c.id > cursors[True]),
+                                      and_(T.c.is_crisis.is_(False), T.c.id > cursors[False])))
+                .order_by(T.c.is_crisis.desc(), T.c.id)
+                .limit(size)
+            ).all()
+            if not rows:
+                break
+            plans = _recheck_preferences(s, rows, now)
+        to_send = []
+        for row in rows:
+            cursors[bool(row.is_crisis)] = max(cursors[bool(row.is_crisis)], row.id)
+            if row.id in plans:
+                _hold(engine, row, plans[row.id], report)
+            else:
+                to_send.append(row)
+        if policy.workers <= 1:
+            for row in to_send:
+                _send_one(engine, transport, row, policy, pacer, sleep, rng, report)
+        else:
+            with ThreadPoolExecutor(policy.workers) as pool:
+                list(pool.map(lambda r: _send_one(engine, transport, r, policy, pacer, sleep, rng, report), to_send))
+    return report
+
+
+def _hold(engine: Engine, row: Any, plan: Delivery, report: DispatchReport) -> None:
+    with engine.begin() as conn:
+        changed = conn.execute(
+            update(T).where(T.c.id == row.id, T.c.status == row.status)
+            .values(status=plan.status, hold_until=plan.hold_until, hold_reason=plan.hold_reason)
+        ).rowcount
+    if changed:
+        report.count("manual" if plan.status == MessageStatus.MANUAL else "held")
+
+
+def _send_one(engine: Engine, transport: EmailTransport, row: Any, policy: DispatchPolicy, pacer: Pacer,
+              sleep: Callable[[float], None], rng: Callable[[], float], report: DispatchReport) -> None:
+    envelope = Envelope(message_id=row.id, key=row.idempotency_key, recipient=row.recipient, subject=row.subject,
+                        html=row.body_html, text=row.body_text, kind=row.kind)
+    reason = problem(envelope)
+    if reason is not None:
+        with engine.begin() as conn:
+            conn.execute(update(T).where(T.c.id == row.id, T.c.status == row.status)
+                         .values(status=MessageStatus.DEAD, last_error=f"not sent: {reason}", next_attempt_at=None))
+        report.count("dead", f"#{row.id} dead: not sent: {reason}"[:200])
+        return
+    lease = utcnow() + policy.stale_after
+    with engine.begin() as conn:
+        claimed = conn.execute(
+            update(T).where(T.c.id == row.id, T.c.status == row.status)
+            .values(status=MessageStatus.SENDING, next_attempt_at=lease)
+        ).rowcount
+    if claimed != 1:
+        return
+    report.count("attempted")
+    result, tries = deliver(transport, envelope, policy, pacer, sleep, rng)
+    values = outcome_values(result, row.attempts + tries, policy, utcnow(), rng)
+    with engine.begin() as conn:
+        conn.execute(update(T).where(T.c.id == row.id, T.c.status == MessageStatus.SENDING).values(**values))
+    status = values["status"]
+    error = None if status == MessageStatus.SENT else f"#{row.id} {status.value}: {(values.get('last_error') or '')[:200]}"
+    report.count(status.value, error)
+
+
+def release(engine: Engine, ids: Sequence[int]) -> int:
+    """Held messages (approval or business hours) go back to the queue now."""
+    with engine.begin() as conn:
+        return conn.execute(
+            update(T).where(T.c.id.in_(list(ids)), T.c.status == MessageStatus.HELD)
+            .values(status=MessageStatus.QUEUED, hold_until=None, hold_reason=None)
+        ).rowcount or 0
+
+
+RETRYABLE = (MessageStatus.FAILED, MessageStatus.DEAD, MessageStatus.UNCERTAIN)
+
+
+def retry(engine: Engine, ids: Sequence[int]) -> int:
+    """A person decided: failed, dead or uncertain messages go back to the queue, attempts reset."""
+    with engine.begin() as conn:
+        return conn.execute(
+            update(T).where(T.c.id.in_(list(ids)), T.c.status.in_(RETRYABLE))
+            .values(status=MessageStatus.QUEUED, attempts=0, next_attempt_at=None, hold_reason=None,
+                    hold_until=None)
+        ).rowcount or 0

@@ -1,0 +1,219 @@
+"""How a message leaves Cadence: SendGrid, the .eml file outbox, or a recording fake, behind one interface."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import logging
+import os
+import re
+import time
+import urllib.error
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from http.client import HTTPException
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import SecretStr
+
+PROVIDER_SENDGRID = "sendgrid"
+PROVIDER_FILE = "file-outbox"
+# Our own id travels in SendGrid's custom_args so webhooks and audits can find the outbox row.
+CUSTOM_ARG_KEY = "cadence_key"
+CUSTOM_ARG_ID = "cadence_id"
+# Kept in last_error for audit; SendGrid's error bodies are small, a proxy's HTML page need not be kept whole.
+MAX_ERROR_BODY = 4_000
+
+
+class Outcome(str, enum.Enum):
+    ACCEPTED = "accepted"
+    RATE_LIMITED = "rate_limited"
+    TRANSIENT = "transient"
+    REJECTED = "rejected"
+    AMBIGUOUS = "ambiguous"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Everything a transport needs to send one outbox row."""
+
+    message_id: int
+    key: str
+    recipient: str
+    subject: str
+    html: str
+    text: str
+    kind: str = "message"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the provider said: accepted (with its id), rate limited (with when to retry), or an error."""
+
+    outcome: Outcome
+    provider: str
+    provider_message_id: str | None = None
+    status_code: int | None = None
+    error: str | None = None
+    retry_at: float | None = None
+
+
+class EmailTransport(Protocol):
+    name: str
+
+    def send(self, envelope: Envelope) -> SendResult: ...
+
+
+class _DropHeaders(logging.Filter):
+    """python-http-client logs request headers at DEBUG, and the Authorization header is the API key."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("HEADERS:")
+
+
+logging.getLogger("python_http_client.client").addFilter(_DropHeaders())
+
+
+def rate_limit_reset(value: str | None, now: float) -> float | None:
+    """X-RateLimit-Reset as an epoch time: SendGrid sends epoch seconds; a small number is read as a delay."""
+    if not value:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return number if number > 1_000_000_000 else now + max(0.0, number)
+
+
+def _body(raw: bytes | str | None) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else (raw or "")
+    return text[:MAX_ERROR_BODY]
+
+
+class SendGridTransport:
+    """SendGrid v3 mail/send through the official client; the key is read when sending, never logged."""
+
+    name = PROVIDER_SENDGRID
+
+    def __init__(self, api_key: SecretStr, base_url: str, sender_email: str, sender_name: str = "Cadence",
+                 timeout: float = 10.0) -> None:
+        self._api_key = api_key
+        self.base_url = base_url.rstrip("/")
+        self.sender_email = sender_email
+        self.sender_name = sender_name
+        self.timeout = timeout
+        self._client = None
+
+    def __repr__(self) -> str:
+        return f"SendGridTransport(base_url={self.base_url!r}, api_key=**********)"
+
+    def _sendgrid(self):
+        if self._client is None:
+            from sendgrid import SendGridAPIClient
+
+            self._client = SendGridAPIClient(api_key=self._api_key.get_secret_value(), host=self.base_url)
+            self._client.client.timeout = self.timeout
+        return self._client
+
+    def mail(self, envelope: Envelope):
+        """The SendGrid Mail object: plain text first, then HTML, our ids in custom_args."""
+        from sendgrid.helpers.mail import Category, CustomArg, From, Mail, To
+
+        mail = Mail(
+            from_email=From(self.sender_email, self.sender_name),
+            to_emails=To(envelope.recipient),
+            subject=envelope.subject,
+            plain_text_content=envelope.text,
+            html_content=envelope.html,
+        )
+        mail.custom_arg = [CustomArg(CUSTOM_ARG_KEY, envelope.key), CustomArg(CUSTOM_ARG_ID, str(envelope.message_id))]
+        mail.category = Category(envelope.kind[:255])
+        return mail
+
+    def send(self, envelope: Envelope) -> SendResult:
+        from python_http_client.exceptions import HTTPError
+
+        try:
+            response = self._sendgrid().send(self.mail(envelope))
+        except HTTPError as exc:
+            return self._classify(exc.status_code, exc.headers, exc.body)
+        except urllib.error.URLError as exc:
+            # urllib wraps only failures while connecting or writing the request: it was never whole, so retry.
+            return SendResult(Outcome.TRANSIENT, self.name, error=f"network error: {exc.reason}")
+        except (HTTPException, OSError) as exc:
+            # The request was (maybe) delivered and the answer lost: the provider may have accepted it.
+            return SendResult(Outcome.AMBIGUOUS, self.name, error=f"no answer from SendGrid: {type(exc).__name__}: {exc}")
+        headers = response.headers
+        provider_id = headers.get("X-Message-Id") if headers is not None else None
+        return SendResult(Outcome.ACCEPTED, self.name, provider_message_id=provider_id, status_code=response.status_code)
+
+    def _classify(self, status: int, headers, body: bytes | str | None) -> SendResult:
+        text = _body(body)
+        if status == 429:
+            reset = rate_limit_reset(headers.get("X-RateLimit-Reset") if headers is not None else None, time.time())
+            return SendResult(Outcome.RATE_LIMITED, self.name, status_code=status, error=f"429: {text}",
+                              retry_at=reset)
+        if status >= 500 or status == 408:
+            return SendResult(Outcome.TRANSIENT, self.name, status_code=status, error=f"{status}: {text}")
+        return SendResult(Outcome.REJECTED, self.name, status_code=status, error=f"{status}: {text}")
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass
+class FileOutboxTransport:
+    """The embedded default: each message as an .eml file; the name comes from the key, so a re-send overwrites."""
+
+    folder: Path
+    sender_email: str
+    sender_name: str = "Cadence"
+    name: str = PROVIDER_FILE
+
+    def path_for(self, envelope: Envelope) -> Path:
+        digest = hashlib.sha256(envelope.key.encode()).hexdigest()[:16]
+        return self.folder / f"{envelope.message_id:08d}-{_UNSAFE.sub('-', envelope.kind)[:40]}-{digest}.eml"
+
+    def render(self, envelope: Envelope) -> bytes:
+        """The RFC 5322 message; the email package refuses CR/LF in a header value, so no header can split."""
+        message = EmailMessage()
+        message["From"] = formataddr((self.sender_name, self.sender_email))
+        message["To"] = envelope.recipient
+        message["Subject"] = envelope.subject
+        message["Message-ID"] = make_msgid(domain=self.sender_email.rpartition("@")[2] or "cadence.local")
+        message["X-Cadence-Key"] = envelope.key
+        message.set_content(envelope.text)
+        message.add_alternative(envelope.html, subtype="html")
+        return message.as_bytes()
+
+    def send(self, envelope: Envelope) -> SendResult:
+        try:
+            data = self.render(envelope)
+        except (ValueError, TypeError) as exc:
+            return SendResult(Outcome.REJECTED, self.name, error=f"cannot write as email: {exc}")
+        path = self.path_for(envelope)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        except OSError as exc:
+            return SendResult(Outcome.TRANSIENT, self.name, error=f"cannot write {path}: {exc}")
+        return SendResult(Outcome.ACCEPTED, self.name, provider_message_id=path.name)
+
+
+@dataclass
+class RecordingTransport:
+    """A fake for tests: records envelopes and answers from a script of results (accepted when it runs out)."""
+
+    script: list[SendResult] = field(default_factory=list)
+    sent: list[Envelope] = field(default_factory=list)
+    name: str = "recording"
+
+    def send(self, envelope: Envelope) -> SendResult:
+        self.sent.append(envelope)
+        if self.script:
+            return self.script.pop(0)
+        return SendResult(Outcome.ACCEPTED, self.name, provider_message_id=f"rec-{len(self.sent)}")

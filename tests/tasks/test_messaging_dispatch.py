@@ -1,0 +1,253 @@
+"""Dispatch rules against a local server speaking SendGrid v3, through the real `sendgrid` client."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import socket
+import time
+
+import pytest
+from messaging_helpers import API_KEY, SENDER, client_with_contact, put, rows, transport
+from fakes.sendgrid_server import FakeSendGrid, Scripted, rate_limited
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from models import OutboundMessage
+from models.enums import Audience, Channel, MessageStatus
+from tasks.messaging import DispatchPolicy, dispatch, retry
+from tasks.messaging.outbox import INTERRUPTED, T
+from tasks.transports import FileOutboxTransport
+
+FAST = DispatchPolicy(max_per_second=0, backoff_s=0.01, backoff_cap_s=0.05)
+
+
+@pytest.fixture
+def fake():
+    with FakeSendGrid(api_key=API_KEY) as server:
+        yield server
+
+
+def _all(engine) -> list[OutboundMessage]:
+    with Session(engine) as s:
+        return list(s.scalars(select(OutboundMessage).order_by(OutboundMessage.id)))
+
+
+class Sleeps(list):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def test_accepted_is_sent_once_with_provider_id_and_our_ids_in_custom_args(engine, fake):
+    put(engine, rows(3))
+    report = dispatch(engine, transport(fake.url), policy=FAST)
+    assert report.sent == 3
+    messages = _all(engine)
+    assert {m.status for m in messages} == {MessageStatus.SENT}
+    assert all(m.provider == "sendgrid" and m.provider_message_id and m.sent_at and m.attempts == 1 for m in messages)
+    assert fake.deliveries == {m.idempotency_key: 1 for m in messages}
+    # Several messages are in flight at once, so the fake may receive them in any order.
+    payload = next(p for p in fake.received if p["custom_args"]["cadence_id"] == str(messages[0].id))
+    assert payload["custom_args"] == {"cadence_key": messages[0].idempotency_key, "cadence_id": str(messages[0].id)}
+    assert [c["type"] for c in payload["content"]] == ["text/plain", "text/html"]
+    assert payload["from"]["email"] == SENDER and payload["personalizations"][0]["to"][0]["email"] == "user0@agency.example"
+    assert dispatch(engine, transport(fake.url), policy=FAST).sent == 0
+    assert put(engine, rows(3)) == 0
+    assert sum(fake.deliveries.values()) == 3
+
+
+def test_enqueue_is_idempotent_by_key():
+    from tasks.messaging import idempotency_key
+
+    assert idempotency_key("f", None, "2026-11", "A@B.example", "recap") == "f:-:2026-11:a@b.example:recap"
+
+
+@pytest.mark.parametrize("status", [400, 403, 413])
+def test_client_errors_are_dead_at_once_with_the_body_kept(engine, fake, status):
+    put(engine, rows(1))
+    fake.script(Scripted(status, body={"errors": [{"message": f"reason {status}", "field": "x"}]}))
+    report = dispatch(engine, transport(fake.url), policy=FAST)
+    [m] = _all(engine)
+    assert report.dead == 1 and m.status == MessageStatus.DEAD and m.attempts == 1
+    assert m.last_error.startswith(f"{status}:") and f"reason {status}" in m.last_error
+    assert dispatch(engine, transport(fake.url), now=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1),
+                    policy=FAST).attempted == 0
+
+
+def test_a_wrong_key_is_401_and_dead(engine, fake):
+    put(engine, rows(1))
+    dispatch(engine, transport(fake.url, key="SG.wrong"), policy=FAST)
+    [m] = _all(engine)
+    assert m.status == MessageStatus.DEAD and m.last_error.startswith("401:") and "authorization" in m.last_error
+    assert fake.deliveries == {}
+
+
+def test_too_large_for_the_provider_is_413_and_dead(engine):
+    with FakeSendGrid(api_key=API_KEY, max_body_bytes=2_000) as small:
+        put(engine, rows(1, body_text="x" * 5_000))
+        dispatch(engine, transport(small.url), policy=FAST)
+    [m] = _all(engine)
+    assert m.status == MessageStatus.DEAD and m.last_error.startswith("413:")
+
+
+def test_429_waits_for_x_ratelimit_reset_then_retries(engine, fake):
+    put(engine, rows(2))
+    fake.script(rate_limited(after_s=1.0))
+    sleeps = Sleeps()
+    before = time.time()
+    report = dispatch(engine, transport(fake.url), policy=FAST, sleep=sleeps)
+    assert report.sent == 2 and fake.responses[:2] == [429, 202]
+    assert sleeps and 0.5 <= max(sleeps) <= (int(before + 1.999) - before) + 0.1
+    assert _all(engine)[0].attempts == 2
+
+
+def test_429_with_a_distant_reset_is_failed_until_then(engine, fake):
+    put(engine, rows(1))
+    fake.script(rate_limited(after_s=600))
+    dispatch(engine, transport(fake.url), policy=FAST)
+    [m] = _all(engine)
+    assert m.status == MessageStatus.FAILED
+    assert m.next_attempt_at >= dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=590)
+    assert dispatch(engine, transport(fake.url), policy=FAST).attempted == 0
+    assert dispatch(engine, transport(fake.url), now=m.next_attempt_at, policy=FAST).sent == 1
+
+
+def test_5xx_backs_off_exponentially_with_jitter_then_sends(engine, fake):
+    put(engine, rows(1))
+    fake.script(Scripted(500), Scripted(503))
+    sleeps = Sleeps()
+    policy = DispatchPolicy(max_per_second=0, backoff_s=1.0, backoff_cap_s=30, tries_per_run=3)
+    report = dispatch(engine, transport(fake.url), policy=policy, sleep=sleeps, rng=lambda: 1.0)
+    assert report.sent == 1 and sleeps == [1.0, 2.0]
+    assert dispatch(engine, transport(fake.url), policy=policy, sleep=Sleeps(), rng=lambda: 0.0).sent == 0
+    assert _all(engine)[0].attempts == 3
+
+
+def test_5xx_every_time_is_failed_then_retried_by_later_runs_then_dead(engine, fake):
+    put(engine, rows(1))
+    fake.script(*[Scripted(500)] * 10)
+    policy = DispatchPolicy(max_per_second=0, backoff_s=0.001, tries_per_run=2, max_attempts=4)
+    dispatch(engine, transport(fake.url), policy=policy)
+    [m] = _all(engine)
+    assert m.status == MessageStatus.FAILED and m.attempts == 2 and "500" in m.last_error
+    assert m.next_attempt_at > dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=30)
+    dispatch(engine, transport(fake.url), now=m.next_attempt_at, policy=policy)
+    [m] = _all(engine)
+    assert m.status == MessageStatus.DEAD and m.attempts == 4 and m.last_error.startswith("gave up after 4 attempts")
+    assert fake.deliveries == {}
+
+
+def test_a_network_error_before_the_request_is_retried_later(engine):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    put(engine, rows(1))
+    dispatch(engine, transport(f"http://127.0.0.1:{port}"), policy=FAST)
+    [m] = _all(engine)
+    assert m.status == MessageStatus.FAILED and m.last_error.startswith("network error") and m.attempts == 3
+
+
+def test_a_hang_after_accepting_is_uncertain_and_never_resent(engine, fake):
+    put(engine, rows(2))
+    fake.script(Scripted(202, hang_s=3, accept_then_hang=True))
+    report = dispatch(engine, transport(fake.url, timeout=0.5), policy=FAST)
+    first, second = _all(engine)
+    assert report.uncertain == 1 and first.status == MessageStatus.UNCERTAIN and "may have accepted" in first.last_error
+    assert second.status == MessageStatus.SENT
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)
+    assert dispatch(engine, transport(fake.url), now=later, policy=FAST).attempted == 0
+    assert fake.deliveries[first.idempotency_key] == 1
+
+
+def test_a_message_found_in_sending_is_marked_uncertain_not_resent(engine, fake):
+    put(engine, rows(2))
+    with engine.begin() as conn:
+        conn.execute(update(T).where(T.c.id == 1).values(status=MessageStatus.SENDING,
+                                                         next_attempt_at=dt.datetime.now(dt.timezone.utc)))
+        conn.execute(update(T).where(T.c.id == 2).values(
+            status=MessageStatus.SENDING, next_attempt_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)))
+    report = dispatch(engine, transport(fake.url), policy=FAST)
+    stale, live = _all(engine)
+    assert report.recovered_uncertain == 1 and stale.status == MessageStatus.UNCERTAIN and stale.last_error == INTERRUPTED
+    assert live.status == MessageStatus.SENDING, "a claim inside its lease belongs to a live dispatcher"
+    assert fake.deliveries == {}
+    assert retry(engine, [stale.id]) == 1
+    assert dispatch(engine, transport(fake.url), policy=FAST).sent == 1
+
+
+def test_crisis_messages_go_first(engine, fake):
+    put(engine, rows(3))
+    put(engine, rows(1, start=10, is_crisis=True, kind="crisis"))
+    dispatch(engine, transport(fake.url), limit=1, policy=FAST)
+    assert [m.kind for m in _all(engine) if m.status == MessageStatus.SENT] == ["crisis"]
+
+
+def test_the_rate_cap_spaces_sends(engine, fake):
+    put(engine, rows(21))
+    started = time.monotonic()
+    report = dispatch(engine, transport(fake.url), policy=DispatchPolicy(max_per_second=50, batch_size=5))
+    assert report.sent == 21 and time.monotonic() - started >= 0.38
+
+
+def test_client_messages_wait_for_business_hours_unless_crisis(engine, fake):
+    client_id, contact_id = client_with_contact(engine)
+    saturday = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.timezone.utc)
+    msg = dict(audience=Audience.CLIENT, client_id=client_id, contact_id=contact_id, recipient="li@client.example")
+    put(engine, rows(1, **msg, kind="update") + rows(1, start=1, **msg, kind="crisis", is_crisis=True))
+    report = dispatch(engine, transport(fake.url), now=saturday, policy=FAST)
+    update_msg, crisis_msg = _all(engine)
+    assert report.held == 1 and report.sent == 1 and crisis_msg.status == MessageStatus.SENT
+    assert update_msg.status == MessageStatus.HELD
+    assert update_msg.hold_until == dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.timezone.utc)  # Mon 09:00 Shanghai
+    assert dispatch(engine, transport(fake.url), now=saturday + dt.timedelta(hours=20), policy=FAST).sent == 0
+    assert dispatch(engine, transport(fake.url), now=update_msg.hold_until, policy=FAST).sent == 1
+
+
+def test_a_contact_who_prefers_another_channel_gets_a_manual_message(engine, fake):
+    client_id, contact_id = client_with_contact(engine, channel=Channel.WECHAT)
+    monday = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.timezone.utc)
+    put(engine, rows(1, audience=Audience.CLIENT, client_id=client_id, contact_id=contact_id))
+    report = dispatch(engine, transport(fake.url), now=monday, policy=FAST)
+    [m] = _all(engine)
+    assert report.manual == 1 and m.status == MessageStatus.MANUAL and "wechat" in m.hold_reason
+    assert fake.deliveries == {}
+
+
+@pytest.mark.parametrize(("override", "reason"), [
+    ({"recipient": "not-an-address"}, "invalid recipient address"),
+    ({"recipient": "a@b.example\r\nBcc: victim@evil.example"}, "invalid recipient address"),
+    ({"subject": "Hello\r\nBcc: victim@evil.example"}, "line break"),
+    ({"body_text": "x" * 10_000_000}, "over the 5 MB limit"),
+])
+def test_unsendable_messages_are_dead_lettered_with_a_reason_and_never_reach_the_provider(engine, fake, override, reason):
+    put(engine, rows(1, **override) + rows(1, start=1))
+    report = dispatch(engine, transport(fake.url), policy=FAST)
+    bad, good = _all(engine)
+    assert bad.status == MessageStatus.DEAD and reason in bad.last_error and bad.attempts == 0
+    assert good.status == MessageStatus.SENT and report.sent == 1 and len(fake.received) == 1
+
+
+def test_the_api_key_is_never_logged_nor_shown(engine, fake, caplog):
+    put(engine, rows(1))
+    caplog.set_level(logging.DEBUG)
+    sendgrid = transport(fake.url)
+    dispatch(engine, sendgrid, policy=FAST)
+    assert any("Request" in r.getMessage() for r in caplog.records), "python-http-client debug logging is on"
+    assert API_KEY not in caplog.text and API_KEY not in repr(sendgrid)
+
+
+def test_the_file_outbox_writes_one_eml_per_message_and_a_resend_overwrites(engine, tmp_path):
+    put(engine, rows(2, subject="Привет <b>", body_html="<p>Привет</p>"))
+    outbox = FileOutboxTransport(tmp_path / "outbox", SENDER)
+    assert dispatch(engine, outbox, policy=FAST).sent == 2
+    files = sorted((tmp_path / "outbox").glob("*.eml"))
+    assert len(files) == 2
+    retry_ids = [m.id for m in _all(engine)]
+    with engine.begin() as conn:
+        conn.execute(update(T).values(status=MessageStatus.FAILED, next_attempt_at=None))
+    assert retry(engine, retry_ids) == 2 and dispatch(engine, outbox, policy=FAST).sent == 2
+    assert sorted((tmp_path / "outbox").glob("*.eml")) == files
+    import email
+    parsed = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    assert parsed["Subject"] == "Привет <b>" and parsed["To"] == "user0@agency.example"
+    assert parsed.get_body(("plain",)).get_content().strip() == "Body 0"
