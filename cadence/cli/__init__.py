@@ -25,7 +25,7 @@ app.add_typer(outbox.app, name="outbox")
 app.command("import")(ingest.import_command)
 app.command("demo")(demo.demo_command)
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def main() -> None:

@@ -339,7 +339,7 @@ def upgrade() -> None:
     op.create_table('quarantined_row',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('batch_id', sa.Integer(), nullable=False),
-    sa.Column('row_number', sa.Integer(), nullable=False, comment='1-based line in the file, header excluded'),
+    sa.Column('row_number', sa.Integer(), nullable=False, comment='line number in the file as an editor shows it, title lines and header counted'),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('raw', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),

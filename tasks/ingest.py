@@ -1,0 +1,1102 @@
+"""Platform exports in, daily metrics out: pure read, map, normalise and validate steps, then one transaction."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import islice
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import AdAccount, Campaign, DailyMetric, ImportBatch, QuarantinedRow
+from models.enums import Platform
+from tasks.errors import CadenceError
+from tasks.mappings import (
+    DAY_FIRST_DEFAULT,
+    FIELDS,
+    INTEGER_METRICS,
+    METRICS,
+    PERIOD_END_ALIASES,
+    PLATFORM_ALIASES,
+    SEGMENT_ALIASES,
+    SUMMARY_DASHES,
+    SUMMARY_PREFIXES,
+    SUMMARY_WORDS,
+)
+
+HEADER_SCAN_ROWS = 30
+DELIMITERS: dict[str, str] = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+FALLBACK_ENCODINGS = ("gb18030", "cp1251")
+MAX_EXTERNAL_ID = 64
+MAX_CAMPAIGN_NAME = 300
+EARLIEST_DAY = dt.date(2000, 1, 1)
+EXAMPLES = 10
+PLATFORM_NICKNAMES = {
+    "google": "google_ads",
+    "adwords": "google_ads",
+    "facebook": "meta",
+    "yandex": "yandex_direct",
+    "direct": "yandex_direct",
+    "vkontakte": "vk",
+    "oceanengine": "ocean_engine",
+    "ocean": "ocean_engine",
+}
+# Reasons that leave the rest of the row's campaign-day loadable; any other reason means that a sum over
+# the campaign-day's rows, or a choice between them, would be wrong, so its other rows stay out too.
+ROW_REASONS = frozenset({
+    "summary row", "missing date", "bad date", "date in the future", "not a single day", "missing campaign",
+    "campaign id too long", "no metric values",
+})
+# What the columns hold: NUMERIC(18, 2) for money, NUMERIC(14, 2) for conversions, BIGINT for counts.
+LIMITS = {"impressions": 9e18, "clicks": 9e18, "spend": 1e16, "conversions": 1e12, "conversion_value": 1e16}
+INCOMPLETE = "other row for this campaign and day quarantined"
+CONFLICT = "conflicting duplicate"
+SEGMENT_PREFIX = "segment:"
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """An export's header and its non-blank rows as read, indexed by the row's 1-based line number in the file."""
+
+    header: list[str]
+    rows: pd.DataFrame
+    source: str
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which column position holds each canonical field, and which columns are breakdown segments."""
+
+    fields: dict[str, int]
+    segments: dict[str, int]
+    period_end: int | None = None
+
+    @property
+    def metrics(self) -> list[str]:
+        return [m for m in METRICS if m in self.fields]
+
+
+@dataclass(frozen=True)
+class QuarantineExample:
+    """One quarantined row: where it is in the file, why, and its cells."""
+
+    row: int
+    reason: str
+    raw: dict[str, Any]
+
+
+@dataclass
+class ImportReport:
+    """What one import did: rows_in = loaded + quarantined + duplicates, and loaded = inserted + updated."""
+
+    file_name: str
+    platform: str
+    account: str
+    rows_in: int = 0
+    loaded: int = 0
+    inserted: int = 0
+    updated: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    campaigns_created: int = 0
+    already_imported: bool = False
+    batch_id: int | None = None
+    reasons: dict[str, int] = field(default_factory=dict)
+    first_day: dt.date | None = None
+    last_day: dt.date | None = None
+    summed_over: list[str] = field(default_factory=list)
+    source: str = ""
+    examples: list[QuarantineExample] = field(default_factory=list)
+
+    @property
+    def reconciles(self) -> bool:
+        return (self.rows_in == self.loaded + self.quarantined + self.duplicates
+                and self.loaded == self.inserted + self.updated)
+
+
+def check_platform(value: str) -> str:
+    """The mapping name for a --platform value; unknown names are a CadenceError listing the known ones."""
+    key = re.sub(r"[\s-]+", "_", value.strip().lower())
+    key = PLATFORM_NICKNAMES.get(key, key)
+    if key not in PLATFORM_ALIASES:
+        raise CadenceError(f"unknown platform {value!r}: use one of {', '.join(p.value for p in Platform)}")
+    return key
+
+
+def read_export(data: bytes, name: str) -> RawTable:
+    """The header row and the data rows of a CSV, XLSX or Parquet export, whatever its encoding and title lines."""
+    if not data.strip():
+        raise CadenceError(f"{name} is empty")
+    if data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(data, name)
+    if data.startswith(b"PAR1"):
+        return _read_parquet(data, name)
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        raise CadenceError(f"{name} is an old-style .xls workbook: save it as .xlsx or CSV and import that")
+    return _read_text(data, name)
+
+
+def _decodings(data: bytes, name: str) -> list[tuple[str, str]]:
+    """The readings of these bytes as text worth trying, most likely first."""
+    boms = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+    for bom, encoding in boms:
+        if data.startswith(bom):
+            return [(encoding, data[len(bom):].decode(encoding.removesuffix("-sig"), errors="replace"))]
+    head = data[:4096]
+    if head.count(0) > len(head) // 4:
+        # UTF-16 without a BOM: one byte of every ASCII character is zero.
+        encoding = "utf-16-be" if head[0::2].count(0) > head[1::2].count(0) else "utf-16-le"
+        try:
+            return [(encoding, data.decode(encoding))]
+        except UnicodeDecodeError:
+            raise CadenceError(f"{name} is not a CSV, XLSX or Parquet export (binary content)") from None
+    if 0 in head:
+        raise CadenceError(f"{name} is not a CSV, XLSX or Parquet export (binary content)")
+    try:
+        return [("utf-8", data.decode("utf-8"))]
+    except UnicodeDecodeError:
+        pass
+    options = []
+    for encoding in FALLBACK_ENCODINGS:
+        try:
+            options.append((encoding, data.decode(encoding)))
+        except UnicodeDecodeError:
+            continue
+    if not options:
+        raise CadenceError(f"{name} is not text in UTF-8, UTF-16, GB18030 or CP1251")
+    return options
+
+
+def _csv_rows(text: str, delimiter: str, limit: int | None = None) -> list[list[str]]:
+    """The first `limit` CSV records of `text`; a record that breaks the CSV rules ends the list."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[list[str]] = []
+    try:
+        for cells in islice(reader, limit):
+            rows.append(cells)
+    except csv.Error:
+        pass
+    return rows
+
+
+def _read_text(data: bytes, name: str) -> RawTable:
+    """A delimited text export: the encoding and delimiter are the ones under which a header is found."""
+    options = _decodings(data, name)
+    if not any(text.strip() for _, text in options):
+        raise CadenceError(f"{name} is empty")
+    found: list[tuple[int, int, str, str, str, int]] = []
+    for encoding, text in options:
+        for delimiter in DELIMITERS:
+            head = _csv_rows(text, delimiter, HEADER_SCAN_ROWS)
+            hit = _find_header(head)
+            if hit is not None:
+                index, score = hit
+                found.append((score, len(head[index]), encoding, text, delimiter, index))
+    if not found:
+        first = next((line.strip() for line in options[0][1].splitlines() if line.strip()), "")
+        raise CadenceError(f"{name}: no recognisable header in the first {HEADER_SCAN_ROWS} lines "
+                           f"(first line: {first[:80]!r})")
+    best_score = max(f[0] for f in found)
+    top = [f for f in found if f[0] == best_score]
+    encodings = list(dict.fromkeys(f[2] for f in top))
+    if len(encodings) > 1:
+        encoding = _likeliest_encoding(data, encodings)
+        top = [f for f in top if f[2] == encoding]
+    _, _, encoding, text, delimiter, header_index = max(top, key=lambda f: f[1])
+
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] = []
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    line = 0
+    try:
+        for index, cells in enumerate(reader):
+            start, line = line + 1, reader.line_num
+            if index < header_index:
+                continue
+            if index == header_index:
+                header = cells
+            elif any(cell.strip() for cell in cells):
+                rows.append(cells)
+                numbers.append(start)
+    except csv.Error as exc:
+        raise CadenceError(f"{name}: line {line + 1} cannot be read as {DELIMITERS[delimiter]}-separated text "
+                           f"({exc})") from None
+    line = _line_of(text, delimiter, header_index)
+    source = f"CSV, {encoding}, {DELIMITERS[delimiter]}-separated, header on line {line}"
+    return _table(header, rows, numbers, source, fill="")
+
+
+def _line_of(text: str, delimiter: str, record: int) -> int:
+    """The 1-based line on which CSV record number `record` (0-based) starts."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    line = 0
+    for _ in islice(reader, record):
+        line = reader.line_num
+    return line + 1
+
+
+def _likeliest_encoding(data: bytes, encodings: list[str]) -> str:
+    """Of single-byte and GB fallbacks that all decode and all show a header, the one charset-normalizer prefers."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=encodings).best()
+    guess = best.encoding.replace("_", "") if best else ""
+    return next((e for e in encodings if e.replace("-", "").replace("_", "") == guess), encodings[0])
+
+
+def _read_xlsx(data: bytes, name: str) -> RawTable:
+    """The first sheet of a workbook with a recognisable header; cells keep their types (dates, numbers)."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - a damaged workbook fails in many ways, all meaning the same
+        raise CadenceError(f"{name} is not a readable XLSX workbook ({type(exc).__name__})") from None
+    try:
+        best: tuple[Any, int, int] | None = None
+        for sheet in book.worksheets:
+            head = [[_cell_text(v) for v in row]
+                    for row in sheet.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True)]
+            hit = _find_header(head)
+            if hit is not None and (best is None or hit[1] > best[2]):
+                best = (sheet, *hit)
+        if best is None:
+            raise CadenceError(f"{name}: no sheet has a recognisable header in its first {HEADER_SCAN_ROWS} rows")
+        sheet, header_index, _ = best
+        header: list[str] = []
+        rows: list[list[Any]] = []
+        numbers: list[int] = []
+        for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
+            if number - 1 < header_index:
+                continue
+            if number - 1 == header_index:
+                header = [_cell_text(v) for v in values]
+            elif any(_cell_text(v) for v in values):
+                rows.append(list(values))
+                numbers.append(number)
+        source = f"XLSX, sheet {sheet.title!r}, header on row {header_index + 1}"
+    finally:
+        book.close()
+    return _table(header, rows, numbers, source, fill=None)
+
+
+def _read_parquet(data: bytes, name: str) -> RawTable:
+    """A Parquet export: its column names are the header; row numbers count the header as row 1."""
+    try:
+        frame = pd.read_parquet(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a damaged file
+        raise CadenceError(f"{name} is not a readable Parquet file ({type(exc).__name__})") from None
+    header = [str(c) for c in frame.columns]
+    if _find_header([header]) is None:
+        raise CadenceError(f"{name}: no recognisable columns (columns: {', '.join(header)[:200]})")
+    frame = frame.reset_index(drop=True)
+    frame.columns = range(len(header))
+    frame.index = pd.Index(range(2, len(frame) + 2), name="row")
+    filled = frame.astype(object).map(_cell_text).ne("").any(axis=1) if len(frame) else pd.Series(dtype=bool)
+    return RawTable(header=_unique_names(header), rows=frame[filled], source="Parquet")
+
+
+def _table(header: list[Any], rows: list[list[Any]], numbers: list[int], source: str, fill: Any) -> RawTable:
+    """A RawTable from ragged rows: short rows padded, columns beyond the header named by position."""
+    width = max([len(header), *map(len, rows)])
+    names = [_cell_text(h) for h in header] + [""] * (width - len(header))
+    frame = pd.DataFrame(rows, index=pd.Index(numbers, name="row"), dtype=object)
+    frame = frame.reindex(columns=range(width))
+    if fill is not None:
+        frame = frame.fillna(fill)
+    return RawTable(header=_unique_names(names), rows=frame, source=source)
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Header names made unique and non-empty, so a row's raw values can be keyed by them."""
+    seen: Counter[str] = Counter()
+    out = []
+    for position, text in enumerate(names, start=1):
+        text = text or f"column {position}"
+        seen[text] += 1
+        out.append(text if seen[text] == 1 else f"{text} ({seen[text]})")
+    return out
+
+
+def _cell_text(value: Any) -> str:
+    """A cell as trimmed text: numbers without a spurious .0, dates in ISO form, empties as ''."""
+    if value is None or value is pd.NaT:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def normalise_header(text: str) -> str:
+    """A header as compared with the aliases: NFKC, case-folded, single-spaced, "_" as a space, no quotes or BOM."""
+    text = unicodedata.normalize("NFKC", str(text)).replace("\ufeff", "").replace("_", " ")
+    return re.sub(r"\s+", " ", text.strip().strip("\"'").strip()).casefold()
+
+
+_SUFFIX = re.compile(r"\s*(?:\([^()]*\)|,\s*(?:руб\.?|р\.|₽|¥|\$|€|元|[a-z]{3}))$")
+
+
+def _without_suffix(header: str) -> str:
+    """A normalised header without its trailing note: "cost (usd)" → "cost", "расход, руб." → "расход"."""
+    return _SUFFIX.sub("", header)
+
+
+_ALIASES = {
+    platform: {f: tuple(normalise_header(a) for a in aliases) for f, aliases in by_field.items()}
+    for platform, by_field in PLATFORM_ALIASES.items()
+}
+_SEGMENTS = frozenset(normalise_header(s) for s in SEGMENT_ALIASES)
+_PERIOD_ENDS = frozenset(normalise_header(s) for s in PERIOD_END_ALIASES)
+
+
+def _match_fields(header: list[str], platform: str) -> dict[str, int]:
+    """Canonical field → column position: the platform's aliases in order, then everyone's; exact names first."""
+    exact = [normalise_header(h) for h in header]
+    loose = [_without_suffix(h) for h in exact]
+    taken: set[int] = set()
+    fields: dict[str, int] = {}
+    for name in FIELDS:
+        aliases = _ALIASES[platform][name] + _ALIASES["generic"][name]
+        position = next((i for names in (exact, loose) for alias in aliases
+                         for i, h in enumerate(names) if h == alias and i not in taken), None)
+        if position is not None:
+            fields[name] = position
+            taken.add(position)
+    return fields
+
+
+def _find_header(rows: list[list[str]]) -> tuple[int, int] | None:
+    """(index, fields named) of the row naming the most canonical fields, at least two: the header."""
+    best: tuple[int, int] | None = None
+    for index, cells in enumerate(rows):
+        score = len(_match_fields([_cell_text(c) for c in cells], "generic"))
+        if score >= 2 and (best is None or score > best[1]):
+            best = (index, score)
+    return best
+
+
+def map_columns(header: list[str], platform: str, *, name: str = "the file") -> ColumnMap:
+    """The column map for this header; a file without day, campaign, spend and impressions or clicks is unreadable."""
+    fields = _match_fields(header, platform)
+    missing = []
+    if "day" not in fields:
+        missing.append("day")
+    if "campaign_id" not in fields and "campaign_name" not in fields:
+        missing.append("campaign (id or name)")
+    if "spend" not in fields:
+        missing.append("spend")
+    if "impressions" not in fields and "clicks" not in fields:
+        missing.append("impressions or clicks")
+    if missing:
+        seen = ", ".join(repr(h) for h in header[:40]) + (", …" if len(header) > 40 else "")
+        raise CadenceError(f"{name}: no column for {', '.join(missing)} in the {platform} mapping "
+                           f"(headers seen: {seen})")
+    unused = [(i, normalise_header(h)) for i, h in enumerate(header) if i not in fields.values()]
+    segments = {header[i]: i for i, h in unused if h in _SEGMENTS or _without_suffix(h) in _SEGMENTS}
+    period_end = next((i for i, h in unused if h in _PERIOD_ENDS), None)
+    return ColumnMap(fields=fields, segments=segments, period_end=period_end)
+
+
+_BLANKS = frozenset({"", "-", "--", "—", "–", "n/a", "na", "nan", "null", "none", "#n/a", "н/д", "нет данных"})
+_BLANK_CELLS = _BLANKS | {b.upper() for b in _BLANKS} | {b.capitalize() for b in _BLANKS}
+# Only dashes stand for "no campaign": "NA" or "None" may well be a campaign's name.
+_NO_NAME = frozenset({"", "-", "--", "—", "–"})
+_CURRENCY = re.compile(
+    r"(?:[A-Z]{1,2}[$¥]|[$€£¥￥₽₹₩₺₴₸₫฿]|[Рр]уб\.?|(?<=\d)\s*р\.|元"
+    r"|(?<![A-Za-z])(?:USD|EUR|GBP|CNY|RMB|RUB|JPY|KRW|INR|TRY|UAH|KZT|BYN|HKD|TWD|SGD|AUD|CAD|CHF|BRL|MXN"
+    r"|AED|THB|VND|IDR|MYR|PHP|PLN|CZK|SEK|NOK|DKK)(?![A-Za-z]))"
+)
+_SPACES = re.compile(r"[\s'’`´]+")
+_PLAIN_NUMBER = re.compile(r"[+-]?[\d.,]+")
+
+
+def _clean_number(text: str) -> tuple[str, bool]:
+    """A number text without currency, spaces and apostrophes as '_', brackets as a minus; and whether it was %."""
+    if _PLAIN_NUMBER.fullmatch(text):
+        return text, False
+    text = _CURRENCY.sub("", text).replace("\u2212", "-").strip()
+    if text.startswith("(") and text.endswith(")"):
+        text = "-" + text[1:-1].strip()
+    percent = text.endswith("%")
+    text = _SPACES.sub("_", text.rstrip("%").strip())
+    if text[:2] in {"-_", "+_"}:
+        text = text[0] + text[2:]
+    return text, percent
+
+
+def _decimal_vote(text: str) -> str | None:
+    """The decimal mark this one cleaned number proves, if it proves one ("1,5" → ",", "1,234" → None)."""
+    body = text.lstrip("+-")
+    if "e" in body.lower():
+        return "." if "." in body else None
+    comma, point = body.rfind(","), body.rfind(".")
+    if comma >= 0 and point >= 0:
+        return "," if comma > point else "."
+    mark = "," if comma >= 0 else "." if point >= 0 else None
+    if mark is None:
+        return None
+    if body.count(mark) > 1:
+        return "." if mark == "," else ","
+    head, tail = body.split(mark)
+    digits = head.replace("_", "")
+    if len(tail) != 3 or digits in {"", "0"} or "_" in head or len(digits) > 3:
+        return mark
+    return None
+
+
+def decimal_votes(cleaned: Iterable[str]) -> Counter[str]:
+    """How many distinct cleaned numbers prove a decimal comma, and how many a decimal point."""
+    return Counter(v for v in map(_decimal_vote, set(cleaned)) if v)
+
+
+def _number_pattern(decimal: str) -> re.Pattern[str]:
+    """What a cleaned number may look like when `decimal` is the decimal mark."""
+    group = re.escape("," if decimal == "." else ".")
+    mark = re.escape(decimal)
+    exponent = r"|[+-]?\d+(?:\.\d+)?[eE][+-]?\d+" if decimal == "." else ""
+    return re.compile(rf"[+-]?(?:\d+|\d{{1,3}}(?:[_{group}]\d{{3}})+)(?:{mark}\d*)?|[+-]?{mark}\d+{exponent}")
+
+
+@dataclass
+class _Numbers:
+    """One metric column read once: cells that were numbers, cleaned texts of the rest, and blanks."""
+
+    given: np.ndarray
+    blank: np.ndarray
+    positions: list[int]
+    texts: list[str]
+    percent: list[bool]
+    votes: Counter[str]
+
+
+def _prepare_numbers(values: pd.Series) -> _Numbers:
+    """Sort a column's cells into numbers, blanks and texts to parse, and count the decimal marks they prove."""
+    given = np.full(len(values), np.nan)
+    blank = np.zeros(len(values), dtype=bool)
+    positions: list[int] = []
+    texts: list[str] = []
+    for position, value in enumerate(values.to_numpy(dtype=object)):
+        if isinstance(value, str):
+            value = value.strip()
+            if value in _BLANK_CELLS:
+                blank[position] = True
+            else:
+                positions.append(position)
+                texts.append(value)
+        elif value is None or value is pd.NaT or (isinstance(value, (float, np.floating)) and math.isnan(value)):
+            blank[position] = True
+        elif isinstance(value, (int, float, np.integer, np.floating, Decimal)) and not isinstance(value, bool):
+            given[position] = float(value)
+        else:
+            positions.append(position)
+            texts.append(_cell_text(value))
+    cleaned = {text: _clean_number(text) for text in dict.fromkeys(texts)}
+    votes = decimal_votes(c[0] for c in cleaned.values())
+    return _Numbers(given, blank, positions, [cleaned[t][0] for t in texts], [cleaned[t][1] for t in texts], votes)
+
+
+def _column_mark(numbers: _Numbers, *, integer: bool, hint: str | None) -> str:
+    """The decimal mark of one column: its own evidence, else the file's (not for counts), else thousands."""
+    votes = numbers.votes
+    if votes:
+        ranked = votes.most_common()
+        if len(ranked) > 1 and ranked[0][1] == ranked[1][1] and hint:
+            return hint
+        return ranked[0][0]
+    if hint and not integer:
+        return hint
+    return "." if any("," in text for text in numbers.texts) else ","
+
+
+def _parse_prepared(numbers: _Numbers, mark: str) -> np.ndarray:
+    """The column's values with `mark` as the decimal mark; NaN for blanks and texts that are not numbers."""
+    result = numbers.given.copy()
+    pattern, group = _number_pattern(mark), "," if mark == "." else "."
+    seen: dict[tuple[str, bool], float] = {}
+    for position, text, percent in zip(numbers.positions, numbers.texts, numbers.percent):
+        value = seen.get((text, percent))
+        if value is None:
+            value = np.nan
+            if pattern.fullmatch(text):
+                value = float(text.replace("_", "").replace(group, "").replace(mark, "."))
+                value = value / 100 if percent else value
+            seen[(text, percent)] = value
+        result[position] = value
+    return result
+
+
+def parse_numbers(values: pd.Series, *, integer: bool = False, decimal: str | None = None) -> pd.Series:
+    """Numbers from a column of export cells; NaN where blank or not a number.
+
+    The decimal mark is decided for the whole column from the values that prove it ("0,5", "1.234,56");
+    if none do, `decimal` (what the file's other columns prove) applies, and then "1,234"/"1.234" are
+    thousands. Integer columns ignore `decimal`: a count with three digits after the mark is thousands.
+    """
+    if values.dtype.kind in "iuf":
+        return values.astype(float)
+    numbers = _prepare_numbers(values)
+    mark = _column_mark(numbers, integer=integer, hint=decimal)
+    return pd.Series(_parse_prepared(numbers, mark), index=values.index)
+
+
+def _per_unique(values: pd.Series, function: Any) -> pd.Series:
+    """`function` applied once per distinct cell (days, campaigns and segments repeat a lot)."""
+    lookup = {value: function(value) for value in pd.unique(values.to_numpy(dtype=object))}
+    mapped = values.map(lookup)
+    missed = mapped.isna()  # pandas does not look None or NaN up in a dict
+    if missed.any():
+        mapped[missed] = values[missed].map(function)
+    return mapped
+
+
+_TIME = re.compile(r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*(?:Z|[+-]\d{2}:?\d{2}))?$")
+_WEEKDAY = re.compile(r"^[^\W\d_]+\.?,\s*")
+_YEAR_MARK = re.compile(r"\s*г(?:ода?)?\.?$")
+_YMD = re.compile(r"(\d{4})[-./](\d{1,2})[-./](\d{1,2})")
+_CJK = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?")
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_SERIAL = re.compile(r"\d{5}(?:\.0+)?")
+_AMBIGUOUS = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})")
+_DAY_MONTH = re.compile(r"(\d{1,2})[\s-]+([^\W\d_]+)\.?,?[\s-]+(\d{4})")
+_MONTH_DAY = re.compile(r"([^\W\d_]+)\.?\s+(\d{1,2}),?\s+(\d{4})")
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
+    "nov": 11, "dec": 12, "янв": 1, "фев": 2, "мар": 3, "апр": 4, "май": 5, "мая": 5, "июн": 6, "июл": 7,
+    "авг": 8, "сен": 9, "окт": 10, "ноя": 11, "дек": 12,
+}
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def _date(year: int, month: int, day: int) -> dt.date | None:
+    """The date, or None if there is no such day; two-digit years are this century."""
+    try:
+        return dt.date(year + 2000 if year < 100 else year, month, day)
+    except ValueError:
+        return None
+
+
+def _date_text(text: str) -> str:
+    """A date text without time of day, weekday or the Russian "г." after the year."""
+    text = _TIME.sub("", text.strip())
+    return _YEAR_MARK.sub("", _WEEKDAY.sub("", text)).strip()
+
+
+def _day_first(texts: Iterable[str], default: bool) -> bool:
+    """Whether the column's nn/nn/yyyy dates are day-first: a part above 12 decides, then the shorter span."""
+    parts = [(int(m[1]), m[2], int(m[3]), int(m[4])) for t in texts if (m := _AMBIGUOUS.fullmatch(t))]
+    if not parts:
+        return default
+    if any(a > 12 for a, _, _, _ in parts):
+        return True
+    if any(b > 12 for _, _, b, _ in parts):
+        return False
+    if all(sep == "." for _, sep, _, _ in parts):
+        return True
+    spans = []
+    for day_first in (True, False):
+        dates = [d for a, _, b, y in parts if (d := _date(y, b, a) if day_first else _date(y, a, b))]
+        spans.append((max(dates) - min(dates)) if dates else dt.timedelta.max)
+    # A daily export covers consecutive days: the reading that packs the dates closer is the right one.
+    if spans[0] != spans[1]:
+        return spans[0] < spans[1]
+    return default
+
+
+def _parse_date_text(text: str, day_first: bool) -> dt.date | None:
+    """One cleaned date text as a date, or None."""
+    if m := _YMD.fullmatch(text) or _CJK.fullmatch(text) or _COMPACT.fullmatch(text):
+        return _date(int(m[1]), int(m[2]), int(m[3]))
+    if m := _AMBIGUOUS.fullmatch(text):
+        a, b, year = int(m[1]), int(m[3]), int(m[4])
+        return _date(year, b, a) if day_first else _date(year, a, b)
+    if _SERIAL.fullmatch(text):
+        return _excel_serial(float(text))
+    if m := _DAY_MONTH.fullmatch(text):
+        month = _MONTHS.get(m[2][:3].casefold())
+        return _date(int(m[3]), month, int(m[1])) if month else None
+    if m := _MONTH_DAY.fullmatch(text):
+        month = _MONTHS.get(m[1][:3].casefold())
+        return _date(int(m[3]), month, int(m[2])) if month else None
+    return None
+
+
+def _excel_serial(value: float) -> dt.date | None:
+    """An Excel day number as a date; only 1954-2119 counts, smaller or larger numbers are not dates."""
+    if not 20_000 <= value <= 80_000:
+        return None
+    return EXCEL_EPOCH + dt.timedelta(days=int(value))
+
+
+def parse_dates(values: pd.Series, *, day_first: bool = True) -> pd.Series:
+    """Days from a column of export cells, as datetime64 with NaT where blank or not a date.
+
+    Accepts ISO, YYYY/MM/DD, D.MM.YYYY, DD/MM/YYYY or MM/DD/YYYY (decided for the whole column, `day_first`
+    when nothing decides), 2026年11月24日, YYYYMMDD, "Nov 24, 2026", "24 ноября 2026 г.", Excel serials and
+    date cells.
+    """
+    if values.dtype.kind == "M":
+        stamps = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
+        return stamps.dt.normalize()
+    uniques = pd.unique(values.to_numpy(dtype=object))
+    texts = {u: _date_text(u) for u in uniques if isinstance(u, str)}
+    first = _day_first(texts.values(), day_first)
+    lookup: dict[Any, dt.date | None] = {}
+    for value in uniques:
+        if isinstance(value, str):
+            lookup[value] = _parse_date_text(texts[value], first)
+        elif isinstance(value, dt.datetime) and value is not pd.NaT:
+            lookup[value] = value.date()
+        elif isinstance(value, dt.date):
+            lookup[value] = value
+        elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+            lookup[value] = None if math.isnan(value) else _excel_serial(float(value))
+    return pd.to_datetime(values.map(lambda v: lookup.get(v)), errors="coerce")
+
+
+_SUMMARY = re.compile("^(?:" + "|".join(
+    [re.escape(w) + r"\s*(?:$|[:(\-–—])" for w in SUMMARY_WORDS] + [re.escape(p) for p in SUMMARY_PREFIXES]) + ")")
+
+
+def _is_summary(text: str) -> bool:
+    """Whether a day or campaign cell says "Total", "Итого", "总计" and the like."""
+    return bool(_SUMMARY.match(text.casefold()))
+
+
+def _id_text(value: Any) -> str:
+    """A campaign id cell as text ("" for a dash); 1234.0 from a spreadsheet reads as "1234"."""
+    text = _cell_text(value)
+    return "" if text in _NO_NAME else text
+
+
+def _name_text(value: Any) -> str:
+    """A campaign name with its whitespace collapsed ("" for a dash)."""
+    text = re.sub(r"\s+", " ", _cell_text(value))
+    return "" if text in _NO_NAME else text
+
+
+def name_key(name: str) -> str:
+    """The stable external id for a campaign known only by name: "name:<name>", hashed if it would not fit."""
+    key = f"name:{name}"
+    if len(key) <= MAX_EXTERNAL_ID:
+        return key
+    digest = hashlib.sha1(name.encode()).hexdigest()[:12]
+    return f"name:{name[:MAX_EXTERNAL_ID - 18]}~{digest}"
+
+
+def normalise(raw: RawTable, columns: ColumnMap, *, day_first: bool = True) -> pd.DataFrame:
+    """One parsed row per file row: day, campaign key, metrics (blank cells 0), segments, and any `problem`."""
+    index = raw.rows.index
+    problem = pd.Series(None, index=index, dtype=object)
+
+    def flag(mask: pd.Series, reason: str) -> None:
+        problem[problem.isna() & mask] = reason
+
+    def texts(position: int | None, parse: Any = _cell_text) -> pd.Series:
+        if position is None:
+            return pd.Series("", index=index, dtype=object)
+        return _per_unique(raw.rows[position], parse).astype(object)
+
+    fields = columns.fields
+    day_text = texts(fields["day"])
+    ids = texts(fields.get("campaign_id"), _id_text)
+    names = texts(fields.get("campaign_name"), _name_text)
+    segments = {h: texts(p) for h, p in columns.segments.items()}
+
+    identity = [day_text, ids, names, *segments.values(), texts(0)]
+    summary = pd.concat([_per_unique(t, _is_summary).astype(bool) for t in identity], axis=1).any(axis=1)
+    dashes = day_text.isin(SUMMARY_DASHES) & ids.eq("") & names.eq("")
+    flag(summary | dashes, "summary row")
+
+    days = parse_dates(raw.rows[fields["day"]], day_first=day_first)
+    flag(day_text.isin(_BLANK_CELLS), "missing date")
+    flag(days.isna(), "bad date")
+    if columns.period_end is not None:
+        ends = parse_dates(raw.rows[columns.period_end], day_first=day_first)
+        flag(ends.notna() & ends.ne(days), "not a single day")
+
+    key = ids.where(ids.ne(""), None)
+    if "campaign_id" in fields and "campaign_name" in fields:
+        known = pd.DataFrame({"name": names, "id": ids})
+        known = known[known["name"].ne("") & known["id"].ne("")].drop_duplicates("name")
+        key = key.fillna(names.map(dict(zip(known["name"], known["id"]))))
+    from_name = key.isna() & names.ne("")
+    key = key.where(~from_name, _per_unique(names, name_key))
+    flag(key.isna(), "missing campaign")
+    flag(key.fillna("").str.len() > MAX_EXTERNAL_ID, "campaign id too long")
+
+    numbers = {m: _prepare_numbers(raw.rows[fields[m]]) for m in columns.metrics}
+    votes = sum((n.votes for n in numbers.values()), Counter()).most_common(1)
+    hint = votes[0][0] if votes else None
+    parsed: dict[str, Any] = {m: 0.0 for m in METRICS}
+    for metric, column in numbers.items():
+        mark = _column_mark(column, integer=metric in INTEGER_METRICS, hint=hint)
+        values = pd.Series(_parse_prepared(column, mark), index=index)
+        flag(values.isna() & ~column.blank, f"non-numeric value in {metric}")
+        parsed[metric] = values.fillna(0.0)
+    flag(pd.Series(np.logical_and.reduce([n.blank for n in numbers.values()]), index=index), "no metric values")
+
+    out = pd.DataFrame({"day": days, "campaign_key": key, "campaign_name": names, "from_name": from_name,
+                        **parsed}, index=index)
+    for header, values in segments.items():
+        out[SEGMENT_PREFIX + header] = values
+    out["problem"] = problem
+    return out
+
+
+def validate(frame: pd.DataFrame, *, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(loadable rows with `duplicate` marking exact repeats, quarantined rows with a `reason`)."""
+    reason = frame["problem"].copy()
+
+    def flag(mask: pd.Series, text: str) -> None:
+        reason[reason.isna() & mask] = text
+
+    days = frame["day"]
+    flag(days > pd.Timestamp(today + dt.timedelta(days=1)), "date in the future")
+    flag(days < pd.Timestamp(EARLIEST_DAY), "bad date")
+    for metric in METRICS:
+        if metric in INTEGER_METRICS:
+            flag(frame[metric] % 1 != 0, f"non-integer value in {metric}")
+    for metric in METRICS:
+        flag(frame[metric] < 0, f"negative {metric}")
+        flag(frame[metric] >= LIMITS[metric], f"value too large in {metric}")
+    # Zero impressions with clicks is how a platform that does not count impressions reports.
+    flag((frame["impressions"] > 0) & (frame["clicks"] > frame["impressions"]), "clicks above impressions")
+
+    segments = [c for c in frame.columns if c.startswith(SEGMENT_PREFIX)]
+    keys = ["campaign_key", "day", *segments]
+    ok = reason.isna()
+    distinct = frame.loc[ok, keys + list(METRICS)].drop_duplicates()
+    clashing = distinct.loc[distinct.duplicated(keys, keep=False), keys].drop_duplicates()
+    flag(ok & _in(frame, keys, clashing), CONFLICT)
+
+    poisoned = reason.notna() & ~reason.isin(ROW_REASONS)
+    day_keys = ["campaign_key", "day"]
+    flag(_in(frame, day_keys, frame.loc[poisoned, day_keys].drop_duplicates()), INCOMPLETE)
+
+    ok = reason.isna()
+    good = frame[ok].drop(columns="problem")
+    good["duplicate"] = good.duplicated(keys + list(METRICS), keep="first")
+    quarantine = pd.DataFrame({"reason": reason[~ok]})
+    return good, quarantine
+
+
+def _in(frame: pd.DataFrame, keys: list[str], wanted: pd.DataFrame) -> pd.Series:
+    """Which rows of `frame` have their `keys` among the rows of `wanted`."""
+    if wanted.empty:
+        return pd.Series(False, index=frame.index)
+    marks = wanted.assign(_hit=True)
+    merged = frame[keys].reset_index(drop=True).merge(marks, on=keys, how="left")
+    return pd.Series(merged["_hit"].eq(True).to_numpy(), index=frame.index)
+
+
+def _hundredths(values: pd.Series) -> pd.Series:
+    """Money and conversions as exact whole hundredths, rounded half away from zero like NUMERIC(…, 2)."""
+    # The nudge keeps 0.285 (stored as 0.28499999…) rounding up, as the decimal it was written as would.
+    return (np.sign(values) * np.floor(values.abs() * 100 + 0.5 + 1e-7)).astype("int64")
+
+
+def daily_records(good: pd.DataFrame) -> pd.DataFrame:
+    """One record per campaign and day: the non-repeated rows summed, with how many rows went into each."""
+    rows = good[~good["duplicate"]].copy()
+    for metric in METRICS:
+        rows[metric] = rows[metric].astype("int64") if metric in INTEGER_METRICS else _hundredths(rows[metric])
+    grouped = rows.groupby(["campaign_pk", "day"], sort=True)
+    records = grouped[list(METRICS)].sum()
+    records["rows"] = grouped.size()
+    return records.reset_index()
+
+
+def plan_writes(records: pd.DataFrame, stored: pd.DataFrame, compared: list[str]) -> pd.DataFrame:
+    """Each record marked insert, update or same against the stored row; only the file's own metrics compare."""
+    merged = records.merge(stored, on=["campaign_pk", "day"], how="left", suffixes=("", "_stored"),
+                           indicator=True)
+    same = pd.Series(True, index=merged.index)
+    for metric in compared:
+        same &= merged[metric].eq(merged[f"{metric}_stored"])
+    merged["action"] = np.where(merged["_merge"].eq("left_only"), "insert", np.where(same, "same", "update"))
+    return merged[[*records.columns, "action"]]
+
+
+def import_file(
+    engine: Engine,
+    path: str | Path,
+    *,
+    platform: str,
+    account: str,
+    known_campaigns_only: bool = False,
+    today: dt.date | None = None,
+) -> ImportReport:
+    """Import one export into one account: every row loaded, quarantined with a reason, or counted a duplicate."""
+    platform = check_platform(platform)
+    path = Path(path)
+    data = _read_bytes(path)
+    digest = hashlib.sha256(data).hexdigest()
+    with Session(engine) as session:
+        found = find_account(session, account, platform)
+        previous = session.scalars(select(ImportBatch).where(
+            ImportBatch.account_id == found.id, ImportBatch.file_sha256 == digest)).one_or_none()
+        if previous is not None:
+            return _previous_report(session, previous, account)
+        account_id, zone, account_platform = found.id, found.time_zone, found.platform.value
+    today = today or dt.datetime.now(ZoneInfo(zone)).date()
+
+    raw = read_export(data, path.name)
+    columns = map_columns(raw.header, platform, name=path.name)
+    # A generic file for a Google Ads account most likely writes dates the way Google Ads does.
+    day_first = DAY_FIRST_DEFAULT[account_platform if platform == "generic" else platform]
+    frame = normalise(raw, columns, day_first=day_first)
+    good, quarantine = validate(frame, today=today)
+    report = ImportReport(file_name=path.name, platform=platform, account=account, rows_in=len(frame),
+                          source=raw.source, summed_over=list(columns.segments))
+    try:
+        with Session(engine) as session, session.begin():
+            batch = ImportBatch(account_id=account_id, platform=Platform(platform), file_name=path.name[:500],
+                                file_sha256=digest, rows_in=len(frame), loaded=0, inserted=0, updated=0,
+                                quarantined=0, duplicates=0)
+            session.add(batch)
+            session.flush()
+            good, unknown, created = _resolve_campaigns(session, account_id, good, known_campaigns_only)
+            quarantine = pd.concat([quarantine, unknown]).sort_index()
+            records = daily_records(good)
+            plan = plan_writes(records, _stored_metrics(session, records), columns.metrics)
+            _write_metrics(session, plan, columns.metrics, batch.id)
+            _write_quarantine(session, batch.id, raw, quarantine)
+
+            rows_by_action = plan.groupby("action")["rows"].sum()
+            report.inserted = int(rows_by_action.get("insert", 0))
+            report.updated = int(rows_by_action.get("update", 0))
+            report.loaded = report.inserted + report.updated
+            report.duplicates = int(good["duplicate"].sum() + rows_by_action.get("same", 0))
+            report.quarantined = len(quarantine)
+            report.campaigns_created = created
+            report.batch_id = batch.id
+            for name in ("loaded", "inserted", "updated", "quarantined", "duplicates", "campaigns_created"):
+                setattr(batch, name, getattr(report, name))
+    except IntegrityError:
+        with Session(engine) as session:
+            racer = session.scalars(select(ImportBatch.id).where(
+                ImportBatch.account_id == account_id, ImportBatch.file_sha256 == digest)).first()
+        if racer is None:
+            raise
+        raise CadenceError(f"{path.name} was imported into {account} as batch {racer} by another run "
+                           "at the same time") from None
+    report.reasons = dict(Counter(quarantine["reason"]).most_common())
+    report.examples = [QuarantineExample(int(n), r, _raw_values(raw, n))
+                       for n, r in quarantine["reason"].head(EXAMPLES).items()]
+    if not good.empty:
+        report.first_day, report.last_day = good["day"].min().date(), good["day"].max().date()
+    return report
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes; a missing, unreadable or empty file is a CadenceError."""
+    if not path.exists():
+        raise CadenceError(f"no such file: {path}")
+    if path.is_dir():
+        raise CadenceError(f"{path} is a folder, not an export file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CadenceError(f"cannot read {path}: {exc.strerror}") from None
+    if not data.strip():
+        raise CadenceError(f"{path.name} is empty")
+    return data
+
+
+def find_account(session: Session, external_id: str, platform: str) -> AdAccount:
+    """The account with this external id on this platform (any platform for generic, if only one has it)."""
+    query = select(AdAccount).where(AdAccount.external_id == external_id)
+    if platform != "generic":
+        query = query.where(AdAccount.platform == Platform(platform))
+    found = session.scalars(query).all()
+    if len(found) == 1:
+        return found[0]
+    if found:
+        platforms = ", ".join(sorted(a.platform.value for a in found))
+        raise CadenceError(f"account {external_id!r} exists on {platforms}: pass --platform to say which")
+    elsewhere = session.scalars(select(AdAccount.platform).where(AdAccount.external_id == external_id)).all()
+    hint = f" (there is one on {', '.join(p.value for p in elsewhere)})" if elsewhere else ""
+    what = "account" if platform == "generic" else f"{platform} account"
+    raise CadenceError(f"no {what} {external_id!r}{hint}: `cadence account list` shows the accounts")
+
+
+def _previous_report(session: Session, batch: ImportBatch, account: str) -> ImportReport:
+    """The report of the batch these same bytes were imported as; nothing is written."""
+    reasons = Counter(session.scalars(select(QuarantinedRow.reason).where(QuarantinedRow.batch_id == batch.id)))
+    examples = session.scalars(select(QuarantinedRow).where(QuarantinedRow.batch_id == batch.id)
+                               .order_by(QuarantinedRow.row_number).limit(EXAMPLES)).all()
+    return ImportReport(
+        file_name=batch.file_name, platform=batch.platform.value, account=account, rows_in=batch.rows_in,
+        loaded=batch.loaded, inserted=batch.inserted, updated=batch.updated, quarantined=batch.quarantined,
+        duplicates=batch.duplicates, campaigns_created=batch.campaigns_created, already_imported=True,
+        batch_id=batch.id, reasons=dict(reasons.most_common()),
+        examples=[QuarantineExample(q.row_number, q.reason, q.raw) for q in examples],
+    )
+
+
+def _resolve_campaigns(
+    session: Session, account_id: int, good: pd.DataFrame, known_only: bool
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Give rows their campaign's primary key, creating missing campaigns (or quarantining their rows)."""
+    existing = session.execute(select(Campaign.id, Campaign.external_id, Campaign.name)
+                               .where(Campaign.account_id == account_id)).all()
+    by_key = {ext: pk for pk, ext, _ in existing}
+    by_name: dict[str, list[int]] = {}
+    for pk, _, name in existing:
+        by_name.setdefault(re.sub(r"\s+", " ", name.strip()).casefold(), []).append(pk)
+
+    keys = good.drop_duplicates("campaign_key").set_index("campaign_key")
+    names = good[good["campaign_name"].ne("")].groupby("campaign_key")["campaign_name"].first()
+    resolved: dict[str, int] = {}
+    ambiguous: set[str] = set()
+    missing: list[str] = []
+    for key, row in keys.iterrows():
+        pk = by_key.get(key)
+        if pk is None and row["from_name"]:
+            matches = by_name.get(row["campaign_name"].casefold(), [])
+            if len(matches) == 1:
+                pk = matches[0]
+            elif matches:
+                ambiguous.add(key)
+                continue
+        if pk is not None:
+            resolved[key] = pk
+        else:
+            missing.append(key)
+
+    created = 0
+    if missing and not known_only:
+        first_day = good.groupby("campaign_key")["day"].min()
+        session.execute(insert(Campaign), [
+            {"account_id": account_id, "external_id": key,
+             "name": str(names.get(key, key))[:MAX_CAMPAIGN_NAME],
+             "created_on": first_day[key].date()}
+            for key in missing
+        ])
+        created = len(missing)
+        for chunk in _chunks(missing):
+            resolved.update(session.execute(select(Campaign.external_id, Campaign.id).where(
+                Campaign.account_id == account_id, Campaign.external_id.in_(chunk))).tuples().all())
+
+    reason = good["campaign_key"].map(lambda k: "ambiguous campaign name" if k in ambiguous
+                                      else None if k in resolved else "unknown campaign")
+    unknown = pd.DataFrame({"reason": reason[reason.notna()]})
+    good = good[reason.isna()].copy()
+    good["campaign_pk"] = good["campaign_key"].map(resolved).astype("int64")
+    return good, unknown, created
+
+
+def _chunks(items: list[Any], size: int = 500) -> Iterable[list[Any]]:
+    """`items` in slices small enough for an IN (...) list on any database."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _stored_metrics(session: Session, records: pd.DataFrame) -> pd.DataFrame:
+    """The stored daily metrics of the records' campaigns over the records' days, in whole units and hundredths."""
+    rows: list[tuple[Any, ...]] = []
+    if not records.empty:
+        low, high = records["day"].min().date(), records["day"].max().date()
+        for chunk in _chunks(sorted(records["campaign_pk"].unique().tolist())):
+            rows += session.execute(
+                select(DailyMetric.campaign_id, DailyMetric.day, *(getattr(DailyMetric, m) for m in METRICS))
+                .where(DailyMetric.campaign_id.in_(chunk), DailyMetric.day.between(low, high))
+            ).tuples().all()
+    stored = pd.DataFrame(rows, columns=["campaign_pk", "day", *METRICS])
+    stored["campaign_pk"] = stored["campaign_pk"].astype("int64")
+    stored["day"] = pd.to_datetime(stored["day"])
+    for metric in METRICS:
+        if metric in INTEGER_METRICS:
+            stored[metric] = stored[metric].astype("int64")
+        else:
+            stored[metric] = pd.Series([int((Decimal(v) * 100).to_integral_value()) for v in stored[metric]],
+                                       index=stored.index, dtype="int64")
+    return stored
+
+
+def _db_rows(records: pd.DataFrame, metrics: list[str], batch_id: int, prefix: str = "") -> list[dict[str, Any]]:
+    """Records as bind parameters: counts as int, hundredths back to exact Decimals."""
+    columns: dict[str, list[Any]] = {
+        "campaign_id": records["campaign_pk"].astype(int).tolist(),
+        "day": [d.date() for d in records["day"]],
+    }
+    for metric in metrics:
+        values = records[metric].astype("int64").tolist()
+        columns[metric] = values if metric in INTEGER_METRICS else [Decimal(v).scaleb(-2) for v in values]
+    names = list(columns)
+    return [{**{prefix + n: v for n, v in zip(names, row)}, prefix + "import_batch_id": batch_id}
+            for row in zip(*columns.values())]
+
+
+def _write_metrics(session: Session, plan: pd.DataFrame, present: list[str], batch_id: int) -> None:
+    """Insert the new daily records and update the changed ones (only the file's own metrics), set-based."""
+    table = DailyMetric.__table__
+    inserts = plan[plan["action"].eq("insert")]
+    updates = plan[plan["action"].eq("update")]
+    # Core executemany rather than ORM bulk: the ORM layer costs more than the database does here.
+    if not inserts.empty:
+        session.execute(table.insert(), _db_rows(inserts, list(METRICS), batch_id))
+    if not updates.empty:
+        statement = (
+            table.update()
+            .where(table.c.campaign_id == bindparam("b_campaign_id"), table.c.day == bindparam("b_day"))
+            .values({name: bindparam(f"b_{name}") for name in [*present, "import_batch_id"]})
+        )
+        session.execute(statement, _db_rows(updates, present, batch_id, prefix="b_"))
+
+
+def _write_quarantine(session: Session, batch_id: int, raw: RawTable, quarantine: pd.DataFrame) -> None:
+    """Store each quarantined row with its line number, reason and cells as they were in the file."""
+    if quarantine.empty:
+        return
+    session.execute(insert(QuarantinedRow), [
+        {"batch_id": batch_id, "row_number": int(number), "reason": reason, "raw": _raw_values(raw, number)}
+        for number, reason in quarantine["reason"].items()
+    ])
+
+
+def _raw_values(raw: RawTable, number: int) -> dict[str, Any]:
+    """A row's cells keyed by header, JSON-safe: text as in the file, numbers as numbers, dates in ISO form."""
+    values = raw.rows.loc[number]
+    return {header: _json_cell(values.iloc[i]) for i, header in enumerate(raw.header)}
+
+
+def _json_cell(value: Any) -> Any:
+    """A cell as JSON can store it."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating, Decimal)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    return str(value)
