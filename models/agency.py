@@ -184,6 +184,8 @@ class DailyMetric(Base):
         CheckConstraint("conversions >= 0", name="conversions_non_negative"),
         CheckConstraint("conversion_value >= 0", name="conversion_value_non_negative"),
         Index("ix_daily_metric_day", "day"),
+        # Clustered by (campaign, day) on SQLite, so a campaign's window is one sequential read.
+        {"sqlite_with_rowid": False},
     )
 
     campaign_id: Mapped[int] = mapped_column(

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Engine, Float, cast, func, select
 
 from models import AdAccount, Campaign, Client
@@ -33,17 +35,17 @@ def _frame(engine: Engine, query, columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=list(columns))
 
 
+# By campaign id, the leading key of daily_metric's primary key: one index range per campaign, no joins
+# (account and client ids are mapped on in memory from the small campaigns frame).
 METRIC_WINDOW_SQL = """
-SELECT m.campaign_id, c.account_id, a.client_id, m.day,
-       CAST(m.impressions AS DOUBLE PRECISION) AS impressions,
-       CAST(m.clicks AS DOUBLE PRECISION) AS clicks,
-       CAST(m.spend AS DOUBLE PRECISION) AS spend,
-       CAST(m.conversions AS DOUBLE PRECISION) AS conversions,
-       CAST(m.conversion_value AS DOUBLE PRECISION) AS conversion_value
-FROM daily_metric m
-JOIN campaign c ON c.id = m.campaign_id
-JOIN ad_account a ON a.id = c.account_id
-WHERE a.client_id IN ({ids}) AND m.day >= {first} AND m.day <= {last}
+SELECT campaign_id, day,
+       CAST(impressions AS DOUBLE PRECISION) AS impressions,
+       CAST(clicks AS DOUBLE PRECISION) AS clicks,
+       CAST(spend AS DOUBLE PRECISION) AS spend,
+       CAST(conversions AS DOUBLE PRECISION) AS conversions,
+       CAST(conversion_value AS DOUBLE PRECISION) AS conversion_value
+FROM daily_metric
+WHERE campaign_id IN ({ids}) AND day >= {first} AND day <= {last}
 """
 
 
@@ -61,13 +63,14 @@ def _adbc_connect(engine: Engine):
     raise NotImplementedError(f"metric windows are read from SQLite or PostgreSQL, not {url.get_backend_name()}")
 
 
-def read_metric_window(engine: Engine, client_ids: Sequence[int], first: dt.date, last: dt.date) -> pd.DataFrame:
-    """Daily metrics of these clients' campaigns from `first` through `last`, read Arrow-native through ADBC."""
+def read_metric_window(engine: Engine, campaigns: pd.DataFrame, first: dt.date, last: dt.date) -> pd.DataFrame:
+    """Daily metrics of `campaigns` (campaign_id, account_id, client_id) from `first` through `last`, via ADBC."""
     columns = ["campaign_id", "account_id", "client_id", "day", *METRIC_COLUMNS]
-    if not client_ids:
-        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
-    # Ids are ints we produced; int() makes that a guarantee, so the IN list cannot carry SQL.
-    id_list = ",".join(str(int(i)) for i in client_ids)
+    if campaigns.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns}).astype(
+            {"campaign_id": "int64", "account_id": "int64", "client_id": "int64", "day": "datetime64[ns]"})
+    # Ids come from our own integer column; int() makes that a guarantee, so the IN list cannot carry SQL.
+    id_list = ",".join(str(int(i)) for i in sorted(campaigns["campaign_id"]))
     conn, style = _adbc_connect(engine)
     if style == "?":
         query = METRIC_WINDOW_SQL.format(ids=id_list, first="?", last="?").replace("DOUBLE PRECISION", "REAL")
@@ -77,15 +80,25 @@ def read_metric_window(engine: Engine, client_ids: Sequence[int], first: dt.date
     try:
         with conn.cursor() as cur:
             cur.execute(query, params)
-            frame = cur.fetch_arrow_table().to_pandas()
+            table = cur.fetch_arrow_table()
     finally:
         conn.close()
-    frame["day"] = pd.to_datetime(frame["day"])
-    for col in ("campaign_id", "account_id", "client_id"):
-        frame[col] = frame[col].astype("int64")
+    day = table.column("day")
+    if pa.types.is_string(day.type) or pa.types.is_large_string(day.type):
+        day = pc.cast(day, pa.date32())
+    campaign_ids = table.column("campaign_id").to_numpy().astype("int64", copy=False)
+    # Account and client ids by binary search in the campaigns frame: no join, no pandas reindex.
+    known = campaigns[["campaign_id", "account_id", "client_id"]].sort_values("campaign_id")
+    at = np.searchsorted(known["campaign_id"].to_numpy(), campaign_ids)
+    data = {
+        "campaign_id": campaign_ids,
+        "account_id": known["account_id"].to_numpy(dtype="int64")[at],
+        "client_id": known["client_id"].to_numpy(dtype="int64")[at],
+        "day": day.to_numpy().astype("datetime64[ns]"),
+    }
     for col in METRIC_COLUMNS:
-        frame[col] = frame[col].astype("float64")
-    return frame[columns]
+        data[col] = table.column(col).to_numpy().astype("float64", copy=False)
+    return pd.DataFrame(data, columns=columns, copy=False)
 
 
 def load_sweep_frames(engine: Engine, client_ids: Sequence[int], day: dt.date,
@@ -93,8 +106,6 @@ def load_sweep_frames(engine: Engine, client_ids: Sequence[int], day: dt.date,
     """The sweep's inputs for `client_ids`: metrics from `day - window_days + 1` through `day`."""
     ids = list(client_ids)
     first = day - dt.timedelta(days=window_days - 1)
-    metrics = read_metric_window(engine, ids, first, day)
-
     campaigns_q = (
         select(
             Campaign.id, Campaign.account_id, AdAccount.client_id, Campaign.status,
@@ -115,6 +126,7 @@ def load_sweep_frames(engine: Engine, client_ids: Sequence[int], day: dt.date,
     )
     for col in ("daily_budget", "bid"):
         campaigns[col] = campaigns[col].astype("float64")
+    metrics = read_metric_window(engine, campaigns, first, day)
 
     accounts_q = select(
         AdAccount.id, AdAccount.client_id, AdAccount.status, AdAccount.paused_by_client_at, AdAccount.currency,

@@ -286,7 +286,8 @@ def upgrade() -> None:
     sa.CheckConstraint('spend >= 0', name=op.f('ck_daily_metric_spend_non_negative')),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], name=op.f('fk_daily_metric_campaign_id_campaign'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['import_batch_id'], ['import_batch.id'], name=op.f('fk_daily_metric_import_batch_id_import_batch'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('campaign_id', 'day', name=op.f('pk_daily_metric'))
+    sa.PrimaryKeyConstraint('campaign_id', 'day', name=op.f('pk_daily_metric')),
+    sqlite_with_rowid=False,
     )
     with op.batch_alter_table('daily_metric', schema=None) as batch_op:
         batch_op.create_index('ix_daily_metric_day', ['day'], unique=False)
