@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lock clean
+.PHONY: demo test setup system-run system-test lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
@@ -17,13 +17,20 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: $(STAMP)
 
-demo: $(STAMP)
+# Debian packages: Pango and CJK/Cyrillic fonts for PDFs; Chromium too for the browser test.
+system-run:
+	@bash scripts/system-packages.sh run
+
+system-test:
+	@bash scripts/system-packages.sh test
+
+demo: system-run $(STAMP)
 	$(BIN)/cadence demo
 
 # One pytest run: every database test runs on SQLite, and on PostgreSQL when
 # CADENCE_TEST_POSTGRES_URL is set (.ci/run sets it; with CI=true an unreachable PostgreSQL fails).
 # pytest's exit code 5 (no tests collected) fails the target like any other non-zero code.
-test: $(STAMP)
+test: system-test $(STAMP)
 	$(BIN)/python -m pytest
 
 lock:
