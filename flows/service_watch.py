@@ -1,0 +1,50 @@
+"""Every 15 minutes: 1-3-7 clocks, write first, unresponsive clients, key dates, incident ladders, tiers, the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from tasks.escalation import incident_clocks, publish_incident_timeline
+from tasks.messaging.edges import dispatch_outbox
+from tasks.sla import WatchResult, did_something, service_clocks, watch_markdown
+from tasks.tiering import recompute_tiers_if_due
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
+
+
+def _run_name() -> str:
+    as_of = flow_run.parameters.get("as_of") or _now()
+    return f"watch-{as_of:%Y-%m-%dT%H:%M}" if isinstance(as_of, dt.datetime) else f"watch-{as_of}"
+
+
+@task(name="publish-watch-artifacts", cache_policy=NO_CACHE)
+def publish_watch_artifacts(as_of: dt.datetime, clocks: dict, escalations: list, tiers: dict, sent: dict) -> None:
+    """The run's summary, and the tier changes when there are any, under stable keys."""
+    result = WatchResult(**clocks)
+    create_markdown_artifact(watch_markdown(as_of, result, escalations, tiers, sent), key="service-watch",
+                             description="What the service watch found and did")
+    if tiers.get("changes"):
+        create_table_artifact(tiers["changes"], key="tier-changes", description="Clients whose computed tier changed")
+
+
+@flow(name="service-watch", flow_run_name=_run_name, log_prints=True)
+def service_watch(as_of: dt.datetime | None = None, send: bool = True) -> dict:
+    """Run every service clock at `as_of` (default: now, to the minute); a pass that finds nothing writes nothing."""
+    as_of = (as_of or _now()).astimezone(dt.timezone.utc)
+    clocks = service_clocks(as_of)
+    escalations = incident_clocks(as_of)
+    tiers = recompute_tiers_if_due(as_of)
+    sent = dispatch_outbox() if send else {}
+    touched = sorted({e["incident_id"] for e in escalations} | {i["incident_id"] for i in clocks["incidents"]})
+    for incident_id in touched:
+        publish_incident_timeline(incident_id)
+    if did_something(WatchResult(**clocks), escalations, tiers, sent):
+        publish_watch_artifacts(as_of, clocks, escalations, tiers, sent)
+    return {"as_of": as_of.isoformat(), **clocks, "escalations": escalations, "tiers": tiers, "outbox": sent}

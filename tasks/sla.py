@@ -1,0 +1,631 @@
+"""Service clocks as pure functions: 1-3-7 request deadlines, write first, unresponsive clients, key dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, aliased
+
+from models import (
+    AdAccount,
+    Campaign,
+    Client,
+    ClientRequest,
+    Contact,
+    DailyMetric,
+    Incident,
+    Interaction,
+    KeyDate,
+    OptimisationNote,
+    OutboundMessage,
+    Staff,
+)
+from models.enums import (
+    Audience,
+    Channel,
+    ClientStatus,
+    Direction,
+    IncidentSource,
+    Language,
+    MessageStatus,
+    NoteKind,
+    RequestStatus,
+    Tier,
+)
+from tasks.business_hours import add_business_hours, is_working_day
+from tasks.escalation import open_incident, transient
+from tasks.messaging import enqueue, idempotency_key
+from tasks.messaging.compose import preferences
+from tasks.messaging.outbox import Window
+from tasks.render import render, render_in
+
+FLOW = "service-watch"
+STAGES = ("confirm", "plan", "deliver")
+
+
+@dataclass(frozen=True)
+class RequestClock:
+    """How long each 1-3-7 stage may take: business hours to confirm, working days to plan and to deliver."""
+
+    confirm_hours: float
+    plan_days: int
+    deliver_days: int
+
+
+# Seed 003's 1-3-7 for everyone; strategic clients get a tighter clock.
+REQUEST_CLOCKS = {
+    Tier.STRATEGIC: RequestClock(confirm_hours=0.5, plan_days=2, deliver_days=5),
+    Tier.POTENTIAL: RequestClock(confirm_hours=1, plan_days=3, deliver_days=7),
+    Tier.REGULAR: RequestClock(confirm_hours=1, plan_days=3, deliver_days=7),
+}
+# The owner is warned this long (wall clock) before a stage falls due.
+WARN_BEFORE = {"confirm": dt.timedelta(minutes=20), "plan": dt.timedelta(hours=4), "deliver": dt.timedelta(hours=24)}
+# Seed 002: write to the client several times a week; how many working days of silence each tier tolerates.
+WRITE_FIRST_DAYS = {Tier.STRATEGIC: 3, Tier.POTENTIAL: 5, Tier.REGULAR: 7}
+# Working days an unanswered message may wait before the AM tries another channel (seed 002).
+UNRESPONSIVE_DAYS = 2
+# Business time a client's message may wait for our reply before the AM is reminded.
+REPLY_OWED = dt.timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    confirm: dt.datetime
+    plan: dt.datetime
+    deliver: dt.datetime
+
+
+def request_deadlines(received_at: dt.datetime, window: Window, tier: Tier) -> Deadlines:
+    """Confirm, plan and deliver deadlines in the client's business time; a working day is one business day's hours."""
+    clock = REQUEST_CLOCKS[tier]
+    day = dt.datetime.combine(dt.date.min, window.end) - dt.datetime.combine(dt.date.min, window.start)
+
+    def after(span: dt.timedelta) -> dt.datetime:
+        due = add_business_hours(received_at, span, window.zone, window.country, window.start, window.end)
+        return due.astimezone(dt.timezone.utc)
+
+    return Deadlines(after(dt.timedelta(hours=clock.confirm_hours)), after(day * clock.plan_days),
+                     after(day * clock.deliver_days))
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    id: int
+    client_id: int
+    reference: str
+    title: str
+    tier: Tier
+    confirm_due_at: dt.datetime
+    plan_due_at: dt.datetime
+    deliver_due_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    planned_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class RequestAlert:
+    request_id: int
+    client_id: int
+    reference: str
+    title: str
+    stage: str
+    kind: str  # "warning" before the deadline, "breach" after it
+    due_at: dt.datetime
+    tier: Tier
+
+    @property
+    def period(self) -> str:
+        """The same deadline always gives the same period, so a reminder is composed once."""
+        return f"r{self.request_id}-{self.stage}-{self.due_at.astimezone(dt.timezone.utc):%Y%m%d%H%M}"
+
+
+def request_alerts(requests: Iterable[OpenRequest], as_of: dt.datetime) -> list[RequestAlert]:
+    """For each open stage: a warning inside its warn window, a breach once it is due; nothing once it is done."""
+    alerts = []
+    for r in requests:
+        stages = (("confirm", r.confirm_due_at, r.acknowledged_at), ("plan", r.plan_due_at, r.planned_at),
+                  ("deliver", r.deliver_due_at, r.delivered_at))
+        for stage, due, done in stages:
+            if done is not None:
+                continue
+            if as_of >= due:
+                kind = "breach"
+            elif as_of >= due - WARN_BEFORE[stage]:
+                kind = "warning"
+            else:
+                continue
+            alerts.append(RequestAlert(r.id, r.client_id, r.reference, r.title, stage, kind, due, r.tier))
+    return alerts
+
+
+def working_days_between(start: dt.date, end: dt.date, country: str | None) -> int:
+    """Working days after `start` up to and including `end` (0 if end is not after start)."""
+    count, day = 0, start
+    while day < end:
+        day += dt.timedelta(days=1)
+        count += is_working_day(day, country)
+    return count
+
+
+@dataclass(frozen=True)
+class Silence:
+    client_id: int
+    tier: Tier
+    zone: str
+    country: str | None
+    last_outbound_at: dt.datetime | None
+    cooperation_start: dt.date
+
+
+@dataclass(frozen=True)
+class Nudge:
+    client_id: int
+    last_outbound_at: dt.datetime | None
+    silent_days: int
+    allowed_days: int
+
+    @property
+    def period(self) -> str:
+        """One nudge per allowance of silence: a new one only after another full allowance passes."""
+        since = f"{self.last_outbound_at:%Y%m%d}" if self.last_outbound_at else "never"
+        return f"since-{since}-{self.silent_days // self.allowed_days}"
+
+
+def write_first_nudges(clients: Iterable[Silence], as_of: dt.datetime) -> list[Nudge]:
+    """Clients with no outbound contact for more working days than their tier allows."""
+    nudges = []
+    for c in clients:
+        today = as_of.astimezone(ZoneInfo(c.zone)).date()
+        since = c.last_outbound_at.astimezone(ZoneInfo(c.zone)).date() if c.last_outbound_at else c.cooperation_start
+        allowed = WRITE_FIRST_DAYS[c.tier]
+        silent = working_days_between(since, today, c.country)
+        if silent > allowed:
+            nudges.append(Nudge(c.client_id, c.last_outbound_at, silent, allowed))
+    return nudges
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    interaction_id: int
+    client_id: int
+    contact_id: int | None
+    channel: Channel
+    occurred_at: dt.datetime
+    zone: str
+    country: str | None
+    has_phone: bool
+    has_messenger: bool
+
+
+def other_channels(channel: Channel, has_phone: bool, has_messenger: bool) -> list[Channel]:
+    """Seed 002: no answer in the messenger → call or email; no answer by email → call or message."""
+    options = []
+    if has_phone and channel != Channel.PHONE:
+        options.append(Channel.PHONE)
+    if channel != Channel.EMAIL:
+        options.append(Channel.EMAIL)
+    if has_messenger and channel not in (Channel.MESSENGER, Channel.WECHAT, Channel.TELEGRAM):
+        options.append(Channel.MESSENGER)
+    return options or [Channel.PHONE]
+
+
+def unresponsive(waiting: Iterable[Unanswered], as_of: dt.datetime, days: int = UNRESPONSIVE_DAYS) -> list[Unanswered]:
+    """The oldest unanswered message per client once it has waited `days` working days."""
+    oldest: dict[int, Unanswered] = {}
+    for w in sorted(waiting, key=lambda w: w.occurred_at):
+        oldest.setdefault(w.client_id, w)
+    due = []
+    for w in oldest.values():
+        zone = ZoneInfo(w.zone)
+        if working_days_between(w.occurred_at.astimezone(zone).date(), as_of.astimezone(zone).date(), w.country) >= days:
+            due.append(w)
+    return sorted(due, key=lambda w: w.client_id)
+
+
+def reply_owed(asked_at: dt.datetime, window: Window, as_of: dt.datetime, limit: dt.timedelta = REPLY_OWED) -> bool:
+    """True once a client's message has waited `limit` of its business time for our reply."""
+    due = add_business_hours(asked_at, limit, window.zone, window.country, window.start, window.end)
+    return as_of >= due
+
+
+@dataclass(frozen=True)
+class KeyDateRow:
+    id: int
+    client_id: int | None
+    market: str | None
+    title: str
+    kind: str
+    on_date: dt.date
+    recurs_yearly: bool
+    lead_days: int
+    note: str
+
+
+def next_occurrence(on_date: dt.date, recurs_yearly: bool, today: dt.date) -> dt.date | None:
+    """The next time the date comes round on or after `today` (29 February falls on the 28th in other years)."""
+    if not recurs_yearly:
+        return on_date if on_date >= today else None
+    for year in (today.year, today.year + 1):
+        try:
+            candidate = on_date.replace(year=year)
+        except ValueError:
+            candidate = dt.date(year, 2, 28)
+        if candidate >= today:
+            return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class Reminder:
+    key_date_id: int
+    client_id: int | None
+    market: str | None
+    title: str
+    kind: str
+    occurs_on: dt.date
+    days_left: int
+    note: str
+
+    @property
+    def period(self) -> str:
+        return f"kd{self.key_date_id}-{self.occurs_on:%Y%m%d}"
+
+
+def key_date_reminders(rows: Sequence[KeyDateRow], today: dt.date) -> list[Reminder]:
+    """Key dates whose lead time has started and that have not passed yet."""
+    due = []
+    for r in rows:
+        occurs = next_occurrence(r.on_date, r.recurs_yearly, today)
+        if occurs is None or (occurs - today).days > r.lead_days:
+            continue
+        due.append(Reminder(r.id, r.client_id, r.market, r.title, r.kind, occurs, (occurs - today).days, r.note))
+    return sorted(due, key=lambda r: (r.occurs_on, r.key_date_id))
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """What the watch needs to know about an active client to address and time its alerts."""
+
+    id: int
+    slug: str
+    name: str
+    tier: Tier
+    currency: str
+    window: Window
+    cooperation_start: dt.date
+    am_id: int
+    am_email: str
+    am_name: str
+
+
+def load_clients(session: Session) -> dict[int, ClientInfo]:
+    """Every active client with its effective tier, business window and owner AM."""
+    rows = session.execute(
+        select(Client.id, Client.slug, Client.name, Client.tier, Client.tier_override, Client.currency,
+               Client.time_zone, Client.market, Client.business_hours_start, Client.business_hours_end,
+               Client.cooperation_start, Staff.id, Staff.email, Staff.name)
+        .join(Staff, Staff.id == Client.owner_am_id)
+        .where(Client.status == ClientStatus.ACTIVE)
+    ).all()
+    return {r[0]: ClientInfo(r[0], r[1], r[2], r[4] or r[3], r[5], Window(r[6], r[7], r[8], r[9]), r[10], r[11],
+                             r[12], r[13]) for r in rows}
+
+
+def load_open_requests(session: Session, clients: dict[int, ClientInfo]) -> list[OpenRequest]:
+    """Requests not delivered or cancelled; a missing deadline is computed from when it was received."""
+    rows = session.scalars(select(ClientRequest).where(
+        ClientRequest.status.not_in([RequestStatus.DELIVERED, RequestStatus.CANCELLED]),
+        ClientRequest.client_id.in_(list(clients)))).all()
+    found = []
+    for r in rows:
+        info = clients[r.client_id]
+        computed = None
+        if r.confirm_due_at is None or r.plan_due_at is None or r.deliver_due_at is None:
+            computed = request_deadlines(r.received_at, info.window, info.tier)
+        found.append(OpenRequest(
+            r.id, r.client_id, r.reference, r.title, info.tier, r.confirm_due_at or computed.confirm,
+            r.plan_due_at or computed.plan, r.deliver_due_at or computed.deliver, r.acknowledged_at, r.planned_at,
+            r.delivered_at))
+    return found
+
+
+def load_silences(session: Session, clients: dict[int, ClientInfo]) -> list[Silence]:
+    """Each active client's last outbound contact: a logged one, or a client message Cadence sent."""
+    logged = dict(session.execute(
+        select(Interaction.client_id, func.max(Interaction.occurred_at))
+        .where(Interaction.direction == Direction.OUTBOUND).group_by(Interaction.client_id)).all())
+    sent = dict(session.execute(
+        select(OutboundMessage.client_id, func.max(OutboundMessage.sent_at))
+        .where(OutboundMessage.audience == Audience.CLIENT, OutboundMessage.status == MessageStatus.SENT,
+               OutboundMessage.client_id.is_not(None)).group_by(OutboundMessage.client_id)).all())
+    silences = []
+    for cid, info in clients.items():
+        last = max((t for t in (logged.get(cid), sent.get(cid)) if t is not None), default=None)
+        silences.append(Silence(cid, info.tier, info.window.zone, info.window.country, last, info.cooperation_start))
+    return silences
+
+
+def load_unanswered(session: Session, clients: dict[int, ClientInfo]) -> list[Unanswered]:
+    """Our messages that wanted a reply and got none: no reply marked and nothing inbound from the client since."""
+    later = aliased(Interaction)
+    answered = exists().where(later.client_id == Interaction.client_id, later.direction == Direction.INBOUND,
+                              later.occurred_at > Interaction.occurred_at)
+    rows = session.execute(
+        select(Interaction.id, Interaction.client_id, Interaction.contact_id, Interaction.channel,
+               Interaction.occurred_at, Contact.phone, Contact.messenger)
+        .outerjoin(Contact, Contact.id == Interaction.contact_id)
+        .where(Interaction.direction == Direction.OUTBOUND, Interaction.needs_reply.is_(True),
+               Interaction.replied_at.is_(None), ~answered, Interaction.client_id.in_(list(clients)))
+    ).all()
+    return [Unanswered(r[0], r[1], r[2], r[3], r[4], clients[r[1]].window.zone, clients[r[1]].window.country,
+                       bool(r[5]), bool(r[6])) for r in rows]
+
+
+def load_owed(session: Session, clients: dict[int, ClientInfo]) -> list[tuple[int, int, dt.datetime, str]]:
+    """Client messages that want our reply and have none yet: (interaction id, client id, when, summary)."""
+    return [tuple(r) for r in session.execute(
+        select(Interaction.id, Interaction.client_id, Interaction.occurred_at, Interaction.summary)
+        .where(Interaction.direction == Direction.INBOUND, Interaction.needs_reply.is_(True),
+               Interaction.replied_at.is_(None), Interaction.client_id.in_(list(clients)))
+    ).all()]
+
+
+def load_key_dates(session: Session) -> list[KeyDateRow]:
+    return [KeyDateRow(k.id, k.client_id, k.market, k.title, k.kind.value, k.on_date, k.recurs_yearly, k.lead_days,
+                       k.note) for k in session.scalars(select(KeyDate))]
+
+
+def _fmt(at: dt.datetime, zone: str) -> str:
+    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _alert(info: ClientInfo, kind: str, period: str, subject: str, headline: str, lines: list[str],
+           recipient: tuple[int, str] | None = None, draft: str = "", draft_to: str = "",
+           meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An internal alert for the outbox, rendered lazily: `render` is called only for keys not queued yet."""
+    staff_id, email = recipient or (info.am_id, info.am_email)
+    return {"flow": FLOW, "kind": kind, "period": period, "client_slug": info.slug, "audience": Audience.INTERNAL,
+            "client_id": info.id, "contact_id": None, "staff_id": staff_id, "recipient": email,
+            "language": Language.EN, "subject": subject, "is_crisis": False, "meta": meta or {},
+            "_ctx": {"headline": headline, "lines": lines, "draft": draft, "draft_to": draft_to}}
+
+
+def request_messages(alerts: Sequence[RequestAlert], clients: dict[int, ClientInfo]) -> list[dict[str, Any]]:
+    out = []
+    for a in alerts:
+        info = clients[a.client_id]
+        due = _fmt(a.due_at, info.window.zone)
+        what = {"confirm": "confirm the request", "plan": "send the first plan",
+                "deliver": "deliver the staged result"}[a.stage]
+        if a.kind == "breach":
+            subject, headline = f"[SLA breach] {info.name} {a.reference}: {a.stage} overdue", f"Overdue: {what}."
+        else:
+            subject, headline = f"[SLA due soon] {info.name} {a.reference}: {a.stage} by {due}", f"Due soon: {what}."
+        lines = [f"{a.reference}: {a.title}", (f"Deadline: {due} ({info.tier.value} client, business hours "
+                 f"{info.window.start:%H:%M}-{info.window.end:%H:%M} {info.window.zone})"),
+                 (f"Record it: `cadence request {'ack' if a.stage == 'confirm' else a.stage} {a.reference} "
+                 f"--client {info.slug}`")]
+        out.append(_alert(info, f"request-{a.kind}", a.period, subject, headline, lines,
+                          meta={"request_id": a.request_id, "stage": a.stage}))
+    return out
+
+
+def unresponsive_messages(waiting: Sequence[Unanswered], clients: dict[int, ClientInfo]) -> list[dict[str, Any]]:
+    out = []
+    for w in waiting:
+        info = clients[w.client_id]
+        options = ", ".join(c.value for c in other_channels(w.channel, w.has_phone, w.has_messenger))
+        lines = [f"Our {w.channel.value} message of {_fmt(w.occurred_at, info.window.zone)} has had no answer.",
+                 f"Try another channel: {options} (seed 002: no answer in the messenger, call or email).",
+                 f"Log the reply when it comes: `cadence contact log --client {info.slug} --direction inbound ...`"]
+        out.append(_alert(info, "unresponsive", f"i{w.interaction_id}", f"[no answer] {info.name}: try another channel",
+                          f"{info.name} has not answered for {UNRESPONSIVE_DAYS}+ working days.", lines,
+                          meta={"interaction_id": w.interaction_id}))
+    return out
+
+
+def owed_messages(owed: Sequence[tuple[int, int, dt.datetime, str]], clients: dict[int, ClientInfo],
+                  as_of: dt.datetime) -> list[dict[str, Any]]:
+    out = []
+    for interaction_id, client_id, asked_at, summary in owed:
+        info = clients[client_id]
+        if not reply_owed(asked_at, info.window, as_of):
+            continue
+        lines = [f"Asked {_fmt(asked_at, info.window.zone)}: {summary[:300]}",
+                 f"Reply, then log it: `cadence contact log --client {info.slug} --direction outbound ...`"]
+        out.append(_alert(info, "reply-owed", f"i{interaction_id}", f"[reply owed] {info.name} is waiting for us",
+                          f"{info.name} is waiting for a reply.", lines, meta={"interaction_id": interaction_id}))
+    return out
+
+
+def key_date_messages(reminders: Sequence[Reminder], clients: dict[int, ClientInfo]) -> list[dict[str, Any]]:
+    """Client dates go to the client's AM; a market peak goes to every AM with active clients in that market."""
+    out = []
+    for r in reminders:
+        if r.client_id is not None:
+            targets = [clients[r.client_id]] if r.client_id in clients else []
+        else:
+            by_am: dict[int, ClientInfo] = {}
+            for info in sorted(clients.values(), key=lambda c: c.slug):
+                if info.window.country == r.market:
+                    by_am.setdefault(info.am_id, info)
+            targets = list(by_am.values())
+        for info in targets:
+            whose = info.name if r.client_id is not None else f"market {r.market}"
+            names = ", ".join(c.name for c in clients.values() if c.am_id == info.am_id and c.window.country == r.market)
+            lines = [(f"{r.title} ({r.kind.replace('_', ' ')}) on {r.occurs_on:%Y-%m-%d}: "
+                     f"{'today' if r.days_left == 0 else f'in {r.days_left} days'}.")]
+            if r.note:
+                lines.append(r.note)
+            if r.client_id is None:
+                lines.append(f"Your clients in {r.market}: {names}.")
+            out.append(_alert(info, "key-date", r.period, f"[key date] {whose}: {r.title} on {r.occurs_on:%d %b}",
+                              f"Coming up for {whose}: {r.title}.", lines, recipient=(info.am_id, info.am_email),
+                              meta={"key_date_id": r.key_date_id}))
+    return out
+
+
+def nudge_messages(nudges: Sequence[Nudge], clients: dict[int, ClientInfo]) -> list[dict[str, Any]]:
+    """A nudge to write first, with an update drafted from the last seven days in the contact's language."""
+    out = []
+    for n in nudges:
+        info = clients[n.client_id]
+        since = _fmt(n.last_outbound_at, info.window.zone) if n.last_outbound_at else "never"
+        lines = [(f"No outbound contact since {since}: {n.silent_days} working days, "
+                 f"a {info.tier.value} client allows {n.allowed_days}."),
+                 "Seed 002: write first, several times a week — intermediate results, first leads, what changed.",
+                 f"Once written, log it: `cadence contact log --client {info.slug} --direction outbound ...`"]
+        out.append(_alert(info, "write-first", n.period, f"[write first] {info.name}: {n.silent_days} working days "
+                          "without contact", f"Time to write to {info.name}.", lines, meta={"silent_days": n.silent_days}))
+    return out
+
+
+def draft_update(session: Session, client_id: int, as_of: dt.datetime) -> tuple[str, str]:
+    """The suggested update for a nudge and who it is for, in that contact's language, tone and detail."""
+    client = session.get(Client, client_id)
+    contact = session.scalars(select(Contact).where(Contact.client_id == client_id, Contact.is_active.is_(True))
+                              .order_by(Contact.role.desc(), Contact.id)).first()
+    if contact is None:
+        return "", ""
+    end = as_of.astimezone(ZoneInfo(client.time_zone)).date() - dt.timedelta(days=1)
+    start = end - dt.timedelta(days=6)
+    totals = session.execute(
+        select(AdAccount.currency, func.sum(DailyMetric.spend), func.sum(DailyMetric.conversions))
+        .join(Campaign, Campaign.account_id == AdAccount.id).join(DailyMetric, DailyMetric.campaign_id == Campaign.id)
+        .where(AdAccount.client_id == client_id, DailyMetric.day >= start, DailyMetric.day <= end)
+        .group_by(AdAccount.currency)).all()
+    kpis: dict[str, Any] = {"spend": None, "conversions": None, "cpa": None}
+    currency = client.currency
+    if len(totals) == 1 and totals[0][1]:
+        currency, spend, conversions = totals[0][0], Decimal(totals[0][1]), Decimal(totals[0][2] or 0)
+        kpis = {"spend": spend, "conversions": conversions,
+                "cpa": (spend / conversions).quantize(Decimal("0.01")) if conversions else None}
+    actions = list(session.scalars(
+        select(OptimisationNote.action).where(OptimisationNote.client_id == client_id,
+                                              OptimisationNote.kind == NoteKind.OPTIMISATION,
+                                              OptimisationNote.day >= end - dt.timedelta(days=13))
+        .order_by(OptimisationNote.day.desc(), OptimisationNote.id.desc()).limit(3)))
+    prefs = preferences(contact, client)
+    owner = session.get(Staff, client.owner_am_id)
+    text = render_in(prefs.language, "email/nudge_draft.txt.j2", language=prefs.language,
+                     contact={"name": prefs.name, "tone": prefs.tone}, period={"start": start, "end": end},
+                     kpis=kpis, currency=currency, actions=actions, am={"name": owner.name})
+    return text, f"{contact.name} <{contact.email}> ({contact.language.value}, {contact.channel.value})"
+
+
+@dataclass
+class WatchResult:
+    """What one watch pass found and did, in plain values for the flow's return and its artifact."""
+
+    found: dict[str, int] = field(default_factory=dict)
+    queued: list[dict[str, Any]] = field(default_factory=list)
+    incidents: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_service_clocks(session: Session, as_of: dt.datetime, agency_zone: str = "UTC") -> WatchResult:
+    """Every clock of the watch from the rows: only alerts whose outbox key is new are rendered and queued."""
+    result = WatchResult()
+    clients = load_clients(session)
+    if not clients:
+        return result
+    alerts = request_alerts(load_open_requests(session, clients), as_of)
+    nudges = write_first_nudges(load_silences(session, clients), as_of)
+    waiting = unresponsive(load_unanswered(session, clients), as_of)
+    today = as_of.astimezone(ZoneInfo(agency_zone)).date()
+    reminders = key_date_reminders(load_key_dates(session), today)
+    candidates = [*request_messages(alerts, clients), *unresponsive_messages(waiting, clients),
+                  *owed_messages(load_owed(session, clients), clients, as_of),
+                  *key_date_messages(reminders, clients), *nudge_messages(nudges, clients)]
+    result.found = {"request_alerts": len(alerts), "write_first": len(nudges), "unresponsive": len(waiting),
+                    "key_dates": len(reminders), "messages": len(candidates)}
+    keys = {idempotency_key(m["flow"], m["client_slug"], m["period"], m["recipient"], m["kind"]): m for m in candidates}
+    existing: set[str] = set()
+    key_list = list(keys)
+    for part in (key_list[i : i + 500] for i in range(0, len(key_list), 500)):
+        existing.update(session.scalars(select(OutboundMessage.idempotency_key)
+                                        .where(OutboundMessage.idempotency_key.in_(part))))
+    fresh = [m for k, m in keys.items() if k not in existing]
+    for m in fresh:
+        ctx = m.pop("_ctx")
+        if m["kind"] == "write-first":
+            ctx["draft"], ctx["draft_to"] = draft_update(session, m["client_id"], as_of)
+        m["body_text"] = render("email/watch_alert.txt.j2", **ctx)
+        m["body_html"] = render("email/watch_alert.html.j2", **ctx)
+    enqueue(session, fresh)
+    result.queued = [{"kind": m["kind"], "client": m["client_slug"], "period": m["period"], "to": m["recipient"],
+                      "subject": m["subject"]} for m in fresh]
+    result.incidents = open_sla_incidents(session, [a for a in alerts if a.kind == "breach"], clients, as_of)
+    return result
+
+
+def open_sla_incidents(session: Session, breaches: Sequence[RequestAlert], clients: dict[int, ClientInfo],
+                       as_of: dt.datetime) -> list[dict[str, Any]]:
+    """A breach on a strategic client opens a crisis (one per request), as seed 003's ladder asks."""
+    strategic: dict[int, RequestAlert] = {}
+    for a in breaches:
+        if a.tier == Tier.STRATEGIC:
+            strategic.setdefault(a.request_id, a)
+    if not strategic:
+        return []
+    keys = {f"request:{rid}": a for rid, a in strategic.items()}
+    known = set(session.scalars(select(Incident.dedupe_key).where(Incident.dedupe_key.in_(list(keys)))))
+    opened = []
+    for key, a in sorted(keys.items()):
+        if key in known:
+            continue
+        cause = f"SLA breach: {a.reference} “{a.title}” — {a.stage} was due {a.due_at:%Y-%m-%d %H:%M} UTC"
+        result = open_incident(session, client_id=a.client_id, source=IncidentSource.SLA, dedupe_key=key,
+                               cause=cause, now=as_of, facts=[cause])
+        opened.append({"incident_id": result.incident_id, "client": clients[a.client_id].slug, "cause": cause})
+    return opened
+
+
+def watch_markdown(as_of: dt.datetime, result: WatchResult, escalations: Sequence[dict[str, Any]],
+                   tiers: dict[str, Any], dispatch: dict[str, Any]) -> str:
+    """The run's readable summary: what was found, what was queued, which incidents moved."""
+    lines = [f"# Service watch {as_of:%Y-%m-%d %H:%M} UTC", "",
+             "found: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.found.items()), ""]
+    if result.queued:
+        lines += ["| kind | client | to | subject |", "|---|---|---|---|"]
+        lines += [f"| {q['kind']} | {q['client']} | {q['to']} | {q['subject'].replace('|', '/')} |"
+                  for q in result.queued]
+        lines.append("")
+    for i in result.incidents:
+        lines.append(f"- opened incident #{i['incident_id']} ({i['client']}): {i['cause']}")
+    for e in escalations:
+        lines.append(f"- incident #{e['incident_id']}: {e['action']}" + (f" ({'; '.join(e['reasons'])})"
+                                                                          if e.get("reasons") else ""))
+    if tiers.get("recomputed"):
+        lines.append(f"- tiers recomputed for {tiers['recomputed']} clients, {len(tiers['changes'])} changed")
+    lines.append(f"- outbox: {dispatch.get('sent', 0)} sent, {dispatch.get('held', 0)} held, "
+                 f"{dispatch.get('failed', 0)} failed")
+    return "\n".join(lines)
+
+
+def did_something(result: WatchResult, escalations: Sequence[dict[str, Any]], tiers: dict[str, Any],
+                  dispatch: dict[str, Any]) -> bool:
+    return bool(result.queued or result.incidents or escalations or tiers.get("recomputed")
+                or dispatch.get("attempted") or dispatch.get("held"))
+
+
+@task(name="service-clocks", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,
+      retry_condition_fn=transient)
+def service_clocks(as_of: dt.datetime) -> dict[str, Any]:
+    """Requests, write-first, unresponsive clients, replies owed and key dates: alerts into the outbox."""
+    from cadence.settings import get_settings  # read at run time, never at import
+    from cadence.wiring import get_engine  # the composition root picks the database at run time
+
+    with Session(get_engine()) as s, s.begin():
+        return run_service_clocks(s, as_of, get_settings().agency_time_zone).as_dict()

@@ -1,0 +1,67 @@
+"""The crisis flow from the sweep's critical event: one incident per finding, and the UI form that acts on it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from flows.crisis_escalation import crisis_escalation, incident_action
+from models import AdAccount, Finding, Incident, OutboundMessage, Staff
+from models.enums import IncidentStage, Severity
+from tasks.demo import generate_agency
+
+AS_OF = dt.date(2026, 11, 25)
+AT = dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def critical(engine) -> dict:
+    """A demo agency with one critical finding, and the payload the sweep's event carries for it."""
+    generate_agency(engine, as_of=AS_OF, seed=11, clients=6, days=45)
+    with Session(engine) as s, s.begin():
+        account = s.scalars(select(AdAccount).order_by(AdAccount.id)).first()
+        s.add(Finding(client_id=account.client_id, account_id=account.id, detector="tracking_broken",
+                      day=AS_OF - dt.timedelta(days=1), severity=Severity.CRITICAL,
+                      evidence={"clicks": 1200, "conversions": 0}, recommendation="Check the conversion tag."))
+        return {"client_id": account.client_id, "account_id": account.id, "campaign_id": None, "subject": "account",
+                "detector": "tracking_broken", "day": (AS_OF - dt.timedelta(days=1)).isoformat(),
+                "recommendation": "Check the conversion tag."}
+
+
+def _count(engine, model) -> int:
+    with Session(engine) as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_duplicate_triggers_open_one_incident_then_the_form_acknowledges_and_advances(engine, critical,
+                                                                                      prefect_harness):
+    first = crisis_escalation(finding=critical, as_of=AT, send=False)
+    messages = _count(engine, OutboundMessage)
+    second = crisis_escalation(finding=critical, as_of=AT + dt.timedelta(minutes=2), send=False)
+    assert first["created"] and not second["created"] and first["incident_id"] == second["incident_id"]
+    assert _count(engine, Incident) == 1 and _count(engine, OutboundMessage) == messages >= 1
+    with Session(engine) as s:
+        incident = s.get(Incident, first["incident_id"])
+        assert incident.dedupe_key == f"finding:{incident.finding_id}" and incident.finding_id is not None
+        assert "tracking broken" in incident.cause
+        owner = s.get(Staff, incident.owner_id).email
+
+    done = incident_action(first["incident_id"], "acknowledge", owner, as_of=AT + dt.timedelta(minutes=10), send=False)
+    assert done == ["acknowledged"]
+    assert incident_action(first["incident_id"], "advance", owner, stage="facts",
+                           as_of=AT + dt.timedelta(minutes=20), send=False)[-1] == "stage facts"
+    late = crisis_escalation(finding=critical, as_of=AT + dt.timedelta(hours=2), send=False)
+    assert late["escalations"] == [], "acknowledged in time: no one else is called"
+    with Session(engine) as s:
+        incident = s.get(Incident, first["incident_id"])
+        assert (incident.stage, incident.escalation_level) == (IncidentStage.FACTS, 0)
+        told = s.scalar(select(func.count()).select_from(OutboundMessage).where(OutboundMessage.kind == "crisis-facts"))
+    assert told >= 1
+
+
+def test_a_manual_crisis_needs_a_client_and_a_cause(engine, prefect_harness):
+    with pytest.raises(Exception, match="needs a client and a cause"):
+        crisis_escalation(client="nobody", as_of=AT, send=False)
