@@ -2,7 +2,144 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any
 
-def demo_command() -> None:
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from cadence.settings import get_settings
+from cadence.wiring import ready_engine
+from tasks.demo import (
+    DemoSummary,
+    generate_agency,
+    held_clients,
+    manifest_path,
+    read_manifest,
+    write_manifest,
+)
+from tasks.errors import CadenceError
+
+out = Console(highlight=False)
+STAGES = {
+    "agency": "people, clients, accounts",
+    "metrics": "daily metrics (campaigns)",
+    "service record": "service record",
+}
+
+
+def run_flows(as_of: dt.date) -> list[tuple[str, str]]:
+    """Run every flow that exists for `as_of`; returns (flow name, where its outputs are) per flow run."""
+    return []
+
+
+def _as_of(value: str | None) -> dt.date:
+    if value is None:
+        return dt.datetime.now(get_settings().zone).date()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CadenceError(f"--as-of must be a date like 2026-11-25, got {value!r}") from None
+
+
+def _generate(engine: Engine, as_of: dt.date, seed: int, clients: int, days: int, replace: bool) -> DemoSummary:
+    """Generate under a progress bar."""
+    with Progress(
+        TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=out
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(STAGES.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        started = time.perf_counter()
+        summary = generate_agency(
+            engine, as_of=as_of, seed=seed, clients=clients, days=days, progress=progress, replace=replace
+        )
+    out.print(f"generated in {time.perf_counter() - started:.1f} s")
+    return summary
+
+
+def demo_command(
+    seed: int = typer.Option(7, "--seed", help="the same seed and date give the same agency"),
+    as_of: str | None = typer.Option(None, "--as-of", help="YYYY-MM-DD; default: today in the agency's time zone"),
+    clients: int = typer.Option(40, "--clients", min=1, help="how many clients"),
+    days: int = typer.Option(400, "--days", min=1, help="days of metrics, ending the day before --as-of"),
+    fresh: bool = typer.Option(False, "--fresh", help="delete all Cadence data first"),
+) -> None:
     """Generate a realistic demo agency and run every flow for today."""
-    raise NotImplementedError("being written")
+    settings = get_settings()
+    day = _as_of(as_of)
+    engine = ready_engine()
+    database = make_url(settings.db_url).render_as_string(hide_password=True)
+    manifest = manifest_path(settings.home.resolve())
+    inputs = {"seed": seed, "as_of": day.isoformat(), "clients": clients, "days": days, "database": database}
+    recorded = read_manifest(manifest) or {}
+    held = held_clients(engine)
+    same_demo = all(recorded.get(k) == v for k, v in inputs.items())
+    demo_only = recorded.get("database") == database and recorded.get("counts", {}).get("clients") == held
+    if held and same_demo and demo_only:
+        out.print(f"the database already holds this demo (seed {seed}, as of {day}): skipping generation")
+        body = recorded
+    elif fresh or not held or demo_only:
+        if held and not fresh:
+            out.print(f"the database holds an earlier demo (as of {recorded.get('as_of')}): generating it anew")
+        body = {**_generate(engine, day, seed, clients, days, replace=bool(held)).to_dict(), **inputs}
+        write_manifest(manifest, body)
+    else:
+        raise CadenceError(
+            f"the database already holds {held} clients that are not a Cadence demo: "
+            "run `cadence demo --fresh` to replace them, or point CADENCE_DATABASE_URL elsewhere"
+        )
+    _print(body, run_flows(day), database, settings.outbox_path, settings.reports_path, manifest)
+
+
+def _print(
+    body: dict[str, Any], flows: list[tuple[str, str]], database: str, outbox: Path, reports: Path, manifest: Path
+) -> None:
+    if not out.is_terminal:
+        # Piped output is read by people and tests alike: keep ids whole rather than folded at 80 columns.
+        out.width = max(out.width, 140)
+    out.print(
+        f"\n[bold]Demo agency[/] — seed {body['seed']}, as of {body['as_of']}, "
+        f"metrics {body['first_day']} … {body['last_day']}"
+    )
+    counts = Table(title="Rows", title_justify="left")
+    counts.add_column("what")
+    counts.add_column("rows", justify="right")
+    for name, value in body["counts"].items():
+        counts.add_row(name.replace("_", " "), f"{value:,}")
+    out.print(counts)
+    problems = Table(title="Injected problems (the sweep should find each)", title_justify="left")
+    for column in ("detector", "variant", "client", "account", "campaign"):
+        problems.add_column(column, overflow="fold")
+    for p in body["problems"]:
+        problems.add_row(p["detector"], p.get("variant") or "", p["client"], p["account"], p["campaign"] or "")
+    out.print(problems)
+    if flows:
+        ran = Table(title="Flows run", title_justify="left")
+        ran.add_column("flow")
+        ran.add_column("outputs")
+        for name, where in flows:
+            ran.add_row(name, where)
+        out.print(ran)
+    else:
+        out.print("flows run: none wired yet")
+    out.print("\n[bold]Outputs[/]")
+    for label, where in (("database", database), ("outbox", outbox), ("reports", reports), ("manifest", manifest)):
+        out.print(f"  {label:<9} {where}", soft_wrap=True)

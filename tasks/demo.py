@@ -1,0 +1,361 @@
+"""The demo agency: write a generated agency into Cadence's database, and describe what was planted in it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+
+from models import (
+    AdAccount,
+    Base,
+    Campaign,
+    Client,
+    ClientRequest,
+    Contact,
+    DailyMetric,
+    Interaction,
+    KeyDate,
+    OptimisationNote,
+    Staff,
+)
+from tasks.errors import CadenceError
+from tasks.synthetic import (
+    AgencyPlan,
+    MetricChunk,
+    metric_chunks,
+    monthly_budgets,
+    plan_agency,
+)
+
+Progress = Callable[[str, int, int], None]
+MANIFEST_NAME = "demo-manifest.json"
+METRIC_COLUMNS = ("campaign_id", "day", "impressions", "clicks", "spend", "conversions", "conversion_value")
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """What a generation produced: its inputs, its row counts, and the problems planted for the sweep to find."""
+
+    seed: int
+    as_of: dt.date
+    first_day: dt.date
+    last_day: dt.date
+    counts: dict[str, int]
+    problems: list[dict[str, Any]]
+    service_cases: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("as_of", "first_day", "last_day"):
+            data[key] = data[key].isoformat()
+        return data
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def held_clients(engine: Engine) -> int:
+    """How many clients the database holds."""
+    with engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(Client.__table__)) or 0)
+
+
+def clear_agency(conn: Connection) -> None:
+    """Delete every row of Cadence's own tables, children first, inside the caller's transaction."""
+    tables = list(reversed(Base.metadata.sorted_tables))
+    if conn.dialect.name == "postgresql":
+        # TRUNCATE is transactional on PostgreSQL, far faster than DELETE, and restarts ids like a fresh database.
+        conn.execute(text(f"TRUNCATE {', '.join(t.name for t in tables)} RESTART IDENTITY CASCADE"))
+        return
+    for table in tables:
+        conn.execute(table.delete())
+
+
+def generate_agency(
+    engine: Engine,
+    *,
+    as_of: dt.date,
+    seed: int = 7,
+    clients: int = 40,
+    days: int = 400,
+    campaigns_per_client: int | None = None,
+    inject_problems: bool = True,
+    progress: Progress | None = None,
+    replace: bool = False,
+) -> DemoSummary:
+    """Generate the demo agency into an empty database in one transaction; `replace` deletes what is there first."""
+    report = progress or _quiet
+    with engine.begin() as conn:
+        held = int(conn.scalar(select(func.count()).select_from(Client.__table__)) or 0)
+        if held and not replace:
+            raise CadenceError(
+                f"the database already holds {held} clients: pass replace=True "
+                "(`cadence demo --fresh`) to delete all Cadence data first"
+            )
+        plan = plan_agency(
+            seed=seed,
+            as_of=as_of,
+            clients=clients,
+            days=days,
+            campaigns_per_client=campaigns_per_client,
+            inject_problems=inject_problems,
+        )
+        if replace:
+            clear_agency(conn)
+        ids = _write_agency(conn, plan, report)
+        metric_rows, month_to_date = _write_metrics(conn, plan, ids["campaign"], report)
+        conn.execute(
+            update(Client.__table__)
+            .where(Client.__table__.c.id == bindparam("client_id"))
+            .values(monthly_budget=bindparam("budget")),
+            [
+                {"client_id": int(ids["client"][i]), "budget": budget}
+                for i, budget in enumerate(monthly_budgets(plan, month_to_date))
+            ],
+        )
+        _write_service_record(conn, plan, ids, report)
+    return DemoSummary(
+        seed=seed,
+        as_of=as_of,
+        first_day=plan.first_day,
+        last_day=plan.last_day,
+        counts={
+            "staff": len(plan.staff),
+            "clients": len(plan.clients),
+            "contacts": len(plan.contacts),
+            "accounts": len(plan.accounts),
+            "campaigns": len(plan.campaigns),
+            "metric_rows": metric_rows,
+            "key_dates": len(plan.key_dates),
+            "notes": len(plan.notes),
+            "interactions": len(plan.interactions),
+            "requests": len(plan.requests),
+        },
+        problems=[dict(p) for p in plan.problems],
+        service_cases=[dict(c) for c in plan.service_cases],
+    )
+
+
+def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]], key: tuple[str, ...] = ()) -> np.ndarray:
+    """Insert rows; with `key` (a natural key), return their new ids in the order of `rows`."""
+    if rows:
+        # Plain executemany: psycopg re-parses every long INSERT..RETURNING batch, three times slower here.
+        conn.execute(insert(table), rows)
+    if not key:
+        return np.zeros(0, dtype=np.int64)
+    stored = {tuple(r[1:]): r[0] for r in conn.execute(select(table.c.id, *(table.c[k] for k in key)))}
+    return np.array([stored[tuple(r[k] for k in key)] for r in rows], dtype=np.int64)
+
+
+def _columns(row: dict[str, Any], table: Table) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k in table.c}
+
+
+def _ref(ids: np.ndarray, key: int | None) -> int | None:
+    return None if key is None else int(ids[key])
+
+
+def _write_agency(conn: Connection, plan: AgencyPlan, report: Progress) -> dict[str, np.ndarray]:
+    staff_table, steps = Staff.__table__, 5
+    staff_ids = np.zeros(len(plan.staff), dtype=np.int64)
+    # Managers first, so each row's manager already has an id.
+    for level in (
+        lambda s: s["manager_key"] is None,
+        lambda s: s["manager_key"] is not None and plan.staff[s["manager_key"]]["manager_key"] is None,
+        lambda s: s["manager_key"] is not None and plan.staff[s["manager_key"]]["manager_key"] is not None,
+    ):
+        members = [s for s in plan.staff if level(s)]
+        staff_ids[[s["key"] for s in members]] = _insert(
+            conn,
+            staff_table,
+            [{**_columns(s, staff_table), "manager_id": _ref(staff_ids, s["manager_key"])} for s in members],
+            key=("email",),
+        )
+    report("agency", 1, steps)
+    table = Client.__table__
+    client_ids = _insert(
+        conn,
+        table,
+        [
+            {
+                **_columns(c, table),
+                "owner_am_id": _ref(staff_ids, c["owner_am_key"]),
+                "team_lead_id": _ref(staff_ids, c["team_lead_key"]),
+                "director_id": _ref(staff_ids, c["director_key"]),
+                "settings": {},
+            }
+            for c in plan.clients
+        ],
+        key=("slug",),
+    )
+    report("agency", 2, steps)
+    table = Contact.__table__
+    contact_ids = _insert(
+        conn,
+        table,
+        [{**_columns(c, table), "client_id": _ref(client_ids, c["client_key"])} for c in plan.contacts],
+        key=("client_id", "email"),
+    )
+    report("agency", 3, steps)
+    table = AdAccount.__table__
+    account_ids = _insert(
+        conn,
+        table,
+        [{**_columns(a, table), "client_id": _ref(client_ids, a["client_key"])} for a in plan.accounts],
+        key=("platform", "external_id"),
+    )
+    report("agency", 4, steps)
+    table = Campaign.__table__
+    campaign_ids = _insert(
+        conn,
+        table,
+        [{**_columns(c, table), "account_id": _ref(account_ids, c["account_key"])} for c in plan.campaigns],
+        key=("account_id", "external_id"),
+    )
+    report("agency", 5, steps)
+    return {
+        "staff": staff_ids,
+        "client": client_ids,
+        "contact": contact_ids,
+        "account": account_ids,
+        "campaign": campaign_ids,
+    }
+
+
+def _write_metrics(
+    conn: Connection, plan: AgencyPlan, campaign_ids: np.ndarray, report: Progress
+) -> tuple[int, np.ndarray]:
+    """Insert every metric row a chunk at a time; returns the row count and each client's month-to-date spend."""
+    dates = np.array([plan.first_day + dt.timedelta(days=i) for i in range(plan.n_days)], dtype=object)
+    postgres = conn.dialect.name == "postgresql"
+    # Below SQLAlchemy's per-row bind processing (1.9x faster on SQLite, measured): the ISO dates and floats
+    # it would have stored itself.
+    days = dates if postgres else np.array([d.isoformat() for d in dates], dtype=object)
+    month_to_date = np.zeros(len(plan.clients))
+    written, total = 0, len(plan.campaigns)
+    report("metrics", 0, total)
+    for chunk in metric_chunks(plan):
+        rows = _metric_rows(chunk, campaign_ids, days)
+        if postgres:
+            _copy_rows(conn, rows)
+        else:
+            conn.exec_driver_sql(
+                f"INSERT INTO {DailyMetric.__tablename__} ({', '.join(METRIC_COLUMNS)}) "
+                f"VALUES ({', '.join('?' for _ in METRIC_COLUMNS)})",
+                rows,
+            )
+        written += len(chunk)
+        month_to_date += chunk.month_to_date
+        report("metrics", chunk.campaigns_done, total)
+    return written, month_to_date
+
+
+def _metric_rows(chunk: MetricChunk, campaign_ids: np.ndarray, days: np.ndarray) -> list[tuple[Any, ...]]:
+    return list(
+        zip(
+            campaign_ids[chunk.campaign].tolist(),
+            days[chunk.day].tolist(),
+            chunk.impressions.tolist(),
+            chunk.clicks.tolist(),
+            chunk.spend.tolist(),
+            chunk.conversions.tolist(),
+            chunk.conversion_value.tolist(),
+        )
+    )
+
+
+def _copy_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL COPY inside the caller's transaction: measured 7.6 µs a row against 71 for Core executemany."""
+    cursor = conn.connection.driver_connection.cursor()
+    with cursor, cursor.copy(f"COPY {DailyMetric.__tablename__} ({', '.join(METRIC_COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _write_service_record(conn: Connection, plan: AgencyPlan, ids: dict[str, np.ndarray], report: Progress) -> None:
+    staff, clients, contacts = ids["staff"], ids["client"], ids["contact"]
+    accounts, campaigns = ids["account"], ids["campaign"]
+    table = KeyDate.__table__
+    _insert(conn, table, [{**_columns(k, table), "client_id": _ref(clients, k["client_key"])} for k in plan.key_dates])
+    report("service record", 1, 4)
+    table = OptimisationNote.__table__
+    _insert(
+        conn,
+        table,
+        [
+            {
+                **_columns(n, table),
+                "client_id": _ref(clients, n["client_key"]),
+                "account_id": _ref(accounts, n["account_key"]),
+                "campaign_id": _ref(campaigns, n["campaign_key"]),
+                "author_id": _ref(staff, n["author_key"]),
+            }
+            for n in plan.notes
+        ],
+    )
+    report("service record", 2, 4)
+    table = Interaction.__table__
+    _insert(
+        conn,
+        table,
+        [
+            {
+                **_columns(i, table),
+                "client_id": _ref(clients, i["client_key"]),
+                "contact_id": _ref(contacts, i["contact_key"]),
+                "staff_id": _ref(staff, i["staff_key"]),
+            }
+            for i in plan.interactions
+        ],
+    )
+    report("service record", 3, 4)
+    table = ClientRequest.__table__
+    _insert(
+        conn,
+        table,
+        [
+            {
+                **_columns(r, table),
+                "client_id": _ref(clients, r["client_key"]),
+                "contact_id": _ref(contacts, r["contact_key"]),
+            }
+            for r in plan.requests
+        ],
+    )
+    report("service record", 4, 4)
+
+
+def manifest_path(home: Path) -> Path:
+    return home / MANIFEST_NAME
+
+
+def write_manifest(path: Path, body: dict[str, Any]) -> None:
+    """Record what was generated where other tools and tests can read it (a summary's dict plus its inputs)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    """The manifest at `path`, or None when there is none or it cannot be read."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
