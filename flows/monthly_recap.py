@@ -1,0 +1,43 @@
+"""Early each month: a light recap per client (HTML email + PDF with charts), conclusion first."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import flow
+from prefect.runtime import flow_run
+
+from tasks.clock import agency_today
+from tasks.messaging.edges import dispatch_outbox
+from tasks.reports.edges import (
+    DEFAULT_CHUNK_CLIENTS,
+    plan_report_chunks,
+    publish_reports,
+    report_chunk,
+)
+from tasks.reports.periods import previous_month
+
+
+def _run_name() -> str:
+    return f"recap-{previous_month(flow_run.parameters.get('as_of') or agency_today()).label}"
+
+
+@flow(name="monthly-recap", flow_run_name=_run_name, log_prints=True)
+def monthly_recap(
+    as_of: dt.date | None = None,
+    clients: list[str] | None = None,
+    chunk_clients: int = DEFAULT_CHUNK_CLIENTS,
+    pdf_workers: int | None = None,
+    send: bool = True,
+    dispatch: bool = True,
+) -> dict:
+    """Recap the last complete month before `as_of` for every active client (or the named ones)."""
+    as_of = as_of or agency_today()
+    period = previous_month(as_of)
+    chunks = plan_report_chunks("recap", clients, chunk_clients)
+    # Chunks run one after another: each already renders its PDFs on every core.
+    results = [report_chunk("recap", chunk, period.label, as_of, index, pdf_workers, send)
+               for index, chunk in enumerate(chunks)]
+    publish_reports(f"recap-{period.label.lower()}", f"Monthly recap {period.label}", results)
+    dispatched = dispatch_outbox() if send and dispatch else None
+    return {"period": period.label, "chunks": results, "dispatch": dispatched}

@@ -1,0 +1,42 @@
+"""First working day of the quarter: the strategy pack (PDF + short email) for strategic and opted-in clients."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import flow
+from prefect.runtime import flow_run
+
+from tasks.clock import agency_today
+from tasks.messaging.edges import dispatch_outbox
+from tasks.reports.edges import (
+    DEFAULT_CHUNK_CLIENTS,
+    plan_report_chunks,
+    publish_reports,
+    report_chunk,
+)
+from tasks.reports.periods import previous_quarter
+
+
+def _run_name() -> str:
+    return f"pack-{previous_quarter(flow_run.parameters.get('as_of') or agency_today()).label}"
+
+
+@flow(name="quarterly-strategy-pack", flow_run_name=_run_name, log_prints=True)
+def quarterly_strategy_pack(
+    as_of: dt.date | None = None,
+    clients: list[str] | None = None,
+    chunk_clients: int = DEFAULT_CHUNK_CLIENTS,
+    pdf_workers: int | None = None,
+    send: bool = True,
+    dispatch: bool = True,
+) -> dict:
+    """Pack the last complete quarter before `as_of`; named clients get one whatever their tier."""
+    as_of = as_of or agency_today()
+    period = previous_quarter(as_of)
+    chunks = plan_report_chunks("strategy_pack", clients, chunk_clients)
+    results = [report_chunk("strategy_pack", chunk, period.label, as_of, index, pdf_workers, send)
+               for index, chunk in enumerate(chunks)]
+    publish_reports(f"pack-{period.label.lower()}", f"Quarterly strategy pack {period.label}", results)
+    dispatched = dispatch_outbox() if send and dispatch else None
+    return {"period": period.label, "chunks": results, "dispatch": dispatched}

@@ -1,0 +1,295 @@
+"""What each report says, as plain-value contexts built from frames: recap, strategy pack, review, stand-up."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from models.enums import NoteKind, Tier
+from tasks import i18n
+from tasks.messaging.compose import cpa_verdict
+from tasks.reports import charts
+from tasks.reports.benchmarks import benchmark
+from tasks.reports.kpis import (
+    KPI_KINDS,
+    comparable,
+    comparison_rows,
+    daily,
+    grouped,
+    headline,
+    highlights,
+    period_budget,
+    plan_points,
+    seasonal_context,
+    totals,
+    upcoming,
+)
+from tasks.reports.periods import (
+    Period,
+    month_before,
+    months_of,
+    next_quarter,
+    previous_month,
+    quarter_before,
+    span,
+    year_before,
+)
+
+TOP_CAMPAIGNS = 15
+TOP_CAMPAIGNS_COMPACT = 6
+KEY_DATE_HORIZON = dt.timedelta(days=14)
+STANDUP_KPIS = ("spend", "conversions", "cpa")
+# Days without writing to the client before it counts as "not contacted for too long" (seed 002: write often).
+WRITE_FIRST_DAYS = {Tier.STRATEGIC.value: 3, Tier.POTENTIAL.value: 5, Tier.REGULAR.value: 7}
+
+
+def _notes(notes: list[dict[str, Any]], period: Period, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [n for n in notes if n["kind"] in kinds and period.first <= n["day"] <= period.last]
+
+
+def recap_window(period: Period) -> tuple[dt.date, dt.date]:
+    """The days a recap reads: this month, last month, and both of those a year earlier."""
+    return month_before(year_before(period)).first, period.last
+
+
+def recap_context(client: Mapping[str, Any], metrics: pd.DataFrame, campaigns: pd.DataFrame,
+                  notes: list[dict[str, Any]], key_dates: list[dict[str, Any]], period: Period) -> dict[str, Any]:
+    """The monthly light recap: conclusion and three numbers first, then MoM/YoY, initiatives, work and plan."""
+    previous, last_year = month_before(period), year_before(period)
+    now = totals(metrics, period)
+    prev_k, ly_k = totals(metrics, previous), totals(metrics, last_year)
+    ly_prev_k = totals(metrics, month_before(last_year))
+    band = client["cpa_band"]
+    initiatives = grouped(metrics, campaigns, period, "initiative")
+    by_campaign = grouped(metrics, campaigns, period, "name")
+    head = headline(now, prev_k, band, period_budget(client["monthly_budget"], period))
+    stand_out = highlights(by_campaign, band)
+    following = previous_month(period.last + dt.timedelta(days=40))
+    dates = upcoming(key_dates, following.first, following.last)
+    per_day = daily(metrics, period)
+    return {
+        "kind": "recap", "client": _public(client), "period": _period(period),
+        "previous_period": _period(previous), "last_year_period": _period(last_year),
+        "next_period": _period(following), "kpis": now, "verdict": cpa_verdict(now, band), "cpa_band": band,
+        "headline": head, "client_am": client["am"]["name"], "rows": comparison_rows(now, prev_k, ly_k),
+        "previous_complete": prev_k["complete"], "last_year_complete": ly_k["complete"],
+        "seasonal": seasonal_context(now, prev_k, ly_k, ly_prev_k),
+        "initiatives": initiatives, "campaigns": by_campaign[:TOP_CAMPAIGNS],
+        "campaigns_compact": by_campaign[:TOP_CAMPAIGNS_COMPACT], "campaign_count": len(by_campaign),
+        "highlights": stand_out, "done": _notes(notes, period, (NoteKind.OPTIMISATION.value,)),
+        "plan": plan_points(now, initiatives, stand_out, band, head[0]["budget_use"], dates),
+        "trend": {"labels": [str(d.day) for d in per_day["day"]], "spend": per_day["spend"].round(2).tolist(),
+                  "conversions": per_day["conversions"].round(2).tolist()},
+    }
+
+
+def pack_window(period: Period) -> tuple[dt.date, dt.date]:
+    """The days a strategy pack reads: this quarter, the one before, and the same quarter a year earlier."""
+    return year_before(period).first, period.last
+
+
+def pack_context(client: Mapping[str, Any], metrics: pd.DataFrame, campaigns: pd.DataFrame,
+                 notes: list[dict[str, Any]], key_dates: list[dict[str, Any]], period: Period,
+                 peers: pd.DataFrame) -> dict[str, Any]:
+    """The quarterly strategy pack: trends, QoQ/YoY, anonymised benchmarks, notes, opportunities, risks, plan."""
+    previous, last_year = quarter_before(period), year_before(period)
+    now, prev_k, ly_k = totals(metrics, period), totals(metrics, previous), totals(metrics, last_year)
+    band = client["cpa_band"]
+    initiatives = grouped(metrics, campaigns, period, "initiative")
+    by_campaign = grouped(metrics, campaigns, period, "name")
+    head = headline(now, prev_k, band, period_budget(client["monthly_budget"], period))
+    stand_out = highlights(by_campaign, band)
+    following = next_quarter(period)
+    risks = upcoming(key_dates, following.first, following.last)
+    bench = benchmark(peers, client["id"], client["industry"], client["market"])
+    monthly = []
+    for m in months_of(period):
+        k = totals(metrics, m)
+        ly = comparable(totals(metrics, year_before(m)))
+        monthly.append({"label": m.label, "first": m.first, "spend": k["spend"], "conversions": k["conversions"],
+                        "cpa": k["cpa"], "cpa_last_year": ly["cpa"] if ly else None})
+    per_week = daily(metrics, period).set_index("day")[["spend", "conversions"]].resample("W-MON", label="left",
+                                                                                           closed="left").sum()
+    return {
+        "kind": "strategy_pack", "client": _public(client), "period": _period(period),
+        "previous_period": _period(previous), "last_year_period": _period(last_year), "next_period": _period(following),
+        "kpis": now, "verdict": cpa_verdict(now, band), "cpa_band": band, "headline": head,
+        "client_am": client["am"]["name"], "kinds": dict(KPI_KINDS), "last_year_complete": ly_k["complete"],
+        "rows": comparison_rows(now, prev_k, ly_k), "monthly": monthly, "initiatives": initiatives,
+        "benchmark": bench, "market_notes": _notes(notes, period, (NoteKind.MARKET.value, NoteKind.COMPETITOR.value)),
+        "done": _notes(notes, period, (NoteKind.OPTIMISATION.value,)),
+        "opportunities": opportunities(bench, initiatives, risks), "risks": risks,
+        "plan": plan_points(now, initiatives, stand_out, band, head[0]["budget_use"], risks),
+        "trend": {"labels": [d.strftime("%m-%d") for d in per_week.index],
+                  "spend": per_week["spend"].round(2).tolist(), "conversions": per_week["conversions"].round(2).tolist()},
+    }
+
+
+def opportunities(bench: Mapping[str, Any], initiatives: list[dict[str, Any]],
+                  risks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Opportunity points: strengths to scale, weaknesses peers show can be fixed, peaks to prepare for."""
+    points = []
+    for row in bench["rows"]:
+        if row["percentile"] >= 75:
+            points.append({"code": "strength", "key": row["key"], "percentile": row["percentile"]})
+        elif row["percentile"] <= 25:
+            points.append({"code": "gap", "key": row["key"], "percentile": row["percentile"], "median": row["median"]})
+    converting = [i for i in initiatives if i["cpa"] is not None]
+    if len(converting) > 1:
+        best = min(converting, key=lambda i: (i["cpa"], i["name"]))
+        if best["share"] is not None and best["share"] < 0.5:
+            points.append({"code": "shift_budget", "name": best["name"], "share": best["share"]})
+    peaks = [r for r in risks if r["kind"] == "market_peak"]
+    if peaks:
+        points.append({"code": "peak", "title": peaks[0]["title"], "on": peaks[0]["on"],
+                       "prepare_by": peaks[0]["prepare_by"]})
+    return points
+
+
+def review_context(client: Mapping[str, Any], metrics: pd.DataFrame, campaigns: pd.DataFrame,
+                   notes: list[dict[str, Any]], findings: list[dict[str, Any]], incidents: list[dict[str, Any]],
+                   requests: list[dict[str, Any]], key_dates: list[dict[str, Any]], last_contact: dt.datetime | None,
+                   period: Period, detail: str, as_of: dt.date, now: dt.datetime) -> dict[str, Any]:
+    """The manager's dossier: KPIs with context, pacing, findings, incidents, SLA, contacts, notes."""
+    previous = span(period.first - dt.timedelta(days=period.days), period.first - dt.timedelta(days=1))
+    k, prev_k = totals(metrics, period), totals(metrics, previous)
+    band = client["cpa_band"]
+    month = span(as_of.replace(day=1), as_of - dt.timedelta(days=1)) if as_of.day > 1 else None
+    pacing = None
+    if month is not None and client["monthly_budget"]:
+        spent = totals(metrics, month)["spend"]
+        days_in_month = calendar.monthrange(as_of.year, as_of.month)[1]
+        projected = spent / month.days * days_in_month
+        pacing = {"spent": spent, "budget": client["monthly_budget"], "projected": projected,
+                  "projected_use": projected / client["monthly_budget"], "days": month.days}
+    by_campaign = grouped(metrics, campaigns, period, "name")
+    silent = (now - last_contact).days if last_contact else None
+    return {
+        "kind": "review", "client": _public(client), "period": _period(period), "previous_period": _period(previous),
+        "detail": detail, "kpis": k, "verdict": cpa_verdict(k, band), "cpa_band": band,
+        "rows": comparison_rows(k, prev_k, None), "pacing": pacing,
+        "initiatives": grouped(metrics, campaigns, period, "initiative"),
+        "campaigns": by_campaign if detail == "campaign" else [], "findings": findings, "incidents": incidents,
+        "requests": requests, "key_dates": upcoming(key_dates, as_of, as_of + KEY_DATE_HORIZON),
+        "last_contact": last_contact, "days_since_contact": silent,
+        "write_first_days": write_first_days(client), "notes": _notes(notes, period, tuple(n.value for n in NoteKind)),
+        "am": client["am"], "tier": client["tier"],
+    }
+
+
+def write_first_days(client: Mapping[str, Any]) -> int:
+    """How many days may pass without writing to this client: its setting, else its tier's default."""
+    return int(client["settings"].get("write_first_days", WRITE_FIRST_DAYS.get(client["tier"], 7)))
+
+
+def standup_row(client: Mapping[str, Any], metrics: pd.DataFrame, window: Period, before: Period,
+                notes: list[dict[str, Any]], findings: list[dict[str, Any]], incidents: list[dict[str, Any]],
+                requests: list[dict[str, Any]], key_dates: list[dict[str, Any]],
+                last_contact: dt.datetime | None, as_of: dt.date, now: dt.datetime) -> dict[str, Any]:
+    """One client's line in the internal stand-up summary: KPIs since last time, problems, clocks, dates, work."""
+    k, prev_k = totals(metrics, window), totals(metrics, before)
+    since = dt.datetime.combine(window.first, dt.time(), dt.UTC)
+    silent = (now - last_contact).days if last_contact else None
+    limit = write_first_days(client)
+    return {
+        "slug": client["slug"], "name": client["name"], "tier": client["tier"], "currency": client["currency"],
+        "am": client["am"], "kpis": k,
+        "rows": [r for r in comparison_rows(k, prev_k, None) if r["key"] in STANDUP_KPIS],
+        "verdict": cpa_verdict(k, client["cpa_band"]), "cpa_band": client["cpa_band"],
+        "findings_open": len(findings),
+        "findings_new": [f for f in findings if f["first_seen_at"] and f["first_seen_at"] >= since],
+        "critical": sum(f["severity"] == "critical" for f in findings), "incidents": incidents,
+        "sla_breached": [r for r in requests if r["state"] == "breached"],
+        "sla_near": [r for r in requests if r["state"] == "near"],
+        "days_since_contact": silent, "write_first_days": limit,
+        "not_contacted": silent is None or silent >= limit,
+        "key_dates": upcoming(key_dates, as_of, as_of + KEY_DATE_HORIZON),
+        "notes": _notes(notes, window, (NoteKind.OPTIMISATION.value,)),
+    }
+
+
+def wants_update(client: Mapping[str, Any], as_of: dt.date) -> bool:
+    """Strategic at every stand-up, regular weekly (the Monday one), potential as its setting says (default weekly)."""
+    if client["tier"] == Tier.STRATEGIC.value:
+        return True
+    cadence = client["settings"].get("standup_updates", "weekly") if client["tier"] == Tier.POTENTIAL.value else "weekly"
+    if cadence == "every":
+        return True
+    if cadence == "never":
+        return False
+    return as_of.weekday() == 0
+
+
+def wants_pack(client: Mapping[str, Any]) -> bool:
+    """Strategic clients get the quarterly pack; potential ones when they opted in (settings.quarterly_pack)."""
+    if client["tier"] == Tier.STRATEGIC.value:
+        return True
+    return client["tier"] == Tier.POTENTIAL.value and bool(client["settings"].get("quarterly_pack", False))
+
+
+def _public(client: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: client[k] for k in ("id", "slug", "name", "industry", "market", "currency", "tier", "monthly_budget",
+                                   "target_roas")}
+
+
+def _period(period: Period) -> dict[str, Any]:
+    return {"label": period.label, "first": period.first, "last": period.last}
+
+
+def draw_charts(spec: str, language: str, context: Mapping[str, Any]) -> dict[str, str]:
+    """The charts a report kind shows, labelled in its language, as <img> data URIs."""
+    with i18n.use(language):
+        spend, conversions = i18n.gettext_("Spend"), i18n.gettext_("Conversions")
+        out: dict[str, str] = {}
+        trend = context["trend"]
+        if context["kpis"]["has_data"]:
+            out["trend"] = charts.data_uri(charts.trend(trend["labels"], trend["spend"], trend["conversions"],
+                                                        spend, conversions))
+        if len(context.get("initiatives", [])) > 1:
+            names = [i["name"] for i in context["initiatives"]]
+            out["initiatives"] = charts.data_uri(charts.shares(names, [i["spend"] for i in context["initiatives"]],
+                                                               spend))
+        rows = context.get("benchmark", {}).get("rows", [])
+        if spec == "strategy_pack" and rows:
+            out["benchmark"] = charts.data_uri(charts.position(
+                [r["key"].upper() if r["key"] != "roas" else "ROAS" for r in rows], [r["p25"] for r in rows],
+                [r["p75"] for r in rows], [r["value"] for r in rows], [r["median"] for r in rows],
+                i18n.gettext_("Peers, middle half"), i18n.gettext_("You")))
+    return out
+
+
+def names(context: Mapping[str, Any], language: str) -> dict[str, str]:
+    """Title, footer and period names in the report's language (month names, quarters as the locale writes them)."""
+    from babel.dates import format_date, format_skeleton
+
+    kind, client = context["kind"], context["client"]
+    with i18n.use(language):
+        locale = i18n.locale_for(language)
+
+        def named(period: Mapping[str, Any], skeleton: str) -> str:
+            if skeleton == "LLLL":
+                return format_date(period["first"], "LLLL", locale=locale)
+            return format_skeleton(skeleton, period["first"], locale=locale)
+
+        footer = f"{client['slug']} · {context['period']['label']}"
+        if kind == "recap":
+            out = {"period_name": named(context["period"], "yMMMM"),
+                   "previous_name": named(context["previous_period"], "yMMMM"),
+                   "last_year_name": named(context["last_year_period"], "yMMMM"),
+                   "month_only": named(context["period"], "LLLL"),
+                   "previous_month_only": named(context["previous_period"], "LLLL")}
+            out["title"] = i18n.gettext_("Monthly recap: %(client)s, %(month)s") % {
+                "client": client["name"], "month": out["period_name"]}
+        elif kind == "strategy_pack":
+            out = {"period_name": named(context["period"], "yQQQ"),
+                   "previous_name": named(context["previous_period"], "yQQQ"),
+                   "last_year_name": named(context["last_year_period"], "yQQQ")}
+            out["title"] = i18n.gettext_("Quarterly strategy pack: %(client)s, %(quarter)s") % {
+                "client": client["name"], "quarter": out["period_name"]}
+        else:
+            out = {"title": f"Client review: {client['name']}, {context['period']['label']}"}
+    return {**out, "footer": footer}

@@ -1,0 +1,228 @@
+"""KPI arithmetic for reports: period totals, MoM/QoQ/YoY with missing data, initiatives, campaigns, seasonality."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tasks.metrics import METRIC_COLUMNS, add_ratios
+from tasks.reports.periods import Period
+
+Kpis = dict[str, Any]
+RATIOS = ("ctr", "cvr", "cpc", "cpa", "roas")
+# A period with data on fewer than this share of its days is not compared with: the account was not running yet.
+MIN_COVERAGE = 0.8
+# Within this many percentage points of last year's move, a change reads as seasonal.
+SEASONAL_BAND = 0.10
+KPI_KINDS = (("spend", "money"), ("impressions", "number"), ("clicks", "number"), ("ctr", "percent"),
+             ("cpc", "money"), ("conversions", "number"), ("cpa", "money"), ("roas", "number"))
+# For these a fall is good news.
+LOWER_IS_BETTER = frozenset({"cpa", "cpc"})
+# More or less spend is neither good nor bad news by itself.
+NEUTRAL = frozenset({"spend"})
+
+
+def _clean(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+def in_period(frame: pd.DataFrame, period: Period) -> pd.DataFrame:
+    days = frame["day"]
+    return frame[(days >= pd.Timestamp(period.first)) & (days <= pd.Timestamp(period.last))]
+
+
+def totals(frame: pd.DataFrame, period: Period) -> Kpis:
+    """Sums and ratios of the rows in `period`; `complete` says whether it had data on enough days to compare."""
+    rows = in_period(frame, period)
+    sums = {col: float(rows[col].sum()) for col in METRIC_COLUMNS}
+    ratios = add_ratios(pd.DataFrame([sums])).iloc[0]
+    active = rows.loc[rows["impressions"] + rows["spend"] > 0, "day"]
+    coverage = active.nunique() / period.days if period.days else 0.0
+    return {**sums, **{r: _clean(ratios[r]) for r in RATIOS}, "label": period.label, "first": period.first,
+            "last": period.last, "coverage": round(float(coverage), 3),
+            "has_data": bool(sums["impressions"] + sums["spend"] > 0), "complete": bool(coverage >= MIN_COVERAGE)}
+
+
+def change(now: float | None, before: float | None) -> float | None:
+    """Relative change, or None when either side is missing or the base is zero (never a division by zero)."""
+    if now is None or before is None or before == 0:
+        return None
+    return now / before - 1
+
+
+def comparable(kpis: Kpis | None) -> Kpis | None:
+    return kpis if kpis is not None and kpis["complete"] else None
+
+
+def comparison_rows(now: Kpis, previous: Kpis | None, last_year: Kpis | None) -> list[dict[str, Any]]:
+    """One row per KPI: value, previous period and last year (None when missing or incomplete) with changes."""
+    previous, last_year = comparable(previous), comparable(last_year)
+    rows = []
+    for key, kind in KPI_KINDS:
+        value = now.get(key)
+        before = previous.get(key) if previous else None
+        ly = last_year.get(key) if last_year else None
+        vs_prev, vs_ly = change(value, before), change(value, ly)
+        rows.append({"key": key, "kind": kind, "value": value, "previous": before, "change": vs_prev,
+                     "last_year": ly, "yoy": vs_ly, "good": _good(key, vs_prev)})
+    return rows
+
+
+def _good(key: str, delta: float | None) -> bool | None:
+    if delta is None or abs(delta) < 0.005 or key in NEUTRAL:
+        return None
+    return (delta < 0) if key in LOWER_IS_BETTER else (delta > 0)
+
+
+def seasonal_context(now: Kpis, previous: Kpis | None, last_year: Kpis | None,
+                     last_year_previous: Kpis | None, metric: str = "conversions") -> dict[str, Any]:
+    """How this period's move compares with the same move last year: seasonal, better or worse than the season."""
+    this_move = change(now.get(metric), comparable(previous)[metric] if comparable(previous) else None)
+    yoy = change(now.get(metric), comparable(last_year)[metric] if comparable(last_year) else None)
+    if comparable(last_year) is None:
+        return {"code": "no_history", "metric": metric, "this_move": this_move, "last_year_move": None, "yoy": None}
+    ly_prev = comparable(last_year_previous)
+    last_move = change(last_year[metric], ly_prev[metric] if ly_prev else None)
+    if this_move is None or last_move is None:
+        return {"code": "yoy_only", "metric": metric, "this_move": this_move, "last_year_move": last_move, "yoy": yoy}
+    gap = this_move - last_move
+    code = "seasonal" if abs(gap) <= SEASONAL_BAND else ("ahead_of_season" if gap > 0 else "behind_season")
+    return {"code": code, "metric": metric, "this_move": this_move, "last_year_move": last_move, "yoy": yoy}
+
+
+def grouped(frame: pd.DataFrame, campaigns: pd.DataFrame, period: Period, by: str) -> list[dict[str, Any]]:
+    """Sums and ratios per `by` (initiative or campaign name) for `period`, biggest spend first, with spend share."""
+    rows = in_period(frame, period)
+    if rows.empty:
+        return []
+    labelled = rows.merge(campaigns[["campaign_id", by]], on="campaign_id", how="left")
+    labelled[by] = labelled[by].fillna("unlabelled")
+    sums = add_ratios(labelled.groupby(by, sort=False)[METRIC_COLUMNS].sum().reset_index())
+    sums = sums[sums["spend"] + sums["impressions"] > 0].sort_values(["spend", by], ascending=[False, True])
+    total = float(sums["spend"].sum())
+    out = []
+    for rec in sums.to_dict("records"):
+        out.append({"name": rec[by], **{c: float(rec[c]) for c in METRIC_COLUMNS},
+                    **{r: _clean(rec[r]) for r in RATIOS}, "share": rec["spend"] / total if total else None})
+    return out
+
+
+def period_budget(monthly_budget: float | None, period: Period) -> float | None:
+    """The spend commitment for a period: the monthly budget per month, pro rata by days for other spans."""
+    if not monthly_budget:
+        return None
+    if "-Q" in period.label:
+        return monthly_budget * 3
+    if ".." in period.label:
+        return monthly_budget * period.days / 30.4375
+    return monthly_budget
+
+
+def daily(frame: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """Spend, conversions and CPA per day of `period`, every day present (zeros where nothing ran)."""
+    rows = in_period(frame, period)
+    index = pd.date_range(period.first, period.last, freq="D", name="day")
+    per_day = rows.groupby("day")[["spend", "conversions"]].sum().reindex(index, fill_value=0.0)
+    per_day["cpa"] = per_day["spend"].div(per_day["conversions"].where(per_day["conversions"] > 0, np.nan))
+    return per_day.reset_index()
+
+
+def headline(now: Kpis, previous: Kpis | None, cpa_band: Mapping[str, Any] | None,
+             budget: float | None) -> list[dict[str, Any]]:
+    """The three numbers that matter (seed 003): spend against budget, conversions, CPA against the band."""
+    previous = comparable(previous)
+    cpa = now.get("cpa")
+    band = "none"
+    if cpa is not None and cpa_band and cpa_band.get("low") is not None and cpa_band.get("high") is not None:
+        band = "above" if cpa > cpa_band["high"] else ("below" if cpa < cpa_band["low"] else "within")
+    elif not now.get("conversions") and now.get("spend"):
+        band = "no_conversions"
+    return [
+        {"key": "spend", "kind": "money", "value": now["spend"],
+         "change": change(now["spend"], previous["spend"] if previous else None),
+         "budget": budget, "budget_use": now["spend"] / budget if budget else None},
+        {"key": "conversions", "kind": "number", "value": now["conversions"],
+         "change": change(now["conversions"], previous["conversions"] if previous else None)},
+        {"key": "cpa", "kind": "money", "value": cpa, "change": change(cpa, previous.get("cpa") if previous else None),
+         "band": band},
+    ]
+
+
+def highlights(campaigns: list[dict[str, Any]], cpa_band: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """What stood out among campaigns: the best converter, the costliest above the band, spend without conversions."""
+    out: list[dict[str, Any]] = []
+    converting = [c for c in campaigns if c["conversions"] > 0 and c["cpa"] is not None]
+    if converting:
+        best = min(converting, key=lambda c: (c["cpa"], c["name"]))
+        out.append({"code": "best_cpa", "name": best["name"], "cpa": best["cpa"], "conversions": best["conversions"]})
+    high = cpa_band.get("high") if cpa_band else None
+    if high is not None:
+        above = sorted((c for c in converting if c["cpa"] > high), key=lambda c: (-c["spend"], c["name"]))
+        if above:
+            out.append({"code": "above_band", "name": above[0]["name"], "cpa": above[0]["cpa"], "high": high,
+                        "count": len(above)})
+    wasted = [c for c in campaigns if c["conversions"] == 0 and c["spend"] > 0]
+    if wasted:
+        out.append({"code": "no_conversions", "count": len(wasted), "spend": sum(c["spend"] for c in wasted)})
+    return out
+
+
+def plan_points(now: Kpis, initiatives: list[dict[str, Any]], highlight: list[dict[str, Any]],
+                cpa_band: Mapping[str, Any] | None, budget_use: float | None,
+                key_dates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Next period's plan, derived from the numbers: fix what is above the band, scale what works, prepare peaks."""
+    points: list[dict[str, Any]] = []
+    if not now["has_data"]:
+        return [{"code": "restart"}]
+    codes = {h["code"]: h for h in highlight}
+    if "above_band" in codes:
+        points.append({"code": "fix_above_band", "name": codes["above_band"]["name"]})
+    if "no_conversions" in codes:
+        points.append({"code": "review_wasted", "count": codes["no_conversions"]["count"]})
+    converting = [i for i in initiatives if i["cpa"] is not None]
+    if len(converting) > 1:
+        best = min(converting, key=lambda i: (i["cpa"], i["name"]))
+        points.append({"code": "scale_initiative", "name": best["name"], "cpa": best["cpa"]})
+    if budget_use is not None and budget_use < 0.9:
+        points.append({"code": "underspend", "use": budget_use})
+    elif budget_use is not None and budget_use > 1.05:
+        points.append({"code": "overspend", "use": budget_use})
+    for key_date in key_dates[:2]:
+        points.append({"code": "prepare_date", "title": key_date["title"], "on": key_date["on"],
+                       "prepare_by": key_date["prepare_by"]})
+    return points
+
+
+def next_occurrence(on_date: dt.date, recurs_yearly: bool, after: dt.date) -> dt.date | None:
+    """The first date on or after `after` a key date falls on (29 February falls on the 28th in other years)."""
+    if not recurs_yearly:
+        return on_date if on_date >= after else None
+    for year in (after.year, after.year + 1):
+        try:
+            candidate = on_date.replace(year=year)
+        except ValueError:
+            candidate = dt.date(year, 2, 28)
+        if candidate >= after:
+            return candidate
+    return None
+
+
+def upcoming(key_dates: list[dict[str, Any]], first: dt.date, last: dt.date) -> list[dict[str, Any]]:
+    """Key dates falling in [first, last] (or whose preparation starts in it), with the day preparation must begin."""
+    out = []
+    for kd in key_dates:
+        on = next_occurrence(kd["on_date"], kd["recurs_yearly"], first)
+        if on is None:
+            continue
+        prepare_by = on - dt.timedelta(days=kd["lead_days"])
+        if on <= last or prepare_by <= last:
+            out.append({**kd, "on": on, "prepare_by": prepare_by})
+    return sorted(out, key=lambda k: (k["on"], k["title"]))

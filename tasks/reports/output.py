@@ -1,0 +1,160 @@
+"""Reports to files: HTML through the one Jinja environment, PDF through WeasyPrint, page counts checked."""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import multiprocessing
+import os
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from tasks.render import TEMPLATES, render_in
+
+_UNSAFE = re.compile(r"[^a-z0-9-]+")
+_UNSAFE_PERIOD = re.compile(r"[^0-9A-Za-z.-]+")
+
+
+class PageLimitExceeded(RuntimeError):
+    """A report came out longer than its kind allows, even in its compact form."""
+
+
+def safe_name(value: str, fallback: str) -> str:
+    """A file-name part made of [a-z0-9-] only: no separators, no dots, never empty."""
+    cleaned = _UNSAFE.sub("-", value.lower()).strip("-")[:80]
+    return cleaned or fallback
+
+
+def report_paths(root: Path, kind: str, period: str, slug: str, language: str, fallback: str) -> tuple[Path, Path]:
+    """root/kind/period/slug.language.{html,pdf}, guaranteed to stay under root."""
+    period_part = _UNSAFE_PERIOD.sub("-", period).strip(".") or "period"
+    folder = (root / safe_name(kind, "report") / period_part).resolve()
+    base = folder / f"{safe_name(slug, fallback)}.{safe_name(language, 'en')}"
+    if not folder.is_relative_to(root.resolve()):
+        raise ValueError(f"report path {folder} escapes the reports folder {root}")
+    return base.with_suffix(base.suffix + ".html"), base.with_suffix(base.suffix + ".pdf")
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """One report to render: a template, its language, its plain-value context and where the files go."""
+
+    key: tuple[Any, ...]
+    template: str
+    language: str
+    context: dict[str, Any]
+    html_path: str
+    pdf_path: str | None
+    max_pages: int | None = None
+    charts: str | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    key: tuple[Any, ...]
+    html_path: str
+    pdf_path: str | None
+    pages: int | None
+    sha256: str
+    compact: bool = False
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def render_html(job: RenderJob, compact: bool = False) -> str:
+    from tasks.reports import (
+        content,  # charts are drawn where the HTML is rendered, in the worker
+    )
+
+    context = {**job.context, **content.names(job.context, job.language), "language": job.language}
+    context["charts"] = content.draw_charts(job.charts, job.language, context) if job.charts else {}
+    return render_in(job.language, job.template, **context, compact=compact)
+
+
+def pdf_document(html: str):
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=str(TEMPLATES / "report")).render()
+
+
+def render_job(job: RenderJob) -> Rendered:
+    """Render the HTML (with charts) and, when asked, the PDF; a PDF over its page limit is retried compact."""
+    import time
+
+    started = time.perf_counter()
+    html = render_html(job)
+    timings = {"html_s": time.perf_counter() - started}
+    pages, compact = None, False
+    if job.pdf_path:
+        document = pdf_document(html)
+        if job.max_pages and len(document.pages) > job.max_pages:
+            compact = True
+            html = render_html(job, compact=True)
+            document = pdf_document(html)
+            if len(document.pages) > job.max_pages:
+                raise PageLimitExceeded(f"{job.key}: {len(document.pages)} pages, at most {job.max_pages} allowed")
+        pages = len(document.pages)
+        _atomic_write(Path(job.pdf_path), document.write_pdf())
+        timings["pdf_s"] = time.perf_counter() - started - timings["html_s"]
+    data = html.encode()
+    _atomic_write(Path(job.html_path), data)
+    return Rendered(job.key, job.html_path, job.pdf_path, pages, hashlib.sha256(data).hexdigest(), compact, timings)
+
+
+def _warm() -> None:
+    """Load WeasyPrint and the fonts once per worker, not once per report."""
+    pdf_document("<p>warm 中文 русский</p>")
+
+
+@lru_cache(maxsize=2)
+def _pool(workers: int) -> ProcessPoolExecutor:
+    # spawn, not fork: the parent runs Prefect's threads, and forking a threaded process can deadlock.
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm)
+    atexit.register(pool.shutdown, cancel_futures=True)
+    return pool
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def render_all(jobs: Sequence[RenderJob], workers: int | None = None,
+               on_error: Callable[[RenderJob, BaseException], None] | None = None) -> list[Rendered]:
+    """Render every job; PDFs go to a process pool on all cores when there are several."""
+    workers = default_workers() if workers is None else workers
+    with_pdf = sum(1 for j in jobs if j.pdf_path)
+    if workers <= 1 or with_pdf < 2:
+        results = []
+        for job in jobs:
+            try:
+                results.append(render_job(job))
+            except Exception as exc:
+                if on_error is None:
+                    raise
+                on_error(job, exc)
+        return results
+    pool = _pool(workers)
+    futures = [(job, pool.submit(render_job, job)) for job in jobs]
+    results = []
+    for job, future in futures:
+        try:
+            results.append(future.result())
+        except Exception as exc:
+            if isinstance(exc, BrokenProcessPool):
+                _pool.cache_clear()  # a dead worker breaks the pool for good: the next chunk gets a new one
+            if on_error is None:
+                raise
+            on_error(job, exc)
+    return results

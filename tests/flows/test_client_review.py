@@ -1,0 +1,48 @@
+"""The ad-hoc client review: a form-shaped parameter, a stored dossier, an artifact, sent only when asked."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from flows.client_review import ReviewRequest, client_review
+from models import OutboundMessage, Report, Staff
+from models.enums import StaffRole
+from tasks.demo import generate_agency
+
+AS_OF = dt.date(2026, 11, 25)
+
+
+@pytest.fixture
+def demo(engine):
+    return generate_agency(engine, as_of=AS_OF, seed=11, clients=8, days=60)
+
+
+def test_review_is_stored_published_and_sent_only_to_the_manager_once(engine, demo, prefect_harness):
+    with Session(engine) as s:
+        manager = s.scalars(select(Staff).where(Staff.role == StaffRole.TEAM_LEAD)).first().email
+    request = ReviewRequest(client="demo-control", detail="campaign", send_to=manager)
+    first = client_review(request, as_of=AS_OF, dispatch=False)
+    assert first["pages"] >= 1 and first["new_messages"] == 1
+    assert "Client review: Demo Control" in first["markdown"] and first["pdf"] in first["markdown"]
+    again = client_review(request, as_of=AS_OF, dispatch=False)
+    assert again["new_messages"] == 0 and again["report_id"] == first["report_id"]
+    with Session(engine) as s:
+        sent = s.scalars(select(OutboundMessage)).all()
+        assert [m.recipient for m in sent] == [manager] and sent[0].report_id == first["report_id"]
+        assert s.query(Report).filter(Report.kind == "review").count() == 1
+
+    silent = client_review(ReviewRequest(client="demo-control"), as_of=AS_OF, dispatch=False)
+    assert silent["new_messages"] == 0
+
+
+def test_review_request_validates_like_a_form():
+    with pytest.raises(ValidationError):
+        ReviewRequest(client="x", first_day=dt.date(2026, 11, 2), last_day=dt.date(2026, 11, 1))
+    with pytest.raises(ValidationError):
+        ReviewRequest(client="x", detail="everything")
+    assert "properties" in ReviewRequest.model_json_schema()

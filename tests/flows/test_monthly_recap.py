@@ -1,0 +1,60 @@
+"""The monthly recap as a whole flow: reports stored and queued once, artifacts with the paths."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.sorting import ArtifactSort
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from flows.monthly_recap import monthly_recap
+from models import Client, OutboundMessage, Report
+from tasks.demo import generate_agency
+
+AS_OF = dt.date(2026, 12, 2)
+
+
+@pytest.fixture
+def demo(engine):
+    return generate_agency(engine, as_of=AS_OF, seed=11, clients=8, days=70)
+
+
+def _artifact(key: str) -> str:
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                                      sort=ArtifactSort.CREATED_DESC, limit=1, offset=0)
+    return found[0].data
+
+
+def test_recap_flow_renders_stores_queues_and_a_rerun_changes_nothing(engine, demo, prefect_harness):
+    with Session(engine) as s:
+        slugs = list(s.scalars(select(Client.slug).order_by(Client.id).limit(2)))
+    result = monthly_recap(as_of=AS_OF, clients=slugs, pdf_workers=1, dispatch=False)
+    assert result["period"] == "2026-11"
+    reports = [r for chunk in result["chunks"] for r in chunk["reports"]]
+    assert {r["client"] for r in reports} == set(slugs)
+    assert all(1 <= r["pages"] <= 5 and Path(r["pdf"]).is_file() for r in reports)
+    with Session(engine) as s:
+        stored = s.execute(select(Report.client_id, Report.kind, Report.period, Report.language)).all()
+        messages = s.scalar(select(func.count()).select_from(OutboundMessage))
+    assert len(stored) == len(reports) and messages > 0
+
+    again = monthly_recap(as_of=AS_OF, clients=slugs, pdf_workers=1, dispatch=False)
+    assert sum(c["new_messages"] for c in again["chunks"]) == 0
+    with Session(engine) as s:
+        assert s.execute(select(Report.client_id, Report.kind, Report.period, Report.language)).all() == stored
+        assert s.scalar(select(func.count()).select_from(OutboundMessage)) == messages
+    markdown = _artifact("recap-2026-11")
+    assert all(r["pdf"] in markdown for r in reports)
+
+
+def test_recap_flow_ends_by_dispatching_the_outbox(engine, demo, prefect_harness):
+    with Session(engine) as s:
+        slug = s.scalar(select(Client.slug).order_by(Client.id))
+    result = monthly_recap(as_of=AS_OF, clients=[slug], pdf_workers=1, chunk_clients=1)
+    assert result["dispatch"] is not None

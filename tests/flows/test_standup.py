@@ -1,0 +1,49 @@
+"""The twice-weekly stand-up: one summary per AM, client updates by tier, nothing composed twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from flows.standup import standup_summary
+from models import Client, OutboundMessage
+from models.enums import Tier
+from tasks.demo import generate_agency
+
+MONDAY, THURSDAY = dt.date(2026, 11, 23), dt.date(2026, 11, 26)
+
+
+@pytest.fixture
+def demo(engine):
+    summary = generate_agency(engine, as_of=THURSDAY, seed=11, clients=8, days=45)
+    with Session(engine) as s, s.begin():
+        s.execute(update(Client).where(Client.slug == "demo-control").values(tier_override=Tier.STRATEGIC))
+    return summary
+
+
+def _messages(engine, kind: str) -> list[OutboundMessage]:
+    with Session(engine) as s:
+        return list(s.scalars(select(OutboundMessage).where(OutboundMessage.kind == kind)))
+
+
+def test_standup_summaries_per_am_and_updates_by_tier(engine, demo, prefect_harness):
+    with Session(engine) as s:
+        clients = s.scalars(select(Client)).all()
+        tiers = {c.id: c.effective_tier.value for c in clients}
+        ams = {c.owner_am_id for c in clients}
+        contacts = {c.id: len([k for k in c.contacts if k.is_active]) for c in clients}
+    thursday = standup_summary(as_of=THURSDAY, dispatch=False)
+    updates = _messages(engine, "client_update")
+    assert {m.client_id for m in updates} == {cid for cid, t in tiers.items() if t == "strategic"}
+    assert thursday["updates"] == sum(contacts[cid] for cid, t in tiers.items() if t == "strategic")
+    summaries = _messages(engine, "standup_summary")
+    assert len(summaries) == len(ams) and all(m.period == "2026-11-23..2026-11-25" for m in summaries)
+    assert "Since the last stand-up" in summaries[0].body_text
+
+    monday = standup_summary(as_of=MONDAY, dispatch=False)
+    assert monday["new_updates"] == sum(contacts.values())  # Monday: everyone with the default weekly cadence
+    again = standup_summary(as_of=MONDAY, dispatch=False)
+    assert again["new_updates"] == 0 and again["summaries"]["new"] == 0

@@ -1,0 +1,134 @@
+"""Reports from the demo agency on both databases: golden HTML per kind and language, PDFs, emails, idempotency."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from models import OutboundMessage, Report
+from models.enums import MessageStatus
+from tasks.demo import generate_agency
+from tasks.messaging.compose import compose
+from tasks.reports import content, data, edges, output, periods
+from tasks.reports.benchmarks import client_kpis
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "reports"
+UPDATE = os.environ.get("CADENCE_UPDATE_GOLDEN") == "1"
+AS_OF = dt.date(2026, 12, 2)
+NOW = dt.datetime(2026, 12, 2, 2, 0, tzinfo=dt.UTC)
+RECAP = periods.previous_month(AS_OF)
+PACK = periods.previous_quarter(AS_OF)
+_CHART = re.compile(r'src="data:image/svg\+xml;base64,[A-Za-z0-9+/=]+"')
+
+
+@pytest.fixture
+def demo(engine):
+    return generate_agency(engine, as_of=AS_OF, seed=11, clients=8, days=430)
+
+
+def _by_language(engine) -> dict[str, dict]:
+    """The first client whose contacts read each language."""
+    ids = [c["id"] for c in data.select_clients(engine)]
+    chunk = data.load_chunk(engine, ids, dt.date(2025, 6, 1), AS_OF, NOW)
+    out = {}
+    for c in chunk.clients:
+        for _, prefs in chunk.contacts.get(c["id"], []):
+            out.setdefault(prefs.language, c)
+    return out
+
+
+def _context(engine, kind: str, client: dict) -> dict:
+    period = RECAP if kind == "recap" else PACK
+    first = (content.recap_window if kind == "recap" else content.pack_window)(period)[0]
+    chunk = data.load_chunk(engine, [client["id"]], first, period.last, NOW)
+    c = chunk.clients[0]
+    args = (c, chunk.metrics, chunk.campaigns, chunk.notes.get(c["id"], []), chunk.key_dates.get(c["id"], []), period)
+    if kind == "recap":
+        return content.recap_context(*args)
+    peers = client_kpis(data.peer_metrics(engine, period.first, period.last), data.peer_clients(engine))
+    return content.pack_context(*args, peers)
+
+
+def _html(kind: str, language: str, ctx: dict) -> str:
+    job = output.RenderJob((0, language), f"report/{kind}.html.j2", language, ctx, "", None, None, kind)
+    return _CHART.sub('src="chart"', output.render_html(job))
+
+
+def test_golden_html_per_kind_and_language(engine, demo):
+    clients = _by_language(engine)
+    assert set(clients) == {"en", "zh", "ru"}
+    mismatched = []
+    for kind in ("recap", "strategy_pack"):
+        for language, client in sorted(clients.items()):
+            html = _html(kind, language, _context(engine, kind, client))
+            path = GOLDEN / f"{kind}.{language}.html"
+            if UPDATE:
+                path.write_text(html, encoding="utf-8")
+            elif path.read_text(encoding="utf-8") != html:
+                mismatched.append(path.name)
+    assert not mismatched, f"differs from golden (CADENCE_UPDATE_GOLDEN=1 to accept): {mismatched}"
+
+
+def test_recap_html_reads_conclusion_first_and_explains_yoy(engine, demo):
+    ctx = _context(engine, "recap", _by_language(engine)["en"])
+    html = _html("recap", "en", ctx)
+    assert html.index('class="conclusion"') < html.index("Results compared") < html.index("What we did")
+    assert ctx["last_year_complete"] and ctx["seasonal"]["code"] in {"seasonal", "ahead_of_season", "behind_season"}
+    assert "Last year conversions moved by" in html
+    pack = _html("strategy_pack", "en", _context(engine, "strategy_pack", _by_language(engine)["en"]))
+    assert "Year over year" in pack
+
+
+@pytest.mark.parametrize(("language", "needle"), [("zh", "月度小结"), ("ru", "Итоги месяца")])
+def test_pdf_shows_real_glyphs_and_its_page_count_is_checked(engine, demo, tmp_path, language, needle):
+    ctx = _context(engine, "recap", _by_language(engine)[language])
+    html_path, pdf_path = output.report_paths(tmp_path, "recap", RECAP.label, ctx["client"]["slug"], language, "x")
+    done = output.render_job(output.RenderJob((1, language), "report/recap.html.j2", language, ctx, str(html_path),
+                                              str(pdf_path), edges.RECAP_MAX_PAGES, "recap"))
+    reader = PdfReader(io.BytesIO(pdf_path.read_bytes()))
+    assert done.pages == len(reader.pages) <= edges.RECAP_MAX_PAGES
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert needle in text
+    assert ctx["client"]["name"].split()[0] in text
+
+
+def test_recap_email_campaign_detail_versus_a_glance(engine, demo):
+    client = _by_language(engine)["en"]
+    ctx = _context(engine, "recap", client)
+    chunk = data.load_chunk(engine, [client["id"]], RECAP.first, RECAP.last, NOW)
+    prefs = {p.detail + ":" + p.role: p for _, p in chunk.contacts[client["id"]]}
+    glance = next(p for k, p in prefs.items() if k.startswith("summary:decision_maker"))
+    detail = next(p for k, p in prefs.items() if k.startswith("campaign:"))
+    short = compose("recap_email", glance, edges.email_context(ctx, "t", glance))
+    full = compose("recap_email", detail, edges.email_context(ctx, "t", detail))
+    top = ctx["campaigns"][0]["name"]
+    assert top not in short.html and top in full.html
+    assert "Previous period" not in short.html and "Previous period" in full.html
+    assert short.html.index("In short") < short.html.index("Next steps")
+
+
+def test_reports_are_stored_once_and_a_sent_email_is_never_composed_again(engine, demo):
+    ids = [c["id"] for c in data.select_clients(engine)][:2]
+    first = edges.build_chunk("recap", ids, RECAP, AS_OF, pdf_workers=1, now=NOW)
+    assert not first["failures"] and first["new_messages"] > 0
+    with Session(engine) as s, s.begin():
+        rows = s.execute(select(Report.id, Report.pdf_path, Report.content_sha256)).all()
+        s.execute(update(OutboundMessage).values(status=MessageStatus.SENT, sent_at=NOW))
+    for r in rows:
+        assert Path(r.pdf_path).is_file()
+    again = edges.build_chunk("recap", ids, RECAP, AS_OF, pdf_workers=1, now=NOW)
+    assert again["new_messages"] == 0
+    with Session(engine) as s:
+        assert sorted(s.execute(select(Report.id, Report.pdf_path, Report.content_sha256)).all()) == sorted(rows)
+        assert s.scalar(select(func.count()).select_from(OutboundMessage)) == first["new_messages"]
+        assert {m.status for m in s.scalars(select(OutboundMessage))} == {MessageStatus.SENT}
+        messages = s.scalars(select(OutboundMessage)).all()
+        assert all(m.report_id is not None and m.meta["report_pdf"] for m in messages)
