@@ -14,7 +14,11 @@ from pathlib import Path
 import pytest
 
 FLOW_SCRIPT = """
+import asyncio
 from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 @task
 def double(x: int) -> int:
@@ -22,9 +26,17 @@ def double(x: int) -> int:
 
 @flow(name="pin-proof")
 def pin_proof() -> int:
+    create_markdown_artifact("# proof", key="pin-proof")
     return double(21)
 
-print(pin_proof())
+async def artifacts() -> list:
+    async with get_client() as client:
+        found = ArtifactFilter(key=ArtifactFilterKey(any_=["pin-proof"]))
+        return await client.read_artifacts(artifact_filter=found, limit=1)
+
+result = pin_proof()
+print([a.data for a in asyncio.run(artifacts())])
+print(result)
 """
 
 
@@ -95,7 +107,7 @@ def test_a_flow_run_is_recorded_completed_by_the_server(prefect_server, tmp_path
     run = subprocess.run([sys.executable, str(script)], env={**env, "PREFECT_API_URL": api},
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert run.stdout.strip().splitlines()[-1] == "42"
+    assert run.stdout.strip().splitlines()[-2:] == ["['# proof']", "42"]
     runs = _post(f"{api}/flow_runs/filter", {"flows": {"name": {"any_": ["pin-proof"]}}})
     assert [r["state_type"] for r in runs] == ["COMPLETED"]
     tasks = _post(f"{api}/task_runs/filter", {"flow_runs": {"id": {"any_": [runs[0]["id"]]}}})
