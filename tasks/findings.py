@@ -116,3 +116,14 @@ def persist_findings(engine: Engine, client_ids: Sequence[int], day: dt.date,
         gone = [r for r in earlier if (r.client_id, r.account_id, r.subject, r.detector) not in still]
         result.resolved = len(gone)
     return result
+
+
+def open_critical_payloads(engine: Engine, day: dt.date) -> list[dict[str, Any]]:
+    """The day's open critical findings shaped as the sweep's `cadence.finding.critical` event payload."""
+    with Session(engine) as s:
+        rows = s.scalars(select(Finding).where(Finding.day == day, Finding.severity == Severity.CRITICAL,
+                                               Finding.status != FindingStatus.RESOLVED)
+                         .order_by(Finding.id)).all()
+    return [{"client_id": f.client_id, "account_id": f.account_id, "campaign_id": f.campaign_id,
+             "subject": f.subject, "detector": f.detector, "day": f.day.isoformat(),
+             "recommendation": f.recommendation} for f in rows]

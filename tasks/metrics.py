@@ -49,40 +49,47 @@ WHERE campaign_id IN ({ids}) AND day >= {first} AND day <= {last}
 """
 
 
-def _adbc_connect(engine: Engine):
-    url = engine.url
-    if url.get_backend_name() == "sqlite":
-        import adbc_driver_sqlite.dbapi
+def _read_sqlite_window(engine: Engine, query: str, params: tuple) -> pa.Table:
+    """The window through the engine's own sqlite3 driver, as an Arrow table like ADBC's."""
+    # Not ADBC: its driver carries a second SQLite library, and two in one process break each other's POSIX
+    # locks; closing its connection deleted the WAL under the engine's open connections (SQLITE_IOERR_SHORT_READ).
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(query, params).all()
+    types = {"campaign_id": pa.int64(), "day": pa.string(), **{c: pa.float64() for c in METRIC_COLUMNS}}
+    columns = list(zip(*rows)) if rows else [() for _ in types]
+    return pa.table({name: pa.array(col, type=kind) for (name, kind), col in zip(types.items(), columns)})
 
-        return adbc_driver_sqlite.dbapi.connect(url.database), "?"
-    if url.get_backend_name() == "postgresql":
-        import adbc_driver_postgresql.dbapi
 
-        uri = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        return adbc_driver_postgresql.dbapi.connect(uri), "$"
-    raise NotImplementedError(f"metric windows are read from SQLite or PostgreSQL, not {url.get_backend_name()}")
+def _read_postgres_window(engine: Engine, query: str, params: tuple) -> pa.Table:
+    import adbc_driver_postgresql.dbapi
+
+    uri = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = adbc_driver_postgresql.dbapi.connect(uri)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query, params)
+            return cur.fetch_arrow_table()
+    finally:
+        conn.close()
 
 
 def read_metric_window(engine: Engine, campaigns: pd.DataFrame, first: dt.date, last: dt.date) -> pd.DataFrame:
-    """Daily metrics of `campaigns` (campaign_id, account_id, client_id) from `first` through `last`, via ADBC."""
+    """Daily metrics of `campaigns` (campaign_id, account_id, client_id) from `first` through `last`."""
     columns = ["campaign_id", "account_id", "client_id", "day", *METRIC_COLUMNS]
     if campaigns.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns}).astype(
             {"campaign_id": "int64", "account_id": "int64", "client_id": "int64", "day": "datetime64[ns]"})
     # Ids come from our own integer column; int() makes that a guarantee, so the IN list cannot carry SQL.
     id_list = ",".join(str(int(i)) for i in sorted(campaigns["campaign_id"]))
-    conn, style = _adbc_connect(engine)
-    if style == "?":
+    backend = engine.url.get_backend_name()
+    if backend == "sqlite":
         query = METRIC_WINDOW_SQL.format(ids=id_list, first="?", last="?").replace("DOUBLE PRECISION", "REAL")
-        params: tuple = (first.isoformat(), last.isoformat())
+        table = _read_sqlite_window(engine, query, (first.isoformat(), last.isoformat()))
+    elif backend == "postgresql":
+        table = _read_postgres_window(engine, METRIC_WINDOW_SQL.format(ids=id_list, first="$1", last="$2"),
+                                      (first, last))
     else:
-        query, params = METRIC_WINDOW_SQL.format(ids=id_list, first="$1", last="$2"), (first, last)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query, params)
-            table = cur.fetch_arrow_table()
-    finally:
-        conn.close()
+        raise NotImplementedError(f"metric windows are read from SQLite or PostgreSQL, not {backend}")
     day = table.column("day")
     if pa.types.is_string(day.type) or pa.types.is_large_string(day.type):
         day = pc.cast(day, pa.date32())

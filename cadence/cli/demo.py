@@ -42,8 +42,48 @@ STAGES = {
 
 
 def run_flows(as_of: dt.date) -> list[tuple[str, str]]:
-    """Run every flow that exists for `as_of`; returns (flow name, where its outputs are) per flow run."""
-    return []
+    """Run every flow for `as_of` as the schedules would, then dispatch; returns (flow, what it left where)."""
+    from flows.crisis_escalation import crisis_escalation
+    from flows.daily_sweep import daily_account_sweep
+    from flows.monthly_recap import monthly_recap
+    from flows.quarterly_pack import quarterly_strategy_pack
+    from flows.service_watch import service_watch
+    from flows.standup import standup_summary
+    from tasks.findings import open_critical_payloads
+    from tasks.messaging import dispatch
+    from tasks.reports.periods import previous_month, previous_quarter
+
+    settings = get_settings()
+    engine = ready_engine()
+    now = dt.datetime.now(settings.zone)
+    moment = now if now.date() == as_of else dt.datetime.combine(as_of, dt.time(9, 30), tzinfo=settings.zone)
+    done: list[tuple[str, str]] = []
+    out.print("\n[bold]Running the flows[/] (a temporary Prefect API starts first; `cadence server` keeps history)")
+
+    sweep = daily_account_sweep(as_of=as_of)
+    findings = sum(chunk["findings"] for chunk in sweep["chunks"])
+    done.append(("daily-account-sweep", f"{findings} findings for {sweep['day']}; "
+                                        f"{sweep['digests']['digests']} AM digests in the outbox"))
+    # What the deployment trigger on cadence.finding.critical does in production.
+    criticals = open_critical_payloads(engine, as_of - dt.timedelta(days=1))
+    for payload in criticals:
+        crisis_escalation(finding=payload, as_of=moment, send=False)
+    done.append(("crisis-escalation", f"{len(criticals)} critical findings, one incident each"))
+    watch = service_watch(as_of=moment, send=False)
+    done.append(("service-watch", f"{sum(watch['found'].values())} alerts and reminders queued"))
+    standup_summary(as_of=as_of, dispatch=False)
+    done.append(("standup-summary", "AM summaries and client updates in the outbox"))
+    monthly_recap(as_of=as_of, dispatch=False)
+    done.append(("monthly-recap", f"{settings.reports_path / 'recap'} ({previous_month(as_of).label})"))
+    quarterly_strategy_pack(as_of=as_of, dispatch=False)
+    done.append(("quarterly-strategy-pack", f"{settings.reports_path / 'strategy_pack'} "
+                                            f"({previous_quarter(as_of).label})"))
+    from cadence.wiring import get_transport
+
+    report = dispatch(engine, get_transport())
+    done.append(("outbox", f"{settings.outbox_path}: {report.sent} sent, {report.held} held for business hours, "
+                           f"{report.manual} for the AM to deliver by hand"))
+    return done
 
 
 def _as_of(value: str | None) -> dt.date:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.metrics import METRIC_COLUMNS, add_ratios
-from tasks.reports.kpis import LOWER_IS_BETTER
+from tasks.reports.kpis import KIND_OF, LOWER_IS_BETTER
 
 BENCHMARK_KPIS = ("cpa", "cvr", "ctr", "cpc", "roas")
 # Money per result only compares within one currency; rates compare anywhere.
@@ -50,7 +50,7 @@ def benchmark(table: pd.DataFrame, client_id: int, industry: str, market: str) -
             better = (values > value).sum() if kpi in LOWER_IS_BETTER else (values < value).sum()
             ties = (values == value).sum()
             q25, q50, q75 = np.percentile(values, [25, 50, 75])
-            rows.append({"key": kpi, "value": float(value), "percentile": round(100 * (better + ties / 2) / len(values)),
-                         "p25": float(q25), "median": float(q50), "p75": float(q75),
+            rows.append({"key": kpi, "kind": KIND_OF[kpi], "value": float(value),
+                         "percentile": round(100 * (better + ties / 2) / len(values)), "p25": float(q25), "median": float(q50), "p75": float(q75),
                          "peers": len(values), "lower_is_better": kpi in LOWER_IS_BETTER})
     return {"scope": scope, "peers": len(peers), "rows": rows}

@@ -15,7 +15,7 @@ from tasks.messaging.compose import cpa_verdict
 from tasks.reports import charts
 from tasks.reports.benchmarks import benchmark
 from tasks.reports.kpis import (
-    KPI_KINDS,
+    KIND_OF,
     comparable,
     comparison_rows,
     daily,
@@ -118,7 +118,7 @@ def pack_context(client: Mapping[str, Any], metrics: pd.DataFrame, campaigns: pd
         "kind": "strategy_pack", "client": _public(client), "period": _period(period),
         "previous_period": _period(previous), "last_year_period": _period(last_year), "next_period": _period(following),
         "kpis": now, "verdict": cpa_verdict(now, band), "cpa_band": band, "headline": head,
-        "client_am": client["am"]["name"], "kinds": dict(KPI_KINDS), "last_year_complete": ly_k["complete"],
+        "client_am": client["am"]["name"], "kinds": KIND_OF, "last_year_complete": ly_k["complete"],
         "rows": comparison_rows(now, prev_k, ly_k), "monthly": monthly, "initiatives": initiatives,
         "benchmark": bench, "market_notes": _notes(notes, period, (NoteKind.MARKET.value, NoteKind.COMPETITOR.value)),
         "done": _notes(notes, period, (NoteKind.OPTIMISATION.value,)),

@@ -21,6 +21,8 @@ MIN_COVERAGE = 0.8
 SEASONAL_BAND = 0.10
 KPI_KINDS = (("spend", "money"), ("impressions", "number"), ("clicks", "number"), ("ctr", "percent"),
              ("cpc", "money"), ("conversions", "number"), ("cpa", "money"), ("roas", "number"))
+# Every KPI a report may show, including those only benchmarked and never in the comparison table.
+KIND_OF: dict[str, str] = {**dict(KPI_KINDS), "cvr": "percent"}
 # For these a fall is good news.
 LOWER_IS_BETTER = frozenset({"cpa", "cpc"})
 # More or less spend is neither good nor bad news by itself.

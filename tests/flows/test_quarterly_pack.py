@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from flows.quarterly_pack import quarterly_strategy_pack
-from models import Client, Report
+from models import Client, Contact, Report
 from tasks.demo import generate_agency
 
 AS_OF = dt.date(2026, 10, 8)
@@ -42,3 +42,17 @@ def test_pack_goes_to_strategic_and_opted_in_clients_and_names_no_other_client(e
         assert r["pages"] is not None and r["pages"] <= 10
     with Session(engine) as s:
         assert s.query(Report).filter(Report.kind == "strategy_pack").count() == len(reports)
+
+
+def test_a_pack_benchmarking_every_kpi_renders_in_every_language(engine, demo, prefect_harness):
+    with Session(engine) as s, s.begin():
+        # One industry and market for all: enough peers that CVR, a KPI only the benchmark shows, is compared.
+        s.execute(update(Client).values(industry="retail", market="CN", currency="CNY"))
+        for i, contact in enumerate(s.scalars(select(Contact).order_by(Contact.id))):
+            contact.language = ("en", "zh", "ru")[i % 3]
+    result = quarterly_strategy_pack(as_of=AS_OF, send=False, pdf_workers=1)
+    reports = [r for chunk in result["chunks"] for r in chunk["reports"]]
+    assert {r["language"] for r in reports} == {"en", "zh", "ru"}
+    for r in reports:
+        html = Path(r["html"]).read_text(encoding="utf-8")
+        assert "<td>CVR" in html, f"{r['client']} {r['language']}: no CVR benchmark row"

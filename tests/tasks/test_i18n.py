@@ -83,6 +83,37 @@ def test_every_marked_string_has_a_translation(language):
     assert [e for e in catalog.check() if e[1]] == [], "placeholders differ between a msgid and its translation"
 
 
+# %(name)s as gettext and Jinja format it, {name} as Babel and str.format do; %% is a literal percent sign.
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sdifr]|(?<!\{)\{(\w*)\}(?!\})")
+
+
+def _placeholders(text: str) -> set[str]:
+    return {m.group(0) for m in PLACEHOLDER.finditer(text)}
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_translation_has_exactly_the_placeholders_of_its_msgid(language):
+    with (i18n.LOCALE_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as fp:
+        catalog = read_po(fp)
+    broken = []
+    for m in catalog:
+        if not m.id:
+            continue
+        ids = [m.id] if isinstance(m.id, str) else list(m.id)
+        strings = [m.string] if isinstance(m.string, str) else list(m.string)
+        expected = set().union(*(_placeholders(i) for i in ids))
+        names = {name: 1 for i in ids for name in re.findall(r"%\((\w+)\)", i)}
+        for string in filter(None, strings):
+            if _placeholders(string) != expected:
+                broken.append(f"{ids[0]!r}: {string!r} has {sorted(_placeholders(string))}, not {sorted(expected)}")
+            try:
+                # Newstyle gettext in the templates %-formats every string, so a lone "%" breaks a render.
+                string % names
+            except (ValueError, TypeError, KeyError) as exc:
+                broken.append(f"{ids[0]!r}: {string!r} does not %-format: {exc}")
+    assert broken == [], f"{language}: " + "\n".join(broken)
+
+
 def _visible(text: str) -> str:
     text = re.sub(r"<[^>]+>", " ", text)
     text = html.unescape(text)

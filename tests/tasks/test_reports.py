@@ -14,11 +14,15 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from pypdf import PdfReader
+from sqlalchemy import func, select
 
+from models import AdAccount, Campaign, DailyMetric
 from tasks import i18n
+from tasks.demo import generate_agency
+from tasks.metrics import read_metric_window
 from tasks.render import TEMPLATES
 from tasks.reports import content, kpis, output, periods
-from tasks.reports.benchmarks import benchmark
+from tasks.reports.benchmarks import BENCHMARK_KPIS, benchmark, client_kpis
 from tasks.reports.output import RenderJob, render_job, report_paths, safe_name
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "reports"
@@ -158,6 +162,61 @@ def test_lower_cpa_ranks_higher():
                           "currency": ["CNY"] * 4, "cpa": [5.0, 10.0, 20.0, 30.0], "cvr": np.nan, "ctr": np.nan,
                           "cpc": np.nan, "roas": np.nan})
     assert benchmark(table, 1, "x", "CN")["rows"][0]["percentile"] == 100
+
+
+def test_every_benchmarked_kpi_says_how_it_is_shown():
+    table = pd.DataFrame({"client_id": [1, 2, 3, 4], "industry": ["x"] * 4, "market": ["CN"] * 4,
+                          "currency": ["CNY"] * 4, "cpa": [5.0, 10.0, 20.0, 30.0], "cvr": [0.1, 0.2, 0.3, 0.4],
+                          "ctr": [0.01, 0.02, 0.03, 0.04], "cpc": [1.0, 2.0, 3.0, 4.0], "roas": [1.0, 2.0, 3.0, 4.0]})
+    rows = benchmark(table, 1, "x", "CN")["rows"]
+    assert [r["key"] for r in rows] == list(BENCHMARK_KPIS)
+    assert {r["key"]: r["kind"] for r in rows} == {"cpa": "money", "cvr": "percent", "ctr": "percent",
+                                                     "cpc": "money", "roas": "number"}
+    assert set(BENCHMARK_KPIS) <= set(kpis.KIND_OF)
+
+
+def _pack_with_peers() -> dict:
+    """A pack for client 1 among four same-industry, same-market peers, so every KPI (CVR too) is benchmarked."""
+    quarter_days = pd.date_range("2026-07-01", "2026-09-30")
+    metrics = frame(pd.date_range("2025-07-01", "2026-09-30"))
+    peers = pd.concat([frame(quarter_days, conversions=c).assign(client_id=i)
+                       for i, c in enumerate((4.0, 2.0, 3.0, 5.0, 6.0), start=1)])
+    clients = pd.DataFrame({"client_id": range(1, 6), "industry": "retail", "market": "CN", "currency": "CNY"})
+    camps = pd.DataFrame({"campaign_id": [1], "account_id": [1], "client_id": [1], "name": ["A"],
+                          "initiative": ["brand"]})
+    return content.pack_context(client(), metrics, camps, [], [], periods.quarter(2026, 3),
+                                client_kpis(peers, clients))
+
+
+@pytest.mark.parametrize(("language", "cvr", "middle_half"), [("en", "8.00%", "Peers, middle half"),
+                                                               ("zh", "8.00%", "同行中间的一半"),
+                                                               ("ru", "8,00", "Средняя половина группы")])
+def test_a_pack_benchmarking_cvr_renders_in_every_language(language, cvr, middle_half):
+    ctx = _pack_with_peers()
+    assert "cvr" in {r["key"] for r in ctx["benchmark"]["rows"]}
+    job = RenderJob((1, language), "report/strategy_pack.html.j2", language, ctx, "", None, None, "strategy_pack")
+    html = output.render_html(job)
+    assert re.search(r"<td>CVR[^<]*</td><td>" + re.escape(cvr), html)
+    assert middle_half in html and 'alt="' in html
+
+
+def test_reading_a_metric_window_leaves_open_connections_working(engine):
+    generate_agency(engine, as_of=dt.date(2026, 10, 8), seed=11, clients=4, days=60)
+    with engine.connect() as conn:
+        campaigns = pd.DataFrame(conn.execute(select(Campaign.id.label("campaign_id"), Campaign.account_id,
+                                                     AdAccount.client_id).join(AdAccount)).all())
+    engine.dispose()
+    metric = DailyMetric.__table__
+    with engine.connect() as held:
+        held.execute(metric.update().values(clicks=metric.c.clicks))
+        held.commit()
+        window = read_metric_window(engine, campaigns, dt.date(2026, 9, 1), dt.date(2026, 10, 7))
+        held.execute(metric.update().values(clicks=0))
+        held.commit()
+        # The dispatch's worker threads open new connections while others stay checked out, as here.
+        with engine.connect() as fresh:
+            assert fresh.execute(select(func.max(metric.c.clicks))).scalar() == 0
+    assert len(window) > 0 and window["day"].min() >= pd.Timestamp("2026-09-01")
 
 
 @pytest.mark.parametrize("slug", ["../../etc/passwd", "a/b\\c", "..", "", "Ünïcode 客户", "x" * 300])
