@@ -18,11 +18,13 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
 from cadence.settings import get_settings
 from cadence.wiring import ready_engine
+from models import OutboundMessage
+from models.enums import MessageStatus
 from tasks.demo import (
     DemoSummary,
     generate_agency,
@@ -76,13 +78,16 @@ def run_flows(as_of: dt.date) -> list[tuple[str, str]]:
     monthly_recap(as_of=as_of, dispatch=False)
     done.append(("monthly-recap", f"{settings.reports_path / 'recap'} ({previous_month(as_of).label})"))
     quarterly_strategy_pack(as_of=as_of, dispatch=False)
-    done.append(("quarterly-strategy-pack", f"{settings.reports_path / 'strategy_pack'} "
+    done.append(("quarterly-strategy-pack", f"{settings.reports_path / 'strategy-pack'} "
                                             f"({previous_quarter(as_of).label})"))
     from cadence.wiring import get_transport
 
-    report = dispatch(engine, get_transport())
-    done.append(("outbox", f"{settings.outbox_path}: {report.sent} sent, {report.held} held for business hours, "
-                           f"{report.manual} for the AM to deliver by hand"))
+    dispatch(engine, get_transport())
+    with engine.connect() as conn:
+        states = dict(conn.execute(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)).all())
+    done.append(("outbox", f"{settings.outbox_path}: {states.get(MessageStatus.SENT, 0)} sent, "
+                           f"{states.get(MessageStatus.HELD, 0)} held for the contact's business hours, "
+                           f"{states.get(MessageStatus.MANUAL, 0)} for the AM to deliver by phone or messenger"))
     return done
 
 
