@@ -126,6 +126,7 @@ def demo_command(
     clients: int = typer.Option(40, "--clients", min=1, help="how many clients"),
     days: int = typer.Option(400, "--days", min=1, help="days of metrics, ending the day before --as-of"),
     fresh: bool = typer.Option(False, "--fresh", help="delete all Cadence data first"),
+    generate_only: bool = typer.Option(False, "--generate-only", help="make the agency, run no flow"),
 ) -> None:
     """Generate a realistic demo agency and run every flow for today."""
     settings = get_settings()
@@ -151,7 +152,8 @@ def demo_command(
             f"the database already holds {held} clients that are not a Cadence demo: "
             "run `cadence demo --fresh` to replace them, or point CADENCE_DATABASE_URL elsewhere"
         )
-    _print(body, run_flows(day), database, settings.outbox_path, settings.reports_path, manifest)
+    flows = [] if generate_only else run_flows(day)
+    _print(body, flows, database, settings.outbox_path, settings.reports_path, manifest)
 
 
 def _print(

@@ -42,13 +42,17 @@ def test_demo_generates_then_skips_then_renews_a_demo_but_never_overwrites_real_
     assert (manifest["seed"], manifest["as_of"], manifest["counts"]["clients"]) == (7, "2026-11-25", 12)
     assert {p["detector"] for p in manifest["problems"]} == DETECTORS
     assert all(p["client"] in first.stdout and p["account"] in first.stdout for p in manifest["problems"])
+    for flow in ("daily-account-sweep", "crisis-escalation", "service-watch", "standup-summary", "monthly-recap",
+                 "quarterly-strategy-pack"):
+        assert flow in first.stdout
+    assert list((home / "outbox").glob("*.eml")) and list((home / "reports").rglob("*.pdf"))
 
-    again = cadence("demo", "--clients", "12", "--as-of", "2026-11-25")
+    again = cadence("demo", "--clients", "12", "--as-of", "2026-11-25", "--generate-only")
     assert again.returncode == 0, again.stderr
     assert "skipping generation" in again.stdout and "generated in" not in again.stdout
     assert str(manifest_path) in again.stdout
 
-    later = cadence("demo", "--clients", "12", "--as-of", "2026-11-26", "--seed", "8")
+    later = cadence("demo", "--clients", "12", "--as-of", "2026-11-26", "--seed", "8", "--generate-only")
     assert later.returncode == 0, later.stderr
     assert "generating it anew" in later.stdout and "generated in" in later.stdout
     assert json.loads(manifest_path.read_text(encoding="utf-8"))["seed"] == 8
@@ -56,7 +60,7 @@ def test_demo_generates_then_skips_then_renews_a_demo_but_never_overwrites_real_
     added = cadence("client", "add", "--slug", "real-client", "--name", "Real", "--market", "US",
                     "--time-zone", "America/New_York", "--currency", "USD", "--am-email", "am@agency.example")
     assert added.returncode == 0, added.stderr
-    other = cadence("demo", "--clients", "12", "--as-of", "2026-11-27")
+    other = cadence("demo", "--clients", "12", "--as-of", "2026-11-27", "--generate-only")
     assert other.returncode != 0
     assert "--fresh" in other.stderr and len(other.stderr.strip().splitlines()) == 1
     assert json.loads(manifest_path.read_text(encoding="utf-8"))["seed"] == 8
