@@ -8,6 +8,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from tasks.clock import agency_today
+from tasks.runners import sweep_task_runner
 from tasks.sweep import compose_digests, plan_chunks, publish_artifacts, sweep_chunk
 
 DEFAULT_CHUNK_CAMPAIGNS = 20_000
@@ -17,7 +18,7 @@ def _run_name() -> str:
     return f"sweep-{flow_run.parameters.get('as_of') or agency_today()}"
 
 
-@flow(name="daily-account-sweep", flow_run_name=_run_name, log_prints=True)
+@flow(name="daily-account-sweep", flow_run_name=_run_name, task_runner=sweep_task_runner(), log_prints=True)
 def daily_account_sweep(
     as_of: dt.date | None = None,
     clients: list[str] | None = None,

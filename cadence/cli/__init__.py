@@ -8,7 +8,8 @@ import sys
 import typer
 from rich.console import Console
 
-from cadence.cli import accounts, db, demo, ingest, outbox
+from cadence.cli import accounts, db, demo, ingest, notes, outbox, prefect_ops
+from cadence.cli import service as service_cli
 from tasks.errors import CadenceError
 
 app = typer.Typer(
@@ -22,8 +23,14 @@ app.add_typer(db.app, name="db")
 app.add_typer(accounts.app, name="account")
 app.add_typer(accounts.clients_app, name="client")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(notes.app, name="note")
 app.command("import")(ingest.import_command)
 app.command("demo")(demo.demo_command)
+app.add_typer(prefect_ops.app)
+app.add_typer(service_cli.request_app, name="request")
+app.add_typer(service_cli.incident_app, name="incident")
+app.add_typer(service_cli.contact_app, name="contact")
+app.add_typer(service_cli.tier_app, name="tier")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -1,0 +1,76 @@
+"""`cadence server` starts Prefect's server and UI; `cadence serve` runs every prefect.yaml deployment in one process."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.request
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from tasks.errors import CadenceError
+
+app = typer.Typer()
+out = Console(highlight=False)
+DEFAULT_API_URL = "http://127.0.0.1:4200/api"
+
+
+def _healthy(api_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=5) as response:
+            return json.loads(response.read()) is True
+    except (OSError, ValueError):
+        return False
+
+
+@app.command("server")
+def server_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
+    port: int = typer.Option(4200, "--port", help="port for the API and the UI"),
+) -> None:
+    """Start Prefect's server and UI (SQLite under PREFECT_HOME, or PREFECT_API_DATABASE_CONNECTION_URL)."""
+    out.print(f"Prefect UI: http://{host}:{port}   API: http://{host}:{port}/api")
+    out.print(f"in another shell: export PREFECT_API_URL=http://{host}:{port}/api && cadence serve")
+    # The UI finds its API from these settings, not from --host/--port.
+    env = {**os.environ, "PREFECT_SERVER_API_HOST": host, "PREFECT_SERVER_API_PORT": str(port)}
+    sys.stdout.flush()
+    # Becoming the server process means Ctrl-C and a supervisor's SIGTERM reach it directly.
+    os.execve(sys.executable, [sys.executable, "-m", "prefect", "server", "start", "--host", host,
+                               "--port", str(port)], env)
+
+
+@app.command("serve")
+def serve_command(
+    only: list[str] = typer.Option([], "--only", help="serve just this deployment (repeatable)"),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="at most this many runs at once"),
+    prefect_yaml: Path = typer.Option(Path(__file__).resolve().parents[2] / "prefect.yaml", "--prefect-yaml", exists=True, dir_okay=False,
+                                      help="the deployment definitions"),
+) -> None:
+    """Run every deployment of prefect.yaml (schedules, triggers, forms) in this process; no work pool."""
+    api_url = os.environ.get("PREFECT_API_URL") or DEFAULT_API_URL
+    if not _healthy(api_url):
+        raise CadenceError(f"no Prefect server answers at {api_url}: start one with `cadence server` "
+                           "(or set PREFECT_API_URL to yours)")
+    # The run subprocesses inherit this environment, so they report to the same server.
+    os.environ["PREFECT_API_URL"] = api_url
+    from tasks.deployments import load_specs, runner_deployment, validate_parameters  # Prefect is slow to import
+
+    specs = load_specs(prefect_yaml, only or None)
+    # Entrypoints in prefect.yaml are relative to its folder; each run's process starts there.
+    os.chdir(prefect_yaml.resolve().parent)
+
+    from prefect import serve
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: api_url}):
+        deployments = []
+        for spec in specs:
+            flow = spec.load_flow()
+            validate_parameters(spec, flow)
+            deployments.append(runner_deployment(spec, flow))
+        out.print(f"serving {len(deployments)} deployment(s) against {api_url}: "
+                  + ", ".join(s.name for s in specs))
+        serve(*deployments, limit=limit, print_starting_message=False)

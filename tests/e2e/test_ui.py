@@ -1,0 +1,121 @@
+"""A manager in the real Prefect UI: opens client-review, fills its form for a demo client, runs it, sees the dossier."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from e2e_support import REPO, api_post, missing, prefect_server, stop, wait_for
+from models.db import make_engine, upgrade
+from tasks.clock import agency_today
+from tasks.demo import generate_agency
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOTS = REPO / "test-output"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright; never a downloaded browser."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("browser test not run: Playwright for Python is not installed (pip install playwright)")
+    if not CHROMIUM.exists():
+        missing(f"browser test not run: {CHROMIUM} is missing (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def test_a_manager_runs_a_client_review_from_the_ui(browser, tmp_path: Path):
+    database = f"sqlite:///{tmp_path / 'cadence.db'}"
+    engine = make_engine(database)
+    upgrade(engine)
+    # The flow's as_of defaults to today in the agency's zone: the demo's data must end yesterday.
+    demo = generate_agency(engine, as_of=agency_today(), seed=3, clients=4, days=45)
+    engine.dispose()
+    slug = sorted({p["client"] for p in demo.problems})[0]
+
+    with prefect_server(tmp_path / "prefect-home", ui=True, via_cadence=True) as (api, env):
+        serve_log = tmp_path / "serve.log"
+        serve_env = {**env, "CADENCE_DATABASE_URL": database, "CADENCE_HOME": str(tmp_path / "cadence")}
+        with serve_log.open("w") as log:
+            serve = subprocess.Popen([sys.executable, "-c", "from cadence.cli import main; main()", "serve",
+                                      "--only", "client-review"], env=serve_env, cwd=tmp_path,
+                                     stdout=log, stderr=subprocess.STDOUT)
+            try:
+                wait_for("cadence serve registering client-review",
+                         lambda: api_post(f"{api}/deployments/filter",
+                                          {"deployments": {"name": {"any_": ["client-review"]}}}),
+                         90, [serve_log])
+                run_from_the_ui(browser, api.removesuffix("/api"), slug, serve_log)
+            finally:
+                stop(serve)
+        runs = api_post(f"{api}/flow_runs/filter", {"flows": {"name": {"any_": ["client-review"]}}})
+        assert [r["state_type"] for r in runs] == ["COMPLETED"]
+        assert runs[0]["name"].startswith(f"review-{slug}-")
+        assert runs[0]["parameters"]["request"]["client"] == slug
+        assert runs[0]["parameters"]["request"]["detail"] == "campaign"
+        assert {"cadence", "cadence:on-demand"} <= set(runs[0]["tags"])
+
+
+def form_field(page, label: str):
+    """The innermost field of Prefect's parameter form whose label reads exactly `label`."""
+    name = page.locator(".schema-form-property__label", has_text=re.compile(f"^{re.escape(label)}$"))
+    return page.locator(".schema-form-property", has=name).last
+
+
+def run_from_the_ui(browser, ui: str, slug: str, serve_log: Path) -> None:
+    """Deployments → client-review → Run → Custom run → fill the form → Submit → wait for Completed → Artifacts."""
+    from playwright.sync_api import expect
+
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(f"{ui}/deployments")
+        page.get_by_role("link", name="client-review", exact=True).first.click()
+        expect(page.get_by_text("cadence:on-demand").first).to_be_visible()
+        page.get_by_role("button", name="Run", exact=True).click()
+        page.get_by_text("Custom run", exact=True).click()
+
+        form_field(page, "Client").locator("textarea").fill(slug)
+        detail = form_field(page, "Detail (Optional)").locator("button.p-select-button__control")
+        # Prefect's select opens from the keyboard; a headless click only focuses it.
+        detail.focus()
+        page.keyboard.press("ArrowDown")
+        expect(page.get_by_role("option", name="campaign", exact=True)).to_be_visible()
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+        expect(detail).to_have_text("campaign")
+        page.screenshot(path=str(SCREENSHOTS / "client-review-form.png"), full_page=True)
+        page.get_by_role("button", name="Submit", exact=True).click()
+
+        page.locator("a[href*='/runs/flow-run/']").first.click()
+        page.wait_for_url(re.compile(r"/runs/flow-run/[0-9a-f-]{36}"))
+        expect(page.get_by_text(f"review-{slug}-").first).to_be_visible(timeout=60_000)
+        try:
+            expect(page.get_by_text("Completed", exact=True).first).to_be_visible(timeout=120_000)
+        except AssertionError:
+            pytest.fail(f"the run did not complete in the UI:\n{serve_log.read_text()[-4000:]}", pytrace=False)
+        page.get_by_text("Artifacts", exact=True).click()
+        artifact = page.get_by_text(f"review-{slug}", exact=True)
+        expect(artifact).to_be_visible(timeout=30_000)
+        page.screenshot(path=str(SCREENSHOTS / "client-review-run.png"), full_page=True)
+        artifact.click()
+        page.wait_for_url(re.compile(r"/artifacts/artifact/[0-9a-f-]{36}"))
+        expect(page.get_by_text("Flow run", exact=True)).to_be_hidden()
+        expect(page.locator(".markdown-renderer", has_text="CPA").first).to_contain_text(re.compile(r"Client review.*tier", re.S))
+        page.screenshot(path=str(SCREENSHOTS / "client-review-artifact.png"), full_page=True)
+    except BaseException:
+        page.screenshot(path=str(SCREENSHOTS / "client-review-failed.png"), full_page=True)
+        raise
+    finally:
+        page.close()
