@@ -96,9 +96,10 @@ def test_429_waits_for_x_ratelimit_reset_then_retries(engine, fake):
     sleeps = Sleeps()
     before = time.time()
     report = dispatch(engine, transport(fake.url), policy=FAST, sleep=sleeps)
-    assert report.sent == 2 and fake.responses[:2] == [429, 202]
+    # Two workers send at once: either message may meet the 429, and the other may be accepted first.
+    assert report.sent == 2 and sorted(fake.responses) == [202, 202, 429]
     assert sleeps and 0.5 <= max(sleeps) <= (int(before + 1.999) - before) + 0.1
-    assert _all(engine)[0].attempts == 2
+    assert sorted(m.attempts for m in _all(engine)) == [1, 2]
 
 
 def test_429_with_a_distant_reset_is_failed_until_then(engine, fake):
