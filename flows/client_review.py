@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from tasks.clock import agency_today
 from tasks.messaging.edges import dispatch_outbox
-from tasks.reports.edges import client_review_task
+from tasks.reports.edges import client_review_task, tag_review_tier
 
 
 class ReviewRequest(BaseModel):
@@ -39,6 +39,8 @@ def _run_name() -> str:
 @flow(name="client-review", flow_run_name=_run_name, log_prints=True)
 def client_review(request: ReviewRequest, as_of: dt.date | None = None, dispatch: bool = True) -> dict:
     """Build the dossier for `request.client` over the requested period (default: the last 30 days)."""
+    # return_state: a tag the UI filters by must not fail the review.
+    tag_review_tier(request.client, return_state=True)
     as_of = as_of or agency_today()
     last = request.last_day or as_of - dt.timedelta(days=1)
     first = request.first_day or last - dt.timedelta(days=29)

@@ -8,7 +8,13 @@ from typing import Any, Literal
 from prefect import flow
 from prefect.runtime import flow_run
 
-from tasks.escalation import incident_action_task, incident_clocks, open_incident_task, publish_incident_timeline
+from tasks.escalation import (
+    incident_action_task,
+    incident_clocks,
+    open_incident_task,
+    publish_incident_timeline,
+    tag_incident_tier,
+)
 from tasks.messaging.edges import dispatch_outbox
 
 
@@ -34,6 +40,8 @@ def crisis_escalation(finding: dict[str, Any] | None = None, client: str | None 
                       as_of: dt.datetime | None = None, send: bool = True) -> dict[str, Any]:
     """From the sweep's critical-finding event payload, or by hand for a client with a cause."""
     as_of = (as_of or _now()).astimezone(dt.timezone.utc)
+    # return_state: a tag the UI filters by must not hold up a crisis.
+    tag_incident_tier(finding, client, return_state=True)
     opened = open_incident_task(as_of, finding=finding, client=client, cause=cause)
     escalations = incident_clocks(as_of)
     sent = dispatch_outbox() if send else {}

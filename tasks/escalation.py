@@ -410,6 +410,27 @@ def open_incident_task(as_of: dt.datetime, finding: dict[str, Any] | None = None
         return {"incident_id": opened.incident_id, "created": opened.created}
 
 
+@task(name="tag-incident-tier", cache_policy=NO_CACHE)
+def tag_incident_tier(finding: dict[str, Any] | None = None, client: str | None = None) -> str | None:
+    """Add the client's `tier:<tier>` tag to the current flow run, so the UI can filter crises by tier."""
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import flow_run
+
+    with Session(_engine()) as s:
+        if finding is not None:
+            row = s.get(Client, int(finding["client_id"]))
+        else:
+            row = s.scalar(select(Client).where(Client.slug == client)) if client else None
+        if row is None:
+            return None  # opening the incident reports the missing client
+        tag = f"tier:{row.effective_tier.value}"
+    with get_client(sync_client=True) as api:
+        run = api.read_flow_run(flow_run.id)
+        # update_flow_run replaces the tags, so keep the deployment's cadence tags.
+        api.update_flow_run(run.id, tags=sorted({*run.tags, tag}))
+    return tag
+
+
 @task(name="incident-action", cache_policy=NO_CACHE)
 def incident_action_task(incident_id: int, action: str, by: str, as_of: dt.datetime,
                          stage: str | None = None, notes: list[str] | None = None) -> list[str]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from prefect.client.orchestration import get_client
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flows.client_review import ReviewRequest, client_review
-from models import OutboundMessage, Report, Staff
+from models import Client, OutboundMessage, Report, Staff
 from models.enums import StaffRole
 from tasks.demo import generate_agency
 
@@ -36,8 +37,13 @@ def test_review_is_stored_published_and_sent_only_to_the_manager_once(engine, de
         assert [m.recipient for m in sent] == [manager] and sent[0].report_id == first["report_id"]
         assert s.query(Report).filter(Report.kind == "review").count() == 1
 
-    silent = client_review(ReviewRequest(client="demo-control"), as_of=AS_OF, dispatch=False)
-    assert silent["new_messages"] == 0
+    state = client_review(ReviewRequest(client="demo-control"), as_of=AS_OF, dispatch=False, return_state=True)
+    assert state.result()["new_messages"] == 0
+    with Session(engine) as s:
+        tier = s.scalar(select(Client).where(Client.slug == "demo-control")).effective_tier.value
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(state.state_details.flow_run_id)
+    assert f"tier:{tier}" in run.tags, "ops filter reviews by the client's tier in the UI"
 
 
 def test_review_request_validates_like_a_form():

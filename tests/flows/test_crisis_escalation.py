@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from prefect.client.orchestration import get_client
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from flows.crisis_escalation import crisis_escalation, incident_action
-from models import AdAccount, Finding, Incident, OutboundMessage, Staff
+from models import AdAccount, Client, Finding, Incident, OutboundMessage, Staff
 from models.enums import IncidentStage, Severity
 from tasks.demo import generate_agency
 
@@ -53,7 +54,13 @@ def test_duplicate_triggers_open_one_incident_then_the_form_acknowledges_and_adv
     assert done == ["acknowledged"]
     assert incident_action(first["incident_id"], "advance", owner, stage="facts",
                            as_of=AT + dt.timedelta(minutes=20), send=False)[-1] == "stage facts"
-    late = crisis_escalation(finding=critical, as_of=AT + dt.timedelta(hours=2), send=False)
+    state = crisis_escalation(finding=critical, as_of=AT + dt.timedelta(hours=2), send=False, return_state=True)
+    late = state.result()
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(state.state_details.flow_run_id)
+    with Session(engine) as s:
+        tier = s.get(Client, critical["client_id"]).effective_tier.value
+    assert f"tier:{tier}" in run.tags, "ops filter crises by the client's tier in the UI"
     assert late["escalations"] == [], "acknowledged in time: no one else is called"
     with Session(engine) as s:
         incident = s.get(Incident, first["incident_id"])
