@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -50,14 +54,15 @@ WHERE campaign_id IN ({ids}) AND day >= {first} AND day <= {last}
 
 
 def _read_sqlite_window(engine: Engine, query: str, params: tuple) -> pa.Table:
-    """The window through the engine's own sqlite3 driver, as an Arrow table like ADBC's."""
-    # Not ADBC: its driver carries a second SQLite library, and two in one process break each other's POSIX
-    # locks; closing its connection deleted the WAL under the engine's open connections (SQLITE_IOERR_SHORT_READ).
-    with engine.connect() as conn:
-        rows = conn.exec_driver_sql(query, params).all()
-    types = {"campaign_id": pa.int64(), "day": pa.string(), **{c: pa.float64() for c in METRIC_COLUMNS}}
-    columns = list(zip(*rows)) if rows else [() for _ in types]
-    return pa.table({name: pa.array(col, type=kind) for (name, kind), col in zip(types.items(), columns)})
+    """The window read Arrow-native through ADBC in a child process (see tasks/arrow_reader.py for why)."""
+    path = str(Path(engine.url.database).resolve())
+    request = json.dumps({"path": path, "query": query, "params": list(params)}).encode()
+    done = subprocess.run([sys.executable, "-m", "tasks.arrow_reader"], input=request, capture_output=True,
+                          cwd=Path(__file__).resolve().parent.parent, check=False)
+    if done.returncode != 0:
+        lines = done.stderr.decode(errors="replace").strip().splitlines()
+        raise RuntimeError(f"reading metrics from {path} failed: {lines[-1] if lines else done.returncode}")
+    return pa.ipc.open_stream(done.stdout).read_all()
 
 
 def _read_postgres_window(engine: Engine, query: str, params: tuple) -> pa.Table:
