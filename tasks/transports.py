@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
 import logging
@@ -36,6 +37,15 @@ class Outcome(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file that goes out with the message, e.g. the report PDF the email text promises."""
+
+    filename: str
+    content: bytes = field(repr=False)
+    mime_type: str = "application/pdf"
+
+
+@dataclass(frozen=True)
 class Envelope:
     """Everything a transport needs to send one outbox row."""
 
@@ -46,6 +56,7 @@ class Envelope:
     html: str
     text: str
     kind: str = "message"
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,8 +129,10 @@ class SendGridTransport:
         return self._client
 
     def mail(self, envelope: Envelope):
-        """The SendGrid Mail object: plain text first, then HTML, our ids in custom_args."""
-        from sendgrid.helpers.mail import Category, CustomArg, From, Mail, To
+        """The SendGrid Mail object: plain text first, then HTML, our ids in custom_args, then any attachments."""
+        from sendgrid.helpers.mail import Attachment as SendGridAttachment
+        from sendgrid.helpers.mail import (Category, CustomArg, Disposition, FileContent, FileName, FileType, From,
+                                           Mail, To)
 
         mail = Mail(
             from_email=From(self.sender_email, self.sender_name),
@@ -130,6 +143,10 @@ class SendGridTransport:
         )
         mail.custom_arg = [CustomArg(CUSTOM_ARG_KEY, envelope.key), CustomArg(CUSTOM_ARG_ID, str(envelope.message_id))]
         mail.category = Category(envelope.kind[:255])
+        for item in envelope.attachments:
+            mail.add_attachment(SendGridAttachment(
+                FileContent(base64.b64encode(item.content).decode("ascii")), FileName(item.filename),
+                FileType(item.mime_type), Disposition("attachment")))
         return mail
 
     def send(self, envelope: Envelope) -> SendResult:
@@ -186,6 +203,10 @@ class FileOutboxTransport:
         message["X-Cadence-Key"] = envelope.key
         message.set_content(envelope.text)
         message.add_alternative(envelope.html, subtype="html")
+        for item in envelope.attachments:
+            # On a multipart/alternative message this makes it multipart/mixed, the bodies staying the first part.
+            maintype, _, subtype = item.mime_type.partition("/")
+            message.add_attachment(item.content, maintype=maintype, subtype=subtype, filename=item.filename)
         return message.as_bytes()
 
     def send(self, envelope: Envelope) -> SendResult:

@@ -10,24 +10,30 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from models import Client, Contact, OutboundMessage
+from models import Client, Contact, OutboundMessage, Report
 from models.base import utcnow
 from models.enums import Audience, Channel, MessageStatus
 from tasks.business_hours import in_business_hours, next_business_moment
 from tasks.db import insert_missing
-from tasks.transports import EmailTransport, Envelope, Outcome, SendResult
+from tasks.transports import Attachment, EmailTransport, Envelope, Outcome, SendResult
 
 MESSAGE_KEY_FIELDS = ("flow", "client", "period", "recipient", "kind")
 T = OutboundMessage.__table__
 # Beyond this a message is not an email any more; SendGrid would take up to 30 MB, mail clients clip at ~100 kB.
 MAX_BODY_BYTES = 5_000_000
 MAX_SUBJECT_CHARS = 500
+# Base64 makes it ~13.4 MB on the wire, well inside SendGrid's 30 MB; many recipients' servers refuse much more.
+MAX_ATTACHMENT_BYTES = 10_000_000
+REPORTS = Report.__table__
+CLIENTS = Client.__table__
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 INTERRUPTED = ("found in 'sending' when a dispatch run started: the process stopped after claiming it, so the "
@@ -102,6 +108,32 @@ def problem(envelope: Envelope) -> str | None:
     if size > MAX_BODY_BYTES:
         return f"body is {size / 1e6:.1f} MB, over the {MAX_BODY_BYTES / 1e6:.0f} MB limit"
     return None
+
+
+def report_pdf_path(report_pdf: str | None, meta: dict[str, Any] | None) -> str | None:
+    """The PDF a message promises: the report row's path first, else the one noted in meta when composing."""
+    return report_pdf or (meta or {}).get("report_pdf") or None
+
+
+def attachment_name(slug: str | None, period: str) -> str:
+    """`<slug>-<period>.pdf`, made safe as a file name."""
+    stem = _UNSAFE_NAME.sub("-", f"{slug or 'report'}-{period}").strip("-.")
+    return f"{stem or 'report'}.pdf"
+
+
+def load_pdf(path: str, filename: str) -> Attachment | str:
+    """The PDF as an attachment, or why it cannot be attached (the message must then not go out without it)."""
+    try:
+        size = Path(path).stat().st_size
+        if size > MAX_ATTACHMENT_BYTES:
+            return (f"report PDF {path} is {size / 1e6:.1f} MB, over the "
+                    f"{MAX_ATTACHMENT_BYTES / 1e6:.0f} MB attachment limit")
+        content = Path(path).read_bytes()
+    except OSError as exc:
+        return f"report PDF {path} cannot be read ({exc.strerror or type(exc).__name__}); the email promises it attached"
+    if not content.startswith(b"%PDF-"):
+        return f"report PDF {path} is {'empty' if not content else 'not a PDF'}; the email promises it attached"
+    return Attachment(filename, content, "application/pdf")
 
 
 @dataclass(frozen=True)
@@ -275,7 +307,10 @@ def dispatch(
         with Session(engine) as s:
             rows = s.execute(
                 select(T.c.id, T.c.status, T.c.contact_id, T.c.audience, T.c.is_crisis, T.c.attempts,
-                       T.c.idempotency_key, T.c.recipient, T.c.subject, T.c.body_html, T.c.body_text, T.c.kind)
+                       T.c.idempotency_key, T.c.recipient, T.c.subject, T.c.body_html, T.c.body_text, T.c.kind,
+                       T.c.period, T.c.meta, REPORTS.c.pdf_path.label("report_pdf"), CLIENTS.c.slug.label("client_slug"))
+                .select_from(T.outerjoin(REPORTS, REPORTS.c.id == T.c.report_id)
+                             .outerjoin(CLIENTS, CLIENTS.c.id == T.c.client_id))
                 .where(_due(now), or_(and_(T.c.is_crisis.is_(True), T.c.id > cursors[True]),
                                       and_(T.c.is_crisis.is_(False), T.c.id > cursors[False])))
                 .order_by(T.c.is_crisis.desc(), T.c.id)
@@ -315,6 +350,13 @@ def _send_one(engine: Engine, transport: EmailTransport, row: Any, policy: Dispa
     envelope = Envelope(message_id=row.id, key=row.idempotency_key, recipient=row.recipient, subject=row.subject,
                         html=row.body_html, text=row.body_text, kind=row.kind)
     reason = problem(envelope)
+    pdf = report_pdf_path(row.report_pdf, row.meta)
+    if reason is None and pdf is not None:
+        loaded = load_pdf(pdf, attachment_name(row.client_slug, row.period))
+        if isinstance(loaded, str):
+            reason = loaded
+        else:
+            envelope = replace(envelope, attachments=(loaded,))
     if reason is not None:
         with engine.begin() as conn:
             conn.execute(update(T).where(T.c.id == row.id, T.c.status == row.status)

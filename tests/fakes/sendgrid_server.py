@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -60,7 +61,39 @@ def shape_errors(payload: Any) -> list[str]:
     args = payload.get("custom_args")
     if args is not None and (not isinstance(args, dict) or not all(isinstance(v, str) for v in args.values())):
         problems.append("custom_args values must be strings")
+    attachments = payload.get("attachments")
+    if attachments is not None:
+        if not isinstance(attachments, list):
+            problems.append("attachments must be a list")
+        else:
+            problems += [p for a in attachments for p in attachment_errors(a)]
     return problems
+
+
+def attachment_errors(attachment: Any) -> list[str]:
+    """What SendGrid would reject in one attachments[] entry: base64 content and a file name are required."""
+    if not isinstance(attachment, dict):
+        return ["attachments[] must be objects"]
+    problems = []
+    content = attachment.get("content")
+    try:
+        if not isinstance(content, str) or not content:
+            raise ValueError
+        base64.b64decode(content, validate=True)
+    except ValueError:
+        problems.append("attachments[].content must be non-empty base64")
+    if not isinstance(attachment.get("filename"), str) or not attachment["filename"]:
+        problems.append("attachments[].filename is required")
+    if attachment.get("disposition", "attachment") not in ("attachment", "inline"):
+        problems.append("attachments[].disposition must be attachment or inline")
+    if attachment.get("disposition") == "inline" and not attachment.get("content_id"):
+        problems.append("attachments[].content_id is required for an inline attachment")
+    return problems
+
+
+def attachments_of(payload: dict[str, Any]) -> list[tuple[str, str | None, bytes]]:
+    """A received payload's attachments as (filename, type, decoded bytes)."""
+    return [(a["filename"], a.get("type"), base64.b64decode(a["content"])) for a in payload.get("attachments") or []]
 
 
 class FakeSendGrid:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,10 @@ from sqlalchemy.orm import Session
 
 from flows.monthly_recap import monthly_recap
 from models import Client, OutboundMessage, Report
+from models.enums import MessageStatus
 from tasks.demo import generate_agency
+from tasks.messaging import dispatch
+from tasks.transports import FileOutboxTransport
 
 AS_OF = dt.date(2026, 12, 2)
 
@@ -51,6 +56,25 @@ def test_recap_flow_renders_stores_queues_and_a_rerun_changes_nothing(engine, de
         assert s.scalar(select(func.count()).select_from(OutboundMessage)) == messages
     markdown = _artifact("recap-2026-11")
     assert all(r["pdf"] in markdown for r in reports)
+
+
+def test_the_recap_email_in_the_file_outbox_carries_the_report_pdf(engine, demo, prefect_harness, tmp_path):
+    with Session(engine) as s:
+        slug = s.scalar(select(Client.slug).order_by(Client.id))
+    monthly_recap(as_of=AS_OF, clients=[slug], pdf_workers=1, dispatch=False)
+    # Wednesday 10:00 in New York, where the first demo client's email contact reads mail.
+    now = dt.datetime(2026, 12, 2, 15, 0, tzinfo=dt.timezone.utc)
+    assert dispatch(engine, FileOutboxTransport(tmp_path / "outbox", "cadence@agency.example"), now=now).sent >= 1
+    with Session(engine) as s:
+        sent = s.execute(select(OutboundMessage.provider_message_id, Report.pdf_path)
+                         .join(Report, Report.id == OutboundMessage.report_id)
+                         .where(OutboundMessage.status == MessageStatus.SENT)).all()
+    assert sent
+    for eml_name, pdf_path in sent:
+        parsed = email.message_from_bytes((tmp_path / "outbox" / eml_name).read_bytes(), policy=email.policy.default)
+        [part] = parsed.iter_attachments()
+        assert part.get_content_type() == "application/pdf" and part.get_filename() == f"{slug}-2026-11.pdf"
+        assert part.get_content() == Path(pdf_path).read_bytes()
 
 
 def test_recap_flow_ends_by_dispatching_the_outbox(engine, demo, prefect_harness):

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import logging
 import socket
 import time
 
 import pytest
 from messaging_helpers import API_KEY, SENDER, client_with_contact, put, rows, transport
-from fakes.sendgrid_server import FakeSendGrid, Scripted, rate_limited
+from fakes.sendgrid_server import FakeSendGrid, Scripted, attachments_of, rate_limited
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models import OutboundMessage
-from models.enums import Audience, Channel, MessageStatus
+from models import OutboundMessage, Report
+from models.enums import Audience, Channel, Language, MessageStatus, ReportKind
 from tasks.messaging import DispatchPolicy, dispatch, retry
 from tasks.messaging.outbox import INTERRUPTED, T
 from tasks.transports import FileOutboxTransport
@@ -250,7 +252,75 @@ def test_the_file_outbox_writes_one_eml_per_message_and_a_resend_overwrites(engi
         conn.execute(update(T).values(status=MessageStatus.FAILED, next_attempt_at=None))
     assert retry(engine, retry_ids) == 2 and dispatch(engine, outbox, policy=FAST).sent == 2
     assert sorted((tmp_path / "outbox").glob("*.eml")) == files
-    import email
     parsed = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
     assert parsed["Subject"] == "Привет <b>" and parsed["To"] == "user0@agency.example"
     assert parsed.get_body(("plain",)).get_content().strip() == "Body 0"
+
+
+PDF = b"%PDF-1.4\n% fake report\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
+
+
+def _report(engine, pdf_path: str | None) -> tuple[int, int]:
+    """A client (slug `acme`) with a stored recap for 2026-11; returns (client id, report id)."""
+    client_id, _contact = client_with_contact(engine)
+    with Session(engine) as s, s.begin():
+        report = Report(client_id=client_id, kind=ReportKind.RECAP, period="2026-11", language=Language.EN,
+                        title="Acme — November 2026", pdf_path=pdf_path)
+        s.add(report)
+        s.flush()
+        return client_id, report.id
+
+
+def _with_report(client_id: int, report_id: int | None, pdf: str | None, **overrides) -> list[dict]:
+    return rows(1, client_id=client_id, report_id=report_id, period="2026-11", kind="recap",
+                meta={"report_pdf": pdf}, **overrides)
+
+
+def test_the_report_pdf_goes_to_sendgrid_as_one_attachment_and_the_report_row_wins_over_meta(engine, fake, tmp_path):
+    (tmp_path / "acme.en.pdf").write_bytes(PDF)
+    client_id, report_id = _report(engine, str(tmp_path / "acme.en.pdf"))
+    put(engine, _with_report(client_id, report_id, str(tmp_path / "stale.pdf")) + rows(1, start=1))
+    report = dispatch(engine, transport(fake.url), policy=FAST)
+    assert report.sent == 2 and len(fake.received) == 2
+    recap, plain = _all(engine)
+    by_id = {p["custom_args"]["cadence_id"]: p for p in fake.received}
+    [attachment] = by_id[str(recap.id)]["attachments"]
+    assert attachment["disposition"] == "attachment"
+    assert attachments_of(by_id[str(recap.id)]) == [("acme-2026-11.pdf", "application/pdf", PDF)]
+    assert "attachments" not in by_id[str(plain.id)]
+
+
+def test_the_file_outbox_writes_multipart_mixed_with_the_pdf_from_meta_when_there_is_no_report_row(engine, tmp_path):
+    (tmp_path / "recap.pdf").write_bytes(PDF)
+    client_id, _report_id = _report(engine, None)
+    put(engine, _with_report(client_id, None, str(tmp_path / "recap.pdf")))
+    outbox = FileOutboxTransport(tmp_path / "outbox", SENDER)
+    assert dispatch(engine, outbox, policy=FAST).sent == 1
+    [eml] = (tmp_path / "outbox").glob("*.eml")
+    parsed = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert parsed.get_content_type() == "multipart/mixed"
+    assert parsed.get_body(("plain",)).get_content().strip() == "Body 0"
+    [part] = [p for p in parsed.iter_attachments()]
+    assert part.get_content_type() == "application/pdf" and part.get_filename() == "acme-2026-11.pdf"
+    assert part.get_content_disposition() == "attachment" and part.get_content() == PDF
+
+
+@pytest.mark.parametrize(("make", "reason"), [
+    (None, "cannot be read"),
+    (lambda path: path.write_bytes(b""), "is empty"),
+    (lambda path: path.write_bytes(b"<html>Not found</html>"), "not a PDF"),
+    (lambda path: path.write_bytes(PDF + b"0" * 10_000_000), "over the 10 MB attachment limit"),
+])
+def test_a_missing_unreadable_or_oversized_pdf_is_dead_with_a_reason_and_nothing_is_sent(engine, fake, tmp_path,
+                                                                                         make, reason):
+    path = tmp_path / "acme.en.pdf"
+    if make is not None:
+        make(path)
+    client_id, report_id = _report(engine, str(path))
+    put(engine, _with_report(client_id, report_id, str(path)) + rows(1, start=1))
+    report = dispatch(engine, transport(fake.url), policy=FAST)
+    recap, plain = _all(engine)
+    assert recap.status == MessageStatus.DEAD and recap.attempts == 0 and report.dead == 1
+    assert recap.last_error.startswith("not sent: report PDF") and reason in recap.last_error
+    assert plain.status == MessageStatus.SENT and report.sent == 1
+    assert [p["custom_args"]["cadence_id"] for p in fake.received] == [str(plain.id)]
