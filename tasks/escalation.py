@@ -413,8 +413,7 @@ def open_incident_task(as_of: dt.datetime, finding: dict[str, Any] | None = None
 @task(name="tag-incident-tier", cache_policy=NO_CACHE)
 def tag_incident_tier(finding: dict[str, Any] | None = None, client: str | None = None) -> str | None:
     """Add the client's `tier:<tier>` tag to the current flow run, so the UI can filter crises by tier."""
-    from prefect.client.orchestration import get_client
-    from prefect.runtime import flow_run
+    from tasks.runners import tag_current_flow_run
 
     with Session(_engine()) as s:
         if finding is not None:
@@ -424,10 +423,7 @@ def tag_incident_tier(finding: dict[str, Any] | None = None, client: str | None 
         if row is None:
             return None  # opening the incident reports the missing client
         tag = f"tier:{row.effective_tier.value}"
-    with get_client(sync_client=True) as api:
-        run = api.read_flow_run(flow_run.id)
-        # update_flow_run replaces the tags, so keep the deployment's cadence tags.
-        api.update_flow_run(run.id, tags=sorted({*run.tags, tag}))
+    tag_current_flow_run(tag)
     return tag
 
 

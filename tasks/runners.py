@@ -1,4 +1,4 @@
-"""The daily sweep's task runner: threads on one machine, a Dask cluster when CADENCE_DASK_ADDRESS names one."""
+"""How runs run: the sweep's task runner (threads, or Dask when CADENCE_DASK_ADDRESS names one) and run tags."""
 
 from __future__ import annotations
 
@@ -19,3 +19,14 @@ def sweep_task_runner(address: str | None = None) -> TaskRunner:
     from prefect_dask import DaskTaskRunner  # an optional extra: only needed once a cluster is named
 
     return DaskTaskRunner(address=address)
+
+
+def tag_current_flow_run(tag: str) -> None:
+    """Add `tag` to the flow run this code runs in, keeping the tags it has (the deployment's)."""
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import flow_run
+
+    with get_client(sync_client=True) as api:
+        run = api.read_flow_run(flow_run.id)
+        # update_flow_run replaces the tags, so send the run's own with the new one.
+        api.update_flow_run(run.id, tags=sorted({*run.tags, tag}))

@@ -24,7 +24,6 @@ from tasks.business_hours import in_business_hours, next_business_moment
 from tasks.db import insert_missing
 from tasks.transports import Attachment, EmailTransport, Envelope, Outcome, SendResult
 
-MESSAGE_KEY_FIELDS = ("flow", "client", "period", "recipient", "kind")
 T = OutboundMessage.__table__
 # Beyond this a message is not an email any more; SendGrid would take up to 30 MB, mail clients clip at ~100 kB.
 MAX_BODY_BYTES = 5_000_000

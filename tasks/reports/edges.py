@@ -410,21 +410,17 @@ def client_review_task(slug: str, first: dt.date, last: dt.date, detail: str, as
 @task(name="tag-review-tier", cache_policy=NO_CACHE)
 def tag_review_tier(slug: str) -> str | None:
     """Add the client's `tier:<tier>` tag to the current flow run, so the UI can filter reviews by tier."""
-    from prefect.client.orchestration import get_client
-    from prefect.runtime import flow_run
     from sqlalchemy import select
 
     from models import Client
+    from tasks.runners import tag_current_flow_run
 
     with Session(_engine()) as s:
         client = s.scalar(select(Client).where(Client.slug == slug))
         if client is None:
             return None  # the review itself reports an unknown client
         tag = f"tier:{client.effective_tier.value}"
-    with get_client(sync_client=True) as api:
-        run = api.read_flow_run(flow_run.id)
-        # update_flow_run replaces the tags, so keep the deployment's cadence tags.
-        api.update_flow_run(run.id, tags=sorted({*run.tags, tag}))
+    tag_current_flow_run(tag)
     return tag
 
 
