@@ -291,56 +291,25 @@ def _copy_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
 
 
 def _write_service_record(conn: Connection, plan: AgencyPlan, ids: dict[str, np.ndarray], report: Progress) -> None:
-    staff, clients, contacts = ids["staff"], ids["client"], ids["contact"]
-    accounts, campaigns = ids["account"], ids["campaign"]
-    table = KeyDate.__table__
-    _insert(conn, table, [{**_columns(k, table), "client_id": _ref(clients, k["client_key"])} for k in plan.key_dates])
-    report("service record", 1, 4)
-    table = OptimisationNote.__table__
-    _insert(
-        conn,
-        table,
-        [
-            {
-                **_columns(n, table),
-                "client_id": _ref(clients, n["client_key"]),
-                "account_id": _ref(accounts, n["account_key"]),
-                "campaign_id": _ref(campaigns, n["campaign_key"]),
-                "author_id": _ref(staff, n["author_key"]),
-            }
-            for n in plan.notes
-        ],
-    )
-    report("service record", 2, 4)
-    table = Interaction.__table__
-    _insert(
-        conn,
-        table,
-        [
-            {
-                **_columns(i, table),
-                "client_id": _ref(clients, i["client_key"]),
-                "contact_id": _ref(contacts, i["contact_key"]),
-                "staff_id": _ref(staff, i["staff_key"]),
-            }
-            for i in plan.interactions
-        ],
-    )
-    report("service record", 3, 4)
-    table = ClientRequest.__table__
-    _insert(
-        conn,
-        table,
-        [
-            {
-                **_columns(r, table),
-                "client_id": _ref(clients, r["client_key"]),
-                "contact_id": _ref(contacts, r["contact_key"]),
-            }
-            for r in plan.requests
-        ],
-    )
-    report("service record", 4, 4)
+    # Each table with its planned rows and, per foreign key, (id array, the plan's key column).
+    parts = [
+        (KeyDate, plan.key_dates, {"client_id": ("client", "client_key")}),
+        (OptimisationNote, plan.notes, {"client_id": ("client", "client_key"), "account_id": ("account", "account_key"),
+                                        "campaign_id": ("campaign", "campaign_key"),
+                                        "author_id": ("staff", "author_key")}),
+        (Interaction, plan.interactions, {"client_id": ("client", "client_key"),
+                                          "contact_id": ("contact", "contact_key"),
+                                          "staff_id": ("staff", "staff_key")}),
+        (ClientRequest, plan.requests, {"client_id": ("client", "client_key"),
+                                        "contact_id": ("contact", "contact_key")}),
+    ]
+    for done, (model, planned, refs) in enumerate(parts, start=1):
+        table = model.__table__
+        _insert(conn, table, [
+            {**_columns(row, table), **{col: _ref(ids[kind], row[key]) for col, (kind, key) in refs.items()}}
+            for row in planned
+        ])
+        report("service record", done, len(parts))
 
 
 def manifest_path(home: Path) -> Path:
