@@ -14,9 +14,18 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models import AdAccount, Campaign, Client, Contact, Finding, Incident, IncidentEvent, Staff
+from models import (
+    AdAccount,
+    Campaign,
+    Client,
+    Contact,
+    Finding,
+    Incident,
+    IncidentEvent,
+    Staff,
+)
 from models.enums import Audience, IncidentSource, IncidentStage, Language
-from tasks.db import insert_missing
+from tasks.db import configured_engine, insert_missing
 from tasks.errors import CadenceError
 from tasks.messaging import enqueue
 from tasks.messaging.compose import client_message, compose, preferences
@@ -375,16 +384,10 @@ def transient(_task: Any, _task_run: Any, state: Any) -> bool:
     return True
 
 
-def _engine():
-    from cadence.wiring import get_engine  # the composition root picks the database at run time
-
-    return get_engine()
-
-
 @task(name="incident-clocks", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=transient)
 def incident_clocks(as_of: dt.datetime) -> list[dict[str, Any]]:
     """Climb the ladder for every open incident whose timeouts have passed at `as_of`."""
-    with Session(_engine()) as s, s.begin():
+    with Session(configured_engine()) as s, s.begin():
         return escalate_due(s, as_of)
 
 
@@ -392,7 +395,7 @@ def incident_clocks(as_of: dt.datetime) -> list[dict[str, Any]]:
 def open_incident_task(as_of: dt.datetime, finding: dict[str, Any] | None = None, client: str | None = None,
                        cause: str | None = None, dedupe_key: str | None = None) -> dict[str, Any]:
     """From a critical finding's event payload, or by hand for a client slug with a cause."""
-    with Session(_engine()) as s, s.begin():
+    with Session(configured_engine()) as s, s.begin():
         if finding is not None:
             key, finding_id = finding_dedupe_key(s, finding)
             title, facts = finding_cause(s, finding)
@@ -415,7 +418,7 @@ def tag_incident_tier(finding: dict[str, Any] | None = None, client: str | None 
     """Add the client's `tier:<tier>` tag to the current flow run, so the UI can filter crises by tier."""
     from tasks.runners import tag_current_flow_run
 
-    with Session(_engine()) as s:
+    with Session(configured_engine()) as s:
         if finding is not None:
             row = s.get(Client, int(finding["client_id"]))
         else:
@@ -431,7 +434,7 @@ def tag_incident_tier(finding: dict[str, Any] | None = None, client: str | None 
 def incident_action_task(incident_id: int, action: str, by: str, as_of: dt.datetime,
                          stage: str | None = None, notes: list[str] | None = None) -> list[str]:
     """Acknowledge or advance an incident, as `cadence incident ack|advance` does."""
-    with Session(_engine()) as s, s.begin():
+    with Session(configured_engine()) as s, s.begin():
         if action == "acknowledge":
             return ["acknowledged" if acknowledge(s, incident_id, by, as_of) else "already acknowledged"]
         if action == "advance":
@@ -444,7 +447,7 @@ def incident_action_task(incident_id: int, action: str, by: str, as_of: dt.datet
 @task(name="publish-incident-timeline", cache_policy=NO_CACHE)
 def publish_incident_timeline(incident_id: int) -> str:
     """The incident's state and timeline as a markdown artifact under a stable key."""
-    with Session(_engine()) as s:
+    with Session(configured_engine()) as s:
         markdown = timeline_markdown(s, incident_id)
     create_markdown_artifact(markdown, key=f"incident-{incident_id}", description=f"Incident #{incident_id} timeline")
     return markdown

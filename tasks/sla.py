@@ -41,6 +41,7 @@ from models.enums import (
     Tier,
 )
 from tasks.business_hours import add_business_hours, is_working_day
+from tasks.db import configured_engine
 from tasks.escalation import open_incident, transient
 from tasks.messaging import enqueue, idempotency_key
 from tasks.messaging.compose import preferences
@@ -625,7 +626,6 @@ def did_something(result: WatchResult, escalations: Sequence[dict[str, Any]], ti
 def service_clocks(as_of: dt.datetime) -> dict[str, Any]:
     """Requests, write-first, unresponsive clients, replies owed and key dates: alerts into the outbox."""
     from cadence.settings import get_settings  # read at run time, never at import
-    from cadence.wiring import get_engine  # the composition root picks the database at run time
 
-    with Session(get_engine()) as s, s.begin():
+    with Session(configured_engine()) as s, s.begin():
         return run_service_clocks(s, as_of, get_settings().agency_time_zone).as_dict()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from models import AdAccount, Campaign, Client, Finding, Staff
 from models.enums import Audience, FindingStatus, Language
+from tasks.db import configured_engine
 from tasks.detect import run_detectors
 from tasks.findings import persist_findings
 from tasks.messaging import enqueue
@@ -28,16 +29,10 @@ CRITICAL_EVENT = "cadence.finding.critical"
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
-def _engine():
-    from cadence.wiring import get_engine  # the composition root picks the database at run time
-
-    return get_engine()
-
-
 @task(name="plan-sweep-chunks", cache_policy=NO_CACHE)
 def plan_chunks(client_slugs: list[str] | None, max_campaigns: int) -> list[list[int]]:
     """Active clients (or the named ones) partitioned into chunks of about `max_campaigns` campaigns."""
-    engine = _engine()
+    engine = configured_engine()
     return chunk_clients(engine, active_client_ids(engine, client_slugs), max_campaigns)
 
 
@@ -45,7 +40,7 @@ def plan_chunks(client_slugs: list[str] | None, max_campaigns: int) -> list[list
       retry_delay_seconds=exponential_backoff(backoff_factor=5), retry_jitter_factor=0.5)
 def sweep_chunk(client_ids: list[int], day: dt.date, index: int = 0) -> dict[str, Any]:
     """Load the chunk's window, run every detector, persist findings; raise an event per new critical one."""
-    engine = _engine()
+    engine = configured_engine()
     started = time.perf_counter()
     frames = load_sweep_frames(engine, client_ids, day)
     loaded = time.perf_counter()
@@ -113,7 +108,7 @@ def digest_context(session: Session, day: dt.date, client_ids: list[int]) -> lis
 @task(name="compose-sweep-digests", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
 def compose_digests(day: dt.date, client_slugs: list[str] | None) -> dict[str, int]:
     """One internal digest per owner AM into the outbox, keyed so a re-run composes nothing new."""
-    engine = _engine()
+    engine = configured_engine()
     client_ids = active_client_ids(engine, client_slugs)
     with Session(engine) as s, s.begin():
         contexts = digest_context(s, day, client_ids)
@@ -136,7 +131,7 @@ def compose_digests(day: dt.date, client_slugs: list[str] | None) -> dict[str, i
 
 def findings_table(day: dt.date, client_ids: list[int], limit: int = 500) -> list[dict[str, Any]]:
     """The day's open findings, worst first, as plain rows for a table artifact (no contact data)."""
-    with Session(_engine()) as s:
+    with Session(configured_engine()) as s:
         rows = s.execute(
             select(Finding.severity, Finding.detector, Client.slug, AdAccount.external_id, Campaign.name,
                    Finding.recommendation)

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from models import AdAccount, Campaign, Client, DailyMetric, Staff
 from models.enums import Audience, ClientStatus, Language, Tier
-from tasks.messaging import enqueue
+from tasks.db import configured_engine
 from tasks.escalation import transient
+from tasks.messaging import enqueue
 from tasks.render import render
 
 FLOW = "tier-recompute"
@@ -191,9 +192,8 @@ def recompute_and_notify(session: Session, as_of: dt.date, now: dt.datetime) -> 
       retry_condition_fn=transient)
 def recompute_tiers_if_due(as_of: dt.datetime) -> dict[str, Any]:
     """The first watch run of a month (or the first after a missed one) recomputes every tier."""
-    from cadence.wiring import get_engine  # the composition root picks the database at run time
 
-    with Session(get_engine()) as s, s.begin():
+    with Session(configured_engine()) as s, s.begin():
         if not due_for_recompute(s, as_of):
             return {"recomputed": 0, "changes": []}
         return recompute_and_notify(s, as_of.date(), as_of)

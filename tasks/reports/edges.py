@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from models.enums import Audience, Language
+from tasks.db import configured_engine
 from tasks.messaging import enqueue
 from tasks.messaging.compose import client_message, client_update_context, compose
 from tasks.render import render
@@ -42,14 +43,6 @@ FLOWS = {"recap": "monthly-recap", "strategy_pack": "quarterly-strategy-pack", "
          "standup": "standup-summary"}
 
 
-def _engine():
-    from cadence.wiring import (
-        get_engine,  # the composition root picks the database at run time
-    )
-
-    return get_engine()
-
-
 def _reports_root():
     from cadence.settings import get_settings
 
@@ -72,7 +65,7 @@ def parse_period(kind: str, label: str) -> Period:
 def plan_report_chunks(kind: str, client_slugs: list[str] | None, chunk_clients: int,
                        as_of: dt.date | None = None) -> list[list[int]]:
     """The clients a report kind goes to (packs: strategic and opted-in potential), in chunks of ids."""
-    clients = data.select_clients(_engine(), client_slugs)
+    clients = data.select_clients(configured_engine(), client_slugs)
     if kind == "strategy_pack" and not client_slugs:
         clients = [c for c in clients if content.wants_pack(c)]
     ids = [c["id"] for c in clients]
@@ -97,7 +90,7 @@ def email_context(ctx: dict[str, Any], title: str, prefs: Any) -> dict[str, Any]
 def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date, pdf_workers: int | None = None,
                 send: bool = True, now: dt.datetime | None = None) -> dict[str, Any]:
     """Load a chunk, render each client's report per contact language, store the rows, queue the covering emails."""
-    engine, root = _engine(), _reports_root()
+    engine, root = configured_engine(), _reports_root()
     now = now or utcnow()
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -204,7 +197,7 @@ def publish_reports(key: str, heading: str, results: list[dict[str, Any]]) -> st
 def standup_chunk_rows(client_ids: list[int], as_of: dt.date, now: dt.datetime,
                        send: bool = True) -> dict[str, Any]:
     """Each client's stand-up line, and the client updates due at this stand-up queued in the outbox."""
-    engine = _engine()
+    engine = configured_engine()
     window, before = standup_windows(as_of)
     week, week_before = week_windows(as_of)
     first = min(before.first, week_before.first)
@@ -300,7 +293,7 @@ def compose_standup_summaries(rows: list[dict[str, Any]], as_of: dt.date) -> dic
             "body_text": render("email/standup_summary.txt.j2", **ctx),
             "meta": {"clients": len(ctx["clients"]), "attention": ctx["attention"]},
         })
-    with Session(_engine()) as s, s.begin():
+    with Session(configured_engine()) as s, s.begin():
         new = enqueue(s, messages)
     return {"summaries": len(messages), "new": new}
 
@@ -330,7 +323,7 @@ def publish_standup(as_of: dt.date, rows: list[dict[str, Any]], updates: int, su
 def build_review(slug: str, period: Period, detail: str, as_of: dt.date, now: dt.datetime,
                  pdf: bool = True) -> dict[str, Any]:
     """The manager's dossier for one client: rendered, stored as a report, returned with its markdown."""
-    engine, root = _engine(), _reports_root()
+    engine, root = configured_engine(), _reports_root()
     clients = data.select_clients(engine, [slug])
     if not clients:
         raise ValueError(f"no client with slug {slug!r}")
@@ -392,7 +385,7 @@ def client_review_task(slug: str, first: dt.date, last: dt.date, detail: str, as
     create_markdown_artifact(markdown, key=f"review-{content_key(slug)}", description=result["title"])
     new = 0
     if send_to:
-        with Session(_engine()) as s, s.begin():
+        with Session(configured_engine()) as s, s.begin():
             manager = s.scalar(select(Staff).where(Staff.email == send_to))
             if manager is None:
                 raise ValueError(f"{send_to!r} is not a member of staff: a review is only sent inside the agency")
@@ -415,7 +408,7 @@ def tag_review_tier(slug: str) -> str | None:
     from models import Client
     from tasks.runners import tag_current_flow_run
 
-    with Session(_engine()) as s:
+    with Session(configured_engine()) as s:
         client = s.scalar(select(Client).where(Client.slug == slug))
         if client is None:
             return None  # the review itself reports an unknown client
