@@ -36,12 +36,15 @@ def publish_watch_artifacts(as_of: dt.datetime, clocks: dict, escalations: list,
 
 @flow(name="service-watch", flow_run_name=_run_name, log_prints=True)
 def service_watch(as_of: dt.datetime | None = None, send: bool = True) -> dict:
-    """Run every service clock at `as_of` (default: now, to the minute); a pass that finds nothing writes nothing."""
+    """Run every service clock at `as_of` (default: now, to the minute); a pass that finds nothing writes nothing.
+
+    The outbox is dispatched at `as_of` too: business-hour holds and retry times are judged at that moment.
+    """
     as_of = (as_of or _now()).astimezone(dt.timezone.utc)
     clocks = service_clocks(as_of)
     escalations = incident_clocks(as_of)
     tiers = recompute_tiers_if_due(as_of)
-    sent = dispatch_outbox() if send else {}
+    sent = dispatch_outbox(now=as_of) if send else {}
     touched = sorted({e["incident_id"] for e in escalations} | {i["incident_id"] for i in clocks["incidents"]})
     for incident_id in touched:
         publish_incident_timeline(incident_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -11,11 +12,12 @@ from tasks.messaging.outbox import dispatch
 
 
 @task(name="dispatch-outbox", cache_policy=NO_CACHE)
-def dispatch_outbox(limit: int | None = None) -> dict[str, Any]:
-    """Send what is due; never retried by Prefect, since the outbox states already make a re-run safe."""
+def dispatch_outbox(limit: int | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Send what is due at `now` (default: the wall clock); never retried by Prefect, since the outbox states
+    already make a re-run safe."""
     from cadence.wiring import get_engine, get_transport  # the composition root picks the edges at run time
 
-    report = dispatch(get_engine(), get_transport(), limit=limit)
+    report = dispatch(get_engine(), get_transport(), now=now, limit=limit)
     get_run_logger().info(
         "outbox: %d sent, %d failed, %d dead, %d uncertain, %d held, %d manual",
         report.sent, report.failed, report.dead, report.uncertain + report.recovered_uncertain, report.held,

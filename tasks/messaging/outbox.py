@@ -203,6 +203,14 @@ class Pacer:
             self.next_slot = max(self.next_slot, moment)
 
 
+def run_clock(start: dt.datetime | None) -> Callable[[], dt.datetime]:
+    """The wall clock, or one that starts at `start` and runs on at the wall clock's pace."""
+    if start is None:
+        return utcnow
+    began = time.monotonic()
+    return lambda: start + dt.timedelta(seconds=time.monotonic() - began)
+
+
 def recover_interrupted(engine: Engine, now: dt.datetime) -> int:
     """Messages left in `sending` by a dead process become `uncertain`: flagged for a person, never re-sent."""
     with engine.begin() as conn:
@@ -296,9 +304,14 @@ def dispatch(
     sleep: Callable[[float], None] = time.sleep,
     rng: Callable[[], float] = random.random,
 ) -> DispatchReport:
-    """Send what is due, crisis messages first: claim (commit `sending`), call the provider, commit the outcome."""
-    now = now or utcnow()
-    report = DispatchReport(recovered_uncertain=recover_interrupted(engine, utcnow()))
+    """Send what is due, crisis messages first: claim (commit `sending`), call the provider, commit the outcome.
+
+    `now` (default: the wall clock) is when the run starts; leases, send times and retry times run on from it,
+    so a run for a simulated moment keeps to simulated time throughout.
+    """
+    clock = run_clock(now)
+    now = clock()
+    report = DispatchReport(recovered_uncertain=recover_interrupted(engine, now))
     pacer = Pacer(policy.max_per_second, sleep, time.monotonic)
     cursors = {True: 0, False: 0}
     while limit is None or report.attempted < limit:
@@ -327,10 +340,11 @@ def dispatch(
                 to_send.append(row)
         if policy.workers <= 1:
             for row in to_send:
-                _send_one(engine, transport, row, policy, pacer, sleep, rng, report)
+                _send_one(engine, transport, row, policy, pacer, sleep, rng, report, clock)
         else:
             with ThreadPoolExecutor(policy.workers) as pool:
-                list(pool.map(lambda r: _send_one(engine, transport, r, policy, pacer, sleep, rng, report), to_send))
+                list(pool.map(lambda r: _send_one(engine, transport, r, policy, pacer, sleep, rng, report, clock),
+                              to_send))
     return report
 
 
@@ -345,7 +359,8 @@ def _hold(engine: Engine, row: Any, plan: Delivery, report: DispatchReport) -> N
 
 
 def _send_one(engine: Engine, transport: EmailTransport, row: Any, policy: DispatchPolicy, pacer: Pacer,
-              sleep: Callable[[float], None], rng: Callable[[], float], report: DispatchReport) -> None:
+              sleep: Callable[[float], None], rng: Callable[[], float], report: DispatchReport,
+              clock: Callable[[], dt.datetime] = utcnow) -> None:
     envelope = Envelope(message_id=row.id, key=row.idempotency_key, recipient=row.recipient, subject=row.subject,
                         html=row.body_html, text=row.body_text, kind=row.kind)
     reason = problem(envelope)
@@ -362,7 +377,7 @@ def _send_one(engine: Engine, transport: EmailTransport, row: Any, policy: Dispa
                          .values(status=MessageStatus.DEAD, last_error=f"not sent: {reason}", next_attempt_at=None))
         report.count("dead", f"#{row.id} dead: not sent: {reason}"[:200])
         return
-    lease = utcnow() + policy.stale_after
+    lease = clock() + policy.stale_after
     with engine.begin() as conn:
         claimed = conn.execute(
             update(T).where(T.c.id == row.id, T.c.status == row.status)
@@ -372,7 +387,7 @@ def _send_one(engine: Engine, transport: EmailTransport, row: Any, policy: Dispa
         return
     report.count("attempted")
     result, tries = deliver(transport, envelope, policy, pacer, sleep, rng)
-    values = outcome_values(result, row.attempts + tries, policy, utcnow(), rng)
+    values = outcome_values(result, row.attempts + tries, policy, clock(), rng)
     with engine.begin() as conn:
         conn.execute(update(T).where(T.c.id == row.id, T.c.status == MessageStatus.SENDING).values(**values))
     status = values["status"]
