@@ -8,6 +8,7 @@ from typing import Any, Literal
 from prefect import flow
 from prefect.runtime import flow_run
 
+from models.base import utcnow
 from tasks.escalation import (
     incident_action_task,
     incident_clocks,
@@ -19,7 +20,7 @@ from tasks.messaging.edges import dispatch_outbox
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return utcnow()
 
 
 def _run_name() -> str:
@@ -44,7 +45,7 @@ def crisis_escalation(finding: dict[str, Any] | None = None, client: str | None 
     tag_incident_tier(finding, client, return_state=True)
     opened = open_incident_task(as_of, finding=finding, client=client, cause=cause)
     escalations = incident_clocks(as_of)
-    sent = dispatch_outbox() if send else {}
+    sent = dispatch_outbox(now=as_of) if send else {}
     publish_incident_timeline(opened["incident_id"])
     return {**opened, "escalations": escalations, "outbox": sent}
 
@@ -58,6 +59,6 @@ def incident_action(incident_id: int, action: Literal["acknowledge", "advance"],
     as_of = (as_of or _now()).astimezone(dt.timezone.utc)
     done = incident_action_task(incident_id, action, by, as_of, stage, notes or [])
     if send:
-        dispatch_outbox()
+        dispatch_outbox(now=as_of)
     publish_incident_timeline(incident_id)
     return done

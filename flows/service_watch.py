@@ -9,6 +9,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from models.base import utcnow
 from tasks.escalation import incident_clocks, publish_incident_timeline
 from tasks.messaging.edges import dispatch_outbox
 from tasks.sla import WatchResult, did_something, service_clocks, watch_markdown
@@ -16,7 +17,7 @@ from tasks.tiering import recompute_tiers_if_due
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
+    return utcnow().replace(second=0, microsecond=0)
 
 
 def _run_name() -> str:

@@ -73,5 +73,18 @@ class Base(DeclarativeBase):
     }
 
 
+# How far Cadence's clock runs ahead of (or behind) the wall clock: zero, except inside
+# `tasks.clock.simulated_time`, which a simulated month uses to run every flow at its scheduled moment.
+_clock_offset = dt.timedelta(0)
+
+
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    """Now, aware UTC: every Cadence timestamp and "now" comes from here."""
+    return dt.datetime.now(dt.timezone.utc) + _clock_offset
+
+
+def set_clock_offset(offset: dt.timedelta) -> dt.timedelta:
+    """Shift Cadence's clock by `offset` from the wall clock; returns the previous offset."""
+    global _clock_offset
+    previous, _clock_offset = _clock_offset, offset
+    return previous

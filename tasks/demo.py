@@ -253,15 +253,7 @@ def _write_metrics(
     written, total = 0, len(plan.campaigns)
     report("metrics", 0, total)
     for chunk in metric_chunks(plan):
-        rows = _metric_rows(chunk, campaign_ids, days)
-        if postgres:
-            _copy_rows(conn, rows)
-        else:
-            conn.exec_driver_sql(
-                f"INSERT INTO {DailyMetric.__tablename__} ({', '.join(METRIC_COLUMNS)}) "
-                f"VALUES ({', '.join('?' for _ in METRIC_COLUMNS)})",
-                rows,
-            )
+        insert_metric_rows(conn, _metric_rows(chunk, campaign_ids, days))
         written += len(chunk)
         month_to_date += chunk.month_to_date
         report("metrics", chunk.campaigns_done, total)
@@ -279,6 +271,22 @@ def _metric_rows(chunk: MetricChunk, campaign_ids: np.ndarray, days: np.ndarray)
             chunk.conversions.tolist(),
             chunk.conversion_value.tolist(),
         )
+    )
+
+
+def insert_metric_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Rows in METRIC_COLUMNS order, in the caller's transaction: COPY on PostgreSQL, executemany on SQLite.
+
+    Days are `datetime.date` for PostgreSQL and ISO strings for SQLite (what SQLAlchemy would have stored).
+    """
+    if conn.dialect.name == "postgresql":
+        _copy_rows(conn, rows)
+        return
+    # Identifiers from the model, values bound: no data is formatted into the statement.
+    conn.exec_driver_sql(
+        f"INSERT INTO {DailyMetric.__tablename__} ({', '.join(METRIC_COLUMNS)}) "
+        f"VALUES ({', '.join('?' for _ in METRIC_COLUMNS)})",
+        rows,
     )
 
 

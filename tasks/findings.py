@@ -72,7 +72,9 @@ def persist_findings(engine: Engine, client_ids: Sequence[int], day: dt.date,
 
     A problem (client, account, subject, detector) has one open row at a time: the newest day's. An
     acknowledgement carries over to the new day; a problem absent today is resolved. Re-running a day
-    changes nothing, and a problem counts as new (and critical ones raise an event) only once.
+    changes nothing, and a problem counts as new only once. A critical event is raised when a problem is
+    first seen critical, or when an open problem turns critical (a warning that got worse): every critical
+    problem gets its incident.
     """
     rows = finding_rows(findings, day)
     result = PersistResult(written=len(rows))
@@ -84,10 +86,11 @@ def persist_findings(engine: Engine, client_ids: Sequence[int], day: dt.date,
         ).tuples())
         earlier = s.execute(
             select(Finding.id, Finding.client_id, Finding.account_id, Finding.subject, Finding.detector,
-                   Finding.status)
+                   Finding.status, Finding.severity)
             .where(Finding.client_id.in_(ids), Finding.day < day, Finding.status != FindingStatus.RESOLVED)
         ).all()
         earlier_status = {(r.client_id, r.account_id, r.subject, r.detector): r.status for r in earlier}
+        earlier_severity = {(r.client_id, r.account_id, r.subject, r.detector): r.severity for r in earlier}
         now = utcnow()
         for row in rows:
             problem = tuple(row[k] for k in PROBLEM)
@@ -95,11 +98,12 @@ def persist_findings(engine: Engine, client_ids: Sequence[int], day: dt.date,
                              else FindingStatus.OPEN)
             row["first_seen_at"] = now
             row["updated_at"] = now
-            if problem in today_keys or problem in earlier_status:
-                result.carried += problem not in today_keys
+            if problem in today_keys:
                 continue
-            result.new += 1
-            if row["severity"] is Severity.CRITICAL:
+            carried = problem in earlier_status
+            result.carried += carried
+            result.new += not carried
+            if row["severity"] is Severity.CRITICAL and earlier_severity.get(problem) is not Severity.CRITICAL:
                 result.new_critical.append({
                     "client_id": row["client_id"], "account_id": row["account_id"],
                     "campaign_id": row["campaign_id"], "subject": row["subject"], "detector": row["detector"],

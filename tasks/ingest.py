@@ -17,7 +17,6 @@ from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from models import AdAccount, Campaign, DailyMetric, ImportBatch, QuarantinedRow
 from models.enums import Platform
+from tasks.clock import today_in
 from tasks.errors import CadenceError
 from tasks.mappings import (
     DAY_FIRST_DEFAULT,
@@ -201,6 +201,10 @@ def _read_text(data: bytes, name: str) -> RawTable:
     options = _decodings(data, name)
     if not any(text.strip() for _, text in options):
         raise CadenceError(f"{name} is empty")
+    first = options[0][1]
+    if "\x00" in first:
+        line = first.count("\n", 0, first.index("\x00")) + 1
+        raise _nul_error(name, f"line {line}")
     found: list[tuple[int, int, str, str, str, int]] = []
     for encoding, text in options:
         for delimiter in DELIMITERS:
@@ -242,6 +246,11 @@ def _read_text(data: bytes, name: str) -> RawTable:
     line = _line_of(text, delimiter, header_index)
     source = f"CSV, {encoding}, {DELIMITERS[delimiter]}-separated, header on line {line}"
     return _table(header, rows, numbers, source, fill="")
+
+
+def _nul_error(name: str, where: str) -> CadenceError:
+    """A NUL that got past the binary sniff (which reads 4 kB): no export has one, and PostgreSQL cannot store it."""
+    return CadenceError(f"{name}: {where} has a NUL character, which no export contains: the file is damaged")
 
 
 def _line_of(text: str, delimiter: str, record: int) -> int:
@@ -310,7 +319,10 @@ def _read_parquet(data: bytes, name: str) -> RawTable:
     frame = frame.reset_index(drop=True)
     frame.columns = range(len(header))
     frame.index = pd.Index(range(2, len(frame) + 2), name="row")
-    filled = frame.astype(object).map(_cell_text).ne("").any(axis=1) if len(frame) else pd.Series(dtype=bool)
+    texts = frame.astype(object).map(_cell_text)
+    if "\x00" in "".join(header) or texts.map(lambda t: "\x00" in t).to_numpy().any():
+        raise _nul_error(name, "a cell")
+    filled = texts.ne("").any(axis=1) if len(frame) else pd.Series(dtype=bool)
     return RawTable(header=_unique_names(header), rows=frame[filled], source="Parquet")
 
 
@@ -799,6 +811,16 @@ def validate(frame: pd.DataFrame, *, today: dt.date) -> tuple[pd.DataFrame, pd.D
     day_keys = ["campaign_key", "day"]
     flag(_in(frame, day_keys, frame.loc[poisoned, day_keys].drop_duplicates()), INCOMPLETE)
 
+    # Breakdown rows are summed per campaign and day (exactly, in Python ints): past the column, the day stays out.
+    ok = reason.isna()
+    summed = frame.loc[ok].drop_duplicates(keys + list(METRICS))
+    for metric in METRICS:
+        units = summed[metric] if metric in INTEGER_METRICS else _hundredths(summed[metric])
+        totals = units.astype("int64").astype(object).groupby([summed["campaign_key"], summed["day"]]).sum()
+        limit = LIMITS[metric] * (1 if metric in INTEGER_METRICS else 100)
+        flag(ok & _in(frame, day_keys, totals[totals >= limit].index.to_frame(index=False)),
+             f"daily total too large in {metric}")
+
     ok = reason.isna()
     good = frame[ok].drop(columns="problem")
     good["duplicate"] = good.duplicated(keys + list(METRICS), keep="first")
@@ -864,7 +886,7 @@ def import_file(
         if previous is not None:
             return _previous_report(session, previous, account)
         account_id, zone, account_platform = found.id, found.time_zone, found.platform.value
-    today = today or dt.datetime.now(ZoneInfo(zone)).date()
+    today = today or today_in(zone)
 
     raw = read_export(data, path.name)
     columns = map_columns(raw.header, platform, name=path.name)

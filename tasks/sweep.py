@@ -67,6 +67,8 @@ def sweep_chunk(client_ids: list[int], day: dt.date, index: int = 0) -> dict[str
         "carried": result.carried,
         "resolved": result.resolved,
         "critical_events": len(result.new_critical),
+        # The events' payloads too: what a caller without the deployment trigger (a simulation) passes on.
+        "critical": list(result.new_critical),
         "by_detector": {f"{d}:{s}": n for (d, s), n in sorted(counts.items())},
         "load_s": loaded - started,
         "detect_s": detected - loaded,

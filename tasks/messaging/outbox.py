@@ -115,8 +115,8 @@ def report_pdf_path(report_pdf: str | None, meta: dict[str, Any] | None) -> str 
 
 
 def attachment_name(slug: str | None, period: str) -> str:
-    """`<slug>-<period>.pdf`, made safe as a file name."""
-    stem = _UNSAFE_NAME.sub("-", f"{slug or 'report'}-{period}").strip("-.")
+    """`<slug>-<period>.pdf`, made safe as a file name (no separators, no leading dot, at most 104 characters)."""
+    stem = _UNSAFE_NAME.sub("-", f"{slug or 'report'}-{period}").strip("-.")[:100].strip("-.")
     return f"{stem or 'report'}.pdf"
 
 

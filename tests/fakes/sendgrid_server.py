@@ -104,6 +104,8 @@ class FakeSendGrid:
         self.max_body_bytes = max_body_bytes
         self.keep_bodies = keep_bodies
         self.deliveries: Counter[str] = Counter()
+        self.accepted: list[str] = []  # our keys in the order they were accepted
+        self.down = False  # while set, every request gets 503 (an outage)
         self.received: list[dict[str, Any]] = []
         self.responses: list[int] = []
         self.on_accept: Callable[[str], None] | None = None
@@ -146,6 +148,7 @@ class FakeSendGrid:
         key = (payload.get("custom_args") or {}).get(KEY_ARG, "?")
         with self._lock:
             self.deliveries[key] += 1
+            self.accepted.append(key)
             if self.keep_bodies:
                 self.received.append(payload)
         if self.on_accept is not None:
@@ -178,6 +181,8 @@ class FakeSendGrid:
             def do_POST(self) -> None:  # noqa: N802 - the http.server naming
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
+                if fake.down:
+                    return self._answer(503, _errors("Service Unavailable"))
                 if self.path.rstrip("/") != "/v3/mail/send":
                     return self._answer(404, _errors(f"no route {self.path}"))
                 if self.headers.get("Authorization") != f"Bearer {fake.api_key}":

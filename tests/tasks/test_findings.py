@@ -98,3 +98,20 @@ def test_a_changed_verdict_for_the_same_day_is_updated_in_place(engine, ids):
     persist_findings(engine, [ids[0]], DAY, frame(ids, ("cpa_above_band", "critical", True)))
     with Session(engine) as s:
         assert [f.severity for f in s.scalars(select(Finding))] == [Severity.CRITICAL]
+
+
+def test_a_warning_that_turns_critical_raises_the_critical_event_once(engine, ids):
+    """A problem first seen as a warning gets its incident when it turns critical, and only then."""
+    warning = frame(ids, ("spend_without_conversions", "warning", True))
+    first = persist_findings(engine, [ids[0]], DAY, warning)
+    assert (first.new, first.new_critical) == (1, [])
+
+    critical = frame(ids, ("spend_without_conversions", "critical", True))
+    worse = persist_findings(engine, [ids[0]], DAY + dt.timedelta(days=1), critical)
+    assert (worse.new, worse.carried) == (0, 1)
+    assert [(c["detector"], c["day"]) for c in worse.new_critical] == [
+        ("spend_without_conversions", (DAY + dt.timedelta(days=1)).isoformat())]
+
+    still = persist_findings(engine, [ids[0]], DAY + dt.timedelta(days=2), critical)
+    again = persist_findings(engine, [ids[0]], DAY + dt.timedelta(days=1), critical)
+    assert still.new_critical == [] and again.new_critical == []

@@ -1,0 +1,554 @@
+"""A simulated month: every scheduled deployment of prefect.yaml at each of its moments, in order, on simulated time.
+
+The agency is the demo generator's; each night the platforms "deliver" the day's metrics (the demo's own
+history continued week by week, with random problems planted on random days); the flows run in-process as real
+Prefect flow runs at their scheduled moments with Cadence's clock set to that moment (`tasks.clock.simulated_time`);
+crisis-escalation runs for each new critical finding the sweep reports, as the deployment trigger would; account
+managers acknowledge incidents after a random delay (some never). `check_invariants` then reads the database and
+the mail provider's own record of deliveries and says whether every promise was kept exactly once.
+
+Used by `bench/month.py` (2,000 clients) and tests/e2e/test_month.py (about 50, with faults injected).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import random
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session
+
+from models import (
+    AdAccount,
+    Campaign,
+    Client,
+    Contact,
+    DailyMetric,
+    Finding,
+    Incident,
+    IncidentEvent,
+    OutboundMessage,
+    Report,
+    Staff,
+)
+from models.enums import ClientStatus, EntityStatus, MessageStatus, ReportKind
+from tasks.clock import simulated_time
+from tasks.demo import METRIC_COLUMNS, insert_metric_rows
+
+# The deployments with schedules, in the order they run when two share a moment (the sweep's findings feed the
+# stand-up; the watch dispatches what the others queued).
+SCHEDULED = ("daily-account-sweep", "standup-summary", "monthly-recap", "quarterly-strategy-pack", "service-watch")
+ACKNOWLEDGE = "incident-action"
+CRISIS = "crisis-escalation"
+ORDER = {name: i for i, name in enumerate((CRISIS, *SCHEDULED[:-1], ACKNOWLEDGE, SCHEDULED[-1]))}
+WATCH_EVERY = dt.timedelta(minutes=15)
+# The platforms' history the feed continues: four clean weeks ending a week before the month (the demo plants
+# its problems in the last days before its as_of).
+TEMPLATE_WEEKS = 4
+TEMPLATE_GAP_DAYS = 8
+
+
+@dataclass(frozen=True, order=True)
+class Moment:
+    """One flow run due at `at` (aware UTC); `order` settles runs that share a moment."""
+
+    at: dt.datetime
+    order: int
+    deployment: str
+    day: dt.date  # the run's as_of date in the schedule's time zone
+    payload: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.payload)
+
+    def label(self) -> str:
+        return f"{self.deployment}@{self.at:%Y-%m-%dT%H:%MZ}"
+
+
+def scheduled_moments(first: dt.date, last: dt.date, names: Iterable[str] = SCHEDULED,
+                      watch_every: dt.timedelta = WATCH_EVERY) -> list[Moment]:
+    """Every moment prefect.yaml's schedules fire from `first` 00:00 through `last` 24:00 in each schedule's zone,
+    computed by Prefect's own scheduler code. A `watch_every` longer than the schedule's 15 minutes keeps only
+    the watch passes on that grid (the test suite's shorter month)."""
+    from prefect.server.schemas.schedules import CronSchedule
+
+    from tasks.deployments import load_specs
+
+    wanted = set(names)
+    moments: set[Moment] = set()
+    for spec in load_specs():
+        if spec.name not in wanted:
+            continue
+        for schedule in spec.schedules:
+            client_side = schedule.schedule
+            cron = CronSchedule(cron=client_side.cron, timezone=client_side.timezone, day_or=client_side.day_or)
+            zone = ZoneInfo(client_side.timezone or "UTC")
+            day = first
+            while day <= last:
+                # One day at a time: Prefect checks at most 1,000 candidates per call (the watch fires 96 a day).
+                start = dt.datetime.combine(day, dt.time(0), zone)
+                end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), zone)
+                for at in cron._get_dates_generator(start=start, end=end - dt.timedelta(seconds=1)):
+                    utc = dt.datetime.fromtimestamp(at.timestamp(), dt.timezone.utc)
+                    grid = watch_every // dt.timedelta(minutes=1)
+                    if spec.name == "service-watch" and (utc.hour * 60 + utc.minute) % grid:
+                        continue
+                    moments.add(Moment(utc, ORDER[spec.name], spec.name, utc.astimezone(zone).date()))
+                day += dt.timedelta(days=1)
+    return sorted(moments)
+
+
+@dataclass(frozen=True)
+class PlantedProblem:
+    """A problem the feed plants: `kind` on `days` for a campaign (or a whole account when kind is tracking)."""
+
+    kind: str  # "spend_without_conversions" | "tracking_broken"
+    client_id: int
+    account_id: int
+    campaign_ids: tuple[int, ...]
+    days: tuple[dt.date, ...]
+
+    @property
+    def detector(self) -> str:
+        return self.kind
+
+
+class PlatformFeed:
+    """Each night's metrics, as the ad platforms would deliver them for every active campaign.
+
+    A day's rows are the same weekday's rows from the four clean weeks before the month, with a little noise;
+    problems are planted on random days. Delivering a day twice changes nothing.
+    """
+
+    def __init__(self, engine: Engine, first: dt.date, last: dt.date, seed: int, problems: int) -> None:
+        self.engine, self.first, self.last = engine, first, last
+        self.rng = np.random.default_rng(seed)
+        base_last = first - dt.timedelta(days=TEMPLATE_GAP_DAYS)
+        base_first = base_last - dt.timedelta(days=7 * TEMPLATE_WEEKS - 1)
+        with Session(engine) as s:
+            active = (
+                select(Campaign.id.label("campaign_id"), AdAccount.id.label("account_id"),
+                       AdAccount.client_id, Client.cpa_max)
+                .join(AdAccount, AdAccount.id == Campaign.account_id).join(Client, Client.id == AdAccount.client_id)
+                .where(Campaign.status == EntityStatus.ACTIVE, AdAccount.status == EntityStatus.ACTIVE,
+                       Client.status == ClientStatus.ACTIVE)
+            )
+            owners = pd.DataFrame(s.execute(active).all(), columns=["campaign_id", "account_id", "client_id", "cpa_max"])
+            rows = s.execute(
+                select(DailyMetric.campaign_id, DailyMetric.day, DailyMetric.impressions, DailyMetric.clicks,
+                       DailyMetric.spend, DailyMetric.conversions, DailyMetric.conversion_value)
+                .where(DailyMetric.day.between(base_first, base_last),
+                       DailyMetric.campaign_id.in_(select(active.subquery().c.campaign_id)))
+            ).all()
+        template = pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
+        for column in ("spend", "conversions", "conversion_value"):
+            template[column] = template[column].astype(float)
+        template["weekday"] = pd.to_datetime(template["day"]).dt.weekday
+        self.template = template.groupby(["campaign_id", "weekday"], as_index=False).mean(numeric_only=True)
+        self.owners = owners
+        self.problems = self._plan_problems(problems, template)
+
+    def _plan_problems(self, count: int, template: pd.DataFrame) -> list[PlantedProblem]:
+        """Campaigns that convert steadily get two bad days somewhere in the month; half stop spending usefully,
+        half lose their whole account's conversion tracking."""
+        converting = template.groupby("campaign_id")["conversions"].min()
+        steady = self.owners[self.owners["campaign_id"].isin(converting[converting >= 1].index)]
+        steady = steady[steady["cpa_max"].notna()]
+        if steady.empty or count <= 0:
+            return []
+        # One problem per client at most, so each planted problem is its own incident.
+        per_client = steady.drop_duplicates("client_id")
+        picks = per_client.sample(n=min(count, len(per_client)), random_state=int(self.rng.integers(1 << 31)))
+        # Both bad days inside the month, the second one swept by the month's last sweep at the latest.
+        span = (self.last - self.first).days - 1
+        problems = []
+        for i, row in enumerate(picks.itertuples(index=False)):
+            start = self.first + dt.timedelta(days=int(self.rng.integers(0, max(1, span))))
+            days = (start, start + dt.timedelta(days=1))
+            if i % 2 == 0:
+                problems.append(PlantedProblem("spend_without_conversions", int(row.client_id), int(row.account_id),
+                                               (int(row.campaign_id),), days))
+            else:
+                campaigns = self.owners.loc[self.owners["account_id"] == row.account_id, "campaign_id"]
+                problems.append(PlantedProblem("tracking_broken", int(row.client_id), int(row.account_id),
+                                               tuple(int(c) for c in campaigns), days))
+        return problems
+
+    def rows_for(self, day: dt.date) -> pd.DataFrame:
+        """The day's rows: the template's weekday with noise, planted problems applied."""
+        rows = self.template[self.template["weekday"] == day.weekday()].copy()
+        rng = np.random.default_rng([int(self.rng.bit_generator.state["state"]["state"] % (1 << 32)), day.toordinal()])
+        noise = rng.lognormal(0.0, 0.08, len(rows))
+        rows["impressions"] = np.rint(rows["impressions"] * noise).astype(np.int64)
+        rows["clicks"] = np.minimum(np.rint(rows["clicks"] * noise), rows["impressions"]).astype(np.int64)
+        rows["spend"] = np.round(rows["spend"] * noise, 2)
+        rows["conversions"] = np.rint(rows["conversions"] * rng.lognormal(0.0, 0.1, len(rows)))
+        rows["conversion_value"] = np.round(rows["conversion_value"] * noise, 2)
+        cpa_max = rows["campaign_id"].map(self.owners.set_index("campaign_id")["cpa_max"].astype(float))
+        for problem in self.problems:
+            if day not in problem.days:
+                continue
+            hit = rows["campaign_id"].isin(problem.campaign_ids)
+            rows.loc[hit, "conversions"] = 0.0
+            rows.loc[hit, "conversion_value"] = 0.0
+            if problem.kind == "spend_without_conversions":
+                rows.loc[hit, "spend"] = np.maximum(rows.loc[hit, "spend"], np.round(4 * cpa_max[hit], 2))
+        rows["day"] = day
+        return rows[list(METRIC_COLUMNS)]
+
+    def deliver(self, day: dt.date) -> int:
+        """Write the day's rows once, in one transaction; a day already delivered is left as it is."""
+        with self.engine.begin() as conn:
+            if conn.scalar(select(func.count()).select_from(DailyMetric).where(DailyMetric.day == day)):
+                return 0
+            frame = self.rows_for(day)
+            days = frame["day"] if conn.dialect.name == "postgresql" else frame["day"].map(dt.date.isoformat)
+            rows = list(zip(frame["campaign_id"].astype(int).tolist(), days.tolist(),
+                            frame["impressions"].astype(int).tolist(), frame["clicks"].astype(int).tolist(),
+                            frame["spend"].astype(float).tolist(), frame["conversions"].astype(float).tolist(),
+                            frame["conversion_value"].astype(float).tolist(), strict=True))
+            insert_metric_rows(conn, rows)
+        return len(rows)
+
+
+def prepare_agency(engine: Engine, first: dt.date, *, clients: int, seed: int,
+                   campaigns_per_client: int | None = None, days: int = 400) -> dict[str, Any]:
+    """The demo agency as it stood on the month's first morning; metrics after that come from the feed."""
+    from tasks.demo import generate_agency
+
+    summary = generate_agency(engine, as_of=first, seed=seed, clients=clients, days=days,
+                              campaigns_per_client=campaigns_per_client, replace=True)
+    with engine.begin() as conn:  # a re-used database may hold a previous month's deliveries
+        conn.execute(delete(DailyMetric).where(DailyMetric.day >= first))
+    return summary.to_dict()
+
+
+Runner = Callable[[Moment], dict[str, Any]]
+
+
+def run_in_process(moment: Moment) -> dict[str, Any]:
+    """Run one moment's flow here, as the deployment would with its default parameters and this as_of."""
+    with simulated_time(moment.at):
+        if moment.deployment == "daily-account-sweep":
+            from flows.daily_sweep import daily_account_sweep
+
+            return daily_account_sweep(as_of=moment.day)
+        if moment.deployment == CRISIS:
+            from flows.crisis_escalation import crisis_escalation
+
+            return crisis_escalation(finding=moment.params["finding"], as_of=moment.at)
+        if moment.deployment == ACKNOWLEDGE:
+            from flows.crisis_escalation import incident_action
+
+            done = incident_action(incident_id=moment.params["incident_id"], action="acknowledge",
+                                   by=moment.params["by"], as_of=moment.at)
+            return {"done": done}
+        if moment.deployment == "standup-summary":
+            from flows.standup import standup_summary
+
+            return standup_summary(as_of=moment.day)
+        if moment.deployment == "monthly-recap":
+            from flows.monthly_recap import monthly_recap
+
+            return monthly_recap(as_of=moment.day)
+        if moment.deployment == "quarterly-strategy-pack":
+            from flows.quarterly_pack import quarterly_strategy_pack
+
+            return quarterly_strategy_pack(as_of=moment.day)
+        if moment.deployment == "service-watch":
+            from flows.service_watch import service_watch
+
+            return service_watch(as_of=moment.at)
+    raise ValueError(f"no flow for {moment.deployment}")
+
+
+@dataclass
+class MonthRun:
+    """The state of a simulated month as it goes: what is still due, what ran, and the managers' behaviour."""
+
+    engine: Engine
+    first: dt.date
+    last: dt.date
+    feed: PlatformFeed
+    seed: int = 1
+    watch_every: dt.timedelta = WATCH_EVERY
+    # Acknowledgement behaviour: within 20 min, within the hour (after the team lead heard), or never.
+    ack_odds: tuple[float, float, float] = (0.6, 0.25, 0.15)
+    runs: Counter[str] = field(default_factory=Counter)
+    reruns: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    acks: list[dict[str, Any]] = field(default_factory=list)
+    _queue: list[Moment] = field(default_factory=list)
+    _rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        self._queue = scheduled_moments(self.first, self.last, watch_every=self.watch_every)
+        heapq.heapify(self._queue)
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def moments(self) -> Iterator[Moment]:
+        while self._queue:
+            yield heapq.heappop(self._queue)
+
+    def add(self, moment: Moment) -> None:
+        heapq.heappush(self._queue, moment)
+
+    def step(self, moment: Moment, runner: Runner = run_in_process) -> dict[str, Any]:
+        """Run one moment: deliver last night's data before a sweep, then the flow, then what it sets off."""
+        if moment.deployment == "daily-account-sweep":
+            self.feed.deliver(moment.day - dt.timedelta(days=1))
+        result = runner(moment)
+        self.runs[moment.deployment] += 1
+        if moment.deployment == "daily-account-sweep":
+            for chunk in result["chunks"]:
+                for finding in chunk["critical"]:
+                    self.add(Moment(moment.at, ORDER[CRISIS], CRISIS, moment.day, (("finding", finding),)))
+        elif moment.deployment == CRISIS and result.get("created"):
+            self._plan_ack(moment, int(result["incident_id"]))
+        return result
+
+    def _plan_ack(self, moment: Moment, incident_id: int) -> None:
+        roll = self._rng.random()
+        if roll >= self.ack_odds[0] + self.ack_odds[1]:
+            self.acks.append({"incident_id": incident_id, "planned": None})
+            return
+        minutes = self._rng.uniform(3, 20) if roll < self.ack_odds[0] else self._rng.uniform(35, 55)
+        with Session(self.engine) as s:
+            incident = s.get(Incident, incident_id)
+            owner = s.get(Staff, incident.owner_id)
+            at = incident.opened_at + dt.timedelta(minutes=minutes)
+            by = owner.email
+        self.acks.append({"incident_id": incident_id, "planned": at})
+        self.add(Moment(at.replace(second=0, microsecond=0), ORDER[ACKNOWLEDGE], ACKNOWLEDGE, moment.day,
+                        (("incident_id", incident_id), ("by", by))))
+
+    def drain(self, runner: Runner = run_in_process, max_days: int = 4) -> int:
+        """After the month: watch passes on the schedule until nothing is left to send (held for a client's
+        business hours, or waiting to retry), at most `max_days`."""
+        passes = 0
+        day = self.last + dt.timedelta(days=1)
+        for moment in scheduled_moments(day, day + dt.timedelta(days=max_days - 1), ["service-watch"],
+                                        watch_every=self.watch_every):
+            if not outstanding_messages(self.engine):
+                break
+            runner(moment)
+            passes += 1
+        return passes
+
+
+def outstanding_messages(engine: Engine) -> int:
+    """Messages that will still go out by themselves: queued, held until a time, or failed awaiting a retry."""
+    with Session(engine) as s:
+        return int(s.scalar(select(func.count()).select_from(OutboundMessage).where(
+            OutboundMessage.status.in_([MessageStatus.QUEUED, MessageStatus.FAILED, MessageStatus.SENDING])
+            | ((OutboundMessage.status == MessageStatus.HELD) & OutboundMessage.hold_until.is_not(None)))) or 0)
+
+
+def check_invariants(engine: Engine, first: dt.date, last: dt.date, deliveries: Counter[str],
+                     planted: Iterable[PlantedProblem] = (), watch_every: dt.timedelta = WATCH_EVERY,
+                     ) -> dict[str, Any]:
+    """Every promise of the month, from the database and the provider's own count of deliveries by our key.
+
+    Keys ending in `_missing`, `_twice`, `_late`, `_stuck` and `_lost` must be 0 for the month to pass.
+    """
+    from tasks.escalation import POLICY
+    from tasks.reports.content import wants_pack, wants_update
+    from tasks.reports.periods import previous_month, previous_quarter, standup_windows, week_windows
+
+    out: dict[str, Any] = {}
+    with Session(engine) as s:
+        clients = s.execute(select(Client.id, Client.slug, Client.tier, Client.settings, Client.status)).all()
+        active = [c for c in clients if c.status == ClientStatus.ACTIVE]
+        messages = pd.DataFrame(s.execute(select(
+            OutboundMessage.id, OutboundMessage.client_id, OutboundMessage.flow, OutboundMessage.kind,
+            OutboundMessage.period, OutboundMessage.recipient, OutboundMessage.status,
+            OutboundMessage.idempotency_key, OutboundMessage.is_crisis, OutboundMessage.audience)).all(),
+            columns=["id", "client_id", "flow", "kind", "period", "recipient", "status", "key", "is_crisis",
+                     "audience"])
+        with_contacts = {cid for (cid,) in s.execute(select(Contact.client_id).where(Contact.is_active).distinct())}
+        reports = Counter((r.client_id, r.kind, r.period) for r in s.execute(
+            select(Report.client_id, Report.kind, Report.period, Report.language)).all())
+        findings = s.execute(select(Finding.id, Finding.client_id, Finding.account_id, Finding.subject,
+                                    Finding.detector, Finding.day, Finding.severity)
+                             .order_by(Finding.client_id, Finding.account_id, Finding.subject, Finding.detector,
+                                       Finding.day)).all()
+        incidents = s.execute(select(Incident.id, Incident.finding_id, Incident.opened_at, Incident.acknowledged_at)
+                              ).all()
+        escalated = defaultdict(list)
+        for e in s.execute(select(IncidentEvent.incident_id, IncidentEvent.at, IncidentEvent.detail)
+                           .where(IncidentEvent.kind == "escalated")).all():
+            escalated[e.incident_id].append(e.at)
+
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    updates = messages[messages["kind"] == "client_update"]
+    got = set(zip(updates["client_id"], updates["period"], strict=True))
+    expected_updates = set()
+    for day in days:
+        if day.weekday() not in (0, 3):
+            continue
+        for c in active:
+            if c.id in with_contacts and wants_update({"tier": c.tier.value, "settings": c.settings or {}}, day):
+                every = c.tier.value == "strategic" or (c.settings or {}).get("standup_updates") == "every"
+                window = standup_windows(day)[0] if every else week_windows(day)[0]
+                expected_updates.add((c.id, window.label))
+    out["standup_updates_expected"] = len(expected_updates)
+    out["standup_updates_missing"] = len(expected_updates - got)
+    out["standup_updates_unexpected"] = len(got - expected_updates)
+
+    recap_months = {previous_month(d).label for d in days if d.day == 3}
+    expected_recaps = {(c.id, m) for c in active for m in recap_months}
+    got_recaps = {(cid, period) for (cid, kind, period) in reports if kind == ReportKind.RECAP}
+    out["recaps_expected"] = len(expected_recaps)
+    out["recaps_missing"] = len(expected_recaps - got_recaps)
+    recap_mail = messages[messages["kind"] == "recap"]
+    out["recap_clients_without_email_missing"] = len(
+        {(c, m) for (c, m) in expected_recaps if c in with_contacts}
+        - set(zip(recap_mail["client_id"], recap_mail["period"], strict=True)))
+
+    pack_quarters = {previous_quarter(d).label for d in days if d.day == 5 and d.month in (1, 4, 7, 10)}
+    pack_clients = [c for c in active if wants_pack({"tier": c.tier.value, "settings": c.settings or {}})]
+    expected_packs = {(c.id, q) for c in pack_clients for q in pack_quarters}
+    got_packs = {(cid, period) for (cid, kind, period) in reports if kind == ReportKind.STRATEGY_PACK}
+    out["packs_expected"] = len(expected_packs)
+    out["packs_missing"] = len(expected_packs - got_packs)
+
+    # A problem's episode: its rows on consecutive days (one row a day while it holds). Every episode that was
+    # critical on a day of the month has exactly one incident, linked to one of the episode's rows.
+    by_finding = Counter(i.finding_id for i in incidents if i.finding_id is not None)
+    episodes: list[list[Any]] = []
+    for f in findings:
+        previous = episodes[-1][-1] if episodes else None
+        same = previous is not None and (previous.client_id, previous.account_id, previous.subject,
+                                         previous.detector) == (f.client_id, f.account_id, f.subject, f.detector)
+        if same and (f.day - previous.day).days == 1:
+            episodes[-1].append(f)
+        else:
+            episodes.append([f])
+    critical = [e for e in episodes
+                if any(f.severity == "critical" and first - dt.timedelta(days=1) <= f.day <= last for f in e)]
+    per_episode = [sum(by_finding[f.id] for f in e) for e in critical]
+    out["critical_problems"] = len(critical)
+    out["critical_problems_without_incident_missing"] = sum(1 for n in per_episode if n == 0)
+    out["incidents_per_problem_twice"] = sum(1 for n in per_episode if n > 1)
+    found = {(f.client_id, f.detector, f.day) for f in findings if f.severity == "critical"}
+    planted = list(planted)
+    planted = [p for p in planted if p.days[-1] < last]  # swept by the morning of `last`
+    out["planted_problems"] = len(planted)
+    out["planted_problems_missing"] = sum(
+        1 for p in planted if (p.client_id, p.detector, p.days[-1]) not in found)
+
+    late, on_time = 0, 0
+    for incident in incidents:
+        rungs = 0
+        for step, wait in enumerate((POLICY.to_team_lead, POLICY.to_director), start=1):
+            due = incident.opened_at + wait
+            if incident.acknowledged_at is not None and incident.acknowledged_at < due:
+                continue
+            rungs += 1
+            reached = sorted(escalated[incident.id])
+            # The watch passes every 15 minutes: a rung is on time when it was climbed by the first pass after it
+            # fell due (plus a minute for the pass itself).
+            if len(reached) < step or reached[step - 1] > due + watch_every + dt.timedelta(minutes=1):
+                late += 1
+            else:
+                on_time += 1
+    out["incidents"] = len(incidents)
+    out["incidents_acknowledged"] = sum(1 for i in incidents if i.acknowledged_at is not None)
+    out["escalations_on_time"] = on_time
+    out["escalations_late"] = late
+
+    sent = messages[messages["status"] == MessageStatus.SENT]
+    out["messages"] = len(messages)
+    out["messages_sent"] = len(sent)
+    out["messages_manual"] = int((messages["status"] == MessageStatus.MANUAL).sum())
+    out["messages_uncertain"] = int((messages["status"] == MessageStatus.UNCERTAIN).sum())
+    out["messages_dead"] = int((messages["status"] == MessageStatus.DEAD).sum())
+    out["messages_stuck"] = int((messages["status"] == MessageStatus.SENDING).sum())
+    waiting = messages["status"].isin([MessageStatus.QUEUED, MessageStatus.FAILED, MessageStatus.HELD])
+    out["messages_waiting_at_end"] = int(waiting.sum())
+    out["keys_sent_twice"] = sum(1 for n in deliveries.values() if n > 1)
+    out["sent_but_not_delivered_lost"] = int((~sent["key"].isin(list(deliveries))).sum())
+    known = set(messages["key"])
+    out["delivered_unknown_keys"] = sum(1 for k in deliveries if k not in known)
+    return out
+
+
+def failures(invariants: dict[str, Any]) -> dict[str, Any]:
+    """The invariants that say a promise was broken."""
+    bad_suffixes = ("_missing", "_twice", "_late", "_stuck", "_lost", "_unexpected", "_unknown_keys")
+    return {k: v for k, v in invariants.items() if k.endswith(bad_suffixes) and v}
+
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def prefect_texts(page: int = 200) -> Iterator[tuple[str, str]]:
+    """Every log line, artifact and flow-run parameter set the Prefect API holds, as (where, text)."""
+    import json
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.sorting import LogSort
+
+    with get_client(sync_client=True) as client:
+        offset = 0
+        while batch := client.read_logs(limit=page, offset=offset, sort=LogSort.TIMESTAMP_ASC):
+            for log in batch:
+                yield f"log of flow run {log.flow_run_id}", log.message
+            offset += len(batch)
+        offset = 0
+        while batch := client.read_artifacts(limit=page, offset=offset):
+            for artifact in batch:
+                yield f"artifact {artifact.key or artifact.id}", json.dumps(artifact.data, default=str)
+            offset += len(batch)
+        offset = 0
+        while batch := client.read_flow_runs(limit=page, offset=offset):
+            for run in batch:
+                yield f"parameters of flow run {run.name}", json.dumps(run.parameters, default=str)
+            offset += len(batch)
+
+
+def find_leaks(texts: Iterable[tuple[str, str]], secrets: Iterable[str], emails: Iterable[str]) -> list[str]:
+    """Where a secret, or one of `emails` whole (any case), appears in the texts."""
+    secrets = [s for s in secrets if s]
+    wanted = {e.lower() for e in emails}
+    leaks = []
+    for where, text in texts:
+        leaks += [f"{where}: a secret" for s in secrets if s in text]
+        leaks += [f"{where}: {m[:3]}…" for m in EMAIL.findall(text) if m.lower() in wanted]
+    return leaks
+
+
+def client_emails(engine: Engine) -> list[str]:
+    with Session(engine) as s:
+        return list(s.scalars(select(Contact.email)))
+
+
+def leaks_in_prefect(engine: Engine, secrets: Iterable[str]) -> list[str]:
+    """Secrets or full client email addresses in anything the month left in Prefect."""
+    return find_leaks(prefect_texts(), secrets, client_emails(engine))
+
+
+def database_size_mb(engine: Engine) -> float:
+    """The database's size on disk: the SQLite file with its WAL, or PostgreSQL's pg_database_size."""
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    if engine.dialect.name == "sqlite":
+        path = Path(engine.url.database or "")
+        return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists()) / 2**20
+    with engine.connect() as conn:
+        return float(conn.scalar(text("SELECT pg_database_size(current_database())"))) / 2**20
