@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, exists, select, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm import Session
 
-from models import Finding
+from models import Finding, Incident
 from models.base import utcnow
-from models.enums import FindingStatus, Severity
+from models.enums import FindingStatus, IncidentStage, Severity
 from tasks.db import upsert
 
 FINDING_KEY = ("client_id", "account_id", "subject", "detector", "day")
@@ -128,6 +129,28 @@ def open_critical_payloads(engine: Engine, day: dt.date) -> list[dict[str, Any]]
         rows = s.scalars(select(Finding).where(Finding.day == day, Finding.severity == Severity.CRITICAL,
                                                Finding.status != FindingStatus.RESOLVED)
                          .order_by(Finding.id)).all()
+    return [{"client_id": f.client_id, "account_id": f.account_id, "campaign_id": f.campaign_id,
+             "subject": f.subject, "detector": f.detector, "day": f.day.isoformat(),
+             "recommendation": f.recommendation} for f in rows]
+
+
+def critical_without_incident(engine: Engine, client_ids: Sequence[int], day: dt.date) -> list[dict[str, Any]]:
+    """The day's open critical findings whose problem has no incident that is still open, as event payloads.
+
+    What the sweep raises `cadence.finding.critical` for: a problem new and critical, a warning turned critical,
+    and also a critical problem whose event was lost (the sweep killed between writing its findings and raising
+    the events, then run again). crisis-escalation opens one incident per finding, so an event raised twice
+    opens one incident.
+    """
+    other = aliased(Finding)
+    has_incident = exists().where(
+        Incident.finding_id == other.id, Incident.stage != IncidentStage.CLOSED,
+        other.client_id == Finding.client_id, other.account_id == Finding.account_id,
+        other.subject == Finding.subject, other.detector == Finding.detector)
+    with Session(engine) as s:
+        rows = s.scalars(select(Finding).where(
+            Finding.client_id.in_(list(client_ids)), Finding.day == day, Finding.severity == Severity.CRITICAL,
+            Finding.status != FindingStatus.RESOLVED, ~has_incident).order_by(Finding.id)).all()
     return [{"client_id": f.client_id, "account_id": f.account_id, "campaign_id": f.campaign_id,
              "subject": f.subject, "detector": f.detector, "day": f.day.isoformat(),
              "recommendation": f.recommendation} for f in rows]

@@ -19,7 +19,7 @@ from models import AdAccount, Campaign, Client, Finding, Staff
 from models.enums import Audience, FindingStatus, Language
 from tasks.db import configured_engine
 from tasks.detect import run_detectors
-from tasks.findings import persist_findings
+from tasks.findings import critical_without_incident, persist_findings
 from tasks.messaging import enqueue
 from tasks.metrics import active_client_ids, chunk_clients, load_sweep_frames
 from tasks.render import render
@@ -47,8 +47,11 @@ def sweep_chunk(client_ids: list[int], day: dt.date, index: int = 0) -> dict[str
     findings = run_detectors(frames.metrics, frames.campaigns, frames.accounts, frames.clients, day)
     detected = time.perf_counter()
     result = persist_findings(engine, client_ids, day, findings)
+    # Raised for every critical problem still without an incident, not only the new ones: a run killed after
+    # writing its findings raises them on its re-run (crisis-escalation opens one incident per finding).
+    criticals = critical_without_incident(engine, client_ids, day)
     persisted = time.perf_counter()
-    for critical in result.new_critical:
+    for critical in criticals:
         emit_event(
             event=CRITICAL_EVENT,
             resource={"prefect.resource.id": f"cadence.client.{critical['client_id']}"},
@@ -66,9 +69,9 @@ def sweep_chunk(client_ids: list[int], day: dt.date, index: int = 0) -> dict[str
         "new": result.new,
         "carried": result.carried,
         "resolved": result.resolved,
-        "critical_events": len(result.new_critical),
+        "critical_events": len(criticals),
         # The events' payloads too: what a caller without the deployment trigger (a simulation) passes on.
-        "critical": list(result.new_critical),
+        "critical": criticals,
         "by_detector": {f"{d}:{s}": n for (d, s), n in sorted(counts.items())},
         "load_s": loaded - started,
         "detect_s": detected - loaded,

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from flows.daily_sweep import daily_account_sweep
-from models import AdAccount, Campaign, Client, Finding, OutboundMessage, Staff
+from models import AdAccount, Campaign, Client, Finding, Incident, OutboundMessage, Staff
 from models.enums import FindingStatus
 from tasks.demo import generate_agency
 
@@ -67,10 +67,22 @@ def test_sweep_finds_every_injected_problem_and_is_idempotent(engine, demo, pref
     again = daily_account_sweep(as_of=AS_OF)
     assert snapshot(engine) == before
     assert sum(c["new"] for c in again["chunks"]) == 0
-    assert sum(c["critical_events"] for c in again["chunks"]) == 0
+    # No incident was opened in between, so the critical events are raised again (crisis-escalation dedupes).
+    assert [c["critical"] for c in again["chunks"]] == [c["critical"] for c in result["chunks"]]
     assert again["digests"]["new"] == 0
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(OutboundMessage)) == messages
+
+    from flows.crisis_escalation import crisis_escalation
+
+    payloads = [p for c in again["chunks"] for p in c["critical"]]
+    assert payloads
+    for payload in payloads:
+        crisis_escalation(finding=payload, send=False)
+    third = daily_account_sweep(as_of=AS_OF)
+    assert sum(c["critical_events"] for c in third["chunks"]) == 0
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Incident).where(Incident.finding_id.is_not(None))) == len(payloads)
 
 
 def test_sweep_in_small_chunks_finds_the_same_as_one_chunk(engine, demo, prefect_harness):
