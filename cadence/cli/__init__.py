@@ -7,6 +7,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from cadence.cli import accounts, db, demo, ingest, notes, outbox, prefect_ops
 from cadence.cli import service as service_cli
@@ -40,7 +41,7 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except CadenceError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", emoji=False)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -49,5 +50,6 @@ def main() -> None:
         if os.environ.get("CADENCE_DEBUG"):
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        err.print(f"[bold red]error:[/] {type(exc).__name__}: {first} (set CADENCE_DEBUG=1 for details)")
+        err.print(f"[bold red]error:[/] {type(exc).__name__}: {escape(first)} (set CADENCE_DEBUG=1 for details)",
+                  emoji=False)
         sys.exit(1)

@@ -19,7 +19,8 @@ from tasks.errors import CadenceError
 
 app = typer.Typer(help="List or add ad accounts.", no_args_is_help=True)
 clients_app = typer.Typer(help="List or add clients.", no_args_is_help=True)
-out = Console(highlight=False)
+# Names, notes and addresses are data: printed as given, never read as Rich markup or :emoji: codes.
+out = Console(highlight=False, markup=False, emoji=False)
 
 
 def _zone(value: str) -> str:

@@ -16,7 +16,8 @@ from models.enums import NoteKind
 from tasks.errors import CadenceError
 
 app = typer.Typer(help="Record optimisation, market and competitor notes.", no_args_is_help=True)
-out = Console(highlight=False)
+# Names, notes and addresses are data: printed as given, never read as Rich markup or :emoji: codes.
+out = Console(highlight=False, markup=False, emoji=False)
 
 
 class Kind(str, Enum):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,7 +16,8 @@ from tasks.errors import CadenceError
 from tasks.messaging.outbox import RETRYABLE, dispatch, release, retry
 
 app = typer.Typer(help="The outbox of messages: list, show, send, retry, release.", no_args_is_help=True)
-out = Console(highlight=False)
+# Names, notes and addresses are data: printed as given, never read as Rich markup or :emoji: codes.
+out = Console(highlight=False, markup=False, emoji=False)
 
 
 def _short(text: str | None, width: int) -> str:
@@ -63,7 +65,7 @@ def show(message_id: int = typer.Argument(..., help="the id from `cadence outbox
               ("provider", f"{m.provider or ''} {m.provider_message_id or ''}".strip()),
               ("sent at", _when(m.sent_at)), ("last error", m.last_error or "")]
     for name, value in fields:
-        out.print(f"[bold]{name:>12}[/]  {value}", markup=True, highlight=False)
+        out.print(f"[bold]{name:>12}[/]  {escape(value)}", markup=True)
     out.print()
     out.print(m.body_text, markup=False)
 

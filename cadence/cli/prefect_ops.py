@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import sys
@@ -14,8 +15,9 @@ from rich.console import Console
 from tasks.errors import CadenceError
 
 app = typer.Typer()
-out = Console(highlight=False)
+out = Console(highlight=False, markup=False, emoji=False)
 DEFAULT_API_URL = "http://127.0.0.1:4200/api"
+AUTH_SETTING = "PREFECT_SERVER_API_AUTH_STRING"
 
 
 def _healthy(api_url: str) -> bool:
@@ -26,14 +28,42 @@ def _healthy(api_url: str) -> bool:
         return False
 
 
+def _loopback(host: str) -> bool:
+    """Only this machine can connect: localhost or a loopback address (127.0.0.0/8, ::1)."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # any other name may resolve to an address other machines reach
+
+
+def _auth_string_set() -> bool:
+    """PREFECT_SERVER_API_AUTH_STRING, from the environment or the active Prefect profile (`prefect config set`)."""
+    if os.environ.get(AUTH_SETTING, "").strip():
+        return True
+    from prefect.settings import get_current_settings  # slow to import: only paid when exposing the server
+
+    secret = get_current_settings().server.api.auth_string
+    return secret is not None and bool(secret.get_secret_value().strip())
+
+
 @app.command("server")
 def server_command(
-    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on; beyond loopback it needs "
+                             f"{AUTH_SETTING}"),
     port: int = typer.Option(4200, "--port", help="port for the API and the UI"),
 ) -> None:
     """Start Prefect's server and UI (SQLite under PREFECT_HOME, or PREFECT_API_DATABASE_CONNECTION_URL)."""
+    # Prefect's API has no login by default: whoever reaches the port can read every run and start any deployment.
+    if not _loopback(host) and not _auth_string_set():
+        raise CadenceError(f"refusing to listen on {host!r} without {AUTH_SETTING}: anyone who reaches the port "
+                           f"could read every run and start any deployment; set it (user:password) on the server "
+                           f"and PREFECT_API_AUTH_STRING on clients and workers, see docs/operations.md")
     out.print(f"Prefect UI: http://{host}:{port}   API: http://{host}:{port}/api")
     out.print(f"in another shell: export PREFECT_API_URL=http://{host}:{port}/api && cadence serve")
+    if not _loopback(host) and not os.environ.get("PREFECT_UI_API_URL"):
+        out.print(f"browsers on other machines need PREFECT_UI_API_URL=http://<this host's name>:{port}/api")
     # The UI finds its API from these settings, not from --host/--port.
     env = {**os.environ, "PREFECT_SERVER_API_HOST": host, "PREFECT_SERVER_API_PORT": str(port)}
     sys.stdout.flush()

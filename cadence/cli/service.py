@@ -22,7 +22,8 @@ request_app = typer.Typer(help="Client requests on the 1-3-7 clock.", no_args_is
 incident_app = typer.Typer(help="Crises: open, acknowledge, advance, see the timeline.", no_args_is_help=True)
 contact_app = typer.Typer(help="Log contacts with clients (calls, chats, meetings).", no_args_is_help=True)
 tier_app = typer.Typer(help="Client tiers: recompute from the data, or override.", no_args_is_help=True)
-out = Console(highlight=False)
+# Names, notes and addresses are data: printed as given, never read as Rich markup or :emoji: codes.
+out = Console(highlight=False, markup=False, emoji=False)
 QUEUED_NOTE = "queued in the outbox: the next service-watch run (or `cadence outbox send`) sends it"
 
 

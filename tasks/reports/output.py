@@ -25,20 +25,25 @@ class PageLimitExceeded(RuntimeError):
     """A report came out longer than its kind allows, even in its compact form."""
 
 
+def _cleaned(value: str) -> str:
+    return _UNSAFE.sub("-", value.lower()).strip("-")[:80].strip("-")
+
+
 def safe_name(value: str, fallback: str) -> str:
-    """A file-name part made of [a-z0-9-] only: no separators, no dots, never empty."""
-    cleaned = _UNSAFE.sub("-", value.lower()).strip("-")[:80]
-    return cleaned or fallback
+    """A file-name part made of [a-z0-9-] only: no separators, no dots, never empty (the fallback is cleaned too)."""
+    return _cleaned(value) or _cleaned(fallback) or "unnamed"
 
 
 def report_paths(root: Path, kind: str, period: str, slug: str, language: str, fallback: str) -> tuple[Path, Path]:
     """root/kind/period/slug.language.{html,pdf}, guaranteed to stay under root."""
-    period_part = _UNSAFE_PERIOD.sub("-", period).strip(".") or "period"
+    # Capped like the other parts: a folder name over 255 bytes cannot be created at all.
+    period_part = _UNSAFE_PERIOD.sub("-", period)[:80].strip(".") or "period"
     folder = (root / safe_name(kind, "report") / period_part).resolve()
     base = folder / f"{safe_name(slug, fallback)}.{safe_name(language, 'en')}"
-    if not folder.is_relative_to(root.resolve()):
-        raise ValueError(f"report path {folder} escapes the reports folder {root}")
-    return base.with_suffix(base.suffix + ".html"), base.with_suffix(base.suffix + ".pdf")
+    paths = base.with_suffix(base.suffix + ".html"), base.with_suffix(base.suffix + ".pdf")
+    if not all(path.parent == folder and folder.is_relative_to(root.resolve()) for path in paths):
+        raise ValueError(f"report path {base} escapes the reports folder {root}")
+    return paths
 
 
 @dataclass(frozen=True)

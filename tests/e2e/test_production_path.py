@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import subprocess
 import sys
 import urllib.error
@@ -18,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from e2e_support import REPO, api_get, api_post, missing, prefect_server, stop, wait_for
+from leaks import ANY_EMAIL, SENDGRID_KEY, find_leaks
 from models import Finding, Incident
 from models.db import make_engine
 from tasks.demo import generate_agency
@@ -25,7 +25,6 @@ from tasks.deployments import load_specs
 
 AS_OF = dt.date(2026, 11, 25)
 PG_ENV = "CADENCE_TEST_POSTGRES_URL"
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 
 @pytest.fixture
@@ -69,11 +68,10 @@ def assert_logs_are_clean(api: str, run_ids: list[str], db_url: str) -> None:
     """What ops read in the UI: something was logged, and no email address, password or key is in it."""
     logs = api_post(f"{api}/logs/filter", {"logs": {"flow_run_id": {"any_": run_ids}}, "limit": 200})
     assert len(logs) >= 5
-    text = "\n".join(entry["message"] for entry in logs)
-    assert not EMAIL.search(text), EMAIL.search(text).group(0)
-    password = make_url(db_url).password
-    assert not password or password not in text
-    assert not re.search(r"SG\.[\w-]{10,}", text)
+    texts = [(f"log {i} ({entry.get('name')})", entry["message"]) for i, entry in enumerate(logs)]
+    leaks = find_leaks(texts, secrets=[make_url(db_url).password], patterns=[ANY_EMAIL],
+                       secret_patterns=[SENDGRID_KEY])
+    assert not leaks, "\n".join(leaks)
 
 
 def runs_of(api: str, flow_name: str) -> list[dict]:

@@ -1,0 +1,45 @@
+"""Find secrets and client email addresses in logs and artifacts: plain strings in, where each leak is out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# Any email-shaped text; a masked form such as a***@example.com does not match (no word character before @).
+ANY_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+SENDGRID_KEY = re.compile(r"SG\.[\w-]{10,}")
+
+
+def _masked(value: str) -> str:
+    """Enough of a secret to recognise it in a failure message, not enough to use it."""
+    return f"{value[:3]}… ({len(value)} chars)" if len(value) > 6 else f"*** ({len(value)} chars)"
+
+
+def _email_pattern(email: str) -> re.Pattern[str]:
+    """The address in any case, also percent-encoded, but not as the tail of a longer address (jo+ann@...)."""
+    forms = {re.escape(email), re.escape(email.replace("@", "%40"))}
+    return re.compile(rf"(?<![\w.+%-])(?:{'|'.join(sorted(forms))})(?![\w-]|\.[\w-])", re.IGNORECASE)
+
+
+def find_leaks(texts: Iterable[tuple[str, str]], secrets: Iterable[str | None] = (), emails: Iterable[str] = (),
+               patterns: Iterable[re.Pattern[str] | str] = (),
+               secret_patterns: Iterable[re.Pattern[str] | str] = ()) -> list[str]:
+    """Every occurrence, as "<where> at <offset>: <what>", in texts of (where, text) pairs, of: a secret (exact
+    text; empty ones ignored), a client email (any case), a pattern such as ANY_EMAIL (the match shown) or a
+    secret pattern such as SENDGRID_KEY (the match masked)."""
+    checks: list[tuple[re.Pattern[str], str | None, bool]] = []
+    checks += [(re.compile(re.escape(s)), f"secret {_masked(s)}", True) for s in dict.fromkeys(secrets) if s]
+    checks += [(_email_pattern(e), f"email {e!r}", False) for e in dict.fromkeys(emails) if e]
+    checks += [(re.compile(p), None, False) for p in patterns]
+    checks += [(re.compile(p), None, True) for p in secret_patterns]
+    found = []
+    for where, text in texts:
+        for pattern, label, secret in checks:
+            for match in pattern.finditer(text):
+                shown = _masked(match.group(0)) if secret else repr(match.group(0))
+                if label is None:
+                    what = f"{pattern.pattern!r} matched {shown}"
+                else:
+                    what = label if secret else f"{label} as {shown}"
+                found.append(f"{where} at {match.start()}: {what}")
+    return found

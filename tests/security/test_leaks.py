@@ -1,0 +1,57 @@
+"""tests/leaks.py: the scanner other tests run over Prefect logs and artifacts catches what it must, and only that."""
+
+from __future__ import annotations
+
+from leaks import ANY_EMAIL, SENDGRID_KEY, find_leaks
+
+KEY = "SG.abcdefghijklmnop.QRSTUVWXYZ0123456789"
+PASSWORD = "s3cret-pw"
+ANN = "ann.lee@client.example"
+
+
+def test_a_secret_is_found_with_where_and_offset_but_not_repeated():
+    leaks = find_leaks([("run sweep-2026-11-25 log 3", f"connecting with {PASSWORD} now")], secrets=[PASSWORD])
+    assert leaks == ["run sweep-2026-11-25 log 3 at 16: secret s3c… (9 chars)"]
+    assert PASSWORD not in leaks[0], "the report must not leak the secret again"
+
+
+def test_every_occurrence_in_every_text_is_reported():
+    texts = iter([("log 1", f"{KEY} and {KEY}"), ("artifact recap-acme", "clean"), ("log 2", KEY)])
+    assert [leak.split(":")[0] for leak in find_leaks(texts, secrets=[KEY])] == [
+        "log 1 at 0", f"log 1 at {len(KEY) + 5}", "log 2 at 0"]
+
+
+def test_empty_secrets_are_ignored_rather_than_matching_everywhere():
+    assert find_leaks([("log", "nothing to see")], secrets=[None, ""]) == []
+
+
+def test_a_client_email_is_found():
+    assert find_leaks([("log", f"sent to {ANN}.")], emails=[ANN]) == [f"log at 8: email {ANN!r} as {ANN!r}"]
+
+
+def test_a_client_email_is_found_in_another_case_and_percent_encoded():
+    text = "To: Ann.Lee@Client.EXAMPLE; link mailto:ANN.LEE%40client.example"
+    assert [leak.split(": ", 1)[0] for leak in find_leaks([("artifact", text)], emails=[ANN])] == [
+        "artifact at 4", f"artifact at {text.index('ANN.LEE%40')}"]
+
+
+def test_other_addresses_and_masked_forms_are_not_that_client_email():
+    text = "jo.ann.lee@client.example, ann.lee@client.example.org, a***@client.example, ann.lee@***.example"
+    assert find_leaks([("log", text)], emails=[ANN]) == []
+
+
+def test_any_email_pattern_finds_unknown_addresses_but_not_masked_ones():
+    text = "owner bob@agency.example; contact a***@example.com; contact ***@example.com"
+    assert find_leaks([("log", text)], patterns=[ANY_EMAIL]) == [
+        f"log at 6: {ANY_EMAIL.pattern!r} matched 'bob@agency.example'"]
+
+
+def test_a_secret_pattern_is_reported_masked():
+    leaks = find_leaks([("worker log", f"Authorization: Bearer {KEY}")], secret_patterns=[SENDGRID_KEY])
+    assert len(leaks) == 1 and leaks[0].startswith("worker log at 22: ") and KEY not in leaks[0]
+
+
+def test_clean_text_has_no_leaks():
+    text = "recap for acme (client #7): 3 messages queued for Ann Lee; key **********"
+    assert find_leaks([("log", text)], secrets=[PASSWORD, KEY], emails=[ANN], patterns=[ANY_EMAIL],
+                      secret_patterns=[SENDGRID_KEY]) == []
