@@ -10,10 +10,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from models.base import utcnow
-from tasks.escalation import incident_clocks, publish_incident_timeline
-from tasks.messaging.edges import dispatch_outbox
+from tasks.escalation import incident_clocks, open_incidents, publish_incident_timeline
+from tasks.messaging.edges import dispatch_outbox, outbox_has_work
 from tasks.sla import WatchResult, did_something, service_clocks, watch_markdown
-from tasks.tiering import recompute_tiers_if_due
+from tasks.tiering import recompute_tiers_if_due, tiers_due
 
 
 def _now() -> dt.datetime:
@@ -43,9 +43,10 @@ def service_watch(as_of: dt.datetime | None = None, send: bool = True) -> dict:
     """
     as_of = (as_of or _now()).astimezone(dt.timezone.utc)
     clocks = service_clocks(as_of)
-    escalations = incident_clocks(as_of)
-    tiers = recompute_tiers_if_due(as_of)
-    sent = dispatch_outbox(now=as_of) if send else {}
+    # Steps with nothing to do are skipped by a cheap look first: a quiet pass is one task run, not four.
+    escalations = incident_clocks(as_of) if open_incidents(as_of) else []
+    tiers = recompute_tiers_if_due(as_of) if tiers_due(as_of) else {"recomputed": 0, "changes": []}
+    sent = dispatch_outbox(now=as_of) if send and outbox_has_work(as_of) else {}
     touched = sorted({e["incident_id"] for e in escalations} | {i["incident_id"] for i in clocks["incidents"]})
     for incident_id in touched:
         publish_incident_timeline(incident_id)

@@ -8,7 +8,15 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.messaging.outbox import dispatch
+from models.base import utcnow
+from tasks.messaging.outbox import dispatch, has_work
+
+
+def outbox_has_work(now: dt.datetime | None = None) -> bool:
+    """A cheap look before the task: is anything due to send (or to recover) at `now`?"""
+    from cadence.wiring import get_engine  # the composition root picks the edges at run time
+
+    return has_work(get_engine(), now or utcnow())
 
 
 @task(name="dispatch-outbox", cache_policy=NO_CACHE)

@@ -144,7 +144,9 @@ class DispatchPolicy:
     # Messages in flight at once, each claimed and committed on its own; a kill leaves at most this many uncertain.
     workers: int = 4
     tries_per_run: int = 3
-    max_attempts: int = 8
+    # Enough for a provider outage of a day or more: retries back off from 2 minutes to every 6 hours, and
+    # 40 attempts (3 per run) span about 2 days before a message is given up as dead.
+    max_attempts: int = 40
     backoff_s: float = 0.5
     backoff_cap_s: float = 8.0
     max_rate_limit_wait_s: float = 30.0
@@ -229,6 +231,13 @@ def _due(now: dt.datetime):
         and_(T.c.status == MessageStatus.FAILED, T.c.next_attempt_at <= now),
         and_(T.c.status == MessageStatus.HELD, T.c.hold_until.is_not(None), T.c.hold_until <= now),
     )
+
+
+def has_work(engine: Engine, now: dt.datetime) -> bool:
+    """Anything for a dispatch run at `now`: a message due, or a claim whose lease ran out."""
+    stale = and_(T.c.status == MessageStatus.SENDING, or_(T.c.next_attempt_at.is_(None), T.c.next_attempt_at <= now))
+    with engine.connect() as conn:
+        return conn.execute(select(T.c.id).where(or_(_due(now), stale)).limit(1)).first() is not None
 
 
 def _recheck_preferences(session: Session, rows: list[Any], now: dt.datetime) -> dict[int, Delivery]:

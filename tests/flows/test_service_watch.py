@@ -80,5 +80,13 @@ def test_a_watch_with_nothing_due_is_cheap_and_writes_nothing(engine, prefect_ha
         assert s.scalar(select(func.count()).select_from(OutboundMessage)) == 0
 
 
-def test_the_watch_ends_by_dispatching_the_outbox(engine, prefect_harness):
-    assert "sent" in service_watch(as_of=WATCH_AT)["outbox"]
+def test_the_watch_ends_by_dispatching_the_outbox_when_something_is_due(engine, prefect_harness):
+    import sys
+    from pathlib import Path
+
+    sys.path.append(str(Path(__file__).resolve().parents[1] / "tasks"))
+    from messaging_helpers import put, rows
+
+    assert service_watch(as_of=WATCH_AT)["outbox"] == {}  # nothing due: no dispatch task at all
+    put(engine, rows(2))
+    assert service_watch(as_of=WATCH_AT)["outbox"]["sent"] == 2
