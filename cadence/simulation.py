@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import random
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -492,9 +491,6 @@ def failures(invariants: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in invariants.items() if k.endswith(bad_suffixes) and v}
 
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-
-
 def prefect_texts(page: int = 200) -> Iterator[tuple[str, str]]:
     """Every log line, artifact and flow-run parameter set the Prefect API holds, as (where, text)."""
     import json
@@ -520,27 +516,6 @@ def prefect_texts(page: int = 200) -> Iterator[tuple[str, str]]:
             offset += len(batch)
 
 
-def find_leaks(texts: Iterable[tuple[str, str]], secrets: Iterable[str], emails: Iterable[str]) -> list[str]:
-    """Where a secret, or one of `emails` whole (any case), appears in the texts."""
-    secrets = [s for s in secrets if s]
-    wanted = {e.lower() for e in emails}
-    leaks = []
-    for where, text in texts:
-        leaks += [f"{where}: a secret" for s in secrets if s in text]
-        leaks += [f"{where}: {m[:3]}…" for m in EMAIL.findall(text) if m.lower() in wanted]
-    return leaks
-
-
-def client_emails(engine: Engine) -> list[str]:
-    with Session(engine) as s:
-        return list(s.scalars(select(Contact.email)))
-
-
-def leaks_in_prefect(engine: Engine, secrets: Iterable[str]) -> list[str]:
-    """Secrets or full client email addresses in anything the month left in Prefect."""
-    return find_leaks(prefect_texts(), secrets, client_emails(engine))
-
-
 def database_size_mb(engine: Engine) -> float:
     """The database's size on disk: the SQLite file with its WAL, or PostgreSQL's pg_database_size."""
     from pathlib import Path
@@ -552,3 +527,41 @@ def database_size_mb(engine: Engine) -> float:
         return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists()) / 2**20
     with engine.connect() as conn:
         return float(conn.scalar(text("SELECT pg_database_size(current_database())"))) / 2**20
+
+
+def moment_json(moment: Moment) -> str:
+    import json
+
+    return json.dumps({"at": moment.at.isoformat(), "order": moment.order, "deployment": moment.deployment,
+                       "day": moment.day.isoformat(), "payload": dict(moment.payload)})
+
+
+def moment_from_json(text: str) -> Moment:
+    import json
+
+    raw = json.loads(text)
+    return Moment(dt.datetime.fromisoformat(raw["at"]), raw["order"], raw["deployment"],
+                  dt.date.fromisoformat(raw["day"]), tuple(raw["payload"].items()))
+
+
+def _child(argv: list[str]) -> None:
+    """`python -m cadence.simulation MOMENT_JSON`: run one moment in a process of its own (to be killed)."""
+    import sys
+
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    import flows.crisis_escalation, flows.daily_sweep, flows.monthly_recap, flows.quarterly_pack  # noqa: F401, E401
+    import flows.service_watch, flows.standup  # noqa: F401, E401 - imported before "ready": kills land in the run
+
+    moment = moment_from_json(argv[0])
+    print("ready", flush=True)
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        run_in_process(moment)
+    print("done", flush=True)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    import sys
+
+    _child(sys.argv[1:])
