@@ -144,14 +144,18 @@ class DispatchPolicy:
     # Messages in flight at once, each claimed and committed on its own; a kill leaves at most this many uncertain.
     workers: int = 4
     tries_per_run: int = 3
-    # Enough for a provider outage of a day or more: retries back off from 2 minutes to every 6 hours, and
-    # 40 attempts (3 per run) span about 2 days before a message is given up as dead.
-    max_attempts: int = 40
+    # A provider outage of a day or more is waited out: a message is given up as dead only when it has been
+    # failing for `give_up_after` since it was composed (or after `max_attempts`, a safety valve).
+    give_up_after: dt.timedelta = dt.timedelta(days=2)
+    max_attempts: int = 1000
     backoff_s: float = 0.5
     backoff_cap_s: float = 8.0
     max_rate_limit_wait_s: float = 30.0
     retry_after: dt.timedelta = dt.timedelta(minutes=2)
     retry_cap: dt.timedelta = dt.timedelta(hours=6)
+    # A crisis message is retried at least this often however long the provider has been down, so it goes
+    # out first when the provider is back, not after an hour of backoff behind newer routine mail.
+    crisis_retry_cap: dt.timedelta = dt.timedelta(minutes=5)
     # Longer than one message can spend in `sending` (tries x (timeout + backoff)), so no live claim is taken over.
     stale_after: dt.timedelta = dt.timedelta(minutes=5)
 
@@ -283,7 +287,8 @@ def deliver(transport: EmailTransport, envelope: Envelope, policy: DispatchPolic
 
 
 def outcome_values(result: SendResult, attempts: int, policy: DispatchPolicy, at: dt.datetime,
-                   rng: Callable[[], float]) -> dict[str, Any]:
+                   rng: Callable[[], float], crisis: bool = False,
+                   composed_at: dt.datetime | None = None) -> dict[str, Any]:
     """The row's new state after a send: sent, dead, uncertain, or failed with its next attempt time."""
     base = {"attempts": attempts, "provider": result.provider}
     if result.outcome == Outcome.ACCEPTED:
@@ -294,10 +299,11 @@ def outcome_values(result: SendResult, attempts: int, policy: DispatchPolicy, at
     if result.outcome == Outcome.AMBIGUOUS:
         return {**base, "status": MessageStatus.UNCERTAIN, "next_attempt_at": None,
                 "last_error": f"{result.error}; the provider may have accepted it, so it is not re-sent automatically"}
-    if attempts >= policy.max_attempts:
+    if attempts >= policy.max_attempts or (composed_at is not None and at - composed_at >= policy.give_up_after):
         return {**base, "status": MessageStatus.DEAD, "next_attempt_at": None,
                 "last_error": f"gave up after {attempts} attempts; last: {result.error}"}
-    delay = min(policy.retry_cap, policy.retry_after * 2 ** max(0, attempts // policy.tries_per_run - 1))
+    cap = policy.crisis_retry_cap if crisis else policy.retry_cap
+    delay = min(cap, policy.retry_after * 2 ** min(16, max(0, attempts // policy.tries_per_run - 1)))
     retry = at + delay * (0.5 + rng() / 2)
     if result.retry_at is not None:
         retry = max(retry, dt.datetime.fromtimestamp(result.retry_at, dt.timezone.utc))
@@ -327,7 +333,7 @@ def dispatch(
         size = policy.batch_size if limit is None else min(policy.batch_size, limit - report.attempted)
         with Session(engine) as s:
             rows = s.execute(
-                select(T.c.id, T.c.status, T.c.contact_id, T.c.audience, T.c.is_crisis, T.c.attempts,
+                select(T.c.id, T.c.status, T.c.contact_id, T.c.audience, T.c.is_crisis, T.c.attempts, T.c.created_at,
                        T.c.idempotency_key, T.c.recipient, T.c.subject, T.c.body_html, T.c.body_text, T.c.kind,
                        T.c.period, T.c.meta, REPORTS.c.pdf_path.label("report_pdf"), CLIENTS.c.slug.label("client_slug"))
                 .select_from(T.outerjoin(REPORTS, REPORTS.c.id == T.c.report_id)
@@ -396,7 +402,8 @@ def _send_one(engine: Engine, transport: EmailTransport, row: Any, policy: Dispa
         return
     report.count("attempted")
     result, tries = deliver(transport, envelope, policy, pacer, sleep, rng)
-    values = outcome_values(result, row.attempts + tries, policy, clock(), rng)
+    values = outcome_values(result, row.attempts + tries, policy, clock(), rng, crisis=bool(row.is_crisis),
+                            composed_at=row.created_at)
     with engine.begin() as conn:
         conn.execute(update(T).where(T.c.id == row.id, T.c.status == MessageStatus.SENDING).values(**values))
     status = values["status"]

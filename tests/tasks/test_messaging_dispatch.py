@@ -140,6 +140,40 @@ def test_5xx_every_time_is_failed_then_retried_by_later_runs_then_dead(engine, f
     assert fake.deliveries == {}
 
 
+def test_a_day_long_outage_is_waited_out_crisis_retried_every_few_minutes_and_given_up_after_two_days(engine,
+                                                                                                        fake):
+    """Dispatch every 15 simulated minutes through 24 hours of 503s: nothing dies, crisis mail is never more than
+    5 minutes from its next try, then everything goes once; a message failing for two days is dead."""
+    start = dt.datetime(2026, 7, 3, 0, 0, tzinfo=dt.timezone.utc)
+    put(engine, rows(2) + rows(1, start=2, is_crisis=True))
+    with engine.begin() as conn:
+        conn.execute(update(T).values(created_at=start))
+    policy = DispatchPolicy(max_per_second=0, backoff_s=0.0)
+    fake.down = True
+    for step in range(96):
+        now = start + dt.timedelta(minutes=15 * step)
+        dispatch(engine, transport(fake.url), now=now, policy=policy, sleep=lambda s: None)
+        waiting = {m.is_crisis: m for m in _all(engine)}
+        assert {m.status for m in _all(engine)} <= {MessageStatus.FAILED, MessageStatus.QUEUED}
+        assert waiting[True].next_attempt_at <= now + dt.timedelta(minutes=5, seconds=5)
+    fake.down = False
+    for step in range(1, 30):  # back: the watch dispatches every 15 minutes; backed-off mail goes when due
+        dispatch(engine, transport(fake.url), now=start + dt.timedelta(hours=24, minutes=15 * step), policy=policy,
+                 sleep=lambda s: None)
+    crisis_key = next(m.idempotency_key for m in _all(engine) if m.is_crisis)
+    assert fake.accepted[0] == crisis_key
+    assert {m.status for m in _all(engine)} == {MessageStatus.SENT} and set(fake.deliveries.values()) == {1}
+
+    put(engine, rows(1, start=9))
+    fake.down = True
+    late = start + dt.timedelta(days=2, minutes=1)
+    with engine.begin() as conn:
+        conn.execute(update(T).where(T.c.status == MessageStatus.QUEUED).values(created_at=start))
+    dispatch(engine, transport(fake.url), now=late, policy=policy, sleep=lambda s: None)
+    dead = [m for m in _all(engine) if m.status == MessageStatus.DEAD]
+    assert len(dead) == 1 and dead[0].last_error.startswith("gave up after")
+
+
 def test_a_network_error_before_the_request_is_retried_later(engine):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
