@@ -42,6 +42,11 @@ def _aware(at: dt.datetime) -> dt.datetime:
     return at
 
 
+def _elapsed(a: dt.datetime, b: dt.datetime) -> dt.timedelta:
+    """Real time from a to b: two datetimes of one zone subtract by wall clock, miscounting a DST change in hours."""
+    return b.astimezone(dt.timezone.utc) - a.astimezone(dt.timezone.utc)
+
+
 def in_business_hours(at: dt.datetime, zone: str, country: str | None, start: dt.time, end: dt.time) -> bool:
     """True if `at` falls inside [start, end) local time on a working day."""
     _check(start, end)
@@ -77,9 +82,9 @@ def add_business_hours(
     current = next_business_moment(at, zone, country, start, end)
     while True:
         closes = dt.datetime.combine(current.date(), end, tzinfo=current.tzinfo)
-        available = closes - current
+        available = _elapsed(current, closes)
         if remaining <= available:
-            return current + remaining
+            return (current.astimezone(dt.timezone.utc) + remaining).astimezone(current.tzinfo)
         remaining -= available
         current = next_business_moment(closes, zone, country, start, end)
 
@@ -107,6 +112,6 @@ def business_time_between(
     current = next_business_moment(a, zone, country, start, end)
     while current < b:
         closes = dt.datetime.combine(current.date(), end, tzinfo=current.tzinfo)
-        total += min(closes, b.astimezone(current.tzinfo)) - current
+        total += _elapsed(current, min(closes, b))
         current = next_business_moment(closes, zone, country, start, end)
     return total

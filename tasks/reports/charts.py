@@ -19,6 +19,8 @@ rcParams.update({
     # A list, not the generic family: matplotlib falls back glyph by glyph only along an explicit list.
     "font.family": ["DejaVu Sans", "Noto Sans CJK SC"],
     "font.size": 8,
+    # Labels are client data (initiative names): "$...$" in one must print as itself, not parse as mathtext.
+    "text.parse_math": False,
     "axes.spines.top": False,
     "axes.spines.right": False,
 })
