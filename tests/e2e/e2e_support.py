@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -105,3 +106,33 @@ def prefect_server(home: Path, extra_env: dict[str, str] | None = None, ui: bool
             yield api, client_env
         finally:
             stop(proc)
+
+
+PG_ENV = "CADENCE_TEST_POSTGRES_URL"
+
+
+@contextmanager
+def prefect_postgres_database(prefix: str, why: str) -> Iterator[str]:
+    """A throwaway PostgreSQL database for a Prefect server (asyncpg URL) next to CADENCE_TEST_POSTGRES_URL's."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from models.db import make_engine
+
+    admin_url = os.environ.get(PG_ENV)
+    if not admin_url:
+        missing(f"{why} not tested: set {PG_ENV}=postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))  # a generated identifier, not data
+    except Exception as exc:  # noqa: BLE001 - any connection failure means the same thing here
+        missing(f"{why} not tested: PostgreSQL unreachable: {exc}")
+    try:
+        yield make_url(admin_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import pwd
 import random
 import shutil
 import signal
@@ -22,19 +21,16 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 
-from e2e_support import REPO, free_port, missing, prefect_server, wait_for
+from e2e_support import REPO, free_port, missing, prefect_postgres_database, prefect_server
 from fakes.sendgrid_server import FakeSendGrid
 from models import DailyMetric, ImportBatch
-from models.db import make_engine
 
-PG_ENV = "CADENCE_TEST_POSTGRES_URL"
 KEY = "SG.month-test-key"
 FIRST, LAST = dt.date(2026, 7, 3), dt.date(2026, 7, 6)
 WATCH_EVERY = dt.timedelta(hours=1)
@@ -86,18 +82,9 @@ def cluster():
 
 
 @pytest.fixture
-def prefect_database() -> str:
-    admin_url = os.environ.get(PG_ENV)
-    if not admin_url:
-        missing(f"the simulated month needs {PG_ENV} for its Prefect server's database")
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"prefect_month_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))  # a generated identifier, not data
-    yield make_url(admin_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+def prefect_database() -> Iterator[str]:
+    with prefect_postgres_database("prefect_month", "the simulated month") as url:
+        yield url
 
 
 def killed_in_a_child(moment, env: dict[str, str], delay: float) -> bool:

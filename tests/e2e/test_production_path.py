@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 import sys
 import urllib.error
-import uuid
+from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from e2e_support import REPO, api_get, api_post, missing, prefect_server, stop, wait_for
+from e2e_support import REPO, api_get, api_post, prefect_postgres_database, prefect_server, stop, wait_for
 from leaks import ANY_EMAIL, SENDGRID_KEY, find_leaks
 from models import Finding, Incident
 from models.db import make_engine
@@ -24,26 +23,13 @@ from tasks.demo import generate_agency
 from tasks.deployments import load_specs
 
 AS_OF = dt.date(2026, 11, 25)
-PG_ENV = "CADENCE_TEST_POSTGRES_URL"
 
 
 @pytest.fixture
-def prefect_database() -> str:
+def prefect_database() -> Iterator[str]:
     """A throwaway PostgreSQL database for Prefect's server (asyncpg URL), dropped afterwards."""
-    admin_url = os.environ.get(PG_ENV)
-    if not admin_url:
-        missing(f"production path not tested: set {PG_ENV}=postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"prefect_e2e_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any connection failure means the same thing here
-        missing(f"production path not tested: PostgreSQL unreachable: {exc}")
-    yield make_url(admin_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with prefect_postgres_database("prefect_e2e", "production path") as url:
+        yield url
 
 
 def prefect(env: dict[str, str], *args: str, timeout: int = 180) -> str:
