@@ -190,7 +190,7 @@ def test_a_month_under_faults_keeps_every_promise_exactly_once(seed, cluster, pr
                     kill_next.discard(moment.deployment)
                     if moment.deployment == "daily-account-sweep":
                         feed.deliver(moment.day - dt.timedelta(days=1))
-                    killed.append((moment.label(), killed_in_a_child(moment, child_env, rng.uniform(0.3, 2.5))))
+                    killed.append((moment.label(), killed_in_a_child(moment, child_env, rng.uniform(0.2, 1.2))))
                 if moment.deployment == "standup-summary":
                     restarted.append(restart_during(cluster, rng.uniform(0.2, 1.0)))
                 began = time.perf_counter()
