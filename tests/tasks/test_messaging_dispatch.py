@@ -148,7 +148,7 @@ def test_a_day_long_outage_is_waited_out_crisis_retried_every_few_minutes_and_gi
     put(engine, rows(2) + rows(1, start=2, is_crisis=True))
     with engine.begin() as conn:
         conn.execute(update(T).values(created_at=start))
-    policy = DispatchPolicy(max_per_second=0, backoff_s=0.0)
+    policy = DispatchPolicy(max_per_second=0, backoff_s=0.0, workers=1)  # one at a time: the order is checked
     fake.down = True
     for step in range(96):
         now = start + dt.timedelta(minutes=15 * step)
