@@ -94,11 +94,13 @@ def killed_in_a_child(moment, env: dict[str, str], delay: float) -> bool:
     child = subprocess.Popen([sys.executable, "-m", "cadence.simulation", moment_json(moment)], env=env, cwd=REPO,
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert child.stdout.readline().strip() == "ready"
-    time.sleep(delay)
-    alive = child.poll() is None
-    child.send_signal(signal.SIGKILL)
-    child.wait(timeout=30)
-    return alive
+    try:
+        child.wait(timeout=delay)  # the flow may finish first; otherwise it is killed `delay` into its run
+        return False
+    except subprocess.TimeoutExpired:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        return True
 
 
 def waiting_by_crisis(engine) -> dict[bool, set[str]]:
@@ -119,10 +121,12 @@ def dead_reasons(engine) -> list[str]:
                                                      .where(OutboundMessage.status == "dead"))][:10]
 
 
-def restart_during(cluster: Cluster, delay: float) -> threading.Thread:
-    thread = threading.Thread(target=lambda: (time.sleep(delay), cluster.restart()), daemon=True)
-    thread.start()
-    return thread
+def restart_during(cluster: Cluster, delay: float) -> threading.Timer:
+    """Restart the cluster `delay` seconds from now, while the flow about to start is running."""
+    timer = threading.Timer(delay, cluster.restart)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def drop_bad_exports(folder: Path, env: dict[str, str], account: str) -> list[tuple[int, str]]:
