@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Cadence needs beyond Python: WeasyPrint's Pango, fonts with real
-# Chinese and Cyrillic glyphs, and (for the browser test) Chromium. Usage: system-packages.sh run|test
+# Chinese and Cyrillic glyphs, and (for the tests) Chromium and poppler-utils (PDF pages to images). Usage: system-packages.sh run|test
 set -euo pipefail
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-dejavu-core)
 if [ "${1:-run}" = "test" ]; then
-    packages+=(chromium)
+    packages+=(chromium poppler-utils)
 fi
 missing=()
 for p in "${packages[@]}"; do
