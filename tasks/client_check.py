@@ -325,7 +325,7 @@ def _is_test(client: Any) -> bool:
 def _private(key_date: Any) -> bool:
     visibility = getattr(key_date, "visibility", None)
     if visibility is not None:
-        return str(getattr(visibility, "value", visibility)) == "private"
+        return str(getattr(visibility, "value", visibility)).lower() in ("private", "internal", "agency")
     return str(getattr(key_date.kind, "value", key_date.kind)) in PRIVATE_KINDS
 
 

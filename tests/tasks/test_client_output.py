@@ -124,6 +124,9 @@ def test_every_client_facing_render_of_the_demo_passes_the_client_output_check(
     names = " ".join(d.name for d in docs)
     made = {"recap": "recap" in steps, "strategy_pack": "strategy_pack" in steps, "client_update": as_of.weekday() == 0}
     assert all(f" {kind} " in names for kind, expected in made.items() if expected), names
+    if as_of.weekday() == 0:
+        # Weekly updates compare two full weeks: the markup the unequal-comparison rule reads must be there.
+        assert any("data-base-first" in d.html for d in docs if " client_update " in d.name)
     if (seed, as_of) == (PDF_SEED, PDF_DATE):
         assert sum("(pdf " in d.name for d in docs) >= 3
     assert not violations, _report(docs, violations)
