@@ -37,6 +37,7 @@ GLOSSARY = frozenset(w.lower() for w in (
     "TikTok", "Douyin", "Baidu", "WeChat", "Weixin", "Bing", "Microsoft", "LinkedIn", "YouTube", "Telegram",
     "WhatsApp", "Kaspi", "Ozon", "Wildberries", "Avito", "Tmall", "JD", "Xiaohongshu", "Weibo", "Kuaishou",
     "CPA", "CTR", "ROAS", "CPC", "CVR", "oCPM", "oCPC", "CPM", "KPI", "ROI", "GMV", "PDF", "Q",
+    "look-alike", "lookalike",
 ))
 _LATIN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z'’]*(?:-[A-Za-z]+)*")
 # A stretch of Latin script: from a Latin letter up to the next Cyrillic or CJK character.
@@ -111,6 +112,10 @@ def figure_keys(value: float) -> set[str]:
     return {k for k in keys if len(k) >= DISTINCTIVE_DIGITS}
 
 
+# Never shown: styles, scripts, the head, and an SVG's metadata (its generator's name and version).
+_HIDDEN = ("style", "script", "head", "title", "metadata")
+
+
 class _Reader(HTMLParser):
     """Visible text (SVG chart text and alt text included) and the markup the check reads, in one pass."""
 
@@ -123,7 +128,7 @@ class _Reader(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
-        if tag in ("style", "script", "head", "title"):
+        if tag in _HIDDEN:
             self._skip += 1
         if "data-period-first" in a and "data-base-first" in a:
             self.periods.append(a)
@@ -139,7 +144,7 @@ class _Reader(HTMLParser):
             self.parts.append(inner.text())
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("style", "script", "head", "title") and self._skip:
+        if tag in _HIDDEN and self._skip:
             self._skip -= 1
         if tag in ("p", "li", "tr", "td", "th", "h1", "h2", "h3", "div", "br", "text", "tspan"):
             self.parts.append("\n")

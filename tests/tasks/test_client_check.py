@@ -39,6 +39,14 @@ FORBIDDEN = Forbidden(
     detector_codes=frozenset({"spend_without_conversions", "churn_signal"}),
 )
 
+def _svg_img(*labels: str) -> str:
+    """A chart as the reports embed it: an SVG data URI whose metadata names its generator, labels kept as text."""
+    svg = ("<svg xmlns='http://www.w3.org/2000/svg'><metadata><dc:format>image/svg+xml</dc:format>"
+           "<dc:title>Matplotlib v3.11.2, https://matplotlib.org/</dc:title></metadata>"
+           + "".join(f"<text>{x}</text>" for x in labels) + "</svg>")
+    return f"<img src=\"data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}\">"
+
+
 # Clean client documents in each language: the client's own name, platforms and acronyms, their own campaign names.
 CLEAN = {
     "en": Document("lumen-health", "recap email", "en", MADE, text=(
@@ -48,10 +56,10 @@ CLEAN = {
     "ru": Document("orbita-finans", "client update", "ru", MADE, text=(
         "Здравствуйте, Ольга! Расход ООО «Орбита Финанс» за 23–26 ноября: 1 736 402,18 ₽, CPA 1 505,26 ₽, CTR 4,1 %, "
         "ROAS 3,2. Яндекс Директ и VK Реклама работают ровно; кампания Orbita Black Friday Sale набирает заявки. "
-        "Сумма в KZT и RUB пересчитана по курсу. Подробности в PDF. С уважением, Анна Петрова")),
+        "Настроили look-alike аудиторию. Сумма в KZT и RUB пересчитана по курсу. Подробности в PDF. С уважением, Анна Петрова")),
     "zh": Document("xinhe-qiche", "recap report", "zh", MADE, html=(
         "<html><body><h1>北京新禾汽车销售有限公司 10月月报</h1><p>本月花费 ¥95,311.40，CPA ¥150.71，CTR 3.2%，"
-        "oCPM 出价稳定。巨量引擎和百度的 Xinhe Auto Summer Launch 活动表现良好。</p>"
+        "oCPM 出价稳定。巨量引擎和百度的 Xinhe Auto Summer Launch 活动表现良好。</p>" + _svg_img("花费", "CPA", "10-01") +
         "<ul><li data-prepare-by=\"2026-12-01\">准备双11之后的年终促销：最晚 2026年12月1日 开始。</li></ul>"
         "<table data-period-first=\"2026-10-01\" data-period-last=\"2026-10-31\" data-base-first=\"2026-09-01\""
         " data-base-last=\"2026-09-30\"><tr><td>花费</td></tr></table></body></html>")),
@@ -61,11 +69,6 @@ CLEAN = {
 def _planted(base: Document, **changes: str) -> Document:
     return Document(base.client, base.name, base.language, base.made_on, text=changes.get("text", base.text),
                     html=changes.get("html", base.html))
-
-
-def _svg_img(*labels: str) -> str:
-    svg = "<svg xmlns='http://www.w3.org/2000/svg'>" + "".join(f"<text>{x}</text>" for x in labels) + "</svg>"
-    return f"<img src=\"data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}\">"
 
 
 @pytest.mark.parametrize("language", ["en", "ru", "zh"])
