@@ -349,7 +349,7 @@ def load_forbidden(engine: Any) -> Forbidden:
     from sqlalchemy.orm import Session
 
     from cadence.settings import get_settings
-    from models import AdAccount, Campaign, Client, Contact, DailyMetric, Finding, KeyDate, Staff
+    from models import AdAccount, Base, Campaign, Client, Contact, DailyMetric, Finding, KeyDate, Staff
     from tasks.detect import DETECTORS
 
     acc: dict[int, _Acc] = {}
@@ -373,6 +373,10 @@ def load_forbidden(engine: Any) -> Forbidden:
         initiatives = frozenset(i for (i,) in s.execute(select(Campaign.initiative).distinct()) if i)
         advice = {r for (r,) in s.execute(select(Finding.recommendation).distinct()) if r and len(r) >= 20}
         private = {t for k in s.scalars(select(KeyDate)) if _private(k) for t in _titles(k)}
+        labels = Base.metadata.tables.get("display_name")  # per-language names of labels, where the schema has them
+        if labels is not None:
+            private |= {text for kind, key, text in s.execute(select(labels.c.kind, labels.c.key, labels.c.text))
+                        if str(getattr(kind, "value", kind)) == "key_date" and key in private and len(text) >= 2}
         month = func.substr(cast(DailyMetric.day, String(10)), 1, 7)
         rows = s.execute(select(AdAccount.client_id, month, func.sum(DailyMetric.spend),
                                 func.sum(DailyMetric.conversion_value))

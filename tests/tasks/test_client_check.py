@@ -159,3 +159,33 @@ def test_a_client_is_known_by_its_name_with_and_without_its_legal_form(name: str
 def test_only_distinctive_figures_identify_a_client() -> None:
     assert figure_keys(1736402.18) == {"173640218", "1736402"}
     assert figure_keys(31.2) == set()
+
+
+def test_what_must_never_appear_is_read_from_the_database(engine) -> None:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from models import Finding, KeyDate
+    from tasks.client_check import PRIVATE_KINDS, load_forbidden
+    from tasks.demo import generate_agency
+    from tasks.detect import run_detectors
+    from tasks.findings import persist_findings
+    from tasks.metrics import active_client_ids, load_sweep_frames
+    from tasks.synthetic import CONTROL_SLUG
+
+    generate_agency(engine, as_of=MADE, seed=2, clients=6, days=60)
+    ids, day = active_client_ids(engine), MADE - dt.timedelta(days=1)
+    frames = load_sweep_frames(engine, ids, day)
+    persist_findings(engine, ids, day, run_detectors(frames.metrics, frames.campaigns, frames.accounts,
+                                                     frames.clients, day))
+    forbidden = load_forbidden(engine)
+    with Session(engine) as s:
+        dates = s.scalars(select(KeyDate)).all()
+        advice = set(s.scalars(select(Finding.recommendation)))
+    private = {k.title for k in dates if k.kind.value in PRIVATE_KINDS}
+    assert private and private <= set(forbidden.private_titles)
+    assert not {k.title for k in dates if k.kind.value == "market_peak"} & set(forbidden.private_titles)
+    assert advice and advice == set(forbidden.advice)
+    assert {"performance", "brand"} <= forbidden.initiative_slugs and "churn_signal" in forbidden.detector_codes
+    assert [s for s, f in forbidden.clients.items() if f.is_test] == [CONTROL_SLUG]
+    assert all(f.figures and f.names for f in forbidden.clients.values())
