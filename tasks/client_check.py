@@ -70,6 +70,7 @@ class Document:
     made_on: dt.date
     text: str = ""
     html: str = ""
+    message: bool = True  # an outbox message; False for a report file, which reaches a client only through one
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,7 @@ def check_document(doc: Document, forbidden: Forbidden) -> list[Violation]:
         if m:
             hit(rule, _excerpt(text, m.start(), m.end()), m.start(), m.end())
 
-    if me is not None and me.is_test:
+    if me is not None and me.is_test and doc.message:
         hit("test_client", f"{doc.client} is a test client")
     for advice in sorted((*forbidden.advice, *ADVICE_PHRASES), key=len, reverse=True):
         search("am_advice", advice)
@@ -428,6 +429,8 @@ def client_documents(engine: Any, client_slug: str | None = None, made_on: dt.da
             messages = messages.where(OutboundMessage.client_id.in_(wanted))
             reports = reports.where(Report.client_id.in_(wanted))
         for m in s.scalars(messages.order_by(OutboundMessage.id)):
+            if str(getattr(m.status, "value", m.status)) == "rejected":
+                continue  # the AM stopped it: it never reaches the client
             language = str(getattr(m.language, "value", m.language))
             day = made_on or m.created_at.date()
             where = f"outbox #{m.id} {m.kind} {language} to {m.recipient}"
@@ -443,11 +446,11 @@ def client_documents(engine: Any, client_slug: str | None = None, made_on: dt.da
             where = f"report #{r.id} {kind} {r.period} {language}"
             if r.html_path and Path(r.html_path).exists():
                 docs.append(Document(slug, f"{where} (html)", language, day, text=r.title,
-                                     html=Path(r.html_path).read_text(encoding="utf-8")))
+                                     html=Path(r.html_path).read_text(encoding="utf-8"), message=False))
             wants_pdf = pdfs is True or (pdfs is not False and read < int(pdfs))
             if wants_pdf and r.pdf_path and Path(r.pdf_path).exists():
                 docs.append(Document(slug, f"{where} (pdf {Path(r.pdf_path).name})", language, day,
-                                     text=pdf_text(r.pdf_path)))
+                                     text=pdf_text(r.pdf_path), message=False))
                 read += 1
     return docs
 

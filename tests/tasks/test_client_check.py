@@ -122,6 +122,9 @@ def test_a_message_to_a_test_client_is_reported_whatever_it_says() -> None:
     clean = Document("demo-control", "recap email", "en", MADE, text="Dear Felix, October went well.")
     found = check_document(clean, FORBIDDEN)
     assert [v.rule for v in found] == ["test_client"]
+    # Its report file reaches no one unless a message carries it: only the other rules apply to it.
+    report = Document("demo-control", "recap report", "en", MADE, text="October went well.", message=False)
+    assert check_document(report, FORBIDDEN) == []
 
 
 def test_equal_short_periods_and_calendar_months_or_quarters_are_like_for_like() -> None:
