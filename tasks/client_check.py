@@ -48,6 +48,18 @@ _SPACES = re.compile(r"\s+")
 _LEGAL = re.compile(r"\s*,?\s*\b(Inc|Ltd|LLC|GmbH|AG|PLC|Corp|Co)\.?$|^(ООО|ТОО|АО|ПАО|ИП)\s+")
 _ZH_LEGAL = re.compile(r"^(北京|上海|深圳|广州|杭州|成都|南京|武汉|苏州|西安)|(科技)?(股份)?有限(责任)?公司$")
 DISTINCTIVE_DIGITS = 7
+# Two ranges of days compared in words: "1–2 Nov vs 29–31 Oct", "Nov 1–2 vs Oct 29–31", ISO "a..b vs c..d".
+_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                                       "dec"), start=1)}
+_D = r"(\d{1,2})\s*[–—-]\s*(\d{1,2})"
+_M = r"([A-Za-z]{3})[a-z]*\.?"
+_VS = r"\s*(?:vs\.?|versus|compared with|against)\s*"
+_RANGE_PAIRS = (
+    re.compile(_D + r"\s+" + _M + _VS + _D + r"\s+" + _M),
+    re.compile(_M + r"\s+" + _D + _VS + _M + r"\s+" + _D),
+    re.compile(r"(\d{4}-\d{2}-\d{2})\s*(?:\.\.|–|—)\s*(\d{4}-\d{2}-\d{2})" + _VS
+               + r"(\d{4}-\d{2}-\d{2})\s*(?:\.\.|–|—)\s*(\d{4}-\d{2}-\d{2})"),
+)
 
 
 @dataclass(frozen=True)
@@ -212,6 +224,26 @@ def _currencies() -> frozenset[str]:
     return frozenset(c.lower() for c in list_currencies())
 
 
+def _text_ranges(m: re.Match[str], index: int) -> tuple[int, int] | None:
+    """The lengths in days of the two ranges a comparison in words names (a range may cross a month's end)."""
+    g = m.groups()
+    if index == 2:
+        days = [_day(x) for x in g]
+        if None in days:
+            return None
+        return (days[1] - days[0]).days + 1, (days[3] - days[2]).days + 1
+    if index == 1:
+        g = (g[1], g[2], g[0], g[4], g[5], g[3])
+    if g[2][:3].lower() not in _MONTHS or g[5][:3].lower() not in _MONTHS:
+        return None
+
+    def length(first: str, last: str) -> int:
+        a, b = int(first), int(last)
+        return b - a + 1 if b >= a else b + 31 - a + 1  # "29–2 Nov": across a month's end, near enough to compare
+
+    return length(g[0], g[1]), length(g[3], g[4])
+
+
 def check_document(doc: Document, forbidden: Forbidden) -> list[Violation]:
     """Every rule over one document; a passage is reported once per rule, however many patterns it matches."""
     reader = read_html(doc.html) if doc.html else None
@@ -281,6 +313,11 @@ def check_document(doc: Document, forbidden: Forbidden) -> list[Violation]:
             foreign = [w for w in words if not _allowed(w, allowed | other_words)]
             if foreign:
                 hit("english_in_translation", _excerpt(plain, run.start(), run.end(), 20), run.start(), run.end())
+    for index, pattern in enumerate(_RANGE_PAIRS):
+        for m in pattern.finditer(text):
+            lengths = _text_ranges(m, index)
+            if lengths and lengths[0] != lengths[1]:
+                hit("unequal_comparison", f"{m.group(0)} ({lengths[0]} days vs {lengths[1]})", m.start(), m.end())
     if reader:
         for period in reader.periods:
             problem = _unequal(period)

@@ -99,6 +99,9 @@ PLANTED = [
                                          " data-base-first=\"2026-11-23\" data-base-last=\"2026-11-25\"></table>"),
     ("unequal_comparison", "zh", "html", "<table data-period-first=\"2026-10-01\" data-period-last=\"2026-10-15\""
                                          " data-base-first=\"2026-09-01\" data-base-last=\"2026-09-30\"></table>"),
+    ("unequal_comparison", "en", "text", " Spend fell 9% (1–2 Nov vs 29–31 Oct)."),
+    ("unequal_comparison", "en", "text", " Spend fell 9% (Nov 1-2 versus Oct 29-31)."),
+    ("unequal_comparison", "en", "text", " Spend fell 9% (2026-11-26..2026-11-27 vs 2026-11-23..2026-11-25)."),
     ("past_prepare_by", "zh", "html", "<ul><li data-prepare-by=\"2026-11-06\">准备 双11（2026年11月11日）：最晚"
                                       " 2026年11月6日 开始。</li></ul>"),
     ("past_prepare_by", "zh", "html", "<table><tr><td data-prepare-by=\"2026-11-26\">2026年11月26日</td></tr></table>"),
@@ -135,6 +138,12 @@ def test_equal_short_periods_and_calendar_months_or_quarters_are_like_for_like()
             "<table data-period-first=\"2026-02-01\" data-period-last=\"2026-02-28\" data-base-first=\"2026-01-01\""
             " data-base-last=\"2026-01-31\"></table></body></html>")
     assert check_document(_planted(CLEAN["zh"], html=html), FORBIDDEN) == []
+
+
+@pytest.mark.parametrize("words", ["1–3 Nov vs 29–31 Oct", "Nov 23-26 vs Nov 19-22", "30 Oct–2 Nov",
+                                   "2026-11-23..2026-11-25 vs 2026-11-20..2026-11-22"])
+def test_equal_ranges_compared_in_words_are_fine(words: str) -> None:
+    assert check_document(_planted(CLEAN["en"], text=CLEAN["en"].text + f" Spend rose 4% ({words})."), FORBIDDEN) == []
 
 
 def test_prepare_by_today_or_later_is_fine() -> None:
