@@ -27,7 +27,7 @@ ADVICE_PHRASES = (
 # A private key date named in any of the three languages, whatever its stored title.
 PRIVATE_PATTERNS = tuple(re.compile(p, re.IGNORECASE) for p in (
     r"\bbirthday\b", r"\bcooperation anniversary\b", r"\bcontract renewal\b", r"\bfinancing round\b",
-    r"生日", r"合作周年", r"续约", r"续签合同", r"融资",
+    r"生日", r"合作周年", r"续约", r"续签合同", r"融资轮|轮融资",
     r"дн[еяю]м? рождения", r"годовщин\w* сотрудничества", r"продлени\w* (договора|контракта)",
     r"раунд\w* финансирования",
 ))
