@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from cadence.cli import accounts, db, demo, ingest, notes, outbox, prefect_ops
+from cadence.cli import accounts, check, db, demo, ingest, notes, outbox, prefect_ops
 from cadence.cli import service as service_cli
 from tasks.errors import CadenceError
 
@@ -27,6 +27,7 @@ app.add_typer(outbox.app, name="outbox")
 app.add_typer(notes.app, name="note")
 app.command("import")(ingest.import_command)
 app.command("demo")(demo.demo_command)
+app.command("check-output")(check.check_output_command)
 app.add_typer(prefect_ops.app)
 app.add_typer(service_cli.request_app, name="request")
 app.add_typer(service_cli.incident_app, name="incident")
