@@ -192,9 +192,10 @@ class DailyMetric(Base):
         ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True
     )
     day: Mapped[dt.date] = mapped_column(primary_key=True)
-    impressions: Mapped[int] = mapped_column(BigInteger, default=0)
-    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
-    spend: Mapped[Decimal] = mapped_column(default=Decimal("0"))
-    conversions: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
-    conversion_value: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    # NULL is "the export left it blank": missing, never read as zero (SPEC, "Missing is not zero").
+    impressions: Mapped[int | None] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int | None] = mapped_column(BigInteger, default=0)
+    spend: Mapped[Decimal | None] = mapped_column(default=Decimal("0"))
+    conversions: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), default=Decimal("0"))
+    conversion_value: Mapped[Decimal | None] = mapped_column(default=Decimal("0"))
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id", ondelete="SET NULL"))

@@ -116,6 +116,18 @@ class SweepWindow:
     cube: dict[str, np.ndarray]  # metric -> (campaigns, WINDOW_DAYS); column k is day D - k
     account_cube: dict[str, np.ndarray]  # metric -> (accounts, WINDOW_DAYS)
     bad_rows: pd.DataFrame  # metric rows with impossible values: campaign (position), offset, kind
+    # metric -> (campaigns | accounts, WINDOW_DAYS): a row of that day left the metric blank (missing, not zero)
+    missing: dict[str, np.ndarray]
+    account_missing: dict[str, np.ndarray]
+
+    def known(self, metrics: tuple[str, ...], start: np.ndarray | int, length: np.ndarray | int,
+              level: str = "campaign") -> np.ndarray:
+        """Rows whose `metrics` are known on every day of the window: a missing value is no evidence."""
+        source = self.missing if level == "campaign" else self.account_missing
+        gaps = np.logical_or.reduce([source[m] for m in metrics])
+        if not gaps.any():
+            return np.ones(gaps.shape[0], dtype=bool)
+        return _window(gaps.astype(np.float64), start, length) == 0
 
     def client_values(self, column: str, level: str = "campaign") -> np.ndarray:
         """A client column (or threshold) aligned to campaigns, accounts or clients."""
@@ -316,7 +328,10 @@ def _bad_rows(metrics: pd.DataFrame, code: np.ndarray, offsets: np.ndarray, coun
     clicks_over = (raw["impressions"] > 0) & (raw["clicks"] > raw["impressions"])
     bad = counted & (negative | blank | clicks_over)
     dup_pos, dup_off = np.nonzero(rows > 1)
+    no_dup = np.zeros(len(dup_pos), bool)
     return pd.DataFrame({
+        **{f"blank_{m}": np.r_[np.isnan(raw[m])[bad], no_dup] for m in METRICS},
+        "spent": np.r_[(raw["spend"] > 0)[bad], no_dup],
         "campaign_pos": np.r_[code[bad], dup_pos], "offset": np.r_[offsets[bad], dup_off],
         "negative": np.r_[negative[bad], np.zeros(len(dup_pos), bool)],
         "blank": np.r_[blank[bad], np.zeros(len(dup_pos), bool)],
@@ -363,12 +378,15 @@ def prepare_window(metrics: pd.DataFrame | None, campaigns: pd.DataFrame | None,
     flat = np.where(counted, code * WINDOW_DAYS + offsets, n * WINDOW_DAYS)
     size = n * WINDOW_DAYS + 1
     rows = np.bincount(flat, minlength=size)[:-1].reshape(n, WINDOW_DAYS)
-    cube = {}
+    cube, missing = {}, {}
     for metric in METRICS:
         values = pd.to_numeric(metrics[metric], errors="coerce").to_numpy(dtype="float64")
-        # Negative and blank values are reported by data_quality and count as zero everywhere else.
+        # Negative values are reported by data_quality and count as zero elsewhere; blanks are missing, not zero.
         cube[metric] = np.bincount(flat, weights=np.where(values > 0, values, 0.0),
                                    minlength=size)[:-1].reshape(n, WINDOW_DAYS)
+        blank = np.isnan(values)
+        missing[metric] = (np.bincount(flat, weights=blank, minlength=size)[:-1].reshape(n, WINDOW_DAYS) > 0
+                           if blank.any() else np.zeros((n, WINDOW_DAYS), dtype=bool))
 
     has_rows = rows > 0
     first_row = np.where(has_rows.any(axis=1), WINDOW_DAYS - 1 - np.argmax(has_rows[:, ::-1], axis=1), -1)
@@ -380,7 +398,10 @@ def prepare_window(metrics: pd.DataFrame | None, campaigns: pd.DataFrame | None,
                                    minlength=len(acc)).astype(np.int64)
     return SweepWindow(day=day_ts, campaigns=universe, accounts=acc, clients=cli, thresholds=thresholds,
                        cube=cube, account_cube={m: _group_sum(cube[m], account_pos, len(acc)) for m in METRICS},
-                       bad_rows=_bad_rows(metrics, code, offsets, counted, rows))
+                       bad_rows=_bad_rows(metrics, code, offsets, counted, rows), missing=missing,
+                       account_missing={m: _group_sum(missing[m].astype(np.float64), account_pos, len(acc)) > 0
+                                        if missing[m].any() else np.zeros((len(acc), WINDOW_DAYS), dtype=bool)
+                                        for m in METRICS})
 
 
 def _window(matrix: np.ndarray, start: np.ndarray | int, length: np.ndarray | int, how: str = "sum") -> np.ndarray:
@@ -500,7 +521,8 @@ def detect_spend_without_conversions(w: SweepWindow) -> pd.DataFrame:
     target = np.where(cpa_max > 0, cpa_max, history_cpa)
     multiple = w.client_values("swc_cpa_multiple")
     fire = (conv_today <= 0) & (history_conv > 0) & (spend_today > 0) & (target > 0) \
-        & (spend_today >= multiple * np.nan_to_num(target, nan=np.inf))
+        & (spend_today >= multiple * np.nan_to_num(target, nan=np.inf)) \
+        & w.known(("impressions", "clicks", "spend", "conversions"), 0, 1)
     idx = np.flatnonzero(fire)
     if not len(idx):
         return _empty()
@@ -580,7 +602,8 @@ def detect_cpa_above_band(w: SweepWindow) -> pd.DataFrame:
     cpa = _divide(spend, conv)
     cpa_max = w.client_values("cpa_max")
     limit = cpa_max * (1 + w.client_values("cpa_tolerance"))
-    fire = (cpa_max > 0) & ~_stopped(w) & (conv >= w.client_values("cpa_min_conversions")) & (cpa > limit)
+    fire = (cpa_max > 0) & ~_stopped(w) & (conv >= w.client_values("cpa_min_conversions")) & (cpa > limit) \
+        & w.known(("spend", "conversions"), 0, days)
     idx = np.flatnonzero(fire)
     if not len(idx):
         return _empty()
@@ -643,7 +666,7 @@ def detect_underdelivery_low_bid(w: SweepWindow) -> pd.DataFrame:
     candidate = active & (budget > 0) & (camps["life"].to_numpy() >= days - 1)
     most = _window(w.cube["spend"], 0, days, how="max")
     share = w.client_values("underdelivery_share")
-    low = candidate & (most < share * np.nan_to_num(budget))
+    low = candidate & (most < share * np.nan_to_num(budget)) & w.known(("spend",), 0, days)
     idx = np.flatnonzero(low)
     if not len(idx):
         return _empty()
@@ -736,7 +759,9 @@ def detect_budget_pacing(w: SweepWindow) -> pd.DataFrame:
     grace = w.ints("pacing_grace_days", 0, 31, level="client")
     over = pct >= w.client_values("pacing_over", "client")
     under = pct <= w.client_values("pacing_under", "client")
-    eligible = (budget > 0) & has_account & ~mixed & (elapsed > grace)
+    # A blank spend this month makes the month-to-date figure a floor, not a pace: no verdict until it is re-imported.
+    gaps = np.bincount(client_pos, weights=~w.known(("spend",), 0, elapsed, level="account"), minlength=n_clients) > 0
+    eligible = (budget > 0) & has_account & ~mixed & (elapsed > grace) & ~gaps
     clients = np.flatnonzero(eligible & (over | under))
     if not len(clients):
         return _empty()
@@ -792,10 +817,12 @@ def detect_anomaly(w: SweepWindow) -> pd.DataFrame:
     need = np.minimum(w.ints("anomaly_min_weeks", 1, max_weeks), weeks)
     columns = 7 * np.arange(1, max_weeks + 1)
     volume = (w.cube["impressions"] > 0) | (w.cube["clicks"] > 0) | (w.cube["spend"] > 0)
-    # Zero-volume days say nothing about the usual level (paused, capped, not yet live), so they are left out.
-    usable = (np.arange(1, max_weeks + 1)[None, :] <= weeks[:, None]) & volume[:, columns]
+    gaps = np.logical_or.reduce([w.missing[m] for m in METRICS])
+    # Zero-volume days say nothing about the usual level (paused, capped, not yet live), and days with a blank
+    # metric say nothing at all, so both are left out.
+    usable = (np.arange(1, max_weeks + 1)[None, :] <= weeks[:, None]) & volume[:, columns] & ~gaps[:, columns]
     count = usable.sum(axis=1)
-    candidate = ~_stopped(w) & volume[:, 0] & (count >= need)
+    candidate = ~_stopped(w) & volume[:, 0] & ~gaps[:, 0] & (count >= need)
     idx = np.flatnonzero(candidate)
     if not len(idx):
         return _empty()
@@ -863,7 +890,8 @@ def detect_tracking_broken(w: SweepWindow) -> pd.DataFrame:
     fewest_clicks = _window(clicks, 0, days, how="min")
     fire = (_window(conv, 0, days) <= 0) & (base_clicks > 0) \
         & (fewest_clicks >= w.client_values("tracking_clicks_ratio", "account") * base_clicks) \
-        & (base_conv >= w.client_values("tracking_min_daily_conversions", "account"))
+        & (base_conv >= w.client_values("tracking_min_daily_conversions", "account")) \
+        & w.known(("clicks", "conversions"), 0, days + base_days, level="account")
     idx = np.flatnonzero(fire)
     if not len(idx):
         return _empty()
@@ -893,7 +921,8 @@ def detect_churn_signal(w: SweepWindow) -> pd.DataFrame:
     recent = _window(spend, 0, days) / days
     baseline = _window(spend, days, base_days) / base_days
     collapse = (baseline >= w.client_values("churn_min_daily_spend", "account")) \
-        & (recent < w.client_values("churn_ratio", "account") * baseline) & (acc["status"] != "removed").to_numpy()
+        & (recent < w.client_values("churn_ratio", "account") * baseline) & (acc["status"] != "removed").to_numpy() \
+        & w.known(("spend",), 0, days, level="account")
     paused_off = acc["paused_off"].to_numpy(dtype="float64")
     paused = (acc["status"] == "paused").to_numpy() & (paused_off <= WINDOW_DAYS - 1)
     idx = np.flatnonzero(collapse | paused)
@@ -960,17 +989,31 @@ def detect_data_quality(w: SweepWindow) -> pd.DataFrame:
             {"issue": "metrics_without_campaign", "metric_days": int(camps["row_count"].iat[c])},
             "Metrics arrived for this campaign but Cadence has no settings row for it (budget, bid, targeting):"
             " re-sync the account's campaigns.")
+    blanks = w.bad_rows[w.bad_rows["blank"]] if len(w.bad_rows) else w.bad_rows
+    for c, rows in blanks.groupby("campaign_pos"):
+        gone = [m for m in METRICS if rows[f"blank_{m}"].any()]
+        days = sorted({_iso(w.day, o) for o in rows["offset"].tolist()})
+        spent = bool(rows["spent"].any())
+        add("campaign", c, "warning",
+            {"issue": "export_incomplete", "blank_metrics": gone, "days": days[:5], "day_count": len(days),
+             "spend_arrived": spent},
+            f"The export is incomplete for {', '.join(days[:5])}{' and more days' if len(days) > 5 else ''}:"
+            f" {', '.join(gone)} {'are' if len(gone) > 1 else 'is'} blank{' although spend arrived' if spent else ''}."
+            " Check the tracking and the export, then re-import those days; until then the sweep reads them as"
+            " missing, not as zero, and raises no alarm on them.")
     if len(w.bad_rows):
-        kinds = ["negative", "blank", "clicks_over_impressions", "duplicate"]
+        kinds = ["negative", "clicks_over_impressions", "duplicate"]
         grouped = w.bad_rows.groupby("campaign_pos")
         counts = grouped[kinds].sum()
         recent = grouped["offset"].apply(lambda s: sorted(set(s.tolist()))[:5])
         for c, row in counts.iterrows():
             found = {k: int(row[k]) for k in kinds if row[k]}
+            if not found:
+                continue
             add("campaign", c, "warning",
                 {"issue": "suspicious_values", "rows": found, "days": [_iso(w.day, o) for o in recent[c]]},
                 f"Metric rows with impossible values ({', '.join(k.replace('_', ' ') for k in found)}) in the"
-                " window: re-import those days; until then the sweep counts negatives and blanks as zero.")
+                " window: re-import those days; until then the sweep counts negative values as zero.")
     if not issues:
         return _empty()
     keys = sorted(issues)

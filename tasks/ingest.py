@@ -435,6 +435,9 @@ def map_columns(header: list[str], platform: str, *, name: str = "the file") -> 
     return ColumnMap(fields=fields, segments=segments, period_end=period_end)
 
 
+# A platform's own way of writing zero: Yandex Direct reports print "--" for a metric that was 0 that day.
+# Every other blank cell is missing, not zero.
+ZERO_MARKS = {"yandex_direct": frozenset({"-", "--"})}
 _BLANKS = frozenset({"", "-", "--", "—", "–", "n/a", "na", "nan", "null", "none", "#n/a", "н/д", "нет данных"})
 _BLANK_CELLS = _BLANKS | {b.upper() for b in _BLANKS} | {b.capitalize() for b in _BLANKS}
 # Only dashes stand for "no campaign": "NA" or "None" may well be a campaign's name.
@@ -721,8 +724,10 @@ def name_key(name: str) -> str:
     return f"name:{name[:MAX_EXTERNAL_ID - 18]}~{digest}"
 
 
-def normalise(raw: RawTable, columns: ColumnMap, *, day_first: bool = True) -> pd.DataFrame:
-    """One parsed row per file row: day, campaign key, metrics (blank cells 0), segments, and any `problem`."""
+def normalise(raw: RawTable, columns: ColumnMap, *, day_first: bool = True,
+              zero_marks: frozenset[str] = frozenset()) -> pd.DataFrame:
+    """One parsed row per file row: day, campaign key, metrics (blank cells and absent columns NaN: missing, not
+    zero), segments, and any `problem`."""
     index = raw.rows.index
     problem = pd.Series(None, index=index, dtype=object)
 
@@ -765,12 +770,14 @@ def normalise(raw: RawTable, columns: ColumnMap, *, day_first: bool = True) -> p
     numbers = {m: _prepare_numbers(raw.rows[fields[m]]) for m in columns.metrics}
     votes = sum((n.votes for n in numbers.values()), Counter()).most_common(1)
     hint = votes[0][0] if votes else None
-    parsed: dict[str, Any] = {m: 0.0 for m in METRICS}
+    parsed: dict[str, Any] = {m: np.nan for m in METRICS}
     for metric, column in numbers.items():
         mark = _column_mark(column, integer=metric in INTEGER_METRICS, hint=hint)
         values = pd.Series(_parse_prepared(column, mark), index=index)
         flag(values.isna() & ~column.blank, f"non-numeric value in {metric}")
-        parsed[metric] = values.fillna(0.0)
+        if zero_marks:
+            values[raw.rows[fields[metric]].map(lambda cell: str(cell).strip() in zero_marks)] = 0.0
+        parsed[metric] = values
     flag(pd.Series(np.logical_and.reduce([n.blank for n in numbers.values()]), index=index), "no metric values")
 
     out = pd.DataFrame({"day": days, "campaign_key": key, "campaign_name": names, "from_name": from_name,
@@ -793,7 +800,7 @@ def validate(frame: pd.DataFrame, *, today: dt.date) -> tuple[pd.DataFrame, pd.D
     flag(days < pd.Timestamp(EARLIEST_DAY), "bad date")
     for metric in METRICS:
         if metric in INTEGER_METRICS:
-            flag(frame[metric] % 1 != 0, f"non-integer value in {metric}")
+            flag(frame[metric].notna() & (frame[metric] % 1 != 0), f"non-integer value in {metric}")
     for metric in METRICS:
         flag(frame[metric] < 0, f"negative {metric}")
         flag(frame[metric] >= LIMITS[metric], f"value too large in {metric}")
@@ -815,7 +822,8 @@ def validate(frame: pd.DataFrame, *, today: dt.date) -> tuple[pd.DataFrame, pd.D
     ok = reason.isna()
     summed = frame.loc[ok].drop_duplicates(keys + list(METRICS))
     for metric in METRICS:
-        units = summed[metric] if metric in INTEGER_METRICS else _hundredths(summed[metric])
+        known = summed[metric].fillna(0)
+        units = known if metric in INTEGER_METRICS else _hundredths(known)
         totals = units.astype("int64").astype(object).groupby([summed["campaign_key"], summed["day"]]).sum()
         limit = LIMITS[metric] * (1 if metric in INTEGER_METRICS else 100)
         flag(ok & _in(frame, day_keys, totals[totals >= limit].index.to_frame(index=False)),
@@ -844,12 +852,18 @@ def _hundredths(values: pd.Series) -> pd.Series:
 
 
 def daily_records(good: pd.DataFrame) -> pd.DataFrame:
-    """One record per campaign and day: the non-repeated rows summed, with how many rows went into each."""
+    """One record per campaign and day: the non-repeated rows summed, with how many rows went into each.
+
+    A metric blank in any of a day's rows is missing for that day (NA), not the sum of the others."""
     rows = good[~good["duplicate"]].copy()
+    blank = rows[list(METRICS)].isna()
     for metric in METRICS:
-        rows[metric] = rows[metric].astype("int64") if metric in INTEGER_METRICS else _hundredths(rows[metric])
+        known = rows[metric].fillna(0)
+        rows[metric] = known.astype("int64") if metric in INTEGER_METRICS else _hundredths(known)
+    keys = [rows["campaign_pk"], rows["day"]]
     grouped = rows.groupby(["campaign_pk", "day"], sort=True)
-    records = grouped[list(METRICS)].sum()
+    records = grouped[list(METRICS)].sum().astype("Int64")
+    records = records.mask(blank.groupby(keys, sort=True).any())
     records["rows"] = grouped.size()
     return records.reset_index()
 
@@ -860,7 +874,8 @@ def plan_writes(records: pd.DataFrame, stored: pd.DataFrame, compared: list[str]
                            indicator=True)
     same = pd.Series(True, index=merged.index)
     for metric in compared:
-        same &= merged[metric].eq(merged[f"{metric}_stored"])
+        new, old = merged[metric], merged[f"{metric}_stored"]
+        same &= new.eq(old).fillna(False).astype(bool) | (new.isna() & old.isna())
     merged["action"] = np.where(merged["_merge"].eq("left_only"), "insert", np.where(same, "same", "update"))
     return merged[[*records.columns, "action"]]
 
@@ -892,7 +907,7 @@ def import_file(
     columns = map_columns(raw.header, platform, name=path.name)
     # A generic file for a Google Ads account most likely writes dates the way Google Ads does.
     day_first = DAY_FIRST_DEFAULT[account_platform if platform == "generic" else platform]
-    frame = normalise(raw, columns, day_first=day_first)
+    frame = normalise(raw, columns, day_first=day_first, zero_marks=ZERO_MARKS.get(platform, frozenset()))
     good, quarantine = validate(frame, today=today)
     report = ImportReport(file_name=path.name, platform=platform, account=account, rows_in=len(frame),
                           source=raw.source, summed_over=list(columns.segments))
@@ -1055,10 +1070,10 @@ def _stored_metrics(session: Session, records: pd.DataFrame) -> pd.DataFrame:
     stored["day"] = pd.to_datetime(stored["day"])
     for metric in METRICS:
         if metric in INTEGER_METRICS:
-            stored[metric] = stored[metric].astype("int64")
+            stored[metric] = stored[metric].astype("Int64")
         else:
-            stored[metric] = pd.Series([int((Decimal(v) * 100).to_integral_value()) for v in stored[metric]],
-                                       index=stored.index, dtype="int64")
+            stored[metric] = pd.Series([None if v is None else int((Decimal(v) * 100).to_integral_value())
+                                        for v in stored[metric]], index=stored.index, dtype="Int64")
     return stored
 
 
@@ -1069,8 +1084,9 @@ def _db_rows(records: pd.DataFrame, metrics: list[str], batch_id: int, prefix: s
         "day": [d.date() for d in records["day"]],
     }
     for metric in metrics:
-        values = records[metric].astype("int64").tolist()
-        columns[metric] = values if metric in INTEGER_METRICS else [Decimal(v).scaleb(-2) for v in values]
+        values = [None if pd.isna(v) else int(v) for v in records[metric]]
+        columns[metric] = values if metric in INTEGER_METRICS else [
+            None if v is None else Decimal(v).scaleb(-2) for v in values]
     names = list(columns)
     return [{**{prefix + n: v for n, v in zip(names, row)}, prefix + "import_batch_id": batch_id}
             for row in zip(*columns.values())]

@@ -65,8 +65,8 @@ def records_by_key(good: pd.DataFrame) -> dict[tuple[str, str], dict[str, int]]:
         return {}
     codes, keys = pd.factorize(good["campaign_key"])
     records = daily_records(good.assign(campaign_pk=codes))
-    return {(keys[r["campaign_pk"]], r["day"].date().isoformat()): {m: int(r[m]) for m in METRICS}
-            for r in records.to_dict("records")}
+    return {(keys[r["campaign_pk"]], r["day"].date().isoformat()):
+            {m: None if pd.isna(r[m]) else int(r[m]) for m in METRICS} for r in records.to_dict("records")}
 
 
 def assert_loadable(frame: pd.DataFrame, good: pd.DataFrame, quarantine: pd.DataFrame) -> None:
@@ -75,7 +75,7 @@ def assert_loadable(frame: pd.DataFrame, good: pd.DataFrame, quarantine: pd.Data
     assert set(good.index).isdisjoint(quarantine.index)
     assert all(isinstance(r, str) and r for r in quarantine["reason"])
     for metric in METRICS:
-        values = good[metric]
+        values = good[metric].dropna()  # NaN is a blank cell or an absent column: missing, stored as NULL
         assert values.map(math.isfinite).all() and (values >= 0).all() and (values < LIMITS[metric]).all()
     if not good.empty:
         assert good["day"].min() >= pd.Timestamp(EARLIEST_DAY)
@@ -83,7 +83,7 @@ def assert_loadable(frame: pd.DataFrame, good: pd.DataFrame, quarantine: pd.Data
     # Breakdown rows are summed per campaign and day: the sum has to fit the column too.
     for key, record in records_by_key(good).items():
         for metric, value in record.items():
-            assert 0 <= value <= COLUMN_MAX[metric], f"{key} {metric} sums to {value}, past its column"
+            assert value is None or 0 <= value <= COLUMN_MAX[metric], f"{key} {metric} sums to {value}, past its column"
 
 
 def _xlsx_seed() -> bytes:
@@ -320,7 +320,13 @@ def test_extreme_numbers_parse_to_the_right_float_or_are_quarantined_with_a_reas
     reasons = {f"{what} {metric}" for what in ("non-numeric value in", "non-integer value in", "negative",
                                                "value too large in")}
     for row, (text, meaning, strict) in zip(frame.index, cells, strict=True):
-        value = 0.0 if meaning == BLANK else math.nan if meaning == UNREADABLE else meaning
+        if meaning == BLANK:  # a blank cell is missing, never zero ("NaN" may also be read as a bad number)
+            if row in good.index:
+                assert math.isnan(good.loc[row, metric]), text
+            else:
+                assert not strict and quarantine.loc[row, "reason"] in reasons, (text, quarantine.loc[row, "reason"])
+            continue
+        value = math.nan if meaning == UNREADABLE else meaning
         if row in good.index:
             assert _fits(metric, value) and good.loc[row, metric] == pytest.approx(value, rel=1e-15), text
         else:
@@ -474,8 +480,8 @@ def _state(engine: Engine, account: str) -> tuple[dict[str, int], dict[tuple[str
                   for m in (Campaign, DailyMetric, ImportBatch, QuarantinedRow)}
         rows = s.execute(select(Campaign.external_id, DailyMetric.day, *(getattr(DailyMetric, m) for m in METRICS))
                          .join(Campaign).join(AdAccount).where(AdAccount.external_id == account)).all()
-    stored = {(ext, day.isoformat()): {m: int(v) if m in INTEGER_METRICS else int(Decimal(v).scaleb(2))
-                                       for m, v in zip(METRICS, values)}
+    stored = {(ext, day.isoformat()): {m: None if v is None else int(v) if m in INTEGER_METRICS
+                                       else int(Decimal(v).scaleb(2)) for m, v in zip(METRICS, values)}
               for ext, day, *values in rows}
     return counts, stored
 

@@ -670,3 +670,54 @@ def test_random_damage_never_breaks_the_run(seed: int) -> None:
     assert not found.duplicated(["client_id", "account_id", "subject", "detector"]).any()
     for evidence in found["evidence"]:
         json.dumps(evidence, allow_nan=False)
+
+
+# missing is not zero: a blank metric is no evidence, and an incomplete export is said as such
+
+
+NAN = float("nan")
+
+
+def test_blank_volume_with_spend_is_an_incomplete_export_not_spend_without_conversions() -> None:
+    # The issue's case: spend arrived, impressions, clicks and conversions were blank in the export.
+    world = swc_world(300.0).daily(1, [0], impressions=NAN, clicks=NAN, conversions=NAN)
+    assert swc_world(300.0).one("spend_without_conversions")["severity"] == "critical"
+    assert world.one("spend_without_conversions") is None
+    found = world.one("data_quality")
+    issue = found["evidence"]["issues"][0]
+    assert issue["issue"] == "export_incomplete" and found["severity"] == "warning"
+    assert issue["blank_metrics"] == ["impressions", "clicks", "conversions"] and issue["spend_arrived"] is True
+    assert issue["days"] == [D.isoformat()]
+    assert "incomplete" in found["recommendation"] and "not as zero" in found["recommendation"]
+
+
+def test_blank_conversions_alone_are_missing_not_zero() -> None:
+    world = swc_world(300.0).daily(1, [0], conversions=NAN)
+    assert world.one("spend_without_conversions") is None
+    assert world.one("data_quality")["evidence"]["issues"][0]["blank_metrics"] == ["conversions"]
+
+
+def test_tracking_is_not_broken_when_the_conversions_are_blank() -> None:
+    assert tracking_world().one("tracking_broken") is not None
+    world = tracking_world().daily(1, [0], conversions=NAN).daily(2, [0], conversions=NAN)
+    assert world.one("tracking_broken") is None
+
+
+def test_cpa_band_and_churn_read_blank_days_as_no_evidence() -> None:
+    churn = churn_world(recent=0.0).daily(1, [1], spend=NAN)
+    assert churn_world(recent=0.0).one("churn_signal") is not None
+    assert churn.one("churn_signal") is None
+    costly = base().campaign(1).steady(1, range(0, 56), spend=2000.0)
+    assert costly.one("cpa_above_band") is not None
+    assert costly.daily(1, [3], conversions=NAN).one("cpa_above_band") is None
+
+
+def test_anomaly_baseline_leaves_blank_days_out() -> None:
+    # Conversions collapse on D against a steady history; a blank on a baseline weekday must not count as zero.
+    world = base().campaign(1).steady(1, range(1, 56), conversions=40.0).daily(
+        1, [0], impressions=10_000.0, clicks=200.0, spend=500.0, conversions=2.0)
+    found = world.one("anomaly")
+    assert found is not None and found["evidence"]["baseline_weeks"] == 4
+    blanked = world.daily(1, [7], conversions=NAN)
+    assert blanked.one("anomaly")["evidence"]["baseline_weeks"] == 3
+    assert world.daily(1, [0], conversions=NAN).one("anomaly") is None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import codecs
 import datetime as dt
 import io
 import random
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -265,9 +268,10 @@ def test_rows_that_load(line):
     assert good.index.tolist() == [2, 3]
 
 
-def test_blank_metric_cells_are_zero():
+def test_blank_metric_cells_are_missing_not_zero():
     good, _ = _checked("2026-11-20,c1,A,100,10,5.00,-")
-    assert good.loc[2, ["impressions", "clicks", "spend", "conversions"]].tolist() == [100, 10, 5.0, 0]
+    values = good.loc[2, ["impressions", "clicks", "spend", "conversions"]].tolist()
+    assert values[:3] == [100, 10, 5.0] and math.isnan(values[3])
 
 
 def test_a_row_covering_more_than_one_day_is_not_a_daily_figure():
@@ -335,9 +339,10 @@ def _metrics(engine: Engine) -> dict[tuple[str, str], tuple]:
         rows = s.execute(select(Campaign.external_id, DailyMetric.day, DailyMetric.impressions, DailyMetric.clicks,
                                 DailyMetric.spend, DailyMetric.conversions, DailyMetric.conversion_value,
                                 DailyMetric.import_batch_id).join(Campaign)).all()
-    return {(ext, day.isoformat()): (i, c, Decimal(s).quantize(Decimal("0.01")), Decimal(cv).quantize(Decimal("0.01")),
-                                     Decimal(v).quantize(Decimal("0.01")), b)
-            for ext, day, i, c, s, cv, v, b in rows}
+    def cents(value: Any) -> Decimal | None:  # NULL is a metric the export left out or blank: kept missing
+        return None if value is None else Decimal(value).quantize(Decimal("0.01"))
+
+    return {(ext, day.isoformat()): (i, c, cents(s), cents(cv), cents(v), b) for ext, day, i, c, s, cv, v, b in rows}
 
 
 def test_yandex_export_with_every_row_accounted_for_and_a_second_import_changing_nothing(engine):
@@ -455,11 +460,11 @@ def test_a_restated_file_updates_changed_days_and_leaves_the_rest(engine, tmp_pa
     assert (second.rows_in, second.inserted, second.updated, second.duplicates, second.quarantined) == (5, 1, 1, 1, 2)
     assert second.reasons == {CONFLICT: 2} and second.reconciles and second.campaigns_created == 0
     stored = _metrics(engine)
-    assert stored[("1", "2026-11-01")] == (100, 10, Decimal("5.00"), Decimal("1.00"), Decimal("0.00"), first.batch_id)
+    # Neither file has a revenue column, and the second none for conversions: those stay missing, never 0.
+    assert stored[("1", "2026-11-01")] == (100, 10, Decimal("5.00"), Decimal("1.00"), None, first.batch_id)
     assert stored[("1", "2026-11-02")][-1] == first.batch_id
-    assert stored[("1", "2026-11-03")] == (310, 31, Decimal("15.50"), Decimal("3.00"), Decimal("0.00"),
-                                           second.batch_id)
-    assert stored[("1", "2026-11-04")][:4] == (400, 40, Decimal("20.00"), Decimal("0.00"))
+    assert stored[("1", "2026-11-03")] == (310, 31, Decimal("15.50"), Decimal("3.00"), None, second.batch_id)
+    assert stored[("1", "2026-11-04")][:4] == (400, 40, Decimal("20.00"), None)
 
 
 def test_known_campaigns_only_quarantines_rows_of_campaigns_not_in_the_account(engine):
@@ -516,3 +521,41 @@ def test_missing_file_and_unknown_platform_fail_before_the_database_is_asked(tmp
         import_file(nowhere, tmp_path / "nope.csv", platform="meta", account="act_1")
     with pytest.raises(CadenceError, match="unknown platform"):
         import_file(nowhere, EXPORTS / "meta_bom.csv", platform="facebook ads", account="act_1")
+
+
+def test_blank_cells_are_stored_missing_and_the_sweep_calls_the_day_an_incomplete_export(engine, tmp_path):
+    """The issue's case: spend arrived with impressions, clicks and conversions blank."""
+    from tasks.detect import run_detectors
+    from tasks.metrics import load_sweep_frames
+
+    _account(engine, Platform.GOOGLE_ADS, "g")
+    history = [f"2026-11-{d:02d},1,A,1000,50,100.00,5" for d in range(1, 24)]
+    path = _csv(tmp_path / "blank.csv", *history, "2026-11-24,1,A,,,300.00,")
+    report = import_file(engine, path, platform="google_ads", account="g", today=TODAY)
+    assert (report.loaded, report.quarantined) == (24, 0)
+    assert _metrics(engine)[("1", "2026-11-24")][:4] == (None, None, Decimal("300.00"), None)
+    assert _metrics(engine)[("1", "2026-11-23")][:4] == (1000, 50, Decimal("100.00"), Decimal("5.00"))
+
+    again = import_file(engine, _csv(tmp_path / "again.csv", "2026-11-24,1,A,,,300.00,", history[-1]),
+                        platform="google_ads", account="g", today=TODAY)
+    assert (again.inserted, again.updated, again.duplicates) == (0, 0, 2)  # NULL equals NULL: nothing changed
+
+    with Session(engine) as s:
+        client_id = s.scalar(select(Client.id))
+    found = run_detectors(*vars(load_sweep_frames(engine, [client_id], dt.date(2026, 11, 24))).values(),
+                          dt.date(2026, 11, 24))
+    assert "spend_without_conversions" not in set(found["detector"])
+    quality = found[(found["detector"] == "data_quality") & found["subject"].str.startswith("campaign:")].iloc[0]
+    assert quality["evidence"]["issues"][0]["issue"] == "export_incomplete"
+
+
+def test_yandex_writes_zero_as_a_dash_and_that_stays_zero(engine, tmp_path):
+    _account(engine)
+    path = tmp_path / "ya.csv"
+    path.write_text("Дата;№ Кампании;Кампания;Показы;Клики;Расход (руб.);Конверсии\n"
+                    "24.11.2026;7001;Поиск;1 000;50;500,00;--\n"
+                    "24.11.2026;7002;РСЯ;2 000;60;400,00;\n", encoding="utf-8")
+    import_file(engine, path, platform="yandex_direct", account="ya-1", today=TODAY)
+    stored = _metrics(engine)
+    assert stored[("7001", "2026-11-24")][3] == Decimal("0.00")
+    assert stored[("7002", "2026-11-24")][3] is None
