@@ -140,7 +140,8 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
         if send:
             done = {r.key: r for r in rendered}
             messages = []
-            for client in chunk.clients:
+            # A test client's report is rendered and stored, but it is never sent.
+            for client in (c for c in chunk.clients if not c.get("is_test")):
                 cid = client["id"]
                 for contact_id, prefs in chunk.contacts.get(cid, []):
                     report = done.get((cid, prefs.language))
@@ -221,7 +222,7 @@ def standup_chunk_rows(client_ids: list[int], as_of: dt.date, now: dt.datetime,
                                   chunk.last_contact.get(cid), as_of, now)
         row["update_due"] = content.wants_update(client, as_of)
         rows.append(row)
-        if not (send and row["update_due"]):
+        if not (send and row["update_due"]) or client.get("is_test"):
             continue
         # Weekly readers hear about the whole week; stand-up readers about the days since the last stand-up.
         every = client["tier"] == "strategic" or client["settings"].get("standup_updates") == "every"
