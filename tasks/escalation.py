@@ -275,7 +275,7 @@ def advance(session: Session, incident_id: int, to: IncidentStage, by: str, now:
 def _client_stage_messages(session: Session, incident: Incident, client: Client, owner: Staff | None,
                            notes: dict[str, list[str]], stage: IncidentStage, now: dt.datetime,
                            next_update_at: dt.datetime | None) -> int:
-    """One crisis notice per active contact in their language and tone, signed by the owner AM (none to a test client)."""
+    """One crisis notice per active contact in their language and tone, from the owner AM; none to a test client."""
     if client.is_test:
         return 0
     contacts = session.scalars(select(Contact).where(Contact.client_id == client.id, Contact.is_active.is_(True))

@@ -162,7 +162,8 @@ class SendGridTransport:
         mail.category = Category(envelope.kind[:255])
         if envelope.reply_to:
             mail.reply_to = ReplyTo(envelope.reply_to)
-        mail.header = [Header("Date", date_header(envelope)), Header("Message-ID", message_id(envelope, self.sender_email))]
+        mail.header = [Header("Date", date_header(envelope)),
+                       Header("Message-ID", message_id(envelope, self.sender_email))]
         for item in envelope.attachments:
             mail.add_attachment(SendGridAttachment(
                 FileContent(base64.b64encode(item.content).decode("ascii")), FileName(item.filename),
