@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     sendgrid_base_url: str = "https://api.sendgrid.com"
     sender_email: str = "cadence@agency.example"
     sender_name: str = "Cadence"
+    agency_name: str = Field("Cadence Agency", description="shown after the AM's name as the sender of client mail")
     agency_time_zone: str = "Asia/Shanghai"
 
     @field_validator("agency_time_zone")

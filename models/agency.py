@@ -25,6 +25,7 @@ from models.enums import (
     ContactRole,
     Detail,
     EntityStatus,
+    Honorific,
     Language,
     Platform,
     StaffRole,
@@ -83,6 +84,7 @@ class Client(Base):
     owner_am_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     team_lead_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     director_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    is_test: Mapped[bool] = mapped_column(default=False, comment="a test or internal client: swept, never written to")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     owner_am: Mapped[Staff] = relationship(foreign_keys=[owner_am_id])
@@ -105,6 +107,10 @@ class Contact(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    given_name: Mapped[str | None] = mapped_column(String(100))
+    family_name: Mapped[str | None] = mapped_column(String(100))
+    patronymic: Mapped[str | None] = mapped_column(String(100), comment="Russian formal address: name + patronymic")
+    honorific: Mapped[Honorific | None] = mapped_column(str_enum(Honorific, "contact_honorific"))
     email: Mapped[str] = mapped_column(String(254))
     role: Mapped[ContactRole] = mapped_column(str_enum(ContactRole, "contact_role"))
     language: Mapped[Language] = mapped_column(str_enum(Language, "contact_language"))
@@ -117,6 +123,7 @@ class Contact(Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     messenger: Mapped[str | None] = mapped_column(String(120))
     is_active: Mapped[bool] = mapped_column(default=True)
+    glossary_sent: Mapped[list[str]] = mapped_column(default=list, comment="terms already explained to this contact")
 
     client: Mapped[Client] = relationship(back_populates="contacts")
 

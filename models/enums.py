@@ -25,6 +25,14 @@ class ClientStatus(str, enum.Enum):
     CHURNED = "churned"
 
 
+class Honorific(str, enum.Enum):
+    """How a contact is addressed formally: Ms/Mr (also gives Russian its gendered form) or Dr."""
+
+    MS = "ms"
+    MR = "mr"
+    DR = "dr"
+
+
 class ContactRole(str, enum.Enum):
     DECISION_MAKER = "decision_maker"
     OPERATOR = "operator"

@@ -28,7 +28,7 @@ from models.enums import Audience, IncidentSource, IncidentStage, Language
 from tasks.db import configured_engine, insert_missing
 from tasks.errors import CadenceError
 from tasks.messaging import enqueue
-from tasks.messaging.compose import client_message, compose, preferences
+from tasks.messaging.compose import client_message, compose, preferences, sender
 from tasks.render import render
 
 FLOW = "crisis-escalation"
@@ -275,9 +275,14 @@ def advance(session: Session, incident_id: int, to: IncidentStage, by: str, now:
 def _client_stage_messages(session: Session, incident: Incident, client: Client, owner: Staff | None,
                            notes: dict[str, list[str]], stage: IncidentStage, now: dt.datetime,
                            next_update_at: dt.datetime | None) -> int:
-    """One crisis notice per active contact in their language and tone, signed by the owner AM."""
+    """One crisis notice per active contact in their language and tone, from the owner AM; none to a test client."""
+    if client.is_test:
+        return 0
     contacts = session.scalars(select(Contact).where(Contact.client_id == client.id, Contact.is_active.is_(True))
                                .order_by(Contact.id)).all()
+    from cadence.settings import get_settings  # the agency's name is configuration, read at run time
+
+    sent_as = sender(owner.name if owner else None, owner.email if owner else None, get_settings().agency_name)
     messages = []
     for contact in contacts:
         prefs = preferences(contact, client)
@@ -288,7 +293,7 @@ def _client_stage_messages(session: Session, incident: Incident, client: Client,
         messages.append(client_message(flow=FLOW, kind=f"crisis-{stage.value}", period=f"incident-{incident.id}",
                                        client_slug=client.slug, client_id=client.id, contact_id=contact.id,
                                        prefs=prefs, composed=composed, now=now, is_crisis=True,
-                                       meta={"incident_id": incident.id}))
+                                       meta={"incident_id": incident.id}, sent_as=sent_as))
     enqueue(session, messages)
     return len(messages)
 

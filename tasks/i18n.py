@@ -110,9 +110,30 @@ def use(language: str) -> Iterator[None]:
         _active.reset(token)
 
 
+@dataclass
+class _Reader:
+    known: frozenset[str]
+    explained: set[str] = field(default_factory=set)
+
+
+_reader: ContextVar[_Reader | None] = ContextVar("cadence_reader", default=None)
+
+
+@contextmanager
+def reader_knows(terms: frozenset[str] | set[str] | tuple[str, ...] = ()) -> Iterator[set[str]]:
+    """Inside the block texts skip explaining `terms` (the reader had them before); yields the terms explained."""
+    reader = _Reader(frozenset(terms))
+    token = _reader.set(reader)
+    try:
+        yield reader.explained
+    finally:
+        _reader.reset(token)
+
+
 def forget_terms() -> None:
-    """Start a new text: every term is explained again the first time it appears."""
-    _current().seen_terms.clear()
+    """Start a new text: every term the reader does not know yet is explained the first time it appears."""
+    reader = _reader.get()
+    _current().seen_terms = set(reader.known) if reader is not None else set()
 
 
 class _ActiveCatalogue:
@@ -141,6 +162,9 @@ def term(code: str) -> str:
     if code in active.seen_terms or code not in GLOSSARY:
         return code
     active.seen_terms.add(code)
+    reader = _reader.get()
+    if reader is not None:
+        reader.explained.add(code)
     return gettext_(N_("%(term)s (%(explanation)s)")) % {"term": code, "explanation": gettext_(GLOSSARY[code])}
 
 
@@ -178,11 +202,14 @@ def percent(value: float | Decimal | None, digits: int = 1) -> str:
     return "—" if value is None else _formatted("percent", value, digits, _current().locale)
 
 
-def change(value: float | None) -> str:
-    """A relative change with its sign: +12.5%, -3.0%."""
+def change(value: float | Decimal | None) -> str:
+    """A relative change with its sign: +12.5%, -3.0%; one that rounds to 0.0% has no sign (never "-0.0%")."""
     if value is None:
         return "—"
-    return format_percent(value, format="+#,##0.0%;-#,##0.0%", locale=_current().locale)
+    text = format_percent(value, format="+#,##0.0%;-#,##0.0%", locale=_current().locale)
+    if not any(digit in text for digit in "123456789"):
+        return format_percent(0, format="#,##0.0%", locale=_current().locale)
+    return text
 
 
 def kpi(value: float | int | Decimal | None, kind: str, currency: str = "") -> str:

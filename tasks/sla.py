@@ -44,7 +44,7 @@ from tasks.business_hours import add_business_hours, is_working_day
 from tasks.db import configured_engine
 from tasks.escalation import open_incident, transient
 from tasks.messaging import enqueue, idempotency_key
-from tasks.messaging.compose import preferences
+from tasks.messaging.compose import in_tone, preferences
 from tasks.messaging.outbox import Window
 from tasks.render import render, render_in
 
@@ -517,10 +517,10 @@ def draft_update(session: Session, client_id: int, as_of: dt.datetime) -> tuple[
         .order_by(OptimisationNote.day.desc(), OptimisationNote.id.desc()).limit(3)))
     prefs = preferences(contact, client)
     owner = session.get(Staff, client.owner_am_id)
-    text = render_in(prefs.language, "email/nudge_draft.txt.j2", language=prefs.language,
+    text = render_in(prefs.language, "email/nudge_draft.txt.j2", language=prefs.language, greeting=prefs.greeting,
                      contact={"name": prefs.name, "tone": prefs.tone}, period={"start": start, "end": end},
                      kpis=kpis, currency=currency, actions=actions, am={"name": owner.name})
-    return text, f"{contact.name} <{contact.email}> ({contact.language.value}, {contact.channel.value})"
+    return in_tone(prefs.language, prefs.tone, text), f"{contact.name} <{contact.email}> ({contact.language.value}, {contact.channel.value})"
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -492,6 +493,20 @@ EN_LAST = (
     "Bennett",
 )
 
+# Which generated first names are women's, for the honorific (Ms/Mr, 女士/先生, Уважаемая/Уважаемый).
+CN_FEMALE_GIVEN = {"芳", "娜", "敏", "静", "婷", "欣怡", "子涵", "雨萱", "佳琪"}
+DE_FEMALE_FIRST = {"Anna", "Laura", "Lena", "Sophie", "Marie"}
+EN_FEMALE_FIRST = {"Emily", "Sarah", "Olivia", "Sophie", "Hannah", "Grace"}
+# Father's name -> (son's, daughter's) patronymic.
+PATRONYMICS = {
+    "Алексей": ("Алексеевич", "Алексеевна"), "Дмитрий": ("Дмитриевич", "Дмитриевна"),
+    "Иван": ("Иванович", "Ивановна"), "Сергей": ("Сергеевич", "Сергеевна"), "Андрей": ("Андреевич", "Андреевна"),
+    "Михаил": ("Михайлович", "Михайловна"), "Николай": ("Николаевич", "Николаевна"),
+    "Павел": ("Павлович", "Павловна"), "Нурлан": ("Нурланович", "Нурлановна"),
+    "Ержан": ("Ержанович", "Ержановна"), "Данияр": ("Даниярович", "Данияровна"),
+    "Асхат": ("Асхатович", "Асхатовна"), "Бауыржан": ("Бауыржанович", "Бауыржановна"),
+}
+
 NOTE_TEMPLATES: dict[Language, tuple[tuple[str, str], ...]] = {
     Language.EN: (
         ("Raised the bid on {campaign} by {pct}%", "volume was below plan while CPA stayed inside the band"),
@@ -834,9 +849,26 @@ def _unique(candidate: str, taken: dict[str, None]) -> str:
 
 def person(market: str, rng: np.random.Generator) -> tuple[str, str]:
     """A name that looks real in `market`, and an ASCII `first.last` for its email."""
+    name, local, _parts = person_parts(market, rng)
+    return name, local
+
+
+def _patronymic(local: str, female: bool, fathers: tuple[str, ...]) -> str | None:
+    """A patronymic for most Russian-speaking contacts, drawn from a hash of the name so the rng stream is unchanged."""
+    draw = int(hashlib.sha256(local.encode()).hexdigest()[:8], 16)
+    if draw % 10 >= 7:
+        return None
+    father = fathers[draw // 10 % len(fathers)]
+    return PATRONYMICS[father][1 if female else 0]
+
+
+def person_parts(market: str, rng: np.random.Generator) -> tuple[str, str, dict[str, str | None]]:
+    """`person`, plus the name's parts as a contact stores them: given, family, patronymic, honorific."""
     if market == "CN":
         (surname, s_ascii), (given, g_ascii) = _pick(rng, CN_SURNAMES), _pick(rng, CN_GIVEN)
-        return surname + given, f"{s_ascii}.{g_ascii}"
+        honorific = "ms" if given in CN_FEMALE_GIVEN else "mr"
+        return surname + given, f"{s_ascii}.{g_ascii}", {"given_name": given, "family_name": surname,
+                                                          "patronymic": None, "honorific": honorific}
     if market in ("RU", "KZ"):
         female = bool(rng.random() < 0.5)
         if market == "RU":
@@ -846,12 +878,20 @@ def person(market: str, rng: np.random.Generator) -> tuple[str, str]:
             first = _pick(rng, KZ_FEMALE if female else KZ_MALE)
             last = _pick(rng, KZ_SURNAMES)
         surname, s_ascii = (last[0] + "а", last[1] + "a") if female else last
-        return f"{first[0]} {surname}", f"{first[1]}.{s_ascii}"
+        local = f"{first[1]}.{s_ascii}"
+        fathers = tuple(n for n, _ in (RU_MALE if market == "RU" else KZ_MALE))
+        return f"{first[0]} {surname}", local, {"given_name": first[0], "family_name": surname,
+                                                "patronymic": _patronymic(local, female, fathers),
+                                                "honorific": "ms" if female else "mr"}
     if market == "DE":
         first, last = _pick(rng, DE_FIRST), _pick(rng, DE_LAST)
-        return f"{first[0]} {last[0]}", f"{first[1]}.{last[1]}"
+        honorific = "ms" if first[0] in DE_FEMALE_FIRST else "mr"
+        return f"{first[0]} {last[0]}", f"{first[1]}.{last[1]}", {"given_name": first[0], "family_name": last[0],
+                                                                  "patronymic": None, "honorific": honorific}
     first, last = _pick(rng, EN_FIRST), _pick(rng, EN_LAST)
-    return f"{first} {last}", f"{first.lower()}.{last.lower()}"
+    honorific = "ms" if first in EN_FEMALE_FIRST else "mr"
+    return f"{first} {last}", f"{first.lower()}.{last.lower()}", {"given_name": first, "family_name": last,
+                                                                  "patronymic": None, "honorific": honorific}
 
 
 def company(market: str, industry: str, rng: np.random.Generator, slugs: dict[str, None]) -> tuple[str, str]:
@@ -1257,6 +1297,8 @@ def _plan_clients(
             "team_lead_key": team["leads"][(team["ams"].index(am)) // 8],
             "director_key": team["director"][0],
             "created_at": at_local(start, dt.time(9, 0), zone),
+            # The control client is the agency's own test account: swept like any other, never written to.
+            "is_test": bool(role["control"]),
         }
         if market.code in ("RU", "KZ"):
             client["short"] = name.split("«", 1)[-1].rstrip("»")
@@ -1305,7 +1347,7 @@ def _contacts(client: dict[str, Any], rng: np.random.Generator, first_key: int) 
     rows = []
     for i in range(int(rng.integers(count[0], count[1] + 1))):
         role = ContactRole.DECISION_MAKER if i == 0 else ContactRole.OPERATOR
-        name, local = person(market.code, rng)
+        name, local, parts = person_parts(market.code, rng)
         if market.code == "CN":
             channel = Channel.WECHAT if role is ContactRole.OPERATOR or rng.random() < 0.5 else Channel.EMAIL
         elif market.code in ("RU", "KZ"):
@@ -1328,6 +1370,7 @@ def _contacts(client: dict[str, Any], rng: np.random.Generator, first_key: int) 
                 "key": first_key + len(rows),
                 "client_key": client["key"],
                 "name": name,
+                **parts,
                 "email": f"{_unique(local, emails)}@{client['slug']}.example",
                 "role": role,
                 "language": market.language,

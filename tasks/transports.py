@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import enum
 import hashlib
 import logging
@@ -12,7 +13,7 @@ import time
 import urllib.error
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import format_datetime, formataddr
 from http.client import HTTPException
 from pathlib import Path
 from typing import Protocol
@@ -57,6 +58,22 @@ class Envelope:
     text: str
     kind: str = "message"
     attachments: tuple[Attachment, ...] = ()
+    # Who the reader sees: the AM's name on the agency's address, replies to the AM; None: the product's name.
+    sender_name: str | None = None
+    reply_to: str | None = None
+    date: dt.datetime | None = None
+
+
+def message_id(envelope: Envelope, sender_email: str) -> str:
+    """A Message-ID made from the outbox key, so a retried send carries the same one and threads stay whole."""
+    digest = hashlib.sha256(envelope.key.encode()).hexdigest()[:32]
+    return f"<{digest}.{envelope.message_id}@{sender_email.rpartition('@')[2] or 'cadence.local'}>"
+
+
+def date_header(envelope: Envelope) -> str:
+    """RFC 5322 Date: when the message leaves (the dispatch clock), in UTC."""
+    moment = envelope.date or dt.datetime.now(dt.timezone.utc)
+    return format_datetime(moment.astimezone(dt.timezone.utc))
 
 
 @dataclass(frozen=True)
@@ -132,10 +149,10 @@ class SendGridTransport:
         """The SendGrid Mail object: plain text first, then HTML, our ids in custom_args, then any attachments."""
         from sendgrid.helpers.mail import Attachment as SendGridAttachment
         from sendgrid.helpers.mail import (Category, CustomArg, Disposition, FileContent, FileName, FileType, From,
-                                           Mail, To)
+                                           Header, Mail, ReplyTo, To)
 
         mail = Mail(
-            from_email=From(self.sender_email, self.sender_name),
+            from_email=From(self.sender_email, envelope.sender_name or self.sender_name),
             to_emails=To(envelope.recipient),
             subject=envelope.subject,
             plain_text_content=envelope.text,
@@ -143,6 +160,10 @@ class SendGridTransport:
         )
         mail.custom_arg = [CustomArg(CUSTOM_ARG_KEY, envelope.key), CustomArg(CUSTOM_ARG_ID, str(envelope.message_id))]
         mail.category = Category(envelope.kind[:255])
+        if envelope.reply_to:
+            mail.reply_to = ReplyTo(envelope.reply_to)
+        mail.header = [Header("Date", date_header(envelope)),
+                       Header("Message-ID", message_id(envelope, self.sender_email))]
         for item in envelope.attachments:
             mail.add_attachment(SendGridAttachment(
                 FileContent(base64.b64encode(item.content).decode("ascii")), FileName(item.filename),
@@ -196,10 +217,13 @@ class FileOutboxTransport:
     def render(self, envelope: Envelope) -> bytes:
         """The RFC 5322 message; the email package refuses CR/LF in a header value, so no header can split."""
         message = EmailMessage()
-        message["From"] = formataddr((self.sender_name, self.sender_email))
+        message["From"] = formataddr((envelope.sender_name or self.sender_name, self.sender_email))
+        if envelope.reply_to:
+            message["Reply-To"] = envelope.reply_to
         message["To"] = envelope.recipient
         message["Subject"] = envelope.subject
-        message["Message-ID"] = make_msgid(domain=self.sender_email.rpartition("@")[2] or "cadence.local")
+        message["Date"] = date_header(envelope)
+        message["Message-ID"] = message_id(envelope, self.sender_email)
         message["X-Cadence-Key"] = envelope.key
         message.set_content(envelope.text)
         message.add_alternative(envelope.html, subtype="html")

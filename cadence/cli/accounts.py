@@ -81,6 +81,7 @@ def add_client(
     cpa_min: str | None = typer.Option(None, help="lower edge of the acceptable CPA band"),
     cpa_max: str | None = typer.Option(None, help="upper edge of the acceptable CPA band"),
     monthly_budget: str | None = typer.Option(None),
+    test: bool = typer.Option(False, "--test", help="a test or internal client: swept, never sent client mail"),
 ) -> None:
     """Add a client (and its owner AM, if not yet known)."""
     low, high = _money(cpa_min, "--cpa-min"), _money(cpa_max, "--cpa-max")
@@ -97,9 +98,20 @@ def add_client(
         s.add(Client(
             slug=slug, name=name, industry=industry, market=market.upper(), time_zone=_zone(time_zone),
             currency=currency.upper(), tier=tier, owner_am=am, cooperation_start=dt.date.today(),
-            cpa_min=low, cpa_max=high, monthly_budget=_money(monthly_budget, "--monthly-budget"),
+            cpa_min=low, cpa_max=high, monthly_budget=_money(monthly_budget, "--monthly-budget"), is_test=test,
         ))
-    out.print(f"client {slug} added")
+    out.print(f"client {slug} added" + (" as a test client (no client mail)" if test else ""))
+
+
+@clients_app.command("test")
+def mark_test(
+    slug: str = typer.Argument(..., help="the client's slug"),
+    off: bool = typer.Option(False, "--off", help="make it a real client again"),
+) -> None:
+    """Mark a client as a test (internal) client: still swept and reported on, never sent client mail."""
+    with Session(ready_engine()) as s, s.begin():
+        _client(s, slug).is_test = not off
+    out.print(f"client {slug} is {'a real client again' if off else 'a test client: it gets no client mail'}")
 
 
 @app.command("list")

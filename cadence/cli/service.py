@@ -14,13 +14,15 @@ from sqlalchemy.orm import Session
 from cadence.wiring import ready_engine
 from models import Client, ClientRequest, Contact, Incident, Interaction, Staff
 from models.base import utcnow
-from models.enums import Channel, Direction, IncidentSource, IncidentStage, RequestStatus, Tier
+from models.enums import (Channel, ContactRole, Detail, Direction, Honorific, IncidentSource, IncidentStage, Language,
+                          RequestStatus, Tier, Tone)
 from tasks.errors import CadenceError
 from tasks.messaging.outbox import Window
 
 request_app = typer.Typer(help="Client requests on the 1-3-7 clock.", no_args_is_help=True)
 incident_app = typer.Typer(help="Crises: open, acknowledge, advance, see the timeline.", no_args_is_help=True)
-contact_app = typer.Typer(help="Log contacts with clients (calls, chats, meetings).", no_args_is_help=True)
+contact_app = typer.Typer(help="Add a client's contacts; log contacts with clients (calls, chats, meetings).",
+                          no_args_is_help=True)
 tier_app = typer.Typer(help="Client tiers: recompute from the data, or override.", no_args_is_help=True)
 # Names, notes and addresses are data: printed as given, never read as Rich markup or :emoji: codes.
 out = Console(highlight=False, markup=False, emoji=False)
@@ -238,6 +240,39 @@ def show_incident(incident_id: int) -> None:
         out.print(escalation.timeline_markdown(s, incident_id))
         out.print("")
         out.print(s.get(Incident, incident_id).root_cause_doc or "")
+
+
+@contact_app.command("add")
+def add_contact(
+    client: str = typer.Option(..., help="the client's slug"),
+    email: str = typer.Option(...),
+    name: str = typer.Option(..., help="the full name as the contact writes it"),
+    given_name: str | None = typer.Option(None, help="what a friendly letter calls them: Michael, 雨萱, Айгерим"),
+    family_name: str | None = typer.Option(None, help="for a formal letter: Bennett, 徐, Касымова"),
+    patronymic: str | None = typer.Option(None, help="Russian formal address: Касымовна"),
+    honorific: Honorific | None = typer.Option(None, help="ms / mr / dr: Dear Ms Bennett, 徐女士, Уважаемая"),
+    role: ContactRole = typer.Option(ContactRole.OPERATOR),
+    language: Language = typer.Option(...),
+    tone: Tone = typer.Option(Tone.FORMAL),
+    detail: Detail = typer.Option(Detail.SUMMARY),
+    channel: Channel = typer.Option(Channel.EMAIL),
+) -> None:
+    """Add a person at a client and how they want to be written to; the name parts make the greeting."""
+    from tasks.messaging.compose import preferences
+
+    if "@" not in email.strip("@"):
+        raise CadenceError(f"--email must be an email address, got {email!r}")
+    with Session(ready_engine()) as s, s.begin():
+        owner = _client(s, client)
+        if s.scalar(select(Contact.id).where(Contact.client_id == owner.id, Contact.email == email)) is not None:
+            raise CadenceError(f"contact {email!r} already exists at {client}")
+        contact = Contact(client=owner, email=email, name=name, given_name=given_name, family_name=family_name,
+                          patronymic=patronymic, honorific=honorific, role=role, language=language, tone=tone,
+                          detail=detail, channel=channel)
+        s.add(contact)
+        s.flush()
+        greeting = preferences(contact, owner).greeting
+    out.print(f"contact {email} added to {client}; letters open with: {greeting}")
 
 
 @contact_app.command("log")

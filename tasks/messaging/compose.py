@@ -11,7 +11,9 @@ from typing import Any
 
 from models import Client, Contact
 from models.enums import Audience, ContactRole, Detail
+from tasks.i18n import reader_knows
 from tasks.messaging.outbox import MAX_SUBJECT_CHARS, Delivery, Window, plan_delivery, window_of
+from tasks.messaging.salutation import NameParts, salutation
 from tasks.render import render_in
 
 # Decision-makers get the conclusion and the three most important changes (seed 003: conclusion first).
@@ -31,6 +33,17 @@ class Preferences:
     role: str
     channel: str
     window: Window
+    given_name: str | None = None
+    family_name: str | None = None
+    patronymic: str | None = None
+    honorific: str | None = None
+    # Terms explained to this contact in earlier messages: not explained again.
+    known_terms: frozenset[str] = frozenset()
+
+    @property
+    def greeting(self) -> str:
+        return salutation(self.language, self.tone, NameParts(self.name, self.given_name, self.family_name,
+                                                               self.patronymic, self.honorific))
 
 
 @dataclass(frozen=True)
@@ -38,14 +51,27 @@ class Composed:
     subject: str
     html: str
     text: str
+    terms: tuple[str, ...] = ()
 
 
 def preferences(contact: Contact, client: Client) -> Preferences:
     return Preferences(
         email=contact.email, name=contact.name, language=contact.language.value, tone=contact.tone.value,
         detail=contact.detail.value, role=contact.role.value, channel=contact.channel.value,
-        window=window_of(contact, client),
+        window=window_of(contact, client), given_name=contact.given_name, family_name=contact.family_name,
+        patronymic=contact.patronymic, honorific=contact.honorific.value if contact.honorific else None,
+        known_terms=frozenset(contact.glossary_sent or ()),
     )
+
+
+def sender(am_name: str | None, am_email: str | None, agency_name: str) -> dict[str, str | None]:
+    """What a client message is sent as: `Anna Petrova, Agency` on the agency's address, replies to the AM."""
+    return {"from_name": f"{am_name}, {agency_name}" if am_name else agency_name, "reply_to": am_email or None}
+
+
+def in_tone(language: str, tone: str, text: str) -> str:
+    """The zh catalogue addresses the reader as 您; a friendly letter says 你 throughout, as it greets."""
+    return text.replace("您", "你") if language == "zh" and tone == "friendly" else text
 
 
 def clean_subject(subject: str) -> str:
@@ -56,13 +82,15 @@ def clean_subject(subject: str) -> str:
 
 def compose(template: str, prefs: Preferences, context: Mapping[str, Any]) -> Composed:
     """Render email/<template>.{subject.txt,html,txt}.j2 in the contact's language, tone and detail."""
-    ctx = {**context, "language": prefs.language,
+    ctx = {**context, "language": prefs.language, "greeting": prefs.greeting,
            "contact": {"name": prefs.name, "tone": prefs.tone, "detail": prefs.detail, "role": prefs.role}}
-    return Composed(
-        subject=clean_subject(render_in(prefs.language, f"email/{template}.subject.txt.j2", **ctx)),
-        html=render_in(prefs.language, f"email/{template}.html.j2", **ctx),
-        text=render_in(prefs.language, f"email/{template}.txt.j2", **ctx),
-    )
+
+    def part(name: str) -> str:
+        return in_tone(prefs.language, prefs.tone, render_in(prefs.language, f"email/{template}.{name}.j2", **ctx))
+
+    with reader_knows(prefs.known_terms) as explained:
+        subject, html, text = clean_subject(part("subject.txt")), part("html"), part("txt")
+    return Composed(subject=subject, html=html, text=text, terms=tuple(sorted(explained)))
 
 
 def cpa_verdict(kpis: Mapping[str, Any], band: Mapping[str, Any] | None) -> str:
@@ -122,9 +150,12 @@ def client_update_context(
 def client_message(
     *, flow: str, kind: str, period: str, client_slug: str, client_id: int | None, contact_id: int | None,
     prefs: Preferences, composed: Composed, now: dt.datetime, is_crisis: bool = False,
-    meta: Mapping[str, Any] | None = None,
+    meta: Mapping[str, Any] | None = None, sent_as: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An outbox row for `enqueue`: manual for non-email contacts, held outside business hours unless a crisis."""
+    """An outbox row for `enqueue`: manual for non-email contacts, held outside business hours unless a crisis.
+
+    `sent_as` (from `sender`) goes into the row's meta, so every (re)send shows the same sender and Reply-To.
+    """
     plan: Delivery = plan_delivery(prefs.channel, prefs.window, is_crisis, now)
     return {
         "flow": flow, "kind": kind, "period": period, "client_slug": client_slug, "audience": Audience.CLIENT,
@@ -132,5 +163,7 @@ def client_message(
         "language": prefs.language, "subject": composed.subject, "body_html": composed.html,
         "body_text": composed.text, "is_crisis": is_crisis, "status": plan.status, "hold_until": plan.hold_until,
         "hold_reason": plan.hold_reason, "meta": {"tone": prefs.tone, "detail": prefs.detail, "role": prefs.role,
-                                                  "channel": prefs.channel, **(meta or {})},
+                                                  "channel": prefs.channel, **(dict(sent_as) if sent_as else {}),
+                                                  **({"terms": list(composed.terms)} if composed.terms else {}),
+                                                  **(meta or {})},
     }

@@ -45,7 +45,13 @@ def idempotency_key(flow: str, client: str | None, period: str, recipient: str, 
 
 
 def enqueue(session: Session, messages: Sequence[dict[str, Any]]) -> int:
-    """Put composed messages in the outbox; a key already there is left alone. Returns how many are new."""
+    """Put composed messages in the outbox; a key already there is left alone. Returns how many are new.
+
+    Client messages to a test client are dropped here, whatever composed them; the terms a client message
+    explains are remembered on its contact, so the next message does not explain them again.
+    """
+    messages = without_test_clients(session, messages)
+    remember_terms(session, messages)
     rows = [
         {**{k: v for k, v in m.items() if k != "client_slug"},
          "idempotency_key": idempotency_key(m["flow"], m.get("client_slug"), m["period"], m["recipient"], m["kind"])}
@@ -56,6 +62,31 @@ def enqueue(session: Session, messages: Sequence[dict[str, Any]]) -> int:
         insert_missing(session, T, list(same), ["idempotency_key"])
         for _shape, same in itertools.groupby(rows, key=lambda r: tuple(sorted(r)))
     )
+
+
+def without_test_clients(session: Session, messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages minus any client-audience message to a client marked as a test (internal) client."""
+    ids = {m.get("client_id") for m in messages if m.get("audience") == Audience.CLIENT and m.get("client_id")}
+    if not ids:
+        return list(messages)
+    tests = set(session.scalars(select(Client.id).where(Client.id.in_(ids), Client.is_test.is_(True))))
+    return [m for m in messages if not (m.get("audience") == Audience.CLIENT and m.get("client_id") in tests)]
+
+
+def remember_terms(session: Session, messages: Sequence[dict[str, Any]]) -> None:
+    """Add the terms each client message explains to its contact's `glossary_sent`."""
+    told: dict[int, set[str]] = {}
+    for m in messages:
+        terms = (m.get("meta") or {}).get("terms")
+        if terms and m.get("contact_id") and m.get("audience") == Audience.CLIENT:
+            told.setdefault(m["contact_id"], set()).update(terms)
+    if not told:
+        return
+    for contact in session.scalars(select(Contact).where(Contact.id.in_(told))):
+        known = set(contact.glossary_sent or ())
+        if not told[contact.id] <= known:
+            contact.glossary_sent = sorted(known | told[contact.id])
+    session.flush()
 
 
 @dataclass(frozen=True)
@@ -376,8 +407,10 @@ def _hold(engine: Engine, row: Any, plan: Delivery, report: DispatchReport) -> N
 def _send_one(engine: Engine, transport: EmailTransport, row: Any, policy: DispatchPolicy, pacer: Pacer,
               sleep: Callable[[float], None], rng: Callable[[], float], report: DispatchReport,
               clock: Callable[[], dt.datetime] = utcnow) -> None:
+    meta = row.meta or {}
     envelope = Envelope(message_id=row.id, key=row.idempotency_key, recipient=row.recipient, subject=row.subject,
-                        html=row.body_html, text=row.body_text, kind=row.kind)
+                        html=row.body_html, text=row.body_text, kind=row.kind, sender_name=meta.get("from_name"),
+                        reply_to=meta.get("reply_to"), date=clock())
     reason = problem(envelope)
     pdf = report_pdf_path(row.report_pdf, row.meta)
     if reason is None and pdf is not None:

@@ -79,6 +79,7 @@ def client_facts(client: Client) -> dict[str, Any]:
         "target_roas": float(client.target_roas) if client.target_roas is not None else None,
         "cooperation_start": client.cooperation_start,
         "am": {"id": am.id, "name": am.name, "email": am.email, "team": am.team},
+        "is_test": bool(client.is_test),
     }
 
 

@@ -19,7 +19,7 @@ from models.base import utcnow
 from models.enums import Audience, Language
 from tasks.db import configured_engine
 from tasks.messaging import enqueue
-from tasks.messaging.compose import client_message, client_update_context, compose
+from tasks.messaging.compose import client_message, client_update_context, compose, sender
 from tasks.render import render
 from tasks.reports import content, data
 from tasks.reports.benchmarks import client_kpis
@@ -47,6 +47,13 @@ def _reports_root():
     from cadence.settings import get_settings
 
     return get_settings().reports_path
+
+
+def _sent_as(client: dict[str, Any]) -> dict[str, str | None]:
+    """The client's owner AM as sender and Reply-To, on the agency's address."""
+    from cadence.settings import get_settings
+
+    return sender(client["am"]["name"], client["am"]["email"], get_settings().agency_name)
 
 
 def parse_period(kind: str, label: str) -> Period:
@@ -133,7 +140,8 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
         if send:
             done = {r.key: r for r in rendered}
             messages = []
-            for client in chunk.clients:
+            # A test client's report is rendered and stored, but it is never sent.
+            for client in (c for c in chunk.clients if not c.get("is_test")):
                 cid = client["id"]
                 for contact_id, prefs in chunk.contacts.get(cid, []):
                     report = done.get((cid, prefs.language))
@@ -145,7 +153,7 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
                     message = client_message(
                         flow=FLOWS[kind], kind=kind, period=period.label, client_slug=slugs[cid], client_id=cid,
                         contact_id=contact_id, prefs=prefs, composed=composed, now=now,
-                        meta={"report_pdf": report.pdf_path, "pages": report.pages})
+                        meta={"report_pdf": report.pdf_path, "pages": report.pages}, sent_as=_sent_as(client))
                     messages.append({**message, "report_id": ids[(cid, kind, period.label, prefs.language)]})
             new_messages = enqueue(s, messages)
     timings["store_s"] = time.perf_counter() - started - sum(timings.values())
@@ -214,7 +222,7 @@ def standup_chunk_rows(client_ids: list[int], as_of: dt.date, now: dt.datetime,
                                   chunk.last_contact.get(cid), as_of, now)
         row["update_due"] = content.wants_update(client, as_of)
         rows.append(row)
-        if not (send and row["update_due"]):
+        if not (send and row["update_due"]) or client.get("is_test"):
             continue
         # Weekly readers hear about the whole week; stand-up readers about the days since the last stand-up.
         every = client["tier"] == "strategic" or client["settings"].get("standup_updates") == "every"
@@ -248,7 +256,7 @@ def _client_updates(client: dict[str, Any], chunk: data.Chunk, metrics: pd.DataF
         composed = compose("client_update", prefs, ctx)
         out.append(client_message(flow=FLOWS["standup"], kind="client_update", period=current.label,
                                   client_slug=client["slug"], client_id=client["id"], contact_id=contact_id,
-                                  prefs=prefs, composed=composed, now=now))
+                                  prefs=prefs, composed=composed, now=now, sent_as=_sent_as(client)))
     return out
 
 

@@ -27,6 +27,11 @@ class Scripted:
     accept_then_hang: bool = False
 
 
+# Headers SendGrid sets itself and refuses in `headers` (its v3 mail/send reference).
+RESERVED_HEADERS = {"x-sg-id", "x-sg-eid", "received", "dkim-signature", "content-type", "content-transfer-encoding",
+                    "to", "from", "subject", "reply-to", "cc", "bcc"}
+
+
 def _errors(message: str, field: str | None = None) -> dict[str, Any]:
     return {"errors": [{"message": message, "field": field, "help": None}]}
 
@@ -58,6 +63,15 @@ def shape_errors(payload: Any) -> list[str]:
             problems.append("text/plain must come first in content")
         if not all(isinstance(c, dict) and isinstance(c.get("value"), str) and c.get("value") for c in content):
             problems.append("content[].value must be a non-empty string")
+    reply_to = payload.get("reply_to")
+    if reply_to is not None and (not isinstance(reply_to, dict) or not reply_to.get("email")):
+        problems.append("reply_to.email is required when reply_to is given")
+    headers = payload.get("headers")
+    if headers is not None:
+        if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+            problems.append("headers values must be strings")
+        else:
+            problems += [f"header {name} is reserved" for name in headers if name.lower() in RESERVED_HEADERS]
     args = payload.get("custom_args")
     if args is not None and (not isinstance(args, dict) or not all(isinstance(v, str) for v in args.values())):
         problems.append("custom_args values must be strings")

@@ -23,7 +23,9 @@ def critical(engine) -> dict:
     """A demo agency with one critical finding, and the payload the sweep's event carries for it."""
     generate_agency(engine, as_of=AS_OF, seed=11, clients=6, days=45)
     with Session(engine) as s, s.begin():
-        account = s.scalars(select(AdAccount).order_by(AdAccount.id)).first()
+        # Not the demo's test client: it is never told of a crisis.
+        account = s.scalars(select(AdAccount).join(Client, Client.id == AdAccount.client_id)
+                            .where(Client.is_test.is_(False)).order_by(AdAccount.id)).first()
         s.add(Finding(client_id=account.client_id, account_id=account.id, detector="tracking_broken",
                       day=AS_OF - dt.timedelta(days=1), severity=Severity.CRITICAL,
                       evidence={"clicks": 1200, "conversions": 0}, recommendation="Check the conversion tag."))

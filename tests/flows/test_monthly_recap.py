@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from flows.monthly_recap import monthly_recap
-from models import Client, OutboundMessage, Report
+from models import Client, Contact, OutboundMessage, Report
 from models.enums import MessageStatus
 from tasks.demo import generate_agency
 from tasks.messaging import dispatch
+from tasks.messaging.compose import preferences
 from tasks.transports import FileOutboxTransport
 
 AS_OF = dt.date(2026, 12, 2)
@@ -60,9 +61,10 @@ def test_recap_flow_renders_stores_queues_and_a_rerun_changes_nothing(engine, de
 
 def test_the_recap_email_in_the_file_outbox_carries_the_report_pdf(engine, demo, prefect_harness, tmp_path):
     with Session(engine) as s:
-        slug = s.scalar(select(Client.slug).order_by(Client.id))
+        # The first client is the demo's test client, which gets no client mail: the British one does.
+        slug = s.scalar(select(Client.slug).where(Client.is_test.is_(False), Client.market == "GB").order_by(Client.id))
     monthly_recap(as_of=AS_OF, clients=[slug], pdf_workers=1, dispatch=False)
-    # Wednesday 10:00 in New York, where the first demo client's email contact reads mail.
+    # Wednesday 15:00 in London, where that client's email contact reads mail.
     now = dt.datetime(2026, 12, 2, 15, 0, tzinfo=dt.timezone.utc)
     assert dispatch(engine, FileOutboxTransport(tmp_path / "outbox", "cadence@agency.example"), now=now).sent >= 1
     with Session(engine) as s:
@@ -82,3 +84,36 @@ def test_recap_flow_ends_by_dispatching_the_outbox(engine, demo, prefect_harness
         slug = s.scalar(select(Client.slug).order_by(Client.id))
     result = monthly_recap(as_of=AS_OF, clients=[slug], pdf_workers=1, chunk_clients=1)
     assert result["dispatch"] is not None
+
+
+def test_the_test_client_gets_its_report_but_no_recap_and_others_get_mail_from_their_am(engine, demo, prefect_harness,
+                                                                                       tmp_path):
+    from tasks.synthetic import CONTROL_SLUG
+
+    with Session(engine) as s:
+        control = s.scalars(select(Client).where(Client.slug == CONTROL_SLUG)).one()
+        other = s.scalars(select(Client).where(Client.slug != CONTROL_SLUG, Client.market == "GB")
+                          .order_by(Client.id)).first()
+        assert control.is_test and not other.is_test
+        control_id, other_id, am = control.id, other.id, (other.owner_am.name, other.owner_am.email)
+    monthly_recap(as_of=AS_OF, clients=[CONTROL_SLUG, other.slug], pdf_workers=1, dispatch=False)
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Report).where(Report.client_id == control_id)) >= 1
+        assert s.scalar(select(func.count()).select_from(OutboundMessage)
+                        .where(OutboundMessage.client_id == control_id)) == 0
+        assert s.scalar(select(func.count()).select_from(OutboundMessage)
+                        .where(OutboundMessage.client_id == other_id)) >= 1
+    now = dt.datetime(2026, 12, 2, 15, 0, tzinfo=dt.timezone.utc)
+    assert dispatch(engine, FileOutboxTransport(tmp_path / "outbox", "cadence@agency.example"), now=now).sent >= 1
+    for path in (tmp_path / "outbox").glob("*.eml"):
+        parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert parsed["From"].addresses[0].display_name == f"{am[0]}, Cadence Agency"
+        assert parsed["From"].addresses[0].addr_spec == "cadence@agency.example"
+        assert parsed["Reply-To"].addresses[0].addr_spec == am[1]
+        assert parsed["Date"].datetime == now or abs(parsed["Date"].datetime - now) < dt.timedelta(minutes=1)
+        assert parsed["Message-ID"].startswith("<") and parsed["Message-ID"].endswith("@agency.example>")
+        with Session(engine) as s:
+            contact = s.scalars(select(Contact).where(Contact.email == parsed["To"].addresses[0].addr_spec)).one()
+            greeting = preferences(contact, contact.client).greeting
+        first_line = parsed.get_body(("plain",)).get_content().splitlines()[0]
+        assert first_line == greeting and contact.name not in first_line and contact.family_name

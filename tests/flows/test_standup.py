@@ -20,7 +20,9 @@ MONDAY, THURSDAY = dt.date(2026, 11, 23), dt.date(2026, 11, 26)
 def demo(engine):
     summary = generate_agency(engine, as_of=THURSDAY, seed=11, clients=8, days=45)
     with Session(engine) as s, s.begin():
-        s.execute(update(Client).where(Client.slug == "demo-control").values(tier_override=Tier.STRATEGIC))
+        # The control is the demo's test client: strategic, yet never sent an update; the British client is sent one.
+        s.execute(update(Client).where(Client.slug.in_(["demo-control", "bramble-travel"]))
+                  .values(tier_override=Tier.STRATEGIC))
     return summary
 
 
@@ -32,13 +34,15 @@ def _messages(engine, kind: str) -> list[OutboundMessage]:
 def test_standup_summaries_per_am_and_updates_by_tier(engine, demo, prefect_harness):
     with Session(engine) as s:
         clients = s.scalars(select(Client)).all()
-        tiers = {c.id: c.effective_tier.value for c in clients}
+        tiers = {c.id: c.effective_tier.value for c in clients if not c.is_test}
         ams = {c.owner_am_id for c in clients}
-        contacts = {c.id: len([k for k in c.contacts if k.is_active]) for c in clients}
+        contacts = {c.id: len([k for k in c.contacts if k.is_active]) for c in clients if not c.is_test}
+        control = s.scalar(select(Client.id).where(Client.slug == "demo-control", Client.is_test.is_(True)))
     thursday = standup_summary(as_of=THURSDAY, dispatch=False)
     updates = _messages(engine, "client_update")
-    assert {m.client_id for m in updates} == {cid for cid, t in tiers.items() if t == "strategic"}
-    assert thursday["updates"] == sum(contacts[cid] for cid, t in tiers.items() if t == "strategic")
+    strategic = {cid for cid, t in tiers.items() if t == "strategic"}
+    assert strategic and control not in tiers and {m.client_id for m in updates} == strategic
+    assert thursday["new_updates"] == sum(contacts[cid] for cid in strategic)
     summaries = _messages(engine, "standup_summary")
     assert len(summaries) == len(ams) and all(m.period == "2026-11-23..2026-11-25" for m in summaries)
     assert "Since the last stand-up" in summaries[0].body_text

@@ -52,7 +52,8 @@ def assert_one_line_subject(subject: str) -> None:
 @st.composite
 def preferences(draw: st.DrawFn) -> Preferences:
     return Preferences(
-        email="li@client.example", name=draw(hostile), language=draw(st.sampled_from(LANGUAGES)),
+        email="li@client.example", name=draw(hostile), given_name=draw(hostile), family_name=draw(hostile),
+        language=draw(st.sampled_from(LANGUAGES)),
         tone=draw(st.sampled_from(["formal", "friendly"])), detail=draw(st.sampled_from(["summary", "campaign"])),
         role=draw(st.sampled_from(["decision_maker", "operator"])), channel=draw(st.sampled_from(["email", "wechat"])),
         window=SHANGHAI)
@@ -67,7 +68,7 @@ kpi_values = st.one_of(st.none(), st.decimals(0, 10**9, places=2, allow_nan=Fals
        currency=st.sampled_from(["USD", "CNY", "RUB", "EUR"]), spend=kpi_values, conversions=kpi_values,
        now=st.datetimes(dt.datetime(2026, 1, 1), dt.datetime(2027, 1, 1), timezones=st.just(dt.timezone.utc)))
 @example(prefs=Preferences("li@client.example", "<script>x</script>", "en", "formal", "campaign", "operator", "email",
-                           SHANGHAI),
+                           SHANGHAI, given_name="<script>x</script>"),
          client="Acme\r\nBcc: victim@example.com {{ 7*7 }}", am="%(x)s", campaign_names=["{% raw %}"],
          actions=["<b>bold</b>"], steps=["%s"], currency="USD", spend=Decimal(1000), conversions=Decimal(10),
          now=dt.datetime(2026, 11, 30, 2, tzinfo=dt.timezone.utc))
@@ -84,7 +85,8 @@ def test_a_client_update_from_hostile_data_renders_inert_in_every_language(
     composed = compose("client_update", prefs, context)
     assert_one_line_subject(composed.subject)
     assert_safe_html(composed.html)
-    shown = [prefs.name, am, *context["actions"], *context["next_steps"]]
+    # The greeting names the contact by given name (the full name is never in a greeting).
+    shown = [prefs.given_name.strip(), am, *context["actions"], *context["next_steps"]]
     if context["show_campaigns"]:
         shown += campaign_names
     for value in shown:
@@ -149,7 +151,7 @@ EXPLOIT = {"kind": "recap", "language": "en", "client": "<script>c</script>", "a
            "names": ["<scr<script>ipt>", "%(x)s"], "initiatives": ["$\\frac$", "$$"], "note": "{% raw %}",
            "reason": "<img onerror=x>", "title": "\r\n", "currency": "USD",
            "contact": Preferences("li@client.example", "<script>alert(1)</script>", "en", "friendly", "campaign",
-                                  "operator", "email", SHANGHAI)}
+                                  "operator", "email", SHANGHAI, given_name="<script>alert(1)</script>")}
 
 
 @settings(FUZZ, max_examples=20)
@@ -171,7 +173,8 @@ def test_reports_and_their_emails_from_hostile_data_render_inert(case):
     if len(_collapsed(case["client"])) < 200:
         assert _collapsed(case["client"]) in email.subject
     assert_safe_html(email.html)
-    assert str(escape(prefs.name)) in email.html and prefs.name in email.text
+    given = prefs.given_name.strip()
+    assert str(escape(given)) in email.html and given in email.text
 
 
 @pytest.mark.filterwarnings("ignore:Glyph .* missing from font:UserWarning")  # fonts come with `make system-test`

@@ -372,6 +372,13 @@ def test_clients_contacts_and_staff_look_like_a_real_agency(agency: Agency) -> N
             assert ZoneInfo(client.time_zone) and client.business_hours_start < client.business_hours_end
         channels = {c.channel.value for c in s.scalars(select(Contact))}
         assert {"email", "wechat", "telegram"} <= channels
+        # Name parts make the greeting: given and family name and an honorific for all, a patronymic for most ru.
+        contacts = s.scalars(select(Contact)).all()
+        assert all(c.given_name and c.family_name and c.honorific for c in contacts)
+        assert all(c.given_name in c.name and c.family_name in c.name for c in contacts)
+        russian = [c for c in contacts if c.language is Language.RU]
+        assert russian and any(c.patronymic for c in russian)
+        assert [c.slug for c in s.scalars(select(Client).where(Client.is_test.is_(True)))] == [CONTROL_SLUG]
 
 
 def test_campaigns_are_fully_configured_on_platforms_that_fit_the_market(agency: Agency) -> None:

@@ -212,3 +212,14 @@ def test_stages_go_to_the_client_in_order_and_are_not_held_for_business_hours(en
         advance(s, incident_id, IncidentStage.CLOSED, "am@agency.example", T0 + 400 * M)
         markdown = timeline_markdown(s, incident_id)
     assert "stage: **closed**" in markdown and "doc-submitted" in markdown and "client-told" in markdown
+
+
+def test_a_test_client_is_never_told_of_a_crisis_but_the_agency_still_works_it(engine):
+    client_id = build_client(engine)
+    with Session(engine) as s, s.begin():
+        s.get(Client, client_id).is_test = True
+    incident_id = _open(engine, client_id).incident_id
+    with Session(engine) as s, s.begin():
+        done = advance(s, incident_id, IncidentStage.FACTS, "am@agency.example", T0 + 20 * M)
+    assert "facts queued for 0 contact(s), not held for business hours" in done
+    assert _messages(engine, "crisis-%") == [] and _messages(engine, "incident-%")

@@ -27,10 +27,17 @@ WORK = {"en": ["Paused two keywords that spent without converting"], "zh": ["暂
         "ru": ["Остановили два ключевых слова без конверсий"]}
 
 
+# The contact's full name, given name, family name, patronymic and honorific.
+CONTACTS = {"en": ("Michael Bennett", "Michael", "Bennett", None, "mr"), "zh": ("徐雨萱", "雨萱", "徐", None, "ms"),
+            "ru": ("Айгерим Касымова", "Айгерим", "Касымова", "Касымовна", "ms")}
+
+
 def _prefs(language: str, tone: str = "formal", role: str = "operator", detail: str = "campaign",
            name: str | None = None) -> Preferences:
-    return Preferences(email="contact@client.example", name=name or NAMES[language][0], language=language, tone=tone,
-                       detail=detail, role=role, channel="email", window=WINDOW)
+    full, given, family, patronymic, honorific = (name, None, None, None, None) if name else CONTACTS[language]
+    return Preferences(email="contact@client.example", name=full, language=language, tone=tone,
+                       detail=detail, role=role, channel="email", window=WINDOW, given_name=given,
+                       family_name=family, patronymic=patronymic, honorific=honorific)
 
 
 def _update_context(prefs: Preferences, client_name: str | None = None, cpa: str = "130.5") -> dict:
