@@ -1,7 +1,7 @@
 """email craft: contact name parts, honorific and explained terms; test clients
 
 Revision ID: 0002_mail
-Revises: 0001
+Revises: 0002_missing_metrics
 Create Date: 2026-11-28
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0002_mail'
-down_revision: Union[str, Sequence[str], None] = '0001'
+down_revision: Union[str, Sequence[str], None] = '0002_missing_metrics'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
