@@ -12,6 +12,7 @@ from typing import Any
 from models import Client, Contact
 from models.enums import Audience, ContactRole, Detail
 from tasks.messaging.outbox import MAX_SUBJECT_CHARS, Delivery, Window, plan_delivery, window_of
+from tasks.messaging.review import approval_mode, gate
 from tasks.render import render_in
 
 # Decision-makers get the conclusion and the three most important changes (seed 003: conclusion first).
@@ -121,11 +122,13 @@ def client_update_context(
 
 def client_message(
     *, flow: str, kind: str, period: str, client_slug: str, client_id: int | None, contact_id: int | None,
-    prefs: Preferences, composed: Composed, now: dt.datetime, is_crisis: bool = False,
-    meta: Mapping[str, Any] | None = None,
+    prefs: Preferences, composed: Composed, now: dt.datetime, tier: str, settings: Mapping[str, Any] | None,
+    is_crisis: bool = False, meta: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An outbox row for `enqueue`: manual for non-email contacts, held outside business hours unless a crisis."""
-    plan: Delivery = plan_delivery(prefs.channel, prefs.window, is_crisis, now)
+    """An outbox row for `enqueue`: awaiting approval per the client's setting, manual for non-email contacts,
+    held outside business hours unless a crisis."""
+    plan: Delivery = gate(plan_delivery(prefs.channel, prefs.window, is_crisis, now),
+                          approval_mode(settings, tier, kind))
     return {
         "flow": flow, "kind": kind, "period": period, "client_slug": client_slug, "audience": Audience.CLIENT,
         "client_id": client_id, "contact_id": contact_id, "staff_id": None, "recipient": prefs.email,
