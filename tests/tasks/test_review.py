@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from review_helpers import TUESDAY_10, compose_for, gated_agency
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,13 +22,11 @@ from models.enums import (
     Language,
     MessageStatus,
     ReviewAction,
-    StaffRole,
     Tier,
     Tone,
 )
 from tasks.errors import CadenceError
-from tasks.messaging import dispatch, enqueue, plan_delivery
-from tasks.messaging.compose import Composed, client_message, preferences
+from tasks.messaging import dispatch, plan_delivery, release, retry
 from tasks.messaging.outbox import Delivery, Window
 from tasks.messaging.review import (
     Waiting,
@@ -44,8 +43,6 @@ from tasks.messaging.review import (
 from tasks.sla import run_service_clocks
 from tasks.transports import FileOutboxTransport
 
-# Tuesday 24 November 2026, 10:00 in Shanghai: inside the client's business hours (09:00-18:00).
-TUESDAY_10 = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.timezone.utc)
 TUESDAY_21 = dt.datetime(2026, 11, 24, 13, 0, tzinfo=dt.timezone.utc)
 SHANGHAI = Window("Asia/Shanghai", "CN", dt.time(9), dt.time(18))
 runner = CliRunner()
@@ -142,40 +139,6 @@ def test_awaiting_markdown_lists_ids_and_escapes_pipes():
 
 # --- on the database (SQLite and PostgreSQL) ----------------------------------------------------------------
 
-def _agency(engine, tier: Tier = Tier.STRATEGIC, channel: Channel = Channel.EMAIL) -> dict[str, int]:
-    """A client with its AM, team lead and director, one email contact, and an AM of another client."""
-    with Session(engine) as s, s.begin():
-        lead = Staff(email="lead@agency.example", name="Lena Lead", role=StaffRole.TEAM_LEAD)
-        director = Staff(email="boss@agency.example", name="Dora Director", role=StaffRole.DIRECTOR)
-        am = Staff(email="am@agency.example", name="Anna", role=StaffRole.AM)
-        other = Staff(email="other@agency.example", name="Oleg", role=StaffRole.AM)
-        s.add_all([lead, director, am, other])
-        s.flush()
-        client = Client(slug="acme", name="Acme", industry="retail", market="CN", time_zone="Asia/Shanghai",
-                        currency="CNY", cooperation_start=dt.date(2024, 1, 1), owner_am_id=am.id,
-                        team_lead_id=lead.id, director_id=director.id, tier=tier,
-                        business_hours_start=dt.time(9), business_hours_end=dt.time(18))
-        contact = Contact(client=client, name="Li Wei", email="li@client.example", role=ContactRole.DECISION_MAKER,
-                          language=Language.ZH, tone=Tone.FORMAL, detail=Detail.SUMMARY, channel=channel)
-        s.add(contact)
-        s.flush()
-        return {"client": client.id, "contact": contact.id, "am": am.id, "lead": lead.id}
-
-
-def _compose(engine, ids: dict[str, int], kind: str = "recap", now: dt.datetime = TUESDAY_10,
-             is_crisis: bool = False) -> int:
-    """One client message through client_message, as the recap, stand-up and crisis flows build them."""
-    with Session(engine) as s, s.begin():
-        client, contact = s.get(Client, ids["client"]), s.get(Contact, ids["contact"])
-        row = client_message(flow="monthly-recap", kind=kind, period="2026-10", client_slug=client.slug,
-                             client_id=client.id, contact_id=contact.id, prefs=preferences(contact, client),
-                             composed=Composed("Your October recap", "<p>Spend rose.</p>", "Spend rose.\n"),
-                             now=now, is_crisis=is_crisis, tier=client.effective_tier.value,
-                             settings=client.settings)
-        enqueue(s, [row])
-        return s.scalar(select(OutboundMessage.id).order_by(OutboundMessage.id.desc()))
-
-
 def _message(engine, message_id: int) -> OutboundMessage:
     with Session(engine) as s:
         return s.get(OutboundMessage, message_id)
@@ -188,14 +151,15 @@ def _decide(engine, message_id: int, action: str, by: str = "am@agency.example",
 
 
 def test_dispatch_never_sends_a_message_awaiting_approval_until_it_is_approved(engine, tmp_path: Path):
-    ids = _agency(engine)
-    message_id = _compose(engine, ids)
+    ids = gated_agency(engine)
+    message_id = compose_for(engine, ids)
     assert _message(engine, message_id).status == MessageStatus.AWAITING_APPROVAL
     transport = FileOutboxTransport(tmp_path / "outbox", "cadence@agency.example")
     for hours in (0, 30, 24 * 30):
         report = dispatch(engine, transport, now=TUESDAY_10 + dt.timedelta(hours=hours))
         assert report.attempted == 0 and report.sent == 0
     assert not list((tmp_path / "outbox").glob("*.eml"))
+    assert release(engine, [message_id]) == 0 and retry(engine, [message_id]) == 0, "no side door past the gate"
 
     decision = _decide(engine, message_id, "approve", note="fine", at=TUESDAY_10 + dt.timedelta(hours=1))
     assert decision.status == MessageStatus.QUEUED
@@ -209,10 +173,10 @@ def test_dispatch_never_sends_a_message_awaiting_approval_until_it_is_approved(e
 
 
 def test_an_auto_client_is_sent_as_composed_and_a_crisis_never_waits(engine):
-    ids = _agency(engine, tier=Tier.REGULAR)
-    assert _message(engine, _compose(engine, ids)).status == MessageStatus.QUEUED
+    ids = gated_agency(engine, tier=Tier.REGULAR)
+    assert _message(engine, compose_for(engine, ids)).status == MessageStatus.QUEUED
     strategic = _agency_second(engine)
-    crisis = _compose(engine, strategic, kind="crisis-facts", is_crisis=True, now=TUESDAY_21)
+    crisis = compose_for(engine, strategic, kind="crisis-facts", is_crisis=True, now=TUESDAY_21)
     assert _message(engine, crisis).status == MessageStatus.QUEUED, "a crisis notice neither waits nor is held"
 
 
@@ -230,17 +194,17 @@ def _agency_second(engine) -> dict[str, int]:
 
 
 def test_a_client_setting_overrides_the_tier_default(engine):
-    ids = _agency(engine, tier=Tier.STRATEGIC)
+    ids = gated_agency(engine, tier=Tier.STRATEGIC)
     with Session(engine) as s, s.begin():
         client = s.get(Client, ids["client"])
         client.settings = set_approval(client.settings, "recap", "auto")
-    assert _message(engine, _compose(engine, ids, kind="recap")).status == MessageStatus.QUEUED
-    assert _message(engine, _compose(engine, ids, kind="client_update")).status == MessageStatus.AWAITING_APPROVAL
+    assert _message(engine, compose_for(engine, ids, kind="recap")).status == MessageStatus.QUEUED
+    assert _message(engine, compose_for(engine, ids, kind="client_update")).status == MessageStatus.AWAITING_APPROVAL
 
 
 def test_approval_outside_business_hours_holds_until_they_open(engine):
-    ids = _agency(engine)
-    message_id = _compose(engine, ids)
+    ids = gated_agency(engine)
+    message_id = compose_for(engine, ids)
     decision = _decide(engine, message_id, "approve", at=TUESDAY_21)
     expected = plan_delivery(Channel.EMAIL, SHANGHAI, False, TUESDAY_21)
     assert decision.status == MessageStatus.HELD and decision.hold_until == expected.hold_until
@@ -248,8 +212,8 @@ def test_approval_outside_business_hours_holds_until_they_open(engine):
 
 
 def test_edit_changes_the_text_records_the_diff_and_approves(engine):
-    ids = _agency(engine)
-    message_id = _compose(engine, ids)
+    ids = gated_agency(engine)
+    message_id = compose_for(engine, ids)
     _decide(engine, message_id, "edit", by="lead@agency.example", subject="October: spend up\r\n12%",
             body="Spend rose by 12%.\n\nAnna", note="softer")
     m = _message(engine, message_id)
@@ -263,8 +227,8 @@ def test_edit_changes_the_text_records_the_diff_and_approves(engine):
 
 
 def test_reject_is_terminal_and_never_sent(engine, tmp_path: Path):
-    ids = _agency(engine)
-    message_id = _compose(engine, ids)
+    ids = gated_agency(engine)
+    message_id = compose_for(engine, ids)
     with pytest.raises(CadenceError, match="needs a reason"):
         _decide(engine, message_id, "reject")
     _decide(engine, message_id, "reject", by="boss@agency.example", note="figures not final")
@@ -285,8 +249,8 @@ def test_reject_is_terminal_and_never_sent(engine, tmp_path: Path):
     (None, "am@agency.example", "send", {}, "unknown decision"),
 ])
 def test_bad_decisions_are_one_line_errors_and_change_nothing(engine, message, by, action, kw, error):
-    ids = _agency(engine)
-    message_id = _compose(engine, ids)
+    ids = gated_agency(engine)
+    message_id = compose_for(engine, ids)
     with pytest.raises(CadenceError, match=error):
         _decide(engine, message or message_id, action, by=by, **kw)
     assert _message(engine, message_id).status == MessageStatus.AWAITING_APPROVAL
@@ -295,8 +259,8 @@ def test_bad_decisions_are_one_line_errors_and_change_nothing(engine, message, b
 
 
 def test_the_status_check_constraint_knows_the_new_states_and_refuses_others(engine):
-    ids = _agency(engine)
-    message_id = _compose(engine, ids)
+    ids = gated_agency(engine)
+    message_id = compose_for(engine, ids)
     with engine.begin() as conn:
         conn.execute(text("UPDATE outbound_message SET status = 'rejected' WHERE id = :id"), {"id": message_id})
     with pytest.raises(IntegrityError), engine.begin() as conn:
@@ -304,8 +268,8 @@ def test_the_status_check_constraint_knows_the_new_states_and_refuses_others(eng
 
 
 def test_the_watch_reminds_the_am_then_the_team_lead_once_each(engine):
-    ids = _agency(engine)
-    message_id = _compose(engine, ids)
+    ids = gated_agency(engine)
+    message_id = compose_for(engine, ids)
     with Session(engine) as s, s.begin():
         s.get(OutboundMessage, message_id).created_at = TUESDAY_10  # composed then, not at the test's wall clock
 
@@ -333,8 +297,8 @@ def test_the_watch_reminds_the_am_then_the_team_lead_once_each(engine):
 
 
 def test_cli_approve_edit_reject_and_bad_input(engine, tmp_path: Path):
-    ids = _agency(engine)
-    first, second, third = (_compose(engine, ids, kind=k) for k in ("recap", "client_update", "strategy_pack"))
+    ids = gated_agency(engine)
+    first, second, third = (compose_for(engine, ids, kind=k) for k in ("recap", "client_update", "strategy_pack"))
     listed = runner.invoke(app, ["outbox", "list", "--status", "awaiting_approval"])
     assert listed.exit_code == 0 and "awaiting_approval: 3" in listed.output
 
@@ -364,7 +328,7 @@ def test_cli_approve_edit_reject_and_bad_input(engine, tmp_path: Path):
 
 
 def test_cli_client_approval_shows_and_sets_per_kind(engine):
-    _agency(engine, tier=Tier.REGULAR)
+    gated_agency(engine, tier=Tier.REGULAR)
     shown = runner.invoke(app, ["client", "approval", "acme"])
     assert shown.exit_code == 0 and "regular tier default" in shown.output and "am_approves" not in shown.output
     setting = runner.invoke(app, ["client", "approval", "acme", "--kind", "recap", "--mode", "am_approves"])
