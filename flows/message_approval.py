@@ -22,9 +22,10 @@ class ApprovalDecision(BaseModel):
         "approve", title="Decision", description="approve: send as it is; edit: send with the subject/body below; "
         "reject: never send it")
     by: str = Field(title="By", description="your staff email (the client's AM, team lead or director)")
-    subject: str | None = Field(None, title="New subject", description="edit only: replaces the subject")
-    body: str | None = Field(None, title="New body", description="edit only: the full new plain-text body")
-    note: str | None = Field(None, title="Note", description="why; required to reject, kept with the decision")
+    # Plain strings, empty when unused: an optional `str | None` makes the UI's form ask for a type first.
+    subject: str = Field("", title="New subject", description="edit only: replaces the subject")
+    body: str = Field("", title="New body", description="edit only: the full new plain-text body")
+    note: str = Field("", title="Note", description="why; required to reject, kept with the decision")
     more_message_ids: list[int] = Field(default_factory=list, title="More messages",
                                         description="approve or reject these too, with the same decision")
 
@@ -40,7 +41,7 @@ def message_approval(decision: ApprovalDecision, as_of: dt.datetime | None = Non
     """Record the decision on each message (all or none), send what was approved, and list what still waits."""
     as_of = (as_of or utcnow()).astimezone(dt.timezone.utc)
     done = decide_messages([decision.message_id, *decision.more_message_ids], decision.decision, decision.by,
-                           as_of, decision.subject, decision.body, decision.note)
+                           as_of, decision.subject or None, decision.body or None, decision.note or None)
     if send and decision.decision != "reject":
         dispatch_outbox(now=as_of)
     publish_awaiting(as_of)

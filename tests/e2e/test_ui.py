@@ -217,8 +217,11 @@ def approve_from_the_ui(browser, ui: str, message_id: int, waiting: int, serve_l
         expect(artifact).to_be_visible(timeout=30_000)
         artifact.click()
         page.wait_for_url(re.compile(r"/artifacts/artifact/[0-9a-f-]{36}"))
-        expect(page.locator(".markdown-renderer").first).to_contain_text("awaiting approval (1)")
-        expect(page.locator(".markdown-renderer").first).to_contain_text("bigco")
+        listed = page.locator(".markdown-renderer", has_text="awaiting approval (1)").first
+        rows = listed.locator("tbody tr")
+        expect(rows).to_have_count(1)
+        expect(rows.locator("td").nth(0)).to_have_text(str(waiting))
+        expect(rows.locator("td").nth(1)).to_have_text("bigco")
         page.screenshot(path=str(SCREENSHOTS / "message-approval-artifact.png"), full_page=True)
     except BaseException:
         page.screenshot(path=str(SCREENSHOTS / "message-approval-failed.png"), full_page=True)
