@@ -121,16 +121,16 @@ def run_from_the_ui(browser, ui: str, slug: str, serve_log: Path) -> None:
         page.close()
 
 
-def test_an_am_approves_a_client_message_from_the_ui(browser, tmp_path: Path):
+def test_an_am_approves_a_client_message_from_the_ui(browser, db_url: str, tmp_path: Path):
+    """On SQLite and on PostgreSQL (db_url): the form's run decides in the same database the CLI reads."""
     from review_helpers import compose_for, gated_agency
     from sqlalchemy.orm import Session
 
     from models import MessageReview, OutboundMessage
     from models.enums import MessageStatus, ReviewAction
 
-    database = f"sqlite:///{tmp_path / 'cadence.db'}"
+    database = db_url
     engine = make_engine(database)
-    upgrade(engine)
     message_id = compose_for(engine, gated_agency(engine))
     waiting = compose_for(engine, gated_agency_more(engine), kind="client_update")
 
