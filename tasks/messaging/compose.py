@@ -125,8 +125,7 @@ def client_message(
     prefs: Preferences, composed: Composed, now: dt.datetime, tier: str, settings: Mapping[str, Any] | None,
     is_crisis: bool = False, meta: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An outbox row for `enqueue`: awaiting approval per the client's setting, manual for non-email contacts,
-    held outside business hours unless a crisis."""
+    """An outbox row for `enqueue`: awaiting approval per the client's setting, else manual, held or queued."""
     plan: Delivery = gate(plan_delivery(prefs.channel, prefs.window, is_crisis, now),
                           approval_mode(settings, tier, kind))
     return {
