@@ -47,6 +47,8 @@ def list_messages(
         rows = s.scalars(query).all()
         counts = dict(s.execute(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)).all())
     table = Table("id", "status", "!", "kind", "recipient", "subject", "tries", "next / hold until", "last error")
+    # The state is what a reader scans for: never folded or cut, even "awaiting_approval" in 80 columns.
+    table.columns[1].no_wrap, table.columns[1].min_width = True, len(MessageStatus.AWAITING_APPROVAL.value)
     for m in rows:
         table.add_row(str(m.id), m.status.value, "crisis" if m.is_crisis else "", m.kind, m.recipient,
                       _short(m.subject, 40), str(m.attempts), _when(m.next_attempt_at or m.hold_until),
