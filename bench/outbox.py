@@ -50,7 +50,7 @@ def messages(n: int):
             ["Test video ads"], {"name": "Anna", "email": "anna@agency.example"})
         yield client_message(flow="bench", kind="update", period="2026-11-26", client_slug=f"client-{i % 300}",
                              client_id=None, contact_id=None, prefs=prefs, composed=compose("client_update", prefs, context),
-                             now=MONDAY_MORNING)
+                             now=MONDAY_MORNING, tier="regular", settings={})
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Every 15 minutes: 1-3-7 clocks, write first, unresponsive clients, key dates, incident ladders, tiers, the outbox."""
+"""Every 15 minutes: 1-3-7 clocks, write first, unresponsive clients, key dates, approvals, incidents, tiers, outbox."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from prefect.runtime import flow_run
 
 from models.base import utcnow
 from tasks.escalation import incident_clocks, open_incidents, publish_incident_timeline
-from tasks.messaging.edges import dispatch_outbox, outbox_has_work
+from tasks.messaging.edges import approvals_changed, dispatch_outbox, outbox_has_work, publish_awaiting
 from tasks.sla import WatchResult, did_something, service_clocks, watch_markdown
 from tasks.tiering import recompute_tiers_if_due, tiers_due
+
+# The watch's period: the awaiting-approval list is published when something moved since the last pass.
+PASS = dt.timedelta(minutes=15)
 
 
 def _now() -> dt.datetime:
@@ -52,4 +55,7 @@ def service_watch(as_of: dt.datetime | None = None, send: bool = True) -> dict:
         publish_incident_timeline(incident_id)
     if did_something(WatchResult(**clocks), escalations, tiers, sent):
         publish_watch_artifacts(as_of, clocks, escalations, tiers, sent)
+    if (any(q["kind"].startswith("approval-") for q in clocks["queued"])
+            or approvals_changed(as_of, as_of - PASS)):
+        publish_awaiting(as_of)
     return {"as_of": as_of.isoformat(), **clocks, "escalations": escalations, "tiers": tiers, "outbox": sent}

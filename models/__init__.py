@@ -3,7 +3,7 @@
 from models.agency import AdAccount, Campaign, Client, Contact, DailyMetric, Staff
 from models.base import Base
 from models.ingest import ImportBatch, QuarantinedRow
-from models.messaging import OutboundMessage, Report
+from models.messaging import MessageReview, OutboundMessage, Report
 from models.service import (
     ClientRequest,
     Finding,
@@ -28,6 +28,7 @@ __all__ = [
     "IncidentEvent",
     "Interaction",
     "KeyDate",
+    "MessageReview",
     "OptimisationNote",
     "OutboundMessage",
     "QuarantinedRow",

@@ -112,6 +112,9 @@ class IncidentSource(str, enum.Enum):
     FINDING = "finding"
     SLA = "sla"
     MANUAL = "manual"
+    # Waiting for the AM's approval: dispatch never picks it; approval queues (or holds) it.
+    AWAITING_APPROVAL = "awaiting_approval"
+    REJECTED = "rejected"
 
 
 class IncidentStage(str, enum.Enum):
@@ -145,6 +148,20 @@ class MessageStatus(str, enum.Enum):
     DEAD = "dead"
     UNCERTAIN = "uncertain"
     MANUAL = "manual"
+    # Waiting for the AM's approval: dispatch never picks it; approval queues (or holds) it.
+    AWAITING_APPROVAL = "awaiting_approval"
+    REJECTED = "rejected"
+
+
+class ReviewAction(str, enum.Enum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    EDIT = "edit"
+
+
+class ApprovalMode(str, enum.Enum):
+    AUTO = "auto"
+    AM_APPROVES = "am_approves"
 
 
 class ReportKind(str, enum.Enum):

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, str_enum, utcnow
-from models.enums import Audience, Language, MessageStatus, ReportKind
+from models.enums import Audience, Language, MessageStatus, ReportKind, ReviewAction
 
 
 class Report(Base):
@@ -66,3 +66,18 @@ class OutboundMessage(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
+
+
+class MessageReview(Base):
+    """A person's decision on a client message waiting for approval: who, when, what, and what changed."""
+
+    __tablename__ = "message_review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbound_message.id", ondelete="CASCADE"), index=True)
+    action: Mapped[ReviewAction] = mapped_column(str_enum(ReviewAction, "review_action"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+    # For an edit: the subject before and after and a unified diff of the text body.
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -293,6 +293,7 @@ def _client_stage_messages(session: Session, incident: Incident, client: Client,
         messages.append(client_message(flow=FLOW, kind=f"crisis-{stage.value}", period=f"incident-{incident.id}",
                                        client_slug=client.slug, client_id=client.id, contact_id=contact.id,
                                        prefs=prefs, composed=composed, now=now, is_crisis=True,
+                                       tier=client.effective_tier.value, settings=client.settings,
                                        meta={"incident_id": incident.id}, sent_as=sent_as))
     enqueue(session, messages)
     return len(messages)

@@ -46,6 +46,7 @@ from tasks.escalation import open_incident, transient
 from tasks.messaging import enqueue, idempotency_key
 from tasks.messaging.compose import in_tone, preferences
 from tasks.messaging.outbox import Window
+from tasks.messaging.review import ApprovalReminder, Waiting, approval_reminders, awaiting
 from tasks.render import render, render_in
 
 FLOW = "service-watch"
@@ -490,6 +491,42 @@ def nudge_messages(nudges: Sequence[Nudge], clients: dict[int, ClientInfo]) -> l
     return out
 
 
+def load_approval_leads(session: Session, clients: dict[int, ClientInfo]) -> dict[int, tuple[int, str]]:
+    """Who hears of an approval the AM let wait: the client's team lead, else the AM's manager, else its director."""
+    manager = aliased(Staff)
+    rows = session.execute(
+        select(Client.id, Client.team_lead_id, manager.id, Client.director_id)
+        .join(Staff, Staff.id == Client.owner_am_id).outerjoin(manager, manager.id == Staff.manager_id)
+        .where(Client.id.in_(list(clients)))).all()
+    chosen = {cid: lead or mgr or director for cid, lead, mgr, director in rows if lead or mgr or director}
+    emails = dict(session.execute(select(Staff.id, Staff.email).where(Staff.id.in_(set(chosen.values())))).all())
+    return {cid: (sid, emails[sid]) for cid, sid in chosen.items()}
+
+
+def approval_messages(reminders: Sequence[ApprovalReminder], waiting: Sequence[Waiting],
+                      clients: dict[int, ClientInfo], leads: dict[int, tuple[int, str]]) -> list[dict[str, Any]]:
+    """The AM is reminded of a message waiting for approval; later its team lead is told the AM has not decided."""
+    by_id = {w.message_id: w for w in waiting}
+    out = []
+    for r in reminders:
+        info, w = clients[r.client_id], by_id[r.message_id]
+        since = _fmt(w.waiting_since, info.window.zone)
+        lines = [f"Message {w.message_id}: {w.kind} to {w.recipient} ({w.language}), “{w.subject[:150]}”.",
+                 f"Waiting for approval since {since}; it is not sent until someone decides.",
+                 f"Read it: `cadence outbox show {w.message_id}`; decide: `cadence outbox approve|edit|reject "
+                 f"{w.message_id} --by EMAIL`, or the message-approval deployment in the Prefect UI."]
+        if r.step == "am":
+            out.append(_alert(info, "approval-reminder", r.period, f"[approval] {info.name}: {w.kind} waiting for "
+                              "your approval", f"A message to {info.name} is waiting for your approval.", lines,
+                              meta={"message_id": w.message_id}))
+        elif r.client_id in leads:
+            out.append(_alert(info, "approval-overdue", r.period, f"[approval overdue] {info.name}: {info.am_name} "
+                              f"has not approved a {w.kind}", f"{info.am_name} has not decided on a message to "
+                              f"{info.name}; you can decide instead.", lines, recipient=leads[r.client_id],
+                              meta={"message_id": w.message_id}))
+    return out
+
+
 def draft_update(session: Session, client_id: int, as_of: dt.datetime) -> tuple[str, str]:
     """The suggested update for a nudge and who it is for, in that contact's language, tone and detail."""
     client = session.get(Client, client_id)
@@ -546,11 +583,15 @@ def run_service_clocks(session: Session, as_of: dt.datetime, agency_zone: str = 
     waiting = unresponsive(load_unanswered(session, clients), as_of)
     today = as_of.astimezone(ZoneInfo(agency_zone)).date()
     reminders = key_date_reminders(load_key_dates(session), today)
+    approvals = awaiting(session, clients)
+    chases = approval_reminders(approvals, as_of)
     candidates = [*request_messages(alerts, clients), *unresponsive_messages(waiting, clients),
                   *owed_messages(load_owed(session, clients), clients, as_of),
-                  *key_date_messages(reminders, clients), *nudge_messages(nudges, clients)]
+                  *key_date_messages(reminders, clients), *nudge_messages(nudges, clients),
+                  *approval_messages(chases, approvals, clients,
+                                     load_approval_leads(session, clients) if chases else {})]
     result.found = {"request_alerts": len(alerts), "write_first": len(nudges), "unresponsive": len(waiting),
-                    "key_dates": len(reminders), "messages": len(candidates)}
+                    "key_dates": len(reminders), "awaiting_approval": len(approvals), "messages": len(candidates)}
     keys = {idempotency_key(m["flow"], m["client_slug"], m["period"], m["recipient"], m["kind"]): m for m in candidates}
     existing: set[str] = set()
     key_list = list(keys)

@@ -30,6 +30,7 @@ EXPECTED = {
     "crisis-escalation": "crisis-escalation",
     "incident-action": "incident-action",
     "client-review": "client-review",
+    "message-approval": "message-approval",
 }
 SPECS = {spec.name: spec for spec in load_specs()}
 
@@ -94,7 +95,7 @@ def test_schedules_fire_when_the_agency_expects_them():
 
 
 def test_on_demand_deployments_have_no_schedule_and_a_form():
-    for name in ("client-review", "incident-action", "crisis-escalation"):
+    for name in ("client-review", "incident-action", "crisis-escalation", "message-approval"):
         assert SPECS[name].schedules == ()
     review = SPECS["client-review"].load_flow()
     schema = parameter_schema(review).model_dump_for_openapi()
@@ -102,6 +103,14 @@ def test_on_demand_deployments_have_no_schedule_and_a_form():
     request = schema["definitions"]["ReviewRequest"]
     assert set(request["properties"]) >= {"client", "first_day", "last_day", "detail"}
     assert review.validate_parameters({"request": {"client": "acme", "detail": "campaign"}})["request"].client == "acme"
+    approval = SPECS["message-approval"].load_flow()
+    schema = parameter_schema(approval).model_dump_for_openapi()
+    assert schema["required"] == ["decision"]
+    form = schema["definitions"]["ApprovalDecision"]
+    assert form["required"] == ["message_id", "by"]
+    assert form["properties"]["decision"]["enum"] == ["approve", "edit", "reject"]
+    assert all(p.get("title") and p.get("description") for p in form["properties"].values())
+    assert approval.retries in (0, None), "a bad id or a wrong state must fail at once, not be retried"
 
 
 def test_runs_that_must_not_overlap_have_a_concurrency_limit():

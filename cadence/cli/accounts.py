@@ -16,6 +16,7 @@ from cadence.wiring import ready_engine
 from models import AdAccount, Campaign, Client, Staff
 from models.enums import Platform, StaffRole, Tier
 from tasks.errors import CadenceError
+from tasks.messaging.review import APPROVAL_KINDS, approval_mode, set_approval
 
 app = typer.Typer(help="List or add ad accounts.", no_args_is_help=True)
 clients_app = typer.Typer(help="List or add clients.", no_args_is_help=True)
@@ -112,6 +113,34 @@ def mark_test(
     with Session(ready_engine()) as s, s.begin():
         _client(s, slug).is_test = not off
     out.print(f"client {slug} is {'a real client again' if off else 'a test client: it gets no client mail'}")
+
+
+@clients_app.command("approval")
+def approval_command(
+    slug: str = typer.Argument(..., help="the client's slug"),
+    kinds: list[str] = typer.Option([], "--kind", help=f"message kind (repeatable): {', '.join(APPROVAL_KINDS)}"),
+    mode: str | None = typer.Option(None, "--mode", help="auto (sent as composed) or am_approves (waits for the AM)"),
+    default: bool = typer.Option(False, "--default", help="back to the tier's default (strategic: am_approves)"),
+) -> None:
+    """Show or set which of a client's messages wait for the AM's approval, per kind."""
+    if (mode is not None or default) and not kinds:
+        raise CadenceError("say which kinds with --kind (repeatable): " + ", ".join(APPROVAL_KINDS))
+    if kinds and (mode is None) == (not default):
+        raise CadenceError("give either --mode auto|am_approves or --default")
+    with Session(ready_engine()) as s, s.begin():
+        client = _client(s, slug)
+        settings = dict(client.settings or {})
+        for kind in kinds:
+            settings = set_approval(settings, kind, None if default else mode)
+        if kinds:
+            client.settings = settings
+        explicit = settings.get("approval") or {}
+        table = Table("kind", "approval", "from")
+        for kind in APPROVAL_KINDS:
+            table.add_row(kind, approval_mode(settings, client.effective_tier, kind).value,
+                          "client setting" if kind in explicit else f"{client.effective_tier.value} tier default")
+        table.add_row("crisis-*", "auto", "always: the incident owner's stage change is the approval")
+    out.print(table)
 
 
 @app.command("list")

@@ -87,7 +87,9 @@ def run_flows(as_of: dt.date) -> list[tuple[str, str]]:
         states = dict(conn.execute(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)).all())
     done.append(("outbox", f"{settings.outbox_path}: {states.get(MessageStatus.SENT, 0)} sent, "
                            f"{states.get(MessageStatus.HELD, 0)} held for the contact's business hours, "
-                           f"{states.get(MessageStatus.MANUAL, 0)} for the AM to deliver by phone or messenger"))
+                           f"{states.get(MessageStatus.MANUAL, 0)} for the AM to deliver by phone or messenger, "
+                           f"{states.get(MessageStatus.AWAITING_APPROVAL, 0)} awaiting the AM's approval "
+                           "(`cadence outbox list --status awaiting_approval`)"))
     return done
 
 

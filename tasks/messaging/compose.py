@@ -13,6 +13,7 @@ from models import Client, Contact
 from models.enums import Audience, ContactRole, Detail
 from tasks.i18n import reader_knows
 from tasks.messaging.outbox import MAX_SUBJECT_CHARS, Delivery, Window, plan_delivery, window_of
+from tasks.messaging.review import approval_mode, gate
 from tasks.messaging.salutation import NameParts, salutation
 from tasks.render import render_in
 
@@ -149,14 +150,15 @@ def client_update_context(
 
 def client_message(
     *, flow: str, kind: str, period: str, client_slug: str, client_id: int | None, contact_id: int | None,
-    prefs: Preferences, composed: Composed, now: dt.datetime, is_crisis: bool = False,
-    meta: Mapping[str, Any] | None = None, sent_as: Mapping[str, Any] | None = None,
+    prefs: Preferences, composed: Composed, now: dt.datetime, tier: str, settings: Mapping[str, Any] | None,
+    is_crisis: bool = False, meta: Mapping[str, Any] | None = None, sent_as: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An outbox row for `enqueue`: manual for non-email contacts, held outside business hours unless a crisis.
+    """An outbox row for `enqueue`: awaiting approval per the client's setting, else manual, held or queued.
 
     `sent_as` (from `sender`) goes into the row's meta, so every (re)send shows the same sender and Reply-To.
     """
-    plan: Delivery = plan_delivery(prefs.channel, prefs.window, is_crisis, now)
+    plan: Delivery = gate(plan_delivery(prefs.channel, prefs.window, is_crisis, now),
+                          approval_mode(settings, tier, kind))
     return {
         "flow": flow, "kind": kind, "period": period, "client_slug": client_slug, "audience": Audience.CLIENT,
         "client_id": client_id, "contact_id": contact_id, "staff_id": None, "recipient": prefs.email,

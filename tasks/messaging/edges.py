@@ -6,10 +6,14 @@ import datetime as dt
 from typing import Any
 
 from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from sqlalchemy.orm import Session
 
 from models.base import utcnow
+from tasks.errors import CadenceError
 from tasks.messaging.outbox import dispatch, has_work
+from tasks.messaging.review import approvals_moved, awaiting, awaiting_markdown, decide
 
 
 def outbox_has_work(now: dt.datetime | None = None) -> bool:
@@ -32,3 +36,40 @@ def dispatch_outbox(limit: int | None = None, now: dt.datetime | None = None) ->
         report.manual,
     )
     return report.as_dict()
+
+
+def approvals_changed(as_of: dt.datetime, since: dt.datetime) -> bool:
+    """A cheap look before publishing the awaiting-approval list: did anything start waiting or get decided?"""
+    from cadence.wiring import get_engine  # the composition root picks the edges at run time
+
+    with Session(get_engine()) as s:
+        return approvals_moved(s, since, as_of)
+
+
+@task(name="decide-messages", cache_policy=NO_CACHE)
+def decide_messages(message_ids: list[int], action: str, by: str, now: dt.datetime, subject: str | None = None,
+                    body: str | None = None, note: str | None = None) -> list[str]:
+    """The AM's decision on messages awaiting approval, in one transaction; bad input fails at once, never retried."""
+    from cadence.wiring import get_engine  # the composition root picks the edges at run time
+
+    if len(set(message_ids)) != len(message_ids):
+        raise CadenceError(f"message ids repeated: {message_ids}")
+    if action == "edit" and len(message_ids) > 1:
+        raise CadenceError("an edit is for one message: leave `more message ids` empty")
+    with Session(get_engine()) as s, s.begin():
+        lines = [decide(s, i, action, by, now, subject=subject, body=body, note=note).line() for i in message_ids]
+    for line in lines:
+        get_run_logger().info(line)
+    return lines
+
+
+@task(name="publish-awaiting-approval", cache_policy=NO_CACHE)
+def publish_awaiting(as_of: dt.datetime) -> int:
+    """The messages still awaiting approval, as a markdown table under the stable key `awaiting-approval`."""
+    from cadence.wiring import get_engine  # the composition root picks the edges at run time
+
+    with Session(get_engine()) as s:
+        waiting = awaiting(s)
+    create_markdown_artifact(awaiting_markdown(waiting, as_of), key="awaiting-approval",
+                             description="Client messages waiting for an AM's approval")
+    return len(waiting)

@@ -445,7 +445,7 @@ def _send_one(engine: Engine, transport: EmailTransport, row: Any, policy: Dispa
 
 
 def release(engine: Engine, ids: Sequence[int]) -> int:
-    """Held messages (approval or business hours) go back to the queue now."""
+    """Held messages (waiting for business hours) go back to the queue now; one awaiting approval is never released."""
     with engine.begin() as conn:
         return conn.execute(
             update(T).where(T.c.id.in_(list(ids)), T.c.status == MessageStatus.HELD)

@@ -153,6 +153,7 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
                     message = client_message(
                         flow=FLOWS[kind], kind=kind, period=period.label, client_slug=slugs[cid], client_id=cid,
                         contact_id=contact_id, prefs=prefs, composed=composed, now=now,
+                        tier=client["tier"], settings=client["settings"],
                         meta={"report_pdf": report.pdf_path, "pages": report.pages}, sent_as=_sent_as(client))
                     messages.append({**message, "report_id": ids[(cid, kind, period.label, prefs.language)]})
             new_messages = enqueue(s, messages)
@@ -256,7 +257,8 @@ def _client_updates(client: dict[str, Any], chunk: data.Chunk, metrics: pd.DataF
         composed = compose("client_update", prefs, ctx)
         out.append(client_message(flow=FLOWS["standup"], kind="client_update", period=current.label,
                                   client_slug=client["slug"], client_id=client["id"], contact_id=contact_id,
-                                  prefs=prefs, composed=composed, now=now, sent_as=_sent_as(client)))
+                                  prefs=prefs, composed=composed, now=now, tier=client["tier"],
+                                  settings=client["settings"], sent_as=_sent_as(client)))
     return out
 
 

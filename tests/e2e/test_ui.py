@@ -119,3 +119,112 @@ def run_from_the_ui(browser, ui: str, slug: str, serve_log: Path) -> None:
         raise
     finally:
         page.close()
+
+
+def test_an_am_approves_a_client_message_from_the_ui(browser, db_url: str, tmp_path: Path):
+    """On SQLite and on PostgreSQL (db_url): the form's run decides in the same database the CLI reads."""
+    from review_helpers import compose_for, gated_agency
+    from sqlalchemy.orm import Session
+
+    from models import MessageReview, OutboundMessage
+    from models.enums import MessageStatus, ReviewAction
+
+    database = db_url
+    engine = make_engine(database)
+    message_id = compose_for(engine, gated_agency(engine))
+    waiting = compose_for(engine, gated_agency_more(engine), kind="client_update")
+
+    with prefect_server(tmp_path / "prefect-home", ui=True, via_cadence=True) as (api, env):
+        serve_log = tmp_path / "serve.log"
+        serve_env = {**env, "CADENCE_DATABASE_URL": database, "CADENCE_HOME": str(tmp_path / "cadence")}
+        with serve_log.open("w") as log:
+            serve = subprocess.Popen([sys.executable, "-c", "from cadence.cli import main; main()", "serve",
+                                      "--only", "message-approval"], env=serve_env, cwd=tmp_path,
+                                     stdout=log, stderr=subprocess.STDOUT)
+            try:
+                wait_for("cadence serve registering message-approval",
+                         lambda: api_post(f"{api}/deployments/filter",
+                                          {"deployments": {"name": {"any_": ["message-approval"]}}}),
+                         90, [serve_log])
+                approve_from_the_ui(browser, api.removesuffix("/api"), message_id, waiting, serve_log)
+            finally:
+                stop(serve)
+        runs = api_post(f"{api}/flow_runs/filter", {"flows": {"name": {"any_": ["message-approval"]}}})
+        assert [r["state_type"] for r in runs] == ["COMPLETED"]
+        assert runs[0]["name"] == f"approve-message-{message_id}"
+    with Session(engine) as s:
+        approved, other = s.get(OutboundMessage, message_id), s.get(OutboundMessage, waiting)
+        review = s.query(MessageReview).one()
+        assert approved.status in (MessageStatus.QUEUED, MessageStatus.HELD, MessageStatus.SENT)
+        assert other.status == MessageStatus.AWAITING_APPROVAL
+        assert (review.message_id, review.action, review.note) == (message_id, ReviewAction.APPROVE, "read it, fine")
+    engine.dispose()
+
+
+def gated_agency_more(engine) -> dict[str, int]:
+    """A second client of the same AM, so the awaiting list still shows one message after the approval."""
+    import datetime as dt
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from models import Client, Contact, Staff
+    from models.enums import Channel, ContactRole, Detail, Language, Tier, Tone
+
+    with Session(engine) as s, s.begin():
+        am = s.scalars(select(Staff).where(Staff.email == "am@agency.example")).one()
+        client = Client(slug="bigco", name="BigCo", industry="retail", market="RU", time_zone="Europe/Moscow",
+                        currency="RUB", cooperation_start=dt.date(2024, 1, 1), owner_am_id=am.id,
+                        tier=Tier.STRATEGIC)
+        contact = Contact(client=client, name="Ирина", email="irina@bigco.example", role=ContactRole.OPERATOR,
+                          language=Language.RU, tone=Tone.FRIENDLY, detail=Detail.SUMMARY, channel=Channel.EMAIL)
+        s.add(contact)
+        s.flush()
+        return {"client": client.id, "contact": contact.id}
+
+
+def approve_from_the_ui(browser, ui: str, message_id: int, waiting: int, serve_log: Path) -> None:
+    """Deployments → message-approval → Run → Custom run → message id, by, note → Submit → Completed → Artifacts."""
+    from playwright.sync_api import expect
+
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(f"{ui}/deployments")
+        page.get_by_role("link", name="message-approval", exact=True).first.click()
+        expect(page.get_by_text("cadence:on-demand").first).to_be_visible()
+        page.get_by_role("button", name="Run", exact=True).click()
+        page.get_by_text("Custom run", exact=True).click()
+
+        form_field(page, "Message").locator("input").fill(str(message_id))
+        form_field(page, "By").locator("textarea, input").first.fill("am@agency.example")
+        form_field(page, "Note (Optional)").locator("textarea, input").first.fill("read it, fine")
+        expect(form_field(page, "Decision (Optional)").locator("button.p-select-button__control")).to_have_text(
+            "approve")
+        page.screenshot(path=str(SCREENSHOTS / "message-approval-form.png"), full_page=True)
+        page.get_by_role("button", name="Submit", exact=True).click()
+
+        page.locator("a[href*='/runs/flow-run/']").first.click()
+        page.wait_for_url(re.compile(r"/runs/flow-run/[0-9a-f-]{36}"))
+        expect(page.get_by_text(f"approve-message-{message_id}").first).to_be_visible(timeout=60_000)
+        try:
+            expect(page.get_by_text("Completed", exact=True).first).to_be_visible(timeout=90_000)
+        except AssertionError:
+            pytest.fail(f"the run did not complete in the UI:\n{serve_log.read_text()[-4000:]}", pytrace=False)
+        page.get_by_text("Artifacts", exact=True).click()
+        artifact = page.get_by_text("awaiting-approval", exact=True)
+        expect(artifact).to_be_visible(timeout=30_000)
+        artifact.click()
+        page.wait_for_url(re.compile(r"/artifacts/artifact/[0-9a-f-]{36}"))
+        listed = page.locator(".markdown-renderer", has_text="awaiting approval (1)").first
+        rows = listed.locator("tbody tr")
+        expect(rows).to_have_count(1)
+        expect(rows.locator("td").nth(0)).to_have_text(str(waiting))
+        expect(rows.locator("td").nth(1)).to_have_text("bigco")
+        page.screenshot(path=str(SCREENSHOTS / "message-approval-artifact.png"), full_page=True)
+    except BaseException:
+        page.screenshot(path=str(SCREENSHOTS / "message-approval-failed.png"), full_page=True)
+        raise
+    finally:
+        page.close()

@@ -95,7 +95,8 @@ def test_a_client_update_from_hostile_data_renders_inert_in_every_language(
     if len(_collapsed(client)) < 200:
         assert _collapsed(client) in composed.subject  # verbatim: "{{ 7*7 }}" stays, "%(x)s" is not formatted
     row = client_message(flow="standup", kind="client-update", period="2026-11-26", client_slug="acme", client_id=1,
-                         contact_id=1, prefs=prefs, composed=composed, now=now)
+                         contact_id=1, prefs=prefs, composed=composed, now=now, tier="regular",
+                         settings={})
     assert row["subject"] == composed.subject and row["body_html"] == composed.html
     assert row["hold_until"] is None or row["hold_until"].tzinfo is not None
 

@@ -29,7 +29,8 @@ def _compose_for(engine, contact_id: int, now: dt.datetime, is_crisis: bool = Fa
                                         ["Raised bids"], [], {"name": "Anna", "email": "am@agency.example"})
         row = client_message(flow="standup", kind="client-update", period="2026-11-26", client_slug=client.slug,
                              client_id=client.id, contact_id=contact.id, prefs=prefs,
-                             composed=compose("client_update", prefs, context), now=now, is_crisis=is_crisis)
+                             composed=compose("client_update", prefs, context), now=now, is_crisis=is_crisis,
+                             tier=client.effective_tier.value, settings=client.settings)
         return enqueue(s, [row])
 
 

@@ -163,7 +163,7 @@ def _compose_update(engine, contact_id: int, period: str = "2026-11-26") -> int:
         row = client_message(flow="standup", kind="client_update", period=period,
                              client_slug=client.slug, client_id=client.id, contact_id=contact.id, prefs=prefs,
                              composed=compose("client_update", prefs, _update(prefs)), now=MONDAY_10_SHANGHAI,
-                             sent_as=sender(client.owner_am.name, client.owner_am.email, AGENCY))
+                             tier=client.effective_tier.value, settings=client.settings, sent_as=sender(client.owner_am.name, client.owner_am.email, AGENCY))
         return enqueue(s, [row])
 
 
