@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,8 +16,6 @@ from models.enums import LabelKind, Visibility
 from models.service import PRIVATE_KINDS, DisplayName, default_visibility
 from tasks import i18n
 from tasks.i18n import N_
-
-log = logging.getLogger(__name__)
 
 AGENCY_SCOPE = "*"
 # What the client reads about a finding: what we are doing about it, in its words. Detectors not listed
@@ -264,12 +261,10 @@ def assert_client_safe(values: Any, private_titles: set[str] = frozenset(), path
 
 
 def warn_missing(missing: Iterable[tuple[str, str, str]], client: str) -> list[str]:
-    """Log each missing display name once for the AM to fill in (`cadence label set`); return them as lines."""
+    """Each missing display name as a run-log line telling the AM how to fill it in (`cadence label set`)."""
     lines = [f"{client}: no {language} name for {kind} {key!r} (cadence label set --client {client} "
              f"--{kind.replace('_', '-')} {key!r} --language {language} ...)"
              for kind, key, language in sorted(missing)]
-    for line in lines:
-        log.warning("missing display name: %s", line)
     return lines
 
 

@@ -106,6 +106,7 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
     camps_by_client = dict(tuple(chunk.campaigns.groupby("client_id"))) if len(chunk.campaigns) else {}
     empty_metrics, empty_camps = chunk.metrics.iloc[0:0], chunk.campaigns.iloc[0:0]
     jobs, contexts, views = [], {}, {}
+    missing_names: list[str] = []
     labels = client_view.load_labels(engine, [c["slug"] for c in chunk.clients])
     for client in chunk.clients:
         cid = client["id"]
@@ -127,7 +128,7 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
             html_path, pdf_path = report_paths(root, kind, period.label, client["slug"], language, f"client-{cid}")
             jobs.append(RenderJob((cid, language), template, language, view, str(html_path), str(pdf_path),
                                   max_pages, kind))
-        client_view.warn_missing(missing, client["slug"])
+        missing_names += client_view.warn_missing(missing, client["slug"])
     timings["context_s"] = time.perf_counter() - started - timings["load_s"]
     failures: list[str] = []
     rendered = render_all(jobs, pdf_workers, on_error=lambda job, exc: failures.append(f"{job.key}: {exc}"))
@@ -160,7 +161,7 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
             new_messages = enqueue(s, messages)
     timings["store_s"] = time.perf_counter() - started - sum(timings.values())
     return {"clients": len(chunk.clients), "reports": [_row(r, slugs, titles) for r in rendered],
-            "failures": failures, "new_messages": new_messages, "timings": timings}
+            "failures": failures, "new_messages": new_messages, "timings": timings, "missing_names": missing_names}
 
 
 def _row(r: Rendered, slugs: dict[int, str], titles: dict[tuple[int, str], str]) -> dict[str, Any]:
@@ -176,6 +177,9 @@ def report_chunk(kind: str, client_ids: list[int], period_label: str, as_of: dt.
     result = build_chunk(kind, client_ids, parse_period(kind, period_label), as_of, pdf_workers, send)
     get_run_logger().info("%s chunk %d: %d clients, %d reports, %d failures, %d new messages", kind, index,
                           result["clients"], len(result["reports"]), len(result["failures"]), result["new_messages"])
+    if result["missing_names"]:
+        get_run_logger().warning("%d display name(s) missing, shown humanised (see `cadence label missing`): %s",
+                                 len(result["missing_names"]), "; ".join(result["missing_names"][:5]))
     if result["failures"]:
         raise RuntimeError(f"{len(result['failures'])} report(s) failed: {result['failures'][:3]}")
     return result
