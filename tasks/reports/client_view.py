@@ -117,23 +117,23 @@ def shareable(key_dates: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def next_steps(findings: Iterable[Mapping[str, Any]], language: str) -> tuple[str, ...]:
-    """What the client reads about open findings: one client-safe, translated sentence per cause, at most three."""
+    """What the client reads about open findings: one client-safe, translated sentence per detector, at most three;
+    several campaigns with the same finding are told once, without names."""
+    by_detector: dict[str, list[Mapping[str, Any]]] = {}
+    for f in findings:
+        if f["detector"] in CLIENT_PHRASES and f["severity"] in ("critical", "warning"):
+            by_detector.setdefault(f["detector"], []).append(f)
     out: list[str] = []
-    seen: set[tuple[str, str | None]] = set()
     with i18n.use(language):
-        for f in findings:
-            phrases = CLIENT_PHRASES.get(f["detector"])
-            cause = (f["detector"], f.get("campaign"))
-            if phrases is None or f["severity"] not in ("critical", "warning") or cause in seen:
-                continue
-            seen.add(cause)
-            named, unnamed = phrases
-            day = i18n.date(f["day"]) if f.get("day") else ""
-            text = i18n.gettext_(named) % {"campaign": f["campaign"], "day": day} if f.get("campaign") else \
-                i18n.gettext_(unnamed) % {"day": day}
-            out.append(text)
-            if len(out) == NEXT_STEPS:
-                break
+        for detector, found in list(by_detector.items())[:NEXT_STEPS]:
+            named, unnamed = CLIENT_PHRASES[detector]
+            campaigns = {f.get("campaign") for f in found}
+            first = found[0]
+            day = i18n.date(first["day"]) if first.get("day") else ""
+            if len(campaigns) == 1 and first.get("campaign"):
+                out.append(i18n.gettext_(named) % {"campaign": first["campaign"], "day": day})
+            else:
+                out.append(i18n.gettext_(unnamed) % {"day": day})
     return tuple(out)
 
 

@@ -61,6 +61,8 @@ def test_info_findings_and_repeats_say_nothing_and_at_most_three_steps():
     assert client_view.next_steps([_finding("anomaly", severity="info")], "en") == ()
     same = [_finding("anomaly"), _finding("anomaly")]
     assert len(client_view.next_steps(same, "en")) == 1
+    several = client_view.next_steps([_finding("anomaly", "A"), _finding("anomaly", "B")], "en")
+    assert several == ("We saw an unusual change in your results on Nov 25, 2026 and are looking into the cause.",)
     many = [_finding(d, f"C{n}") for n, d in enumerate(sorted(client_view.CLIENT_PHRASES))]
     assert len(client_view.next_steps(many, "en")) == client_view.NEXT_STEPS
 
