@@ -372,7 +372,7 @@ KEY_DATE_LABEL = {
 # How the demo names its initiatives in each language (agency-wide display names).
 INITIATIVE_NAMES = {
     "brand": ("品牌广告", "Брендинг", "Brand"),
-    "performance": ("效果广告", "Performance-реклама", "Performance"),
+    "performance": ("效果广告", "Перформанс-реклама", "Performance"),
     "retargeting": ("再营销", "Ретаргетинг", "Retargeting"),
     "new-product-launch": ("新品上市", "Запуск новинки", "New product launch"),
     "618": ("618大促", "Распродажа 618", "618 sale"),
