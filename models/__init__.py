@@ -6,6 +6,7 @@ from models.ingest import ImportBatch, QuarantinedRow
 from models.messaging import MessageReview, OutboundMessage, Report
 from models.service import (
     ClientRequest,
+    DisplayName,
     Finding,
     Incident,
     IncidentEvent,
@@ -22,6 +23,7 @@ __all__ = [
     "ClientRequest",
     "Contact",
     "DailyMetric",
+    "DisplayName",
     "Finding",
     "ImportBatch",
     "Incident",

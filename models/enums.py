@@ -134,6 +134,20 @@ class KeyDateKind(str, enum.Enum):
     MARKET_PEAK = "market_peak"
 
 
+class Visibility(str, enum.Enum):
+    """Who may read a key date: the agency only (AM reminders) or the client too (its documents)."""
+
+    PRIVATE = "private"
+    SHAREABLE = "shareable"
+
+
+class LabelKind(str, enum.Enum):
+    """What a display name names: an initiative slug or a key date's (or launch's) stored title."""
+
+    INITIATIVE = "initiative"
+    KEY_DATE = "key_date"
+
+
 class Audience(str, enum.Enum):
     CLIENT = "client"
     INTERNAL = "internal"

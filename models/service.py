@@ -16,9 +16,12 @@ from models.enums import (
     IncidentSource,
     IncidentStage,
     KeyDateKind,
+    LabelKind,
+    Language,
     NoteKind,
     RequestStatus,
     Severity,
+    Visibility,
 )
 
 ACCOUNT_SUBJECT = "account"
@@ -174,3 +177,29 @@ class KeyDate(Base):
     recurs_yearly: Mapped[bool] = mapped_column(default=True)
     lead_days: Mapped[int] = mapped_column(default=7, comment="remind this many days before")
     note: Mapped[str] = mapped_column(Text, default="")
+    visibility: Mapped[Visibility] = mapped_column(str_enum(Visibility, "key_date_visibility"),
+                                                  default=lambda ctx: default_visibility(ctx.get_current_parameters()["kind"]))
+
+
+PRIVATE_KINDS = frozenset({KeyDateKind.BIRTHDAY, KeyDateKind.ANNIVERSARY, KeyDateKind.RENEWAL, KeyDateKind.FINANCING})
+
+
+def default_visibility(kind: KeyDateKind | str) -> Visibility:
+    """Birthdays, anniversaries, renewals and financing are the agency's own; peaks and launches may be shared."""
+    return Visibility.PRIVATE if KeyDateKind(getattr(kind, "value", kind)) in PRIVATE_KINDS else Visibility.SHAREABLE
+
+
+class DisplayName(Base):
+    """A label's name in one language: an initiative or a key date, for one client or agency-wide."""
+
+    __tablename__ = "display_name"
+    # scope is a client slug or "*" (agency-wide), so the key holds no NULL (NULLs never collide).
+    __table_args__ = (UniqueConstraint("scope", "kind", "key", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(90))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[LabelKind] = mapped_column(str_enum(LabelKind, "label_kind"))
+    key: Mapped[str] = mapped_column(String(200))
+    language: Mapped[Language] = mapped_column(str_enum(Language, "display_name_language"))
+    text: Mapped[str] = mapped_column(String(300))

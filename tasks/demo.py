@@ -30,6 +30,7 @@ from models import (
     ClientRequest,
     Contact,
     DailyMetric,
+    DisplayName,
     Interaction,
     KeyDate,
     OptimisationNote,
@@ -302,6 +303,7 @@ def _write_service_record(conn: Connection, plan: AgencyPlan, ids: dict[str, np.
     # Each table with its planned rows and, per foreign key, (id array, the plan's key column).
     parts = [
         (KeyDate, plan.key_dates, {"client_id": ("client", "client_key")}),
+        (DisplayName, plan.display_names, {"client_id": ("client", "client_key")}),
         (OptimisationNote, plan.notes, {"client_id": ("client", "client_key"), "account_id": ("account", "account_key"),
                                         "campaign_id": ("campaign", "campaign_key"),
                                         "author_id": ("staff", "author_key")}),

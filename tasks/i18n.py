@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gettext
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -227,6 +228,17 @@ def date(value: dt.date | dt.datetime, style: str = "medium") -> str:
 
 def datetime(value: dt.datetime, zone: str = "UTC", style: str = "medium") -> str:
     return format_datetime(value, format=style, tzinfo=ZoneInfo(zone), locale=_current().locale)
+
+
+# Babel's Russian dates end in "г." (25 нояб. 2026 г.): a sentence ending on one keeps a single dot.
+_RU_DOUBLE_DOT = re.compile(r"(?<=\bг)\.\.(?!\.)")
+
+
+def tidy(language: str, text: str) -> str:
+    """Typography a native writer fixes by hand: in Russian, no "г.." where a date ends a sentence."""
+    if str(language) == "ru":
+        return _RU_DOUBLE_DOT.sub(".", text)
+    return text
 
 
 def install(env: Environment) -> None:

@@ -36,4 +36,4 @@ def render(name: str, **context: object) -> str:
 def render_in(locale_language: str, name: str, **context: object) -> str:
     """Render `name` translated into `locale_language`, numbers and dates in its locale."""
     with i18n.use(locale_language):
-        return render(name, **context)
+        return i18n.tidy(locale_language, render(name, **context))

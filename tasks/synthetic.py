@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -29,6 +29,7 @@ from models.enums import (
     Tier,
     Tone,
 )
+from models.service import default_visibility
 from tasks.errors import CadenceError
 
 UTC = dt.UTC
@@ -351,6 +352,35 @@ INITIATIVE_LABEL = {
     "black-friday": ("黑五", "Черная пятница", "Black Friday"),
     "christmas": ("圣诞", "Рождество", "Christmas"),
     "8-march": ("妇女节", "8 Марта", "8 March"),
+}
+# Each shareable key date's (and launch's) title as zh and ru readers see it; en keeps the stored title.
+KEY_DATE_LABEL = {
+    "618": ("618年中大促", "Распродажа 618"),
+    "双11": ("双11", "Распродажа 11.11"),
+    "春节": ("春节", "Китайский Новый год"),
+    "8 Марта": ("三八妇女节", "8 Марта"),
+    "Черная пятница": ("黑色星期五", "Черная пятница"),
+    "Новогодние праздники": ("新年假期", "Новогодние праздники"),
+    "Black Friday / Cyber Monday": ("黑色星期五与网络星期一", "Черная пятница и Киберпонедельник"),
+    "Christmas shopping season": ("圣诞购物季", "Рождественский сезон покупок"),
+    "Weihnachtsgeschäft": ("圣诞购物季", "Рождественский сезон покупок"),
+    "Launch: new product line": ("新品上市：新产品线", "Запуск: новая линейка продуктов"),
+    "Launch: mobile app 2.0": ("新品上市：移动应用2.0", "Запуск: мобильное приложение 2.0"),
+    "Launch: flagship store opening": ("新品上市：旗舰店开业", "Запуск: открытие флагманского магазина"),
+    "Launch: spring collection": ("新品上市：春季系列", "Запуск: весенняя коллекция"),
+    "Launch: loyalty programme": ("新品上市：会员计划", "Запуск: программа лояльности"),
+}
+# How the demo names its initiatives in each language (agency-wide display names).
+INITIATIVE_NAMES = {
+    "brand": ("品牌广告", "Брендинг", "Brand"),
+    "performance": ("效果广告", "Перформанс-реклама", "Performance"),
+    "retargeting": ("再营销", "Ретаргетинг", "Retargeting"),
+    "new-product-launch": ("新品上市", "Запуск новинки", "New product launch"),
+    "618": ("618大促", "Распродажа 618", "618 sale"),
+    "double-11": ("双11", "Распродажа 11.11", "Singles Day"),
+    "black-friday": ("黑色星期五", "Черная пятница", "Black Friday"),
+    "christmas": ("圣诞季", "Рождество", "Christmas"),
+    "8-march": ("三八妇女节", "8 Марта", "8 March"),
 }
 SERVICES = ("search", "social", "feeds", "video", "creative", "kol", "analytics", "marketplace")
 
@@ -734,6 +764,7 @@ class AgencyPlan:
     problems: list[dict[str, Any]]
     service_cases: list[dict[str, Any]]
     pacing: np.ndarray
+    display_names: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def n_days(self) -> int:
@@ -1577,6 +1608,23 @@ def plan_agency(
     )
 
 
+def display_names(key_dates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Agency-wide zh, ru and en names for every initiative and every shareable key date title of the demo."""
+    rows = []
+    for key, (zh, ru, en) in INITIATIVE_NAMES.items():
+        for language, text in (("zh", zh), ("ru", ru), ("en", en)):
+            rows.append({"scope": "*", "client_key": None, "kind": "initiative", "key": key, "language": language,
+                         "text": text})
+    titles = sorted({k["title"] for k in key_dates
+                     if k.get("visibility", default_visibility(k["kind"])).value == "shareable"})
+    for title in titles:
+        if title in KEY_DATE_LABEL:
+            zh, ru = KEY_DATE_LABEL[title]
+            rows += [{"scope": "*", "client_key": None, "kind": "key_date", "key": title, "language": language,
+                      "text": text} for language, text in (("zh", zh), ("ru", ru))]
+    return rows
+
+
 def _rescale(a: dict[str, np.ndarray], c: int, t: int, spend: float) -> float:
     """Set one day's spend and move clicks and impressions with it; returns the ratio applied."""
     ratio = spend / a["spend"][c, t] if a["spend"][c, t] > 0 else 0.0
@@ -2092,8 +2140,11 @@ def _service_record(
                 }
             )
         requests.append(row)
+    for row in key_dates:
+        row.setdefault("visibility", default_visibility(row["kind"]))
     return {
         "key_dates": key_dates,
+        "display_names": display_names(key_dates),
         "notes": notes,
         "interactions": interactions,
         "requests": requests,

@@ -275,7 +275,7 @@ def names(context: Mapping[str, Any], language: str) -> dict[str, str]:
                 return format_date(period["first"], "LLLL", locale=locale)
             return format_skeleton(skeleton, period["first"], locale=locale)
 
-        footer = f"{client['slug']} · {context['period']['label']}"
+        footer = client["name"]  # the client's own name: slugs and internal labels stay inside the agency
         if kind == "recap":
             out = {"period_name": named(context["period"], "yMMMM"),
                    "previous_name": named(context["previous_period"], "yMMMM"),
@@ -292,4 +292,6 @@ def names(context: Mapping[str, Any], language: str) -> dict[str, str]:
                 "client": client["name"], "quarter": out["period_name"]}
         else:
             out = {"title": f"Client review: {client['name']}, {context['period']['label']}"}
+    if "period_name" in out:
+        footer = f"{footer} · {out['period_name']}"
     return {**out, "footer": footer}

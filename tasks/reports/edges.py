@@ -21,7 +21,7 @@ from tasks.db import configured_engine
 from tasks.messaging import enqueue
 from tasks.messaging.compose import client_message, client_update_context, compose, sender
 from tasks.render import render
-from tasks.reports import content, data
+from tasks.reports import client_view, content, data
 from tasks.reports.benchmarks import client_kpis
 from tasks.reports.output import Rendered, RenderJob, render_all, report_paths
 from tasks.reports.periods import (
@@ -84,9 +84,11 @@ def _languages(prefs: list[tuple[int, Any]]) -> list[str]:
     return sorted({p.language for _, p in prefs}) or [Language.EN.value]
 
 
-def email_context(ctx: dict[str, Any], title: str, prefs: Any) -> dict[str, Any]:
+def email_context(view: client_view.ClientReport | dict[str, Any], title: str, prefs: Any) -> dict[str, Any]:
     """What the covering email shows: conclusion first; operators get the table, campaign-level readers campaigns."""
-    brief = prefs.role == "decision_maker"
+    if not isinstance(view, client_view.ClientReport):
+        view = client_view.client_report(view, prefs.language, client_view.Labels())
+    ctx, brief = view.values, prefs.role == "decision_maker"
     return {"client": ctx["client"], "title": title, "period": ctx["period"], "kpis": ctx["kpis"],
             "verdict": ctx["verdict"], "cpa_band": ctx["cpa_band"], "headline": ctx["headline"],
             "rows": [] if brief else ctx["rows"], "plan": ctx["plan"][:3] if brief else ctx["plan"],
@@ -110,11 +112,15 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
     by_client = dict(tuple(chunk.metrics.groupby("client_id"))) if len(chunk.metrics) else {}
     camps_by_client = dict(tuple(chunk.campaigns.groupby("client_id"))) if len(chunk.campaigns) else {}
     empty_metrics, empty_camps = chunk.metrics.iloc[0:0], chunk.campaigns.iloc[0:0]
-    jobs, contexts = [], {}
+    jobs, contexts, views = [], {}, {}
+    missing_names: list[str] = []
+    labels = client_view.load_labels(engine, [c["slug"] for c in chunk.clients])
     for client in chunk.clients:
         cid = client["id"]
         metrics, camps = by_client.get(cid, empty_metrics), camps_by_client.get(cid, empty_camps)
-        notes, key_dates = chunk.notes.get(cid, []), chunk.key_dates.get(cid, [])
+        # Client documents never see private key dates: they drive the AM's reminders only.
+        all_dates = chunk.key_dates.get(cid, [])
+        notes, key_dates = chunk.notes.get(cid, []), client_view.shareable(all_dates)
         if kind == "recap":
             ctx = content.recap_context(client, metrics, camps, notes, key_dates, period)
             template, max_pages = "report/recap.html.j2", RECAP_MAX_PAGES
@@ -122,15 +128,20 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
             ctx = content.pack_context(client, metrics, camps, notes, key_dates, period, peers)
             template, max_pages = "report/strategy_pack.html.j2", PACK_MAX_PAGES
         contexts[cid] = ctx
+        missing: set[tuple[str, str, str]] = set()
         for language in _languages(chunk.contacts.get(cid, [])):
+            view = client_view.client_report(ctx, language, labels[client["slug"]], all_dates, missing)
+            views[(cid, language)] = view
             html_path, pdf_path = report_paths(root, kind, period.label, client["slug"], language, f"client-{cid}")
-            jobs.append(RenderJob((cid, language), template, language, ctx, str(html_path), str(pdf_path),
+            jobs.append(RenderJob((cid, language), template, language, view, str(html_path), str(pdf_path),
                                   max_pages, kind))
+        missing_names += client_view.warn_missing(missing, client["slug"])
     timings["context_s"] = time.perf_counter() - started - timings["load_s"]
     failures: list[str] = []
     rendered = render_all(jobs, pdf_workers, on_error=lambda job, exc: failures.append(f"{job.key}: {exc}"))
     timings["render_s"] = time.perf_counter() - started - timings["load_s"] - timings["context_s"]
-    titles = {(cid, lang): content.names(contexts[cid], lang)["title"] for cid, lang in (r.key for r in rendered)}
+    titles = {(cid, lang): content.names(views[(cid, lang)].values, lang)["title"]
+              for cid, lang in (r.key for r in rendered)}
     slugs = {c["id"]: c["slug"] for c in chunk.clients}
     new_messages = 0
     with Session(engine) as s, s.begin():
@@ -149,7 +160,7 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
                         continue
                     title = titles[(cid, prefs.language)]
                     composed = compose(f"{'recap' if kind == 'recap' else 'pack'}_email", prefs,
-                                       email_context(contexts[cid], title, prefs))
+                                       email_context(views[(cid, prefs.language)], title, prefs))
                     message = client_message(
                         flow=FLOWS[kind], kind=kind, period=period.label, client_slug=slugs[cid], client_id=cid,
                         contact_id=contact_id, prefs=prefs, composed=composed, now=now,
@@ -159,7 +170,7 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
             new_messages = enqueue(s, messages)
     timings["store_s"] = time.perf_counter() - started - sum(timings.values())
     return {"clients": len(chunk.clients), "reports": [_row(r, slugs, titles) for r in rendered],
-            "failures": failures, "new_messages": new_messages, "timings": timings}
+            "failures": failures, "new_messages": new_messages, "timings": timings, "missing_names": missing_names}
 
 
 def _row(r: Rendered, slugs: dict[int, str], titles: dict[tuple[int, str], str]) -> dict[str, Any]:
@@ -175,6 +186,9 @@ def report_chunk(kind: str, client_ids: list[int], period_label: str, as_of: dt.
     result = build_chunk(kind, client_ids, parse_period(kind, period_label), as_of, pdf_workers, send)
     get_run_logger().info("%s chunk %d: %d clients, %d reports, %d failures, %d new messages", kind, index,
                           result["clients"], len(result["reports"]), len(result["failures"]), result["new_messages"])
+    if result["missing_names"]:
+        get_run_logger().warning("%d display name(s) missing, shown humanised (see `cadence label missing`): %s",
+                                 len(result["missing_names"]), "; ".join(result["missing_names"][:5]))
     if result["failures"]:
         raise RuntimeError(f"{len(result['failures'])} report(s) failed: {result['failures'][:3]}")
     return result
@@ -245,15 +259,16 @@ def _client_updates(client: dict[str, Any], chunk: data.Chunk, metrics: pd.DataF
     by_campaign = grouped(metrics, campaigns, current, "name")[:10]
     notes = [n for n in chunk.notes.get(client["id"], [])
              if n["kind"] == "optimisation" and current.first <= n["day"] <= current.last]
-    actions = [n["action"] + (f" ({n['reason']})" if n["reason"] else "") for n in notes]
-    next_steps = [f["recommendation"] for f in chunk.findings.get(client["id"], [])
-                  if f["severity"] in ("critical", "warning")][:3]
+    findings = chunk.findings.get(client["id"], [])
     out = []
     for contact_id, prefs in chunk.contacts.get(client["id"], []):
+        # The client reads the view only: the detectors' advice for the AM never reaches it.
+        view = client_view.client_update(client, prefs.language, (current.first, current.last), now_k,
+                                         prev_k if prev_k["complete"] else None, by_campaign, notes, findings)
         ctx = client_update_context(
-            prefs, {"name": client["name"], "currency": client["currency"]}, (current.first, current.last),
-            now_k, prev_k if prev_k["complete"] else None, client["cpa_band"], by_campaign, actions, next_steps,
-            {"name": client["am"]["name"], "email": client["am"]["email"]})
+            prefs, {"name": view.client_name, "currency": view.currency}, view.period, view.kpis, view.previous,
+            view.cpa_band, list(view.campaigns), list(view.actions), list(view.next_steps),
+            {"name": view.am_name, "email": view.am_email})
         composed = compose("client_update", prefs, ctx)
         out.append(client_message(flow=FLOWS["standup"], kind="client_update", period=current.label,
                                   client_slug=client["slug"], client_id=client["id"], contact_id=contact_id,

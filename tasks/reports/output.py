@@ -53,7 +53,7 @@ class RenderJob:
     key: tuple[Any, ...]
     template: str
     language: str
-    context: dict[str, Any]
+    context: Any  # a ClientReport for client-facing templates, a plain dict for internal ones
     html_path: str
     pdf_path: str | None
     max_pages: int | None = None
@@ -83,7 +83,13 @@ def render_html(job: RenderJob, compact: bool = False) -> str:
         content,  # charts are drawn where the HTML is rendered, in the worker
     )
 
-    context = {**job.context, **content.names(job.context, job.language), "language": job.language}
+    from tasks.reports.client_view import CLIENT_TEMPLATES, ClientReport, Labels, client_report
+
+    view = job.context
+    if job.template in CLIENT_TEMPLATES and not isinstance(view, ClientReport):
+        view = client_report(view, job.language, Labels())  # a client template only ever sees a client view
+    values = view.values if isinstance(view, ClientReport) else view
+    context = {**values, **content.names(values, job.language), "language": job.language}
     context["charts"] = content.draw_charts(job.charts, job.language, context) if job.charts else {}
     return render_in(job.language, job.template, **context, compact=compact)
 

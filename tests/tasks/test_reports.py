@@ -123,7 +123,7 @@ def test_a_client_with_a_single_initiative():
     assert [i["name"] for i in ctx["initiatives"]] == ["brand"] and ctx["initiatives"][0]["share"] == 1.0
     assert "initiatives" not in content.draw_charts("recap", "en", ctx)
     html = render_job_html(ctx, "en")
-    assert "All spend went to one initiative: brand." in html
+    assert "All spend went to one initiative: Brand." in html  # no display name: the slug humanised
 
 
 def test_a_client_with_no_data_this_month_says_so_plainly():
@@ -189,8 +189,8 @@ def _pack_with_peers() -> dict:
 
 
 @pytest.mark.parametrize(("language", "cvr", "middle_half"), [("en", "8.00%", "Peers, middle half"),
-                                                               ("zh", "8.00%", "同行中间的一半"),
-                                                               ("ru", "8,00", "Средняя половина группы")])
+                                                               ("zh", "8.00%", "同行典型区间"),
+                                                               ("ru", "8,00", "Типичный диапазон аналогов")])
 def test_a_pack_benchmarking_cvr_renders_in_every_language(language, cvr, middle_half):
     ctx = _pack_with_peers()
     assert "cvr" in {r["key"] for r in ctx["benchmark"]["rows"]}

@@ -17,7 +17,7 @@ from models import OutboundMessage, Report
 from models.enums import MessageStatus
 from tasks.demo import generate_agency
 from tasks.messaging.compose import compose
-from tasks.reports import content, data, edges, output, periods
+from tasks.reports import client_view, content, data, edges, output, periods
 from tasks.reports.benchmarks import client_kpis
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "reports"
@@ -50,14 +50,15 @@ def _context(engine, kind: str, client: dict) -> dict:
     first = (content.recap_window if kind == "recap" else content.pack_window)(period)[0]
     chunk = data.load_chunk(engine, [client["id"]], first, period.last, NOW)
     c = chunk.clients[0]
-    args = (c, chunk.metrics, chunk.campaigns, chunk.notes.get(c["id"], []), chunk.key_dates.get(c["id"], []), period)
+    key_dates = client_view.shareable(chunk.key_dates.get(c["id"], []))  # as build_chunk does: private dates stay out
+    args = (c, chunk.metrics, chunk.campaigns, chunk.notes.get(c["id"], []), key_dates, period)
     if kind == "recap":
         return content.recap_context(*args)
     peers = client_kpis(data.peer_metrics(engine, period.first, period.last), data.peer_clients(engine))
     return content.pack_context(*args, peers)
 
 
-def _html(kind: str, language: str, ctx: dict) -> str:
+def _html(kind: str, language: str, ctx: dict | client_view.ClientReport) -> str:
     job = output.RenderJob((0, language), f"report/{kind}.html.j2", language, ctx, "", None, None, kind)
     return _CHART.sub('src="chart"', output.render_html(job))
 
@@ -68,7 +69,8 @@ def test_golden_html_per_kind_and_language(engine, demo):
     mismatched = []
     for kind in ("recap", "strategy_pack"):
         for language, client in sorted(clients.items()):
-            html = _html(kind, language, _context(engine, kind, client))
+            labels = client_view.load_labels(engine, [client["slug"]])[client["slug"]]
+            html = _html(kind, language, client_view.client_report(_context(engine, kind, client), language, labels))
             path = GOLDEN / f"{kind}.{language}.html"
             if UPDATE:
                 path.write_text(html, encoding="utf-8")

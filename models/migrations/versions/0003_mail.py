@@ -1,6 +1,6 @@
 """email craft: contact name parts, honorific and explained terms; test clients
 
-Revision ID: 0002_mail
+Revision ID: 0003_mail
 Revises: 0002_missing_metrics
 Create Date: 2026-11-28
 
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-revision: str = '0002_mail'
-down_revision: Union[str, Sequence[str], None] = '0002_missing_metrics'
+revision: str = "0003_mail"
+down_revision: Union[str, Sequence[str], None] = "0002_missing_metrics"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

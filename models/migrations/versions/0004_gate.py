@@ -1,7 +1,7 @@
 """review gate: message_review, and the awaiting_approval and rejected message states
 
-Revision ID: 0002_gate
-Revises: 0002_mail
+Revision ID: 0004_gate
+Revises: 0003_mail
 Create Date: 2026-11-28
 
 """
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-revision: str = '0002_gate'
-down_revision: Union[str, Sequence[str], None] = '0002_mail'
+revision: str = "0004_gate"
+down_revision: Union[str, Sequence[str], None] = "0003_mail"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
