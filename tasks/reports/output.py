@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import base64
 import hashlib
 import multiprocessing
 import os
@@ -34,16 +35,36 @@ def safe_name(value: str, fallback: str) -> str:
     return _cleaned(value) or _cleaned(fallback) or "unnamed"
 
 
-def report_paths(root: Path, kind: str, period: str, slug: str, language: str, fallback: str) -> tuple[Path, Path]:
-    """root/kind/period/slug.language.{html,pdf}, guaranteed to stay under root."""
+def report_paths(root: Path, kind: str, period: str, slug: str, language: str, fallback: str,
+                 detail: str = "summary") -> tuple[Path, Path]:
+    """root/kind/period/slug.language[.campaign].{html,pdf}, guaranteed to stay under root."""
     # Capped like the other parts: a folder name over 255 bytes cannot be created at all.
     period_part = _UNSAFE_PERIOD.sub("-", period)[:80].strip(".") or "period"
     folder = (root / safe_name(kind, "report") / period_part).resolve()
     base = folder / f"{safe_name(slug, fallback)}.{safe_name(language, 'en')}"
+    if detail != "summary":
+        base = base.with_name(f"{base.name}.{safe_name(detail, 'detail')}")
     paths = base.with_suffix(base.suffix + ".html"), base.with_suffix(base.suffix + ".pdf")
     if not all(path.parent == folder and folder.is_relative_to(root.resolve()) for path in paths):
         raise ValueError(f"report path {base} escapes the reports folder {root}")
     return paths
+
+
+DEFAULT_BRAND = {"name": "Cadence", "colour": "#4c72b0", "logo": None}
+
+
+def branding(name: str, colour: str, logo_path: Path | None) -> dict[str, str | None]:
+    """The agency's name, colour and logo (as a data URI) for report headers and charts."""
+    from cadence.settings import LOGO_TYPES
+
+    logo = None
+    if logo_path is not None:
+        try:
+            data = Path(logo_path).read_bytes()
+        except OSError as exc:
+            raise ValueError(f"cannot read the logo {logo_path}: {exc.strerror}") from None
+        logo = f"data:{LOGO_TYPES[Path(logo_path).suffix.lower()]};base64," + base64.b64encode(data).decode("ascii")
+    return {"name": name, "colour": colour, "logo": logo}
 
 
 @dataclass(frozen=True)
@@ -58,6 +79,8 @@ class RenderJob:
     pdf_path: str | None
     max_pages: int | None = None
     charts: str | None = None
+    detail: str = "summary"
+    brand: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_BRAND))
 
 
 @dataclass(frozen=True)
@@ -83,7 +106,8 @@ def render_html(job: RenderJob, compact: bool = False) -> str:
         content,  # charts are drawn where the HTML is rendered, in the worker
     )
 
-    context = {**job.context, **content.names(job.context, job.language), "language": job.language}
+    context = {**job.context, **content.names(job.context, job.language), "language": job.language,
+               "detail": job.detail, "brand": job.brand}
     context["charts"] = content.draw_charts(job.charts, job.language, context) if job.charts else {}
     return render_in(job.language, job.template, **context, compact=compact)
 
