@@ -20,6 +20,8 @@ from tasks.render import TEMPLATES, render_in
 
 _UNSAFE = re.compile(r"[^a-z0-9-]+")
 _UNSAFE_PERIOD = re.compile(r"[^0-9A-Za-z.-]+")
+# Below this share of a used last page, the compact form is tried to save the page.
+LOW_FILL = 0.25
 
 
 class PageLimitExceeded(RuntimeError):
@@ -112,6 +114,13 @@ def render_html(job: RenderJob, compact: bool = False) -> str:
     return render_in(job.language, job.template, **context, compact=compact)
 
 
+def last_page_fill(document) -> float:
+    """How much of the last page's height its content uses, from 0 to 1."""
+    page = document.pages[-1]._page_box
+    root = page.children[0]
+    return min(1.0, root.margin_height() / page.height) if page.height else 1.0
+
+
 def pdf_document(html: str):
     from weasyprint import HTML
 
@@ -134,6 +143,12 @@ def render_job(job: RenderJob) -> Rendered:
             document = pdf_document(html)
             if len(document.pages) > job.max_pages:
                 raise PageLimitExceeded(f"{job.key}: {len(document.pages)} pages, at most {job.max_pages} allowed")
+        elif len(document.pages) > 1 and last_page_fill(document) < LOW_FILL:
+            # A last page with a few lines on it: the compact form (smaller charts, fewer rows) may save it.
+            tighter_html = render_html(job, compact=True)
+            tighter = pdf_document(tighter_html)
+            if len(tighter.pages) < len(document.pages):
+                compact, html, document = True, tighter_html, tighter
         pages = len(document.pages)
         _atomic_write(Path(job.pdf_path), document.write_pdf())
         timings["pdf_s"] = time.perf_counter() - started - timings["html_s"]

@@ -150,7 +150,7 @@ def _layout_html(body: str, language: str = "en", brand: dict | None = None, **c
         '{% extends "report/_layout.html.j2" %}{% from "report/_macros.html.j2" import campaign_table %}'
         "{% block body %}" + body + "{% endblock %}")
     with i18n.use(language):
-        return template.render(language=language, title="t", footer="acme · 2026-10",
+        return template.render(language=language, title="t", footer="acme · 2026-10", compact=False,
                                brand=brand or output.DEFAULT_BRAND, **context)
 
 
@@ -222,3 +222,11 @@ def test_only_the_detailed_variant_has_the_campaign_table(tmp_path, kind):
     middle = ("Kampagne 002", "Kampagne 003")
     assert heading in texts["campaign"] and all(name in texts["campaign"] for name in middle)
     assert heading not in texts["summary"] and not any(name in texts["summary"] for name in middle)
+
+
+def test_last_page_fill_tells_a_nearly_empty_last_page_from_a_full_one():
+    lines = "".join(f"<p>Line {i}</p>" for i in range(33))
+    almost_empty = output.pdf_document(_layout_html(lines))
+    full = output.pdf_document(_layout_html(lines + "".join(f"<p>More {i}</p>" for i in range(25))))
+    assert len(almost_empty.pages) == len(full.pages) == 2
+    assert output.last_page_fill(almost_empty) < output.LOW_FILL < output.last_page_fill(full)
