@@ -100,7 +100,7 @@ def trend(labels: Sequence[str], spend: Sequence[float], conversions: Sequence[f
     """Spend as bars and conversions as a line, per day or per week; partial periods hatched and pale."""
     cut = [bool(p) for p in partial] or [False] * len(labels)
     fig = Figure(figsize=SIZE)
-    fig.subplots_adjust(left=0.13, right=0.89, bottom=0.2 if any(cut) else 0.12, top=0.8)
+    fig.subplots_adjust(left=0.13, right=0.87, bottom=0.2 if any(cut) else 0.12, top=0.8)
     ax = fig.add_subplot()
     positions = list(range(len(labels)))
     bars = ax.bar(positions, spend, color=colour, label=spend_label, width=0.8)
