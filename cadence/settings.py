@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -10,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_HOME = Path(".cadence")
+LOGO_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
 
 
 class Settings(BaseSettings):
@@ -23,8 +25,25 @@ class Settings(BaseSettings):
     sendgrid_base_url: str = "https://api.sendgrid.com"
     sender_email: str = "cadence@agency.example"
     sender_name: str = "Cadence"
-    agency_name: str = Field("Cadence Agency", description="shown after the AM's name as the sender of client mail")
     agency_time_zone: str = "Asia/Shanghai"
+    agency_name: str = Field("Cadence Agency", description="the agency's name as clients see it: after the AM's name"
+                             " as the sender of client mail, and in report headers and footers")
+    brand_colour: str = Field("#4c72b0", description="the agency's colour (#rrggbb) for report headings and charts")
+    logo_path: Path | None = Field(None, description="the agency's logo (PNG or SVG) in report headers")
+
+    @field_validator("brand_colour")
+    @classmethod
+    def _hex_colour(cls, value: str) -> str:
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+            raise ValueError(f"brand colour {value!r} is not of the form #rrggbb")
+        return value.lower()
+
+    @field_validator("logo_path")
+    @classmethod
+    def _logo_kind(cls, value: Path | None) -> Path | None:
+        if value is not None and value.suffix.lower() not in LOGO_TYPES:
+            raise ValueError(f"logo {value} is not a PNG or SVG file")
+        return value
 
     @field_validator("agency_time_zone")
     @classmethod

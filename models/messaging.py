@@ -9,20 +9,23 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, str_enum, utcnow
-from models.enums import Audience, Language, MessageStatus, ReportKind, ReviewAction
+from models.enums import Audience, Detail, Language, MessageStatus, ReportKind, ReviewAction
 
 
 class Report(Base):
-    """A rendered recap, strategy pack, stand-up or review for one client and period."""
+    """A rendered recap, strategy pack, stand-up or review for one client, period, language and detail level."""
 
     __tablename__ = "report"
-    __table_args__ = (UniqueConstraint("client_id", "kind", "period", "language"),)
+    __table_args__ = (UniqueConstraint("client_id", "kind", "period", "language", "detail"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
     kind: Mapped[ReportKind] = mapped_column(str_enum(ReportKind, "report_kind"))
     period: Mapped[str] = mapped_column(String(40), comment="2026-10, 2026-Q4, 2026-11-23..2026-11-26")
     language: Mapped[Language] = mapped_column(str_enum(Language, "report_language"))
+    # The summary and the campaign-level variant of one report are two files, for contacts of each detail.
+    detail: Mapped[Detail] = mapped_column(str_enum(Detail, "report_detail"), default=Detail.SUMMARY,
+                                           server_default=Detail.SUMMARY.value)
     title: Mapped[str] = mapped_column(String(300))
     html_path: Mapped[str | None] = mapped_column(String(500))
     pdf_path: Mapped[str | None] = mapped_column(String(500))

@@ -120,13 +120,22 @@ def pack_context(client: Mapping[str, Any], metrics: pd.DataFrame, campaigns: pd
         "kpis": now, "verdict": cpa_verdict(now, band), "cpa_band": band, "headline": head,
         "client_am": client["am"]["name"], "kinds": KIND_OF, "last_year_complete": ly_k["complete"],
         "rows": comparison_rows(now, prev_k, ly_k), "monthly": monthly, "initiatives": initiatives,
+        "campaigns": by_campaign[:TOP_CAMPAIGNS], "campaigns_compact": by_campaign[:TOP_CAMPAIGNS_COMPACT],
+        "campaign_count": len(by_campaign),
         "benchmark": bench, "market_notes": _notes(notes, period, (NoteKind.MARKET.value, NoteKind.COMPETITOR.value)),
         "done": _notes(notes, period, (NoteKind.OPTIMISATION.value,)),
         "opportunities": opportunities(bench, initiatives, risks), "risks": risks,
         "plan": plan_points(now, initiatives, stand_out, band, head[0]["budget_use"], risks),
         "trend": {"labels": [d.strftime("%m-%d") for d in per_week.index],
-                  "spend": per_week["spend"].round(2).tolist(), "conversions": per_week["conversions"].round(2).tolist()},
+                  "spend": per_week["spend"].round(2).tolist(),
+                  "conversions": per_week["conversions"].round(2).tolist(),
+                  "partial": partial_weeks(per_week.index, period)},
     }
+
+
+def partial_weeks(starts: pd.Index, period: Period) -> list[bool]:
+    """For each week (by its Monday), whether the period cuts it: fewer than 7 of its days inside."""
+    return [d.date() < period.first or d.date() + dt.timedelta(days=6) > period.last for d in starts]
 
 
 def opportunities(bench: Mapping[str, Any], initiatives: list[dict[str, Any]],
@@ -241,24 +250,40 @@ def _period(period: Period) -> dict[str, Any]:
 
 
 def draw_charts(spec: str, language: str, context: Mapping[str, Any]) -> dict[str, str]:
-    """The charts a report kind shows, labelled in its language, as <img> data URIs."""
+    """The charts a report kind shows, titled and labelled with units in its language, as <img> data URIs."""
     with i18n.use(language):
-        spend, conversions = i18n.gettext_("Spend"), i18n.gettext_("Conversions")
+        _ = i18n.gettext_
+        locale = i18n.locale_for(language)
+        colour = context.get("brand", {}).get("colour", charts.SPEND)
+        currency = context["client"]["currency"]
+
+        def with_unit(name: str, kind: str) -> str:
+            symbol = charts.unit(kind, currency, locale)
+            return _("%(label)s (%(unit)s)") % {"label": name, "unit": symbol} if symbol else name
+
+        spend = with_unit(_("Spend"), "money")
+        conversions = _("Conversions")
         out: dict[str, str] = {}
         trend = context["trend"]
         if context["kpis"]["has_data"]:
-            out["trend"] = charts.data_uri(charts.trend(trend["labels"], trend["spend"], trend["conversions"],
-                                                        spend, conversions))
+            weekly = spec == "strategy_pack"
+            title = _("Weekly spend and conversions") if weekly else _("Daily spend and conversions")
+            note = _("Pale hatched bars: incomplete weeks at the start or end of the quarter (fewer than 7 days).")
+            out["trend"] = charts.data_uri(charts.trend(
+                trend["labels"], trend["spend"], trend["conversions"], spend, conversions, title=title,
+                locale=locale, partial=trend.get("partial", ()), partial_note=note, colour=colour))
         if len(context.get("initiatives", [])) > 1:
             names = [i["name"] for i in context["initiatives"]]
-            out["initiatives"] = charts.data_uri(charts.shares(names, [i["spend"] for i in context["initiatives"]],
-                                                               spend))
+            out["initiatives"] = charts.data_uri(charts.shares(
+                names, [i["spend"] for i in context["initiatives"]], spend, title=_("Spend by initiative"),
+                locale=locale, colour=colour))
         rows = context.get("benchmark", {}).get("rows", [])
         if spec == "strategy_pack" and rows:
             out["benchmark"] = charts.data_uri(charts.position(
-                [r["key"].upper() if r["key"] != "roas" else "ROAS" for r in rows], [r["p25"] for r in rows],
-                [r["p75"] for r in rows], [r["value"] for r in rows], [r["median"] for r in rows],
-                i18n.gettext_("Peers, middle half"), i18n.gettext_("You")))
+                [with_unit(_(i18n.KPI_LABELS[r["key"]]), r["kind"]) for r in rows], [r["kind"] for r in rows],
+                [r["p25"] for r in rows], [r["p75"] for r in rows], [r["value"] for r in rows],
+                [r["median"] for r in rows], _("Peers, middle half"), _("You"), title=_("How you compare"),
+                locale=locale))
     return out
 
 

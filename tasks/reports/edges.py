@@ -16,14 +16,14 @@ from prefect.tasks import exponential_backoff
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
-from models.enums import Audience, Language
+from models.enums import Audience, Detail, Language
 from tasks.db import configured_engine
 from tasks.messaging import enqueue
 from tasks.messaging.compose import client_message, client_update_context, compose, sender
 from tasks.render import render
 from tasks.reports import client_view, content, data
 from tasks.reports.benchmarks import client_kpis
-from tasks.reports.output import Rendered, RenderJob, render_all, report_paths
+from tasks.reports.output import Rendered, RenderJob, branding, render_all, report_paths
 from tasks.reports.periods import (
     Period,
     month,
@@ -80,8 +80,16 @@ def plan_report_chunks(kind: str, client_slugs: list[str] | None, chunk_clients:
     return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
-def _languages(prefs: list[tuple[int, Any]]) -> list[str]:
-    return sorted({p.language for _, p in prefs}) or [Language.EN.value]
+def report_variants(prefs: list[tuple[int, Any]]) -> list[tuple[str, str]]:
+    """The (language, detail) reports a client's contacts read: only the detail levels someone asked for."""
+    return sorted({(str(p.language), str(p.detail)) for _, p in prefs}) or [(Language.EN.value, Detail.SUMMARY.value)]
+
+
+def _brand() -> dict[str, Any]:
+    from cadence.settings import get_settings
+
+    settings = get_settings()
+    return branding(settings.agency_name, settings.brand_colour, settings.logo_path)
 
 
 def email_context(view: client_view.ClientReport | dict[str, Any], title: str, prefs: Any) -> dict[str, Any]:
@@ -112,7 +120,7 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
     by_client = dict(tuple(chunk.metrics.groupby("client_id"))) if len(chunk.metrics) else {}
     camps_by_client = dict(tuple(chunk.campaigns.groupby("client_id"))) if len(chunk.campaigns) else {}
     empty_metrics, empty_camps = chunk.metrics.iloc[0:0], chunk.campaigns.iloc[0:0]
-    jobs, contexts, views = [], {}, {}
+    jobs, contexts, views, brand = [], {}, {}, _brand()
     missing_names: list[str] = []
     labels = client_view.load_labels(engine, [c["slug"] for c in chunk.clients])
     for client in chunk.clients:
@@ -129,24 +137,27 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
             template, max_pages = "report/strategy_pack.html.j2", PACK_MAX_PAGES
         contexts[cid] = ctx
         missing: set[tuple[str, str, str]] = set()
-        for language in _languages(chunk.contacts.get(cid, [])):
-            view = client_view.client_report(ctx, language, labels[client["slug"]], all_dates, missing)
-            views[(cid, language)] = view
-            html_path, pdf_path = report_paths(root, kind, period.label, client["slug"], language, f"client-{cid}")
-            jobs.append(RenderJob((cid, language), template, language, view, str(html_path), str(pdf_path),
-                                  max_pages, kind))
+        for language, detail in report_variants(chunk.contacts.get(cid, [])):
+            if (cid, language) not in views:
+                views[(cid, language)] = client_view.client_report(ctx, language, labels[client["slug"]], all_dates,
+                                                                   missing)
+            html_path, pdf_path = report_paths(root, kind, period.label, client["slug"], language, f"client-{cid}",
+                                               detail)
+            jobs.append(RenderJob((cid, language, detail), template, language, views[(cid, language)],
+                                  str(html_path), str(pdf_path), max_pages, kind, detail, brand))
         missing_names += client_view.warn_missing(missing, client["slug"])
     timings["context_s"] = time.perf_counter() - started - timings["load_s"]
     failures: list[str] = []
     rendered = render_all(jobs, pdf_workers, on_error=lambda job, exc: failures.append(f"{job.key}: {exc}"))
     timings["render_s"] = time.perf_counter() - started - timings["load_s"] - timings["context_s"]
     titles = {(cid, lang): content.names(views[(cid, lang)].values, lang)["title"]
-              for cid, lang in (r.key for r in rendered)}
+              for cid, lang, _ in (r.key for r in rendered)}
     slugs = {c["id"]: c["slug"] for c in chunk.clients}
     new_messages = 0
     with Session(engine) as s, s.begin():
         ids = store_reports(s, [{"client_id": r.key[0], "kind": kind, "period": period.label, "language": r.key[1],
-                                 "title": titles[r.key], "html_path": r.html_path, "pdf_path": r.pdf_path,
+                                 "detail": r.key[2], "title": titles[r.key[:2]], "html_path": r.html_path,
+                                 "pdf_path": r.pdf_path,
                                  "content_sha256": r.sha256} for r in rendered])
         if send:
             done = {r.key: r for r in rendered}
@@ -155,7 +166,7 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
             for client in (c for c in chunk.clients if not c.get("is_test")):
                 cid = client["id"]
                 for contact_id, prefs in chunk.contacts.get(cid, []):
-                    report = done.get((cid, prefs.language))
+                    report = done.get((cid, str(prefs.language), str(prefs.detail)))
                     if report is None:
                         continue
                     title = titles[(cid, prefs.language)]
@@ -166,7 +177,8 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
                         contact_id=contact_id, prefs=prefs, composed=composed, now=now,
                         tier=client["tier"], settings=client["settings"],
                         meta={"report_pdf": report.pdf_path, "pages": report.pages}, sent_as=_sent_as(client))
-                    messages.append({**message, "report_id": ids[(cid, kind, period.label, prefs.language)]})
+                    report_key = (cid, kind, period.label, prefs.language, report.key[2])
+                    messages.append({**message, "report_id": ids[report_key]})
             new_messages = enqueue(s, messages)
     timings["store_s"] = time.perf_counter() - started - sum(timings.values())
     return {"clients": len(chunk.clients), "reports": [_row(r, slugs, titles) for r in rendered],
@@ -174,7 +186,8 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
 
 
 def _row(r: Rendered, slugs: dict[int, str], titles: dict[tuple[int, str], str]) -> dict[str, Any]:
-    return {"client": slugs[r.key[0]], "language": r.key[1], "title": titles[r.key], "pages": r.pages,
+    return {"client": slugs[r.key[0]], "language": r.key[1], "detail": r.key[2], "title": titles[r.key[:2]],
+            "pages": r.pages,
             "compact": r.compact, "html": r.html_path, "pdf": r.pdf_path}
 
 
@@ -199,9 +212,10 @@ def report_markdown(heading: str, results: list[dict[str, Any]]) -> str:
     lines = [f"# {heading}", "",
              (f"- clients: **{sum(r['clients'] for r in results)}**; reports rendered: **{len(reports)}**;"
               f" new messages in the outbox: {sum(r['new_messages'] for r in results)}"), "",
-             "| client | language | pages | PDF | HTML |", "|---|---|---|---|---|"]
-    for r in sorted(reports, key=lambda r: (r["client"], r["language"])):
-        lines.append(f"| {r['client']} | {r['language']} | {r['pages'] if r['pages'] is not None else '—'}"
+             "| client | language | detail | pages | PDF | HTML |", "|---|---|---|---|---|---|"]
+    for r in sorted(reports, key=lambda r: (r["client"], r["language"], r.get("detail", "summary"))):
+        lines.append(f"| {r['client']} | {r['language']} | {r.get('detail', 'summary')} |"
+                     f" {r['pages'] if r['pages'] is not None else '—'}"
                      f"{' (compact)' if r['compact'] else ''} | `{r['pdf'] or '—'}` | `{r['html']}` |")
     return "\n".join(lines) + "\n"
 
@@ -211,7 +225,7 @@ def publish_reports(key: str, heading: str, results: list[dict[str, Any]]) -> st
     """A markdown summary with each report's paths, and a table of the reports, under stable keys."""
     markdown = report_markdown(heading, results)
     create_markdown_artifact(markdown, key=key, description=heading)
-    create_table_artifact([{k: r[k] for k in ("client", "language", "pages", "pdf")}
+    create_table_artifact([{k: r.get(k) for k in ("client", "language", "detail", "pages", "pdf")}
                            for result in results for r in result["reports"]], key=f"{key}-files",
                           description=f"{heading}: rendered files")
     return markdown
@@ -361,15 +375,18 @@ def build_review(slug: str, period: Period, detail: str, as_of: dt.date, now: dt
                                  chunk.findings.get(cid, []), chunk.incidents.get(cid, []),
                                  chunk.requests.get(cid, []), chunk.key_dates.get(cid, []),
                                  chunk.last_contact.get(cid), period, detail, as_of, now)
-    html_path, pdf_path = report_paths(root, "review", period.label, client["slug"], "en", f"client-{cid}")
-    job = RenderJob((cid, "en"), "report/review.html.j2", "en", ctx, str(html_path), str(pdf_path) if pdf else None)
+    html_path, pdf_path = report_paths(root, "review", period.label, client["slug"], "en", f"client-{cid}", detail)
+    job = RenderJob((cid, "en", detail), "report/review.html.j2", "en", ctx, str(html_path),
+                    str(pdf_path) if pdf else None, detail=detail, brand=_brand())
     rendered = render_all([job], workers=1)[0]
     title = content.names(ctx, "en")["title"]
     with Session(engine) as s, s.begin():
         ids = store_reports(s, [{"client_id": cid, "kind": "review", "period": period.label, "language": "en",
-                                 "title": title, "html_path": rendered.html_path, "pdf_path": rendered.pdf_path,
+                                 "detail": detail, "title": title, "html_path": rendered.html_path,
+                                 "pdf_path": rendered.pdf_path,
                                  "content_sha256": rendered.sha256}])
-    return {"client": client, "context": ctx, "title": title, "report_id": ids[(cid, "review", period.label, "en")],
+    return {"client": client, "context": ctx, "title": title,
+            "report_id": ids[(cid, "review", period.label, "en", detail)],
             "html": rendered.html_path, "pdf": rendered.pdf_path, "pages": rendered.pages}
 
 

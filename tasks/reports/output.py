@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import base64
 import hashlib
 import multiprocessing
 import os
@@ -19,6 +20,8 @@ from tasks.render import TEMPLATES, render_in
 
 _UNSAFE = re.compile(r"[^a-z0-9-]+")
 _UNSAFE_PERIOD = re.compile(r"[^0-9A-Za-z.-]+")
+# Below this share of a used last page, the compact form is tried to save the page.
+LOW_FILL = 0.25
 
 
 class PageLimitExceeded(RuntimeError):
@@ -34,16 +37,36 @@ def safe_name(value: str, fallback: str) -> str:
     return _cleaned(value) or _cleaned(fallback) or "unnamed"
 
 
-def report_paths(root: Path, kind: str, period: str, slug: str, language: str, fallback: str) -> tuple[Path, Path]:
-    """root/kind/period/slug.language.{html,pdf}, guaranteed to stay under root."""
+def report_paths(root: Path, kind: str, period: str, slug: str, language: str, fallback: str,
+                 detail: str = "summary") -> tuple[Path, Path]:
+    """root/kind/period/slug.language[.campaign].{html,pdf}, guaranteed to stay under root."""
     # Capped like the other parts: a folder name over 255 bytes cannot be created at all.
     period_part = _UNSAFE_PERIOD.sub("-", period)[:80].strip(".") or "period"
     folder = (root / safe_name(kind, "report") / period_part).resolve()
     base = folder / f"{safe_name(slug, fallback)}.{safe_name(language, 'en')}"
+    if detail != "summary":
+        base = base.with_name(f"{base.name}.{safe_name(detail, 'detail')}")
     paths = base.with_suffix(base.suffix + ".html"), base.with_suffix(base.suffix + ".pdf")
     if not all(path.parent == folder and folder.is_relative_to(root.resolve()) for path in paths):
         raise ValueError(f"report path {base} escapes the reports folder {root}")
     return paths
+
+
+DEFAULT_BRAND = {"name": "Cadence", "colour": "#4c72b0", "logo": None}
+
+
+def branding(name: str, colour: str, logo_path: Path | None) -> dict[str, str | None]:
+    """The agency's name, colour and logo (as a data URI) for report headers and charts."""
+    from cadence.settings import LOGO_TYPES
+
+    logo = None
+    if logo_path is not None:
+        try:
+            data = Path(logo_path).read_bytes()
+        except OSError as exc:
+            raise ValueError(f"cannot read the logo {logo_path}: {exc.strerror}") from None
+        logo = f"data:{LOGO_TYPES[Path(logo_path).suffix.lower()]};base64," + base64.b64encode(data).decode("ascii")
+    return {"name": name, "colour": colour, "logo": logo}
 
 
 @dataclass(frozen=True)
@@ -58,6 +81,8 @@ class RenderJob:
     pdf_path: str | None
     max_pages: int | None = None
     charts: str | None = None
+    detail: str = "summary"
+    brand: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_BRAND))
 
 
 @dataclass(frozen=True)
@@ -89,9 +114,17 @@ def render_html(job: RenderJob, compact: bool = False) -> str:
     if job.template in CLIENT_TEMPLATES and not isinstance(view, ClientReport):
         view = client_report(view, job.language, Labels())  # a client template only ever sees a client view
     values = view.values if isinstance(view, ClientReport) else view
-    context = {**values, **content.names(values, job.language), "language": job.language}
+    context = {**values, **content.names(values, job.language), "language": job.language,
+               "detail": job.detail, "brand": job.brand}
     context["charts"] = content.draw_charts(job.charts, job.language, context) if job.charts else {}
     return render_in(job.language, job.template, **context, compact=compact)
+
+
+def last_page_fill(document) -> float:
+    """How much of the last page's height its content uses, from 0 to 1."""
+    page = document.pages[-1]._page_box
+    root = page.children[0]
+    return min(1.0, root.margin_height() / page.height) if page.height else 1.0
 
 
 def pdf_document(html: str):
@@ -116,6 +149,12 @@ def render_job(job: RenderJob) -> Rendered:
             document = pdf_document(html)
             if len(document.pages) > job.max_pages:
                 raise PageLimitExceeded(f"{job.key}: {len(document.pages)} pages, at most {job.max_pages} allowed")
+        elif len(document.pages) > 1 and last_page_fill(document) < LOW_FILL:
+            # A last page with a few lines on it: the compact form (smaller charts, fewer rows) may save it.
+            tighter_html = render_html(job, compact=True)
+            tighter = pdf_document(tighter_html)
+            if len(tighter.pages) < len(document.pages):
+                compact, html, document = True, tighter_html, tighter
         pages = len(document.pages)
         _atomic_write(Path(job.pdf_path), document.write_pdf())
         timings["pdf_s"] = time.perf_counter() - started - timings["html_s"]

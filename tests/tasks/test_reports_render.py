@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from models import OutboundMessage, Report
+from models import Contact, OutboundMessage, Report
 from models.enums import MessageStatus
 from tasks.demo import generate_agency
 from tasks.messaging.compose import compose
@@ -134,3 +134,10 @@ def test_reports_are_stored_once_and_a_sent_email_is_never_composed_again(engine
         assert {m.status for m in s.scalars(select(OutboundMessage))} == {MessageStatus.SENT}
         messages = s.scalars(select(OutboundMessage)).all()
         assert all(m.report_id is not None and m.meta["report_pdf"] for m in messages)
+        # Each contact gets the variant its `detail` asks for: campaign-level readers the campaign tables.
+        details = {m.contact_id: s.get(Contact, m.contact_id).detail.value for m in messages}
+        assert set(details.values()) == {"summary", "campaign"}
+        for m in messages:
+            report = s.get(Report, m.report_id)
+            assert report.detail.value == details[m.contact_id] and report.pdf_path == m.meta["report_pdf"]
+            assert m.meta["report_pdf"].endswith(".campaign.pdf") == (details[m.contact_id] == "campaign")
