@@ -183,6 +183,7 @@ def conclusion(head: list[dict[str, Any]], cpa_band: Mapping[str, Any] | None) -
     if spend["value"] and not conversions["value"]:
         facts.append({"code": "no_conversions", "weight": math.inf, "spend": spend["value"]})
     use = spend.get("budget_use")
+    use = round(use, 6) if use is not None else None
     if use is not None and use > PACING_HIGH:
         facts.append({"code": "over_budget", "weight": use - PACING_HIGH, "use": use, "spend": spend["value"],
                       "budget": spend["budget"]})
@@ -190,7 +191,8 @@ def conclusion(head: list[dict[str, Any]], cpa_band: Mapping[str, Any] | None) -
         facts.append({"code": "under_budget", "weight": PACING_LOW - use, "use": use, "spend": spend["value"],
                       "budget": spend["budget"]})
     move = conversions.get("change")
-    if move is not None and abs(move) > VOLUME_MOVE:
+    # Rounded so that a move of exactly the threshold (85 on 100) is not news through float noise.
+    if move is not None and round(abs(move), 6) > VOLUME_MOVE:
         facts.append({"code": "conversions_down" if move < 0 else "conversions_up", "weight": abs(move) - VOLUME_MOVE,
                       "change": move, "value": conversions["value"]})
     if cpa["band"] == "above" and cpa_band:
@@ -211,10 +213,11 @@ def highlights(campaigns: list[dict[str, Any]], cpa_band: Mapping[str, Any] | No
     """What stood out among material campaigns: the best converter, the costliest above the band, spend without conversions."""
     out: list[dict[str, Any]] = []
     converting = [c for c in campaigns if c["conversions"] > 0 and c["cpa"] is not None and _material(c)]
-    if converting:
-        best = min(converting, key=lambda c: (c["cpa"], c["name"]))
-        out.append({"code": "best_cpa", "name": best["name"], "cpa": best["cpa"], "conversions": best["conversions"]})
     high = cpa_band.get("high") if cpa_band else None
+    # "Best" needs something to be better than, and is never a campaign above the target range.
+    best = min(converting, key=lambda c: (c["cpa"], c["name"])) if len(converting) > 1 else None
+    if best is not None and (high is None or best["cpa"] <= high):
+        out.append({"code": "best_cpa", "name": best["name"], "cpa": best["cpa"], "conversions": best["conversions"]})
     if high is not None:
         above = sorted((c for c in converting if c["cpa"] > high), key=lambda c: (-c["spend"], c["name"]))
         if above:
