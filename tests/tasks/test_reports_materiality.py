@@ -136,3 +136,27 @@ def test_the_same_work_logged_twice_is_said_once():
     ctx = content.recap_context(client(), metrics, CAMPS, [note, dict(note)], [], periods.month(2026, 10))
     assert len(ctx["done"]) == 1
     assert html_of(ctx).count("Added negative keywords") == 1
+
+
+def _prefs(language, detail="summary", role="operator"):
+    from tasks.messaging.compose import Preferences
+    from tasks.messaging.outbox import Window
+
+    return Preferences(email="c@client.example", name="Ann", language=language, tone="formal", detail=detail,
+                       role=role, channel="email",
+                       window=Window("America/New_York", "US", dt.time(9), dt.time(18)))
+
+
+@pytest.mark.parametrize(("language", "pacing"), [("en", "151%"), ("zh", "151%"), ("ru", "151%")])
+def test_the_recap_email_leads_with_pacing_and_says_nothing_without_a_base(language, pacing):
+    from tasks.messaging.compose import compose
+    from tasks.reports import edges
+
+    metrics = frame(pd.date_range("2026-10-01", "2026-10-31"), campaign_ids=(1, 2))
+    ctx = content.recap_context(client(monthly_budget=4100.0), metrics, CAMPS, [], [], periods.month(2026, 10))
+    prefs = _prefs(language)
+    mail = compose("recap_email", prefs, edges.email_context(ctx, "t", prefs))
+    first_fact = next(line for line in mail.text.splitlines() if "%" in line)
+    assert pacing in first_fact
+    # No previous month: no "previous period: —" line, no dash cell, no empty column.
+    assert ": —" not in mail.text and "—)" not in mail.text and ">—<" not in mail.html
