@@ -120,13 +120,16 @@ def test_a_comparison_column_empty_for_every_row_is_not_shown(language):
     table = html.split("<table>")[1].split("</table>")[0]
     assert names["previous_name"] not in table and names["last_year_name"] not in table
     assert "—" not in table  # no dash column
+    assert "Compared with" not in html  # and no sentence about a base that does not exist
 
 
 def test_a_like_for_like_base_keeps_its_columns():
     metrics = frame(pd.date_range("2025-09-01", "2026-10-31"))
     ctx = content.recap_context(client(), metrics, CAMPS, [], [], periods.month(2026, 10))
-    table = html_of(ctx).split("<table>")[1].split("</table>")[0]
+    html = html_of(ctx)
+    table = html.split("<table>")[1].split("</table>")[0]
     assert "September 2026" in table and "October 2025" in table
+    assert "Compared with September 2026: Spend unchanged; Conversions unchanged; CPA unchanged." in html
 
 
 def test_the_same_work_logged_twice_is_said_once():
