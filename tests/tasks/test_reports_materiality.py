@@ -129,7 +129,8 @@ def test_a_like_for_like_base_keeps_its_columns():
     html = html_of(ctx)
     table = html.split("<table>")[1].split("</table>")[0]
     assert "September 2026" in table and "October 2025" in table
-    assert "Compared with September 2026: Spend unchanged; Conversions unchanged; CPA unchanged." in html
+    # 31 days against 30 of the same daily figures: volume up 3 %, cost per result unchanged.
+    assert "Compared with September 2026: Spend up 3%; Conversions up 3%; CPA unchanged." in html
 
 
 def test_the_same_work_logged_twice_is_said_once():
