@@ -294,8 +294,10 @@ def upcoming(key_dates: list[dict[str, Any]], first: dt.date, last: dt.date,
     A preparation day before `today` (the document's date) is already due: `prepare_by` is None and `prepare_now` set.
     """
     out = []
+    # A date already behind the document is no longer coming up: the next occurrence is looked for from today.
+    start = max(first, today) if today is not None else first
     for kd in key_dates:
-        on = next_occurrence(kd["on_date"], kd["recurs_yearly"], first, kd.get("rule"))
+        on = next_occurrence(kd["on_date"], kd["recurs_yearly"], start, kd.get("rule"))
         if on is None:
             continue
         prepare_by = on - dt.timedelta(days=kd["lead_days"])

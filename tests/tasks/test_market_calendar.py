@@ -78,3 +78,14 @@ def test_every_peak_of_the_next_quarter_is_in_the_risk_calendar():
                                                     dt.date(2027, 1, 1), dt.date(2027, 6, 30))}
     assert cn["春节"] == dt.date(2027, 2, 6) and cn["618"] == dt.date(2027, 6, 18)
     assert all(kd["rule"] for kd in stored)
+
+
+def test_a_date_already_behind_the_document_is_not_coming_up():
+    # An October recap made on 28 November plans November: Black Friday (27 Nov) is over, 双11 long gone.
+    peaks = [_peak("Black Friday / Cyber Monday", "black_friday", dt.date(2027, 11, 26), 21),
+             _peak("双11", "fixed:11-11", dt.date(2027, 11, 11), 36),
+             _peak("Christmas shopping season", "fixed:12-01", dt.date(2026, 12, 1), 21)]
+    made_late = kpis.upcoming(peaks, dt.date(2026, 11, 1), dt.date(2026, 11, 30), dt.date(2026, 11, 28))
+    assert [(d["title"], d["prepare_now"]) for d in made_late] == [("Christmas shopping season", True)]
+    made_early = kpis.upcoming(peaks, dt.date(2026, 11, 1), dt.date(2026, 11, 30), dt.date(2026, 11, 3))
+    assert [d["title"] for d in made_early] == ["双11", "Black Friday / Cyber Monday", "Christmas shopping season"]
