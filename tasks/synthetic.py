@@ -1666,7 +1666,8 @@ def _market_key_dates(as_of: dt.date, markets: list[str]) -> list[dict[str, Any]
         ],
         "RU": [
             womens_day,
-            ("Черная пятница", "black_friday", 21, "Black Friday: promo mechanics and budgets agreed three weeks before"),
+            ("Черная пятница", "black_friday", 21,
+             "Black Friday: promo mechanics and budgets agreed three weeks before"),
             ("Новогодние праздники", fixed(12, 31), 30, "Long holiday Jan 1–8: approvals stop, plan budgets in December"),
         ],
         "KZ": [womens_day],

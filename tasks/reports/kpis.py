@@ -210,7 +210,7 @@ def _material(campaign: Mapping[str, Any]) -> bool:
 
 
 def highlights(campaigns: list[dict[str, Any]], cpa_band: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """What stood out among material campaigns: the best converter, the costliest above the band, spend without conversions."""
+    """What stood out among material campaigns: best converter, costliest above the band, spend without results."""
     out: list[dict[str, Any]] = []
     converting = [c for c in campaigns if c["conversions"] > 0 and c["cpa"] is not None and _material(c)]
     high = cpa_band.get("high") if cpa_band else None
@@ -230,7 +230,7 @@ def highlights(campaigns: list[dict[str, Any]], cpa_band: Mapping[str, Any] | No
 
 
 def cheapest_to_scale(initiatives: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The initiative worth more budget: a CPA materially below the next one's, with enough conversions and spend on both."""
+    """The initiative worth more budget: CPA materially below the next one's, enough conversions and spend on both."""
     solid = [i for i in initiatives if i["cpa"] is not None and i["conversions"] >= MIN_CONVERSIONS
              and i.get("share") is not None and i["share"] >= MATERIAL_SHARE]
     if len(solid) < 2:
@@ -245,7 +245,7 @@ def cheapest_to_scale(initiatives: list[dict[str, Any]]) -> dict[str, Any] | Non
 def plan_points(now: Kpis, initiatives: list[dict[str, Any]], highlight: list[dict[str, Any]],
                 cpa_band: Mapping[str, Any] | None, budget_use: float | None,
                 key_dates: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Next period's plan, from the numbers and never against them: fix what is off the band, scale what works, prepare peaks."""
+    """Next period's plan, never against the numbers: fix what is off the band, scale what works, prepare peaks."""
     points: list[dict[str, Any]] = []
     if not now["has_data"]:
         return [{"code": "restart"}]

@@ -162,7 +162,7 @@ def pack_periods(period: Period, made_on: dt.date | None = None) -> DocumentPeri
 
 def window_periods(first: dt.date, last: dt.date, now: dt.datetime | None = None, time_zone: str | None = None,
                    made_on: dt.date | None = None) -> DocumentPeriods:
-    """A short window (stand-up, week, review span) cut to the client's complete local days, against the same weekdays before."""
+    """A short window cut to the client's complete local days, against the same weekdays before."""
     cut = min(last, last_complete_day(now, time_zone)) if now is not None else last
     if cut < first:
         raise ValueError(f"no complete day between {first} and {last} in {time_zone or 'UTC'} yet")
@@ -184,7 +184,7 @@ def standup_periods(as_of: dt.date, now: dt.datetime | None = None, time_zone: s
 
 
 def review_periods(period: Period, as_of: dt.date) -> DocumentPeriods:
-    """A manager's review span, cut at the last day before `as_of` (today is not over), against the same weekdays before."""
+    """A review span cut at the day before `as_of` (today is not over), against the same weekdays before."""
     last = min(period.last, as_of - dt.timedelta(days=1))
     if last < period.first:
         raise ValueError(f"the review period {period.label} has no complete day before {as_of}")
