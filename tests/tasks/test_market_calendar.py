@@ -89,3 +89,11 @@ def test_a_date_already_behind_the_document_is_not_coming_up():
     assert [(d["title"], d["prepare_now"]) for d in made_late] == [("Christmas shopping season", True)]
     made_early = kpis.upcoming(peaks, dt.date(2026, 11, 1), dt.date(2026, 11, 30), dt.date(2026, 11, 3))
     assert [d["title"] for d in made_early] == ["双11", "Black Friday / Cyber Monday", "Christmas shopping season"]
+
+
+def test_am_reminders_follow_the_rule_too():
+    from tasks.sla import next_occurrence
+
+    # Stored at 2026's Black Friday; a yearly copy of 27 Nov would be a Saturday in 2027.
+    assert next_occurrence(dt.date(2026, 11, 27), True, dt.date(2027, 1, 10)) == dt.date(2027, 11, 27)
+    assert next_occurrence(dt.date(2026, 11, 27), True, dt.date(2027, 1, 10), "black_friday") == dt.date(2027, 11, 26)
