@@ -15,8 +15,8 @@ BENCHMARK_KPIS = ("cpa", "cvr", "ctr", "cpc", "roas")
 IN_MONEY = frozenset({"cpa", "cpc"})
 # Fewer peers than this and percentiles would all but name them: widen the scope, or show none.
 MIN_PEERS = 5
-# A shown statistic this close (relatively) to one peer's own figure would disclose it: the row is withheld.
-DISCLOSURE_TOLERANCE = 0.005
+# A shown statistic this close (relatively, about display precision) to one peer's figure would disclose it: withheld.
+DISCLOSURE_TOLERANCE = 1e-4
 QUARTILES = (0.25, 0.5, 0.75)
 
 
