@@ -177,6 +177,9 @@ class KeyDate(Base):
     recurs_yearly: Mapped[bool] = mapped_column(default=True)
     lead_days: Mapped[int] = mapped_column(default=7, comment="remind this many days before")
     note: Mapped[str] = mapped_column(Text, default="")
+    # Next year's occurrence is computed from the rule, never copied from a stored date.
+    rule: Mapped[str | None] = mapped_column(
+        String(40), comment="how it recurs: fixed:MM-DD or black_friday, spring_festival, ...")
     visibility: Mapped[Visibility] = mapped_column(str_enum(Visibility, "key_date_visibility"),
                                                   default=lambda ctx: default_visibility(ctx.get_current_parameters()["kind"]))
 

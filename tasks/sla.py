@@ -40,6 +40,7 @@ from models.enums import (
     RequestStatus,
     Tier,
 )
+from tasks import market_calendar
 from tasks.business_hours import add_business_hours, is_working_day
 from tasks.db import configured_engine
 from tasks.escalation import open_incident, transient
@@ -250,10 +251,13 @@ class KeyDateRow:
     recurs_yearly: bool
     lead_days: int
     note: str
+    rule: str | None = None
 
 
-def next_occurrence(on_date: dt.date, recurs_yearly: bool, today: dt.date) -> dt.date | None:
-    """The next time the date comes round on or after `today` (29 February falls on the 28th in other years)."""
+def next_occurrence(on_date: dt.date, recurs_yearly: bool, today: dt.date, rule: str | None = None) -> dt.date | None:
+    """The next time the date comes round on or after `today`: from its yearly rule when it has one."""
+    if rule:
+        return market_calendar.next_on_or_after(rule, today)
     if not recurs_yearly:
         return on_date if on_date >= today else None
     for year in (today.year, today.year + 1):
@@ -286,7 +290,7 @@ def key_date_reminders(rows: Sequence[KeyDateRow], today: dt.date) -> list[Remin
     """Key dates whose lead time has started and that have not passed yet."""
     due = []
     for r in rows:
-        occurs = next_occurrence(r.on_date, r.recurs_yearly, today)
+        occurs = next_occurrence(r.on_date, r.recurs_yearly, today, r.rule)
         if occurs is None or (occurs - today).days > r.lead_days:
             continue
         due.append(Reminder(r.id, r.client_id, r.market, r.title, r.kind, occurs, (occurs - today).days, r.note))
@@ -383,7 +387,7 @@ def load_owed(session: Session, clients: dict[int, ClientInfo]) -> list[tuple[in
 
 def load_key_dates(session: Session) -> list[KeyDateRow]:
     return [KeyDateRow(k.id, k.client_id, k.market, k.title, k.kind.value, k.on_date, k.recurs_yearly, k.lead_days,
-                       k.note) for k in session.scalars(select(KeyDate))]
+                       k.note, k.rule) for k in session.scalars(select(KeyDate))]
 
 
 def _fmt(at: dt.datetime, zone: str) -> str:

@@ -31,6 +31,7 @@ from models.enums import (
 )
 from models.service import default_visibility
 from tasks.errors import CadenceError
+from tasks.market_calendar import black_friday, fixed, next_on_or_after
 
 UTC = dt.UTC
 CONTROL_SLUG = "demo-control"
@@ -545,7 +546,7 @@ NOTE_TEMPLATES: dict[Language, tuple[tuple[str, str], ...]] = {
         ("Narrowed geo targeting on {campaign}", "the outer regions converted at twice the CPA"),
         ("Refreshed creatives on {campaign}", "CTR had declined for two weeks"),
         ("Added negative keywords", "the search terms report showed irrelevant queries"),
-        ("Shifted {pct}% of budget to retargeting", "retargeting has the lowest CPA in the account"),
+        ("Shifted {pct}% of budget to retargeting", "to test how much more volume retargeting can take"),
         ("Built a lookalike audience from top customers", "to find more buyers like the best ones"),
     ),
     Language.ZH: (
@@ -555,7 +556,7 @@ NOTE_TEMPLATES: dict[Language, tuple[tuple[str, str], ...]] = {
         ("收窄「{campaign}」的地域定向", "偏远地区转化成本是平均的两倍"),
         ("更换「{campaign}」的创意素材", "点击率连续两周下降"),
         ("添加否定关键词", "搜索词报告显示不相关流量"),
-        ("将{pct}%预算转移到再营销", "再营销的转化成本在账户中最低"),
+        ("将{pct}%预算转移到再营销", "测试再营销能否承接更多量级"),
         ("基于高价值客户新建相似人群包", "扩大与优质客户相似的人群"),
     ),
     Language.RU: (
@@ -565,7 +566,7 @@ NOTE_TEMPLATES: dict[Language, tuple[tuple[str, str], ...]] = {
         ("Сузили геотаргетинг в кампании «{campaign}»", "в отдалённых регионах CPA вдвое выше"),
         ("Обновили креативы в кампании «{campaign}»", "CTR снижался две недели"),
         ("Добавили минус-слова", "в поисковых запросах много нецелевого трафика"),
-        ("Перенесли {pct}% бюджета на ретаргетинг", "у ретаргетинга самая низкая CPA в аккаунте"),
+        ("Перенесли {pct}% бюджета на ретаргетинг", "проверяем, сколько ещё объёма даст ретаргетинг"),
         ("Настроили look-alike аудиторию по лучшим клиентам", "чтобы найти больше похожих покупателей"),
     ),
 }
@@ -818,12 +819,6 @@ def nice(value: float, digits: int = 2) -> float:
         return 0.0
     step = 10 ** (math.floor(math.log10(value)) - digits + 1)
     return round(value / step) * step
-
-
-def black_friday(year: int) -> dt.date:
-    november = dt.date(year, 11, 1)
-    thanksgiving = november + dt.timedelta(days=(3 - november.weekday()) % 7 + 21)
-    return thanksgiving + dt.timedelta(days=1)
 
 
 def peak_curves(first_day: dt.date, n_days: int) -> np.ndarray:
@@ -1747,64 +1742,35 @@ def monthly_budgets(plan: AgencyPlan, month_to_date: np.ndarray) -> list[Decimal
     return [money(nice(float(x) / f, 3)) for x, f in zip(projected, plan.pacing)]
 
 
-def _next_on_or_after(month: int, day: int, as_of: dt.date) -> dt.date:
-    this = dt.date(as_of.year, month, day)
-    return this if this >= as_of else dt.date(as_of.year + 1, month, day)
-
-
 def _market_key_dates(as_of: dt.date, markets: list[str]) -> list[dict[str, Any]]:
-    """Market peaks with their lead times, at their next occurrence."""
-    bf = black_friday(as_of.year) if black_friday(as_of.year) >= as_of else black_friday(as_of.year + 1)
-    festival = next((d for y, d in sorted(SPRING_FESTIVAL.items()) if d >= as_of), None)
-    western = [
-        ("Black Friday / Cyber Monday", bf, False, 21, "Creatives, feeds and budgets approved three weeks before")
-    ]
-    peaks: dict[str, list[tuple[str, dt.date, bool, int, str]]] = {
+    """Market peaks with their yearly rule and lead time, stored at their next occurrence."""
+
+    holiday_season = (fixed(12, 1), 21, "Holiday creatives live by Dec 1")
+    western = [("Black Friday / Cyber Monday", "black_friday", 21,
+                "Creatives, feeds and budgets approved three weeks before")]
+    womens_day = ("8 Марта", fixed(3, 8), 14, "Gift demand peaks in the week before 8 March")
+    peaks: dict[str, list[tuple[str, str, int, str]]] = {
         "CN": [
-            (
-                "618",
-                _next_on_or_after(6, 1, as_of),
-                True,
-                7,
-                "Book KOLs and lock budgets 7 days before the 618 presale",
-            ),
-            (
-                "双11",
-                _next_on_or_after(10, 20, as_of),
-                True,
-                14,
-                "Presale opens Oct 20: creatives and budgets approved two weeks before",
-            ),
-        ]
-        + (
-            [("春节", festival, False, 21, "Platform reviews slow down; agree the pre-holiday push early")]
-            if festival
-            else []
-        ),
-        "RU": [
-            ("8 Марта", _next_on_or_after(3, 8, as_of), True, 14, "Gift demand peaks in the week before 8 March"),
-            ("Черная пятница", bf, False, 21, "Black Friday: promo mechanics and budgets agreed three weeks before"),
-            (
-                "Новогодние праздники",
-                _next_on_or_after(12, 31, as_of),
-                True,
-                30,
-                "Long holiday Jan 1–8: approvals stop, plan budgets in December",
-            ),
+            ("618", fixed(6, 18), 24, "Book KOLs and lock budgets 7 days before the 618 presale on 1 June"),
+            ("双11", fixed(11, 11), 36, "Presale opens Oct 20: creatives and budgets approved two weeks before"),
+            ("春节", "spring_festival", 21, "Platform reviews slow down; agree the pre-holiday push early"),
         ],
-        "KZ": [("8 Марта", _next_on_or_after(3, 8, as_of), True, 14, "Gift demand peaks in the week before 8 March")],
-        "US": western
-        + [("Christmas shopping season", _next_on_or_after(12, 1, as_of), True, 21, "Holiday creatives live by Dec 1")],
-        "GB": western
-        + [("Christmas shopping season", _next_on_or_after(12, 1, as_of), True, 21, "Holiday creatives live by Dec 1")],
-        "DE": western
-        + [("Weihnachtsgeschäft", _next_on_or_after(12, 1, as_of), True, 21, "Holiday creatives live by Dec 1")],
+        "RU": [
+            womens_day,
+            ("Черная пятница", "black_friday", 21,
+             "Black Friday: promo mechanics and budgets agreed three weeks before"),
+            ("Новогодние праздники", fixed(12, 31), 30, "Long holiday Jan 1–8: approvals stop, plan budgets in December"),
+        ],
+        "KZ": [womens_day],
+        "US": western + [("Christmas shopping season", *holiday_season)],
+        "GB": western + [("Christmas shopping season", *holiday_season)],
+        "DE": western + [("Weihnachtsgeschäft", *holiday_season)],
     }
     rows = []
     for code in MARKETS:
         if code not in markets:
             continue
-        for title, on_date, recurs, lead, note in peaks[code]:
+        for title, rule, lead, note in peaks[code]:
             rows.append(
                 {
                     "scope": f"market:{code}",
@@ -1812,8 +1778,9 @@ def _market_key_dates(as_of: dt.date, markets: list[str]) -> list[dict[str, Any]
                     "market": code,
                     "kind": KeyDateKind.MARKET_PEAK,
                     "title": title,
-                    "on_date": on_date,
-                    "recurs_yearly": recurs,
+                    "on_date": next_on_or_after(rule, as_of),
+                    "recurs_yearly": True,
+                    "rule": rule,
                     "lead_days": lead,
                     "note": note,
                 }
@@ -1928,6 +1895,9 @@ def _service_record(
                     "note": "budget may grow after the round",
                 }
             )
+    # Client dates keep their stored day; one shape for every row, as the bulk insert needs.
+    for key_date in key_dates:
+        key_date.setdefault("rule", None)
 
     notes: list[dict[str, Any]] = []
     for client in clients:

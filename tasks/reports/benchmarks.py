@@ -14,7 +14,10 @@ BENCHMARK_KPIS = ("cpa", "cvr", "ctr", "cpc", "roas")
 # Money per result only compares within one currency; rates compare anywhere.
 IN_MONEY = frozenset({"cpa", "cpc"})
 # Fewer peers than this and percentiles would all but name them: widen the scope, or show none.
-MIN_PEERS = 3
+MIN_PEERS = 5
+# A shown statistic this close (relatively, about display precision) to one peer's figure would disclose it: withheld.
+DISCLOSURE_TOLERANCE = 1e-4
+QUARTILES = (0.25, 0.5, 0.75)
 
 
 def client_kpis(metrics: pd.DataFrame, clients: pd.DataFrame) -> pd.DataFrame:
@@ -35,8 +38,23 @@ def _peers(table: pd.DataFrame, client_id: int, industry: str, market: str) -> t
     return "none", others.iloc[0:0]
 
 
+def peer_statistic(values: np.ndarray, q: float) -> float:
+    """The q-quantile as the mean of the two neighbouring peers around it, never one peer's own figure."""
+    ordered = np.sort(values)
+    low = min(int(np.floor(q * (len(ordered) - 1))), len(ordered) - 2)
+    return float((ordered[low] + ordered[low + 1]) / 2)
+
+
+def discloses(statistic: float, values: np.ndarray) -> bool:
+    """Whether a statistic equals (to display precision) the figure of a single peer."""
+    return bool(np.any(np.abs(values - statistic) <= DISCLOSURE_TOLERANCE * np.maximum(np.abs(values), 1e-12)))
+
+
 def benchmark(table: pd.DataFrame, client_id: int, industry: str, market: str) -> dict[str, Any]:
-    """Where the client stands among its peers per KPI: percentile (100 = best), peer quartiles, peer count."""
+    """Where the client stands among at least MIN_PEERS peers per KPI: percentile (100 = best), quartiles, peer count.
+
+    Quartiles are means of neighbouring peers; a KPI whose statistic would still equal one peer's figure is left out.
+    """
     scope, peers = _peers(table, client_id, industry, market)
     own = table[table["client_id"] == client_id]
     rows = []
@@ -47,10 +65,12 @@ def benchmark(table: pd.DataFrame, client_id: int, industry: str, market: str) -
             values = pool[kpi].dropna().to_numpy(dtype=float)
             if np.isnan(value) or len(values) < MIN_PEERS:
                 continue
+            q25, q50, q75 = (peer_statistic(values, q) for q in QUARTILES)
+            if any(discloses(stat, values) for stat in (q25, q50, q75)):
+                continue
             better = (values > value).sum() if kpi in LOWER_IS_BETTER else (values < value).sum()
             ties = (values == value).sum()
-            q25, q50, q75 = np.percentile(values, [25, 50, 75])
             rows.append({"key": kpi, "kind": KIND_OF[kpi], "value": float(value),
-                         "percentile": round(100 * (better + ties / 2) / len(values)), "p25": float(q25), "median": float(q50), "p75": float(q75),
-                         "peers": len(values), "lower_is_better": kpi in LOWER_IS_BETTER})
-    return {"scope": scope, "peers": len(peers), "rows": rows}
+                         "percentile": round(100 * (better + ties / 2) / len(values)), "p25": q25, "median": q50,
+                         "p75": q75, "peers": len(values), "lower_is_better": kpi in LOWER_IS_BETTER})
+    return {"scope": scope, "peers": len(peers), "rows": rows, "min_peers": MIN_PEERS}

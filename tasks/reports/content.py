@@ -16,8 +16,10 @@ from tasks.reports import charts
 from tasks.reports.benchmarks import benchmark
 from tasks.reports.kpis import (
     KIND_OF,
+    cheapest_to_scale,
     comparable,
     comparison_rows,
+    conclusion,
     daily,
     grouped,
     headline,
@@ -29,13 +31,13 @@ from tasks.reports.kpis import (
     upcoming,
 )
 from tasks.reports.periods import (
+    DocumentPeriods,
     Period,
-    month_before,
     months_of,
-    next_quarter,
-    previous_month,
-    quarter_before,
-    span,
+    pack_periods,
+    recap_periods,
+    review_periods,
+    window_periods,
     year_before,
 )
 
@@ -48,34 +50,58 @@ WRITE_FIRST_DAYS = {Tier.STRATEGIC.value: 3, Tier.POTENTIAL.value: 5, Tier.REGUL
 
 
 def _notes(notes: list[dict[str, Any]], period: Period, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
-    return [n for n in notes if n["kind"] in kinds and period.first <= n["day"] <= period.last]
+    """The notes of these kinds in `period`, each distinct note once (the same work logged twice is said once)."""
+    seen, out = set(), []
+    for n in notes:
+        key = (n["kind"], n["action"], n.get("reason"))
+        if n["kind"] in kinds and period.first <= n["day"] <= period.last and key not in seen:
+            seen.add(key)
+            out.append(n)
+    return out
 
 
-def recap_window(period: Period) -> tuple[dt.date, dt.date]:
+def _document(period: Period | DocumentPeriods, kind: str) -> DocumentPeriods:
+    """The document's periods as its flow computed them; a bare period (tests, tools) gets its kind's defaults."""
+    if isinstance(period, DocumentPeriods):
+        return period
+    return recap_periods(period) if kind == "recap" else pack_periods(period)
+
+
+def recap_window(period: Period | DocumentPeriods) -> tuple[dt.date, dt.date]:
     """The days a recap reads: this month, last month, and both of those a year earlier."""
-    return month_before(year_before(period)).first, period.last
+    doc = _document(period, "recap")
+    return doc.first, doc.current.last
+
+
+def _lead(head: list[dict[str, Any]], band: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    facts = conclusion(head, band)
+    return facts[0] if facts else None
 
 
 def recap_context(client: Mapping[str, Any], metrics: pd.DataFrame, campaigns: pd.DataFrame,
-                  notes: list[dict[str, Any]], key_dates: list[dict[str, Any]], period: Period) -> dict[str, Any]:
+                  notes: list[dict[str, Any]], key_dates: list[dict[str, Any]],
+                  period: Period | DocumentPeriods) -> dict[str, Any]:
     """The monthly light recap: conclusion and three numbers first, then MoM/YoY, initiatives, work and plan."""
-    previous, last_year = month_before(period), year_before(period)
+    doc = _document(period, "recap")
+    period, previous, last_year, following = doc.current, doc.previous, doc.year_before, doc.next
     now = totals(metrics, period)
     prev_k, ly_k = totals(metrics, previous), totals(metrics, last_year)
-    ly_prev_k = totals(metrics, month_before(last_year))
+    ly_prev_k = totals(metrics, doc.year_before_previous)
     band = client["cpa_band"]
     initiatives = grouped(metrics, campaigns, period, "initiative")
     by_campaign = grouped(metrics, campaigns, period, "name")
     head = headline(now, prev_k, band, period_budget(client["monthly_budget"], period))
     stand_out = highlights(by_campaign, band)
-    following = previous_month(period.last + dt.timedelta(days=40))
-    dates = upcoming(key_dates, following.first, following.last)
+    dates = upcoming(key_dates, following.first, following.last, doc.today)
     per_day = daily(metrics, period)
+    rows = comparison_rows(now, prev_k, ly_k)
     return {
         "kind": "recap", "client": _public(client), "period": _period(period),
         "previous_period": _period(previous), "last_year_period": _period(last_year),
         "next_period": _period(following), "kpis": now, "verdict": cpa_verdict(now, band), "cpa_band": band,
-        "headline": head, "client_am": client["am"]["name"], "rows": comparison_rows(now, prev_k, ly_k),
+        "headline": head, "lead": _lead(head, band), "client_am": client["am"]["name"], "rows": rows,
+        "show_previous": any(r["previous"] is not None for r in rows),
+        "show_last_year": any(r["last_year"] is not None for r in rows),
         "previous_complete": prev_k["complete"], "last_year_complete": ly_k["complete"],
         "seasonal": seasonal_context(now, prev_k, ly_k, ly_prev_k),
         "initiatives": initiatives, "campaigns": by_campaign[:TOP_CAMPAIGNS],
@@ -87,24 +113,25 @@ def recap_context(client: Mapping[str, Any], metrics: pd.DataFrame, campaigns: p
     }
 
 
-def pack_window(period: Period) -> tuple[dt.date, dt.date]:
+def pack_window(period: Period | DocumentPeriods) -> tuple[dt.date, dt.date]:
     """The days a strategy pack reads: this quarter, the one before, and the same quarter a year earlier."""
-    return year_before(period).first, period.last
+    doc = _document(period, "strategy_pack")
+    return doc.first, doc.current.last
 
 
 def pack_context(client: Mapping[str, Any], metrics: pd.DataFrame, campaigns: pd.DataFrame,
-                 notes: list[dict[str, Any]], key_dates: list[dict[str, Any]], period: Period,
+                 notes: list[dict[str, Any]], key_dates: list[dict[str, Any]], period: Period | DocumentPeriods,
                  peers: pd.DataFrame) -> dict[str, Any]:
     """The quarterly strategy pack: trends, QoQ/YoY, anonymised benchmarks, notes, opportunities, risks, plan."""
-    previous, last_year = quarter_before(period), year_before(period)
+    doc = _document(period, "strategy_pack")
+    period, previous, last_year, following = doc.current, doc.previous, doc.year_before, doc.next
     now, prev_k, ly_k = totals(metrics, period), totals(metrics, previous), totals(metrics, last_year)
     band = client["cpa_band"]
     initiatives = grouped(metrics, campaigns, period, "initiative")
     by_campaign = grouped(metrics, campaigns, period, "name")
     head = headline(now, prev_k, band, period_budget(client["monthly_budget"], period))
     stand_out = highlights(by_campaign, band)
-    following = next_quarter(period)
-    risks = upcoming(key_dates, following.first, following.last)
+    risks = upcoming(key_dates, following.first, following.last, doc.today)
     bench = benchmark(peers, client["id"], client["industry"], client["market"])
     monthly = []
     for m in months_of(period):
@@ -114,12 +141,17 @@ def pack_context(client: Mapping[str, Any], metrics: pd.DataFrame, campaigns: pd
                         "cpa": k["cpa"], "cpa_last_year": ly["cpa"] if ly else None})
     per_week = daily(metrics, period).set_index("day")[["spend", "conversions"]].resample("W-MON", label="left",
                                                                                            closed="left").sum()
+    rows = comparison_rows(now, prev_k, ly_k)
     return {
         "kind": "strategy_pack", "client": _public(client), "period": _period(period),
         "previous_period": _period(previous), "last_year_period": _period(last_year), "next_period": _period(following),
         "kpis": now, "verdict": cpa_verdict(now, band), "cpa_band": band, "headline": head,
-        "client_am": client["am"]["name"], "kinds": KIND_OF, "last_year_complete": ly_k["complete"],
-        "rows": comparison_rows(now, prev_k, ly_k), "monthly": monthly, "initiatives": initiatives,
+        "lead": _lead(head, band), "client_am": client["am"]["name"], "kinds": KIND_OF,
+        "last_year_complete": ly_k["complete"], "rows": rows,
+        "show_previous": any(r["previous"] is not None for r in rows),
+        "show_last_year": any(r["last_year"] is not None for r in rows),
+        "show_monthly_last_year": any(m["cpa_last_year"] is not None for m in monthly),
+        "monthly": monthly, "initiatives": initiatives,
         "campaigns": by_campaign[:TOP_CAMPAIGNS], "campaigns_compact": by_campaign[:TOP_CAMPAIGNS_COMPACT],
         "campaign_count": len(by_campaign),
         "benchmark": bench, "market_notes": _notes(notes, period, (NoteKind.MARKET.value, NoteKind.COMPETITOR.value)),
@@ -147,11 +179,9 @@ def opportunities(bench: Mapping[str, Any], initiatives: list[dict[str, Any]],
             points.append({"code": "strength", "key": row["key"], "percentile": row["percentile"]})
         elif row["percentile"] <= 25:
             points.append({"code": "gap", "key": row["key"], "percentile": row["percentile"], "median": row["median"]})
-    converting = [i for i in initiatives if i["cpa"] is not None]
-    if len(converting) > 1:
-        best = min(converting, key=lambda i: (i["cpa"], i["name"]))
-        if best["share"] is not None and best["share"] < 0.5:
-            points.append({"code": "shift_budget", "name": best["name"], "share": best["share"]})
+    best = cheapest_to_scale(initiatives)
+    if best is not None and best["share"] < 0.5:
+        points.append({"code": "shift_budget", "name": best["name"], "share": best["share"]})
     peaks = [r for r in risks if r["kind"] == "market_peak"]
     if peaks:
         points.append({"code": "peak", "title": peaks[0]["title"], "on": peaks[0]["on"],
@@ -162,12 +192,13 @@ def opportunities(bench: Mapping[str, Any], initiatives: list[dict[str, Any]],
 def review_context(client: Mapping[str, Any], metrics: pd.DataFrame, campaigns: pd.DataFrame,
                    notes: list[dict[str, Any]], findings: list[dict[str, Any]], incidents: list[dict[str, Any]],
                    requests: list[dict[str, Any]], key_dates: list[dict[str, Any]], last_contact: dt.datetime | None,
-                   period: Period, detail: str, as_of: dt.date, now: dt.datetime) -> dict[str, Any]:
+                   period: Period | DocumentPeriods, detail: str, as_of: dt.date, now: dt.datetime) -> dict[str, Any]:
     """The manager's dossier: KPIs with context, pacing, findings, incidents, SLA, contacts, notes."""
-    previous = span(period.first - dt.timedelta(days=period.days), period.first - dt.timedelta(days=1))
+    doc = period if isinstance(period, DocumentPeriods) else review_periods(period, as_of)
+    period, previous = doc.current, doc.previous
     k, prev_k = totals(metrics, period), totals(metrics, previous)
     band = client["cpa_band"]
-    month = span(as_of.replace(day=1), as_of - dt.timedelta(days=1)) if as_of.day > 1 else None
+    month = window_periods(as_of.replace(day=1), as_of - dt.timedelta(days=1)).current if as_of.day > 1 else None
     pacing = None
     if month is not None and client["monthly_budget"]:
         spent = totals(metrics, month)["spend"]
@@ -179,11 +210,12 @@ def review_context(client: Mapping[str, Any], metrics: pd.DataFrame, campaigns: 
     silent = (now - last_contact).days if last_contact else None
     return {
         "kind": "review", "client": _public(client), "period": _period(period), "previous_period": _period(previous),
+        "partial": doc.partial,
         "detail": detail, "kpis": k, "verdict": cpa_verdict(k, band), "cpa_band": band,
         "rows": comparison_rows(k, prev_k, None), "pacing": pacing,
         "initiatives": grouped(metrics, campaigns, period, "initiative"),
         "campaigns": by_campaign if detail == "campaign" else [], "findings": findings, "incidents": incidents,
-        "requests": requests, "key_dates": upcoming(key_dates, as_of, as_of + KEY_DATE_HORIZON),
+        "requests": requests, "key_dates": upcoming(key_dates, as_of, as_of + KEY_DATE_HORIZON, as_of),
         "last_contact": last_contact, "days_since_contact": silent,
         "write_first_days": write_first_days(client), "notes": _notes(notes, period, tuple(n.value for n in NoteKind)),
         "am": client["am"], "tier": client["tier"],
@@ -195,12 +227,13 @@ def write_first_days(client: Mapping[str, Any]) -> int:
     return int(client["settings"].get("write_first_days", WRITE_FIRST_DAYS.get(client["tier"], 7)))
 
 
-def standup_row(client: Mapping[str, Any], metrics: pd.DataFrame, window: Period, before: Period,
+def standup_row(client: Mapping[str, Any], metrics: pd.DataFrame, periods: DocumentPeriods,
                 notes: list[dict[str, Any]], findings: list[dict[str, Any]], incidents: list[dict[str, Any]],
                 requests: list[dict[str, Any]], key_dates: list[dict[str, Any]],
                 last_contact: dt.datetime | None, as_of: dt.date, now: dt.datetime) -> dict[str, Any]:
-    """One client's line in the internal stand-up summary: KPIs since last time, problems, clocks, dates, work."""
-    k, prev_k = totals(metrics, window), totals(metrics, before)
+    """One client's line in the internal stand-up summary: KPIs since last time against the same weekdays before."""
+    window = periods.current
+    k, prev_k = totals(metrics, window), totals(metrics, periods.previous)
     since = dt.datetime.combine(window.first, dt.time(), dt.UTC)
     silent = (now - last_contact).days if last_contact else None
     limit = write_first_days(client)
@@ -216,7 +249,7 @@ def standup_row(client: Mapping[str, Any], metrics: pd.DataFrame, window: Period
         "sla_near": [r for r in requests if r["state"] == "near"],
         "days_since_contact": silent, "write_first_days": limit,
         "not_contacted": silent is None or silent >= limit,
-        "key_dates": upcoming(key_dates, as_of, as_of + KEY_DATE_HORIZON),
+        "key_dates": upcoming(key_dates, as_of, as_of + KEY_DATE_HORIZON, as_of),
         "notes": _notes(notes, window, (NoteKind.OPTIMISATION.value,)),
     }
 

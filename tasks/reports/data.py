@@ -153,7 +153,7 @@ def load_chunk(engine: Engine, client_ids: Sequence[int], first: dt.date, last: 
         scopes = [f"market:{m}" for m in markets]
         for k in s.scalars(select(KeyDate).where((KeyDate.client_id.in_(ids)) | (KeyDate.scope.in_(scopes)))):
             item = {"title": k.title, "kind": k.kind.value, "on_date": k.on_date, "recurs_yearly": k.recurs_yearly,
-                    "lead_days": k.lead_days, "note": k.note,
+                    "lead_days": k.lead_days, "note": k.note, "rule": k.rule,
                     "visibility": k.visibility.value}
             for c in clients:
                 if k.client_id == c.id or k.scope == f"market:{c.market}":

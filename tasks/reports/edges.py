@@ -25,10 +25,15 @@ from tasks.reports import client_view, content, data
 from tasks.reports.benchmarks import client_kpis
 from tasks.reports.output import Rendered, RenderJob, branding, render_all, report_paths
 from tasks.reports.periods import (
+    DocumentPeriods,
     Period,
     month,
+    pack_periods,
     quarter,
+    recap_periods,
+    review_periods,
     span,
+    standup_periods,
     standup_windows,
     week_windows,
 )
@@ -99,6 +104,7 @@ def email_context(view: client_view.ClientReport | dict[str, Any], title: str, p
     ctx, brief = view.values, prefs.role == "decision_maker"
     return {"client": ctx["client"], "title": title, "period": ctx["period"], "kpis": ctx["kpis"],
             "verdict": ctx["verdict"], "cpa_band": ctx["cpa_band"], "headline": ctx["headline"],
+            "lead": ctx.get("lead"), "previous_name": content.names(ctx, prefs.language).get("previous_name"),
             "rows": [] if brief else ctx["rows"], "plan": ctx["plan"][:3] if brief else ctx["plan"],
             "campaigns": ctx.get("campaigns", [])[:EMAIL_CAMPAIGNS] if prefs.detail == "campaign" else [],
             "am": {"name": ctx["client_am"]}}
@@ -111,8 +117,9 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
     now = now or utcnow()
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    first, _ = content.recap_window(period) if kind == "recap" else content.pack_window(period)
-    chunk = data.load_chunk(engine, client_ids, first, period.last, now)
+    # The document's periods, computed once here and passed down to every client's content.
+    doc = recap_periods(period, as_of) if kind == "recap" else pack_periods(period, as_of)
+    chunk = data.load_chunk(engine, client_ids, doc.first, period.last, now)
     peers = None
     if kind == "strategy_pack":
         peers = client_kpis(data.peer_metrics(engine, period.first, period.last), data.peer_clients(engine))
@@ -130,10 +137,10 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
         all_dates = chunk.key_dates.get(cid, [])
         notes, key_dates = chunk.notes.get(cid, []), client_view.shareable(all_dates)
         if kind == "recap":
-            ctx = content.recap_context(client, metrics, camps, notes, key_dates, period)
+            ctx = content.recap_context(client, metrics, camps, notes, key_dates, doc)
             template, max_pages = "report/recap.html.j2", RECAP_MAX_PAGES
         else:
-            ctx = content.pack_context(client, metrics, camps, notes, key_dates, period, peers)
+            ctx = content.pack_context(client, metrics, camps, notes, key_dates, doc, peers)
             template, max_pages = "report/strategy_pack.html.j2", PACK_MAX_PAGES
         contexts[cid] = ctx
         missing: set[tuple[str, str, str]] = set()
@@ -235,9 +242,9 @@ def standup_chunk_rows(client_ids: list[int], as_of: dt.date, now: dt.datetime,
                        send: bool = True) -> dict[str, Any]:
     """Each client's stand-up line, and the client updates due at this stand-up queued in the outbox."""
     engine = configured_engine()
-    window, before = standup_windows(as_of)
-    week, week_before = week_windows(as_of)
-    first = min(before.first, week_before.first)
+    # Nominal windows key the messages; each client's content reads only its complete local days, like for like.
+    window, week = standup_windows(as_of)[0], week_windows(as_of)[0]
+    first = min(window.first, week.first) - dt.timedelta(days=14)
     chunk = data.load_chunk(engine, client_ids, first, window.last, now)
     by_client = dict(tuple(chunk.metrics.groupby("client_id"))) if len(chunk.metrics) else {}
     camps_by_client = dict(tuple(chunk.campaigns.groupby("client_id"))) if len(chunk.campaigns) else {}
@@ -245,7 +252,9 @@ def standup_chunk_rows(client_ids: list[int], as_of: dt.date, now: dt.datetime,
     for client in chunk.clients:
         cid = client["id"]
         metrics = by_client.get(cid, chunk.metrics.iloc[0:0])
-        row = content.standup_row(client, metrics, window, before, chunk.notes.get(cid, []),
+        every = client["tier"] == "strategic" or client["settings"].get("standup_updates") == "every"
+        since_standup = standup_periods(as_of, now, client.get("time_zone"))
+        row = content.standup_row(client, metrics, since_standup or standup_periods(as_of), chunk.notes.get(cid, []),
                                   chunk.findings.get(cid, []), chunk.incidents.get(cid, []),
                                   chunk.requests.get(cid, []), chunk.key_dates.get(cid, []),
                                   chunk.last_contact.get(cid), as_of, now)
@@ -254,10 +263,11 @@ def standup_chunk_rows(client_ids: list[int], as_of: dt.date, now: dt.datetime,
         if not (send and row["update_due"]) or client.get("is_test"):
             continue
         # Weekly readers hear about the whole week; stand-up readers about the days since the last stand-up.
-        every = client["tier"] == "strategic" or client["settings"].get("standup_updates") == "every"
-        current, previous = (window, before) if every else (week, week_before)
+        periods = since_standup if every else standup_periods(as_of, now, client.get("time_zone"), weekly=True)
+        if periods is None:
+            continue  # not one day of the window is over for the client yet: nothing complete to report
         messages.extend(_client_updates(client, chunk, metrics, camps_by_client.get(cid, chunk.campaigns.iloc[0:0]),
-                                        current, previous, row, now))
+                                        window if every else week, periods, row, now))
     new = 0
     if messages:
         with Session(engine) as s, s.begin():
@@ -266,10 +276,12 @@ def standup_chunk_rows(client_ids: list[int], as_of: dt.date, now: dt.datetime,
 
 
 def _client_updates(client: dict[str, Any], chunk: data.Chunk, metrics: pd.DataFrame, campaigns: pd.DataFrame,
-                    current: Period, previous: Period, row: dict[str, Any], now: dt.datetime) -> list[dict[str, Any]]:
+                    key: Period, periods: DocumentPeriods, row: dict[str, Any],
+                    now: dt.datetime) -> list[dict[str, Any]]:
     from tasks.reports.kpis import grouped, totals
 
-    now_k, prev_k = totals(metrics, current), totals(metrics, previous)
+    current = periods.current
+    now_k, prev_k = totals(metrics, current), totals(metrics, periods.previous)
     by_campaign = grouped(metrics, campaigns, current, "name")[:10]
     notes = [n for n in chunk.notes.get(client["id"], [])
              if n["kind"] == "optimisation" and current.first <= n["day"] <= current.last]
@@ -284,7 +296,7 @@ def _client_updates(client: dict[str, Any], chunk: data.Chunk, metrics: pd.DataF
             view.cpa_band, list(view.campaigns), list(view.actions), list(view.next_steps),
             {"name": view.am_name, "email": view.am_email})
         composed = compose("client_update", prefs, ctx)
-        out.append(client_message(flow=FLOWS["standup"], kind="client_update", period=current.label,
+        out.append(client_message(flow=FLOWS["standup"], kind="client_update", period=key.label,
                                   client_slug=client["slug"], client_id=client["id"], contact_id=contact_id,
                                   prefs=prefs, composed=composed, now=now, tier=client["tier"],
                                   settings=client["settings"], sent_as=_sent_as(client)))
@@ -300,7 +312,8 @@ def standup_chunk(client_ids: list[int], as_of: dt.date, index: int = 0, send: b
 
 def summary_contexts(rows: list[dict[str, Any]], as_of: dt.date) -> list[dict[str, Any]]:
     """One internal summary per owner AM: clients needing attention first."""
-    window, before = standup_windows(as_of)
+    agency = standup_periods(as_of)
+    window, before = agency.current, agency.previous
     by_am: dict[str, list[dict[str, Any]]] = defaultdict(list)
     ams: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -367,14 +380,13 @@ def build_review(slug: str, period: Period, detail: str, as_of: dt.date, now: dt
     if not clients:
         raise ValueError(f"no client with slug {slug!r}")
     cid = clients[0]["id"]
-    previous_first = period.first - dt.timedelta(days=period.days)
-    month_first = as_of.replace(day=1)
-    chunk = data.load_chunk(engine, [cid], min(previous_first, month_first), max(period.last, as_of), now)
+    doc = review_periods(period, as_of)
+    chunk = data.load_chunk(engine, [cid], min(doc.first, as_of.replace(day=1)), max(period.last, as_of), now)
     client = chunk.clients[0]
     ctx = content.review_context(client, chunk.metrics, chunk.campaigns, chunk.notes.get(cid, []),
                                  chunk.findings.get(cid, []), chunk.incidents.get(cid, []),
                                  chunk.requests.get(cid, []), chunk.key_dates.get(cid, []),
-                                 chunk.last_contact.get(cid), period, detail, as_of, now)
+                                 chunk.last_contact.get(cid), doc, detail, as_of, now)
     html_path, pdf_path = report_paths(root, "review", period.label, client["slug"], "en", f"client-{cid}", detail)
     job = RenderJob((cid, "en", detail), "report/review.html.j2", "en", ctx, str(html_path),
                     str(pdf_path) if pdf else None, detail=detail, brand=_brand())

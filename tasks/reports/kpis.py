@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tasks import market_calendar
 from tasks.metrics import METRIC_COLUMNS, add_ratios
 from tasks.reports.periods import Period
 
@@ -23,6 +24,20 @@ KPI_KINDS = (("spend", "money"), ("impressions", "number"), ("clicks", "number")
              ("cpc", "money"), ("conversions", "number"), ("cpa", "money"), ("roas", "number"))
 # Every KPI a report may show, including those only benchmarked and never in the comparison table.
 KIND_OF: dict[str, str] = {**dict(KPI_KINDS), "cvr": "percent"}
+# Budget pacing inside this band of the period's budget is on plan; outside it, pacing is the headline.
+PACING_LOW, PACING_HIGH = 0.85, 1.10
+# Pacing for the plan: below or above these we say so (narrower than the headline band).
+PLAN_UNDERSPEND, PLAN_OVERSPEND = 0.90, 1.05
+# Conversions moving more than this against the like-for-like base are news.
+VOLUME_MOVE = 0.15
+# "Give more budget to the cheapest" needs a CPA at least this much lower than the next initiative's...
+MATERIAL_CPA_GAP = 0.15
+# ...at least this many conversions on both sides...
+MIN_CONVERSIONS = 20
+# ...and both initiatives carrying at least this share of spend.
+MATERIAL_SHARE = 0.10
+# A campaign is named as a spender or an outlier only with at least this share of the client's spend.
+MATERIAL_CAMPAIGN_SHARE = 0.05
 # For these a fall is good news.
 LOWER_IS_BETTER = frozenset({"cpa", "cpc"})
 # More or less spend is neither good nor bad news by itself.
@@ -158,14 +173,51 @@ def headline(now: Kpis, previous: Kpis | None, cpa_band: Mapping[str, Any] | Non
     ]
 
 
+def conclusion(head: list[dict[str, Any]], cpa_band: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The facts that matter, most material first: pacing outside the band, conversions moving, CPA off the band.
+
+    Each fact has a `weight`, how far it lies past its own threshold; a CPA inside its band is the fallback.
+    """
+    spend, conversions, cpa = head
+    facts: list[dict[str, Any]] = []
+    if spend["value"] and not conversions["value"]:
+        facts.append({"code": "no_conversions", "weight": math.inf, "spend": spend["value"]})
+    use = spend.get("budget_use")
+    use = round(use, 6) if use is not None else None
+    if use is not None and use > PACING_HIGH:
+        facts.append({"code": "over_budget", "weight": use - PACING_HIGH, "use": use, "spend": spend["value"],
+                      "budget": spend["budget"]})
+    elif use is not None and use < PACING_LOW:
+        facts.append({"code": "under_budget", "weight": PACING_LOW - use, "use": use, "spend": spend["value"],
+                      "budget": spend["budget"]})
+    move = conversions.get("change")
+    # Rounded so that a move of exactly the threshold (85 on 100) is not news through float noise.
+    if move is not None and round(abs(move), 6) > VOLUME_MOVE:
+        facts.append({"code": "conversions_down" if move < 0 else "conversions_up", "weight": abs(move) - VOLUME_MOVE,
+                      "change": move, "value": conversions["value"]})
+    if cpa["band"] == "above" and cpa_band:
+        facts.append({"code": "cpa_above", "weight": cpa["value"] / cpa_band["high"] - 1, "cpa": cpa["value"]})
+    # Stable order for equal weights: money first, then volume, then cost per result.
+    order = ("no_conversions", "over_budget", "under_budget", "conversions_down", "cpa_above", "conversions_up")
+    facts.sort(key=lambda f: (-f["weight"], order.index(f["code"])))
+    if cpa["band"] in ("within", "below"):
+        facts.append({"code": f"cpa_{cpa['band']}", "weight": 0.0, "cpa": cpa["value"]})
+    return facts
+
+
+def _material(campaign: Mapping[str, Any]) -> bool:
+    return campaign.get("share") is not None and campaign["share"] >= MATERIAL_CAMPAIGN_SHARE
+
+
 def highlights(campaigns: list[dict[str, Any]], cpa_band: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """What stood out among campaigns: the best converter, the costliest above the band, spend without conversions."""
+    """What stood out among material campaigns: best converter, costliest above the band, spend without results."""
     out: list[dict[str, Any]] = []
-    converting = [c for c in campaigns if c["conversions"] > 0 and c["cpa"] is not None]
-    if converting:
-        best = min(converting, key=lambda c: (c["cpa"], c["name"]))
-        out.append({"code": "best_cpa", "name": best["name"], "cpa": best["cpa"], "conversions": best["conversions"]})
+    converting = [c for c in campaigns if c["conversions"] > 0 and c["cpa"] is not None and _material(c)]
     high = cpa_band.get("high") if cpa_band else None
+    # "Best" needs something to be better than, and is never a campaign above the target range.
+    best = min(converting, key=lambda c: (c["cpa"], c["name"])) if len(converting) > 1 else None
+    if best is not None and (high is None or best["cpa"] <= high):
+        out.append({"code": "best_cpa", "name": best["name"], "cpa": best["cpa"], "conversions": best["conversions"]})
     if high is not None:
         above = sorted((c for c in converting if c["cpa"] > high), key=lambda c: (-c["spend"], c["name"]))
         if above:
@@ -177,10 +229,23 @@ def highlights(campaigns: list[dict[str, Any]], cpa_band: Mapping[str, Any] | No
     return out
 
 
+def cheapest_to_scale(initiatives: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The initiative worth more budget: CPA materially below the next one's, enough conversions and spend on both."""
+    solid = [i for i in initiatives if i["cpa"] is not None and i["conversions"] >= MIN_CONVERSIONS
+             and i.get("share") is not None and i["share"] >= MATERIAL_SHARE]
+    if len(solid) < 2:
+        return None
+    best, runner_up = sorted(solid, key=lambda i: (i["cpa"], i["name"]))[:2]
+    gap = 1 - best["cpa"] / runner_up["cpa"] if runner_up["cpa"] else 0.0
+    if gap < MATERIAL_CPA_GAP:
+        return None
+    return {**best, "gap": gap, "compared_with": runner_up["name"]}
+
+
 def plan_points(now: Kpis, initiatives: list[dict[str, Any]], highlight: list[dict[str, Any]],
                 cpa_band: Mapping[str, Any] | None, budget_use: float | None,
                 key_dates: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Next period's plan, derived from the numbers: fix what is above the band, scale what works, prepare peaks."""
+    """Next period's plan, never against the numbers: fix what is off the band, scale what works, prepare peaks."""
     points: list[dict[str, Any]] = []
     if not now["has_data"]:
         return [{"code": "restart"}]
@@ -189,22 +254,27 @@ def plan_points(now: Kpis, initiatives: list[dict[str, Any]], highlight: list[di
         points.append({"code": "fix_above_band", "name": codes["above_band"]["name"]})
     if "no_conversions" in codes:
         points.append({"code": "review_wasted", "count": codes["no_conversions"]["count"]})
-    converting = [i for i in initiatives if i["cpa"] is not None]
-    if len(converting) > 1:
-        best = min(converting, key=lambda i: (i["cpa"], i["name"]))
-        points.append({"code": "scale_initiative", "name": best["name"], "cpa": best["cpa"]})
-    if budget_use is not None and budget_use < 0.9:
+    best = cheapest_to_scale(initiatives)
+    over = budget_use is not None and budget_use > PLAN_OVERSPEND
+    if best is not None:
+        # Over budget, more money for the cheapest can only come out of the others.
+        points.append({"code": "shift_to_initiative" if over else "scale_initiative", "name": best["name"],
+                       "cpa": best["cpa"], "gap": best["gap"], "compared_with": best["compared_with"]})
+    if budget_use is not None and budget_use < PLAN_UNDERSPEND:
         points.append({"code": "underspend", "use": budget_use})
-    elif budget_use is not None and budget_use > 1.05:
+    elif over:
         points.append({"code": "overspend", "use": budget_use})
-    for key_date in key_dates[:2]:
+    peaks_first = sorted(key_dates, key=lambda k: (k.get("kind") != "market_peak", k["on"], k["title"]))
+    for key_date in peaks_first[:2]:
         points.append({"code": "prepare_date", "title": key_date["title"], "on": key_date["on"],
                        "prepare_by": key_date["prepare_by"]})
     return points
 
 
-def next_occurrence(on_date: dt.date, recurs_yearly: bool, after: dt.date) -> dt.date | None:
-    """The first date on or after `after` a key date falls on (29 February falls on the 28th in other years)."""
+def next_occurrence(on_date: dt.date, recurs_yearly: bool, after: dt.date, rule: str | None = None) -> dt.date | None:
+    """The first date on or after `after` a key date falls on: from its yearly rule when it has one."""
+    if rule:
+        return market_calendar.next_on_or_after(rule, after)
     if not recurs_yearly:
         return on_date if on_date >= after else None
     for year in (after.year, after.year + 1):
@@ -217,14 +287,21 @@ def next_occurrence(on_date: dt.date, recurs_yearly: bool, after: dt.date) -> dt
     return None
 
 
-def upcoming(key_dates: list[dict[str, Any]], first: dt.date, last: dt.date) -> list[dict[str, Any]]:
-    """Key dates falling in [first, last] (or whose preparation starts in it), with the day preparation must begin."""
+def upcoming(key_dates: list[dict[str, Any]], first: dt.date, last: dt.date,
+             today: dt.date | None = None) -> list[dict[str, Any]]:
+    """Key dates falling in [first, last] (or whose preparation starts in it), with the day preparation must begin.
+
+    A preparation day before `today` (the document's date) is already due: `prepare_by` is None and `prepare_now` set.
+    """
     out = []
+    # A date already behind the document is no longer coming up: the next occurrence is looked for from today.
+    start = max(first, today) if today is not None else first
     for kd in key_dates:
-        on = next_occurrence(kd["on_date"], kd["recurs_yearly"], first)
+        on = next_occurrence(kd["on_date"], kd["recurs_yearly"], start, kd.get("rule"))
         if on is None:
             continue
         prepare_by = on - dt.timedelta(days=kd["lead_days"])
         if on <= last or prepare_by <= last:
-            out.append({**kd, "on": on, "prepare_by": prepare_by})
+            late = today is not None and prepare_by < today
+            out.append({**kd, "on": on, "prepare_by": None if late else prepare_by, "prepare_now": late})
     return sorted(out, key=lambda k: (k["on"], k["title"]))

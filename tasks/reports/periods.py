@@ -103,3 +103,90 @@ def span(first: dt.date, last: dt.date) -> Period:
     if last < first:
         raise ValueError(f"a period ends on or after it starts: {first} .. {last}")
     return _span(first, last)
+
+
+def last_complete_day(now: dt.datetime, time_zone: str | None) -> dt.date:
+    """The latest day that is over in `time_zone` at `now` (UTC when the zone is unknown)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo(time_zone) if time_zone else dt.UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = dt.UTC
+    moment = now if now.tzinfo else now.replace(tzinfo=dt.UTC)
+    return moment.astimezone(zone).date() - dt.timedelta(days=1)
+
+
+def like_for_like(current: Period) -> Period:
+    """The period compared with a span: equal length, and the same weekdays (whole weeks back)."""
+    back = dt.timedelta(days=7 * -(-current.days // 7))
+    return _span(current.first - back, current.last - back)
+
+
+@dataclass(frozen=True)
+class DocumentPeriods:
+    """Every period one document reads, computed once where its flow starts and passed down to its content."""
+
+    current: Period
+    previous: Period
+    year_before: Period | None
+    next: Period | None
+    partial: bool = False
+    # The document's own date: a preparation date before it is already due.
+    made_on: dt.date | None = None
+    # Last year's `previous`, for telling the season from our work (recaps only).
+    year_before_previous: Period | None = None
+
+    @property
+    def first(self) -> dt.date:
+        """The earliest day any of the compared periods needs."""
+        return min(p.first for p in (self.current, self.previous, self.year_before, self.year_before_previous)
+                   if p is not None)
+
+    @property
+    def today(self) -> dt.date:
+        return self.made_on or self.current.last + dt.timedelta(days=1)
+
+
+def recap_periods(period: Period, made_on: dt.date | None = None) -> DocumentPeriods:
+    """A monthly recap: the month, the month before, the same month last year (and its month before), next month."""
+    last_year = year_before(period)
+    following = previous_month(period.last + dt.timedelta(days=40))
+    return DocumentPeriods(period, month_before(period), last_year, following, False, made_on, month_before(last_year))
+
+
+def pack_periods(period: Period, made_on: dt.date | None = None) -> DocumentPeriods:
+    """A quarterly pack: the quarter, the quarter before, the same quarter last year, and the next quarter."""
+    return DocumentPeriods(period, quarter_before(period), year_before(period), next_quarter(period), False, made_on)
+
+
+def window_periods(first: dt.date, last: dt.date, now: dt.datetime | None = None, time_zone: str | None = None,
+                   made_on: dt.date | None = None) -> DocumentPeriods:
+    """A short window cut to the client's complete local days, against the same weekdays before."""
+    cut = min(last, last_complete_day(now, time_zone)) if now is not None else last
+    if cut < first:
+        raise ValueError(f"no complete day between {first} and {last} in {time_zone or 'UTC'} yet")
+    current = _span(first, cut)
+    return DocumentPeriods(current, like_for_like(current), None, None, cut < last, made_on)
+
+
+def standup_periods(as_of: dt.date, now: dt.datetime | None = None, time_zone: str | None = None,
+                    weekly: bool = False) -> DocumentPeriods | None:
+    """A stand-up update: the days since the last stand-up (or the week) that are over for the client, like for like.
+
+    None when not one of them is over yet in the client's zone: there is nothing complete to report.
+    """
+    nominal = week_windows(as_of)[0] if weekly else standup_windows(as_of)[0]
+    try:
+        return window_periods(nominal.first, nominal.last, now, time_zone, as_of)
+    except ValueError:
+        return None
+
+
+def review_periods(period: Period, as_of: dt.date) -> DocumentPeriods:
+    """A review span cut at the day before `as_of` (today is not over), against the same weekdays before."""
+    last = min(period.last, as_of - dt.timedelta(days=1))
+    if last < period.first:
+        raise ValueError(f"the review period {period.label} has no complete day before {as_of}")
+    current = period if last == period.last else _span(period.first, last)
+    return DocumentPeriods(current, like_for_like(current), None, None, last < period.last, as_of)

@@ -40,6 +40,7 @@ from models.enums import (
     Severity,
     StaffRole,
 )
+from tasks import market_calendar
 from tasks.demo import DemoSummary, generate_agency
 from tasks.errors import CadenceError
 from tasks.synthetic import CONTROL_SLUG
@@ -586,7 +587,9 @@ def test_service_record_is_placed_around_as_of(agency: Agency) -> None:
         slugs = dict(s.execute(select(Client.id, Client.slug)).all())
         peaks = s.scalars(select(KeyDate).where(KeyDate.kind == KeyDateKind.MARKET_PEAK)).all()
         assert {k.scope for k in peaks} == {f"market:{m}" for m in ("CN", "RU", "US", "DE", "GB", "KZ")}
-        assert any(k.title == "618" and k.lead_days == 7 and "KOL" in k.note for k in peaks)
+        assert any(k.title == "618" and k.rule == "fixed:06-18" and "KOL" in k.note for k in peaks)
+        # Every peak carries the rule its next occurrence is computed from, and sits on that rule's day.
+        assert all(k.rule and market_calendar.occurrence(k.rule, k.on_date.year) == k.on_date for k in peaks)
         assert {k.title for k in peaks} >= {"双11", "8 Марта", "Черная пятница", "Black Friday / Cyber Monday"}
         own = s.scalars(select(KeyDate).where(KeyDate.client_id.is_not(None))).all()
         assert all(k.scope == slugs[k.client_id] for k in own)

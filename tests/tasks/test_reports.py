@@ -144,44 +144,69 @@ def render_job_html(ctx: dict, language: str) -> str:
 
 def test_benchmark_is_anonymous_and_widens_then_gives_up():
     table = pd.DataFrame({
-        "client_id": [1, 2, 3, 4, 5, 6], "industry": ["retail"] * 5 + ["auto"], "market": ["CN"] * 3 + ["RU"] * 3,
-        "currency": ["CNY"] * 3 + ["RUB"] * 3, "cpa": [10.0, 20.0, 30.0, 40.0, 50.0, 5.0],
-        "cvr": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], "ctr": [0.01] * 6, "cpc": [1.0] * 6, "roas": [2.0] * 6,
+        "client_id": range(1, 9), "industry": ["retail"] * 7 + ["auto"], "market": ["CN"] * 3 + ["RU"] * 5,
+        "currency": ["CNY"] * 3 + ["RUB"] * 5, "cpa": [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 5.0],
+        "cvr": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.6], "ctr": [0.01] * 8, "cpc": [1.0] * 8, "roas": [2.0] * 8,
     })
     result = benchmark(table, 1, "retail", "CN")
-    assert result["scope"] == "industry" and result["peers"] == 4
+    assert result["scope"] == "industry" and result["peers"] == 6
     rows = {r["key"]: r for r in result["rows"]}
-    assert "cpa" not in rows  # only one other CNY client: money is not compared across currencies
-    assert rows["cvr"]["percentile"] == 0 and rows["cvr"]["median"] == pytest.approx(0.35)
+    assert "cpa" not in rows  # only two other CNY clients: money is not compared across currencies
+    assert rows["cvr"]["percentile"] == 0 and rows["cvr"]["median"] == pytest.approx(0.45)
     assert set(rows["cvr"]) >= {"p25", "p75", "percentile"} and "client_id" not in rows["cvr"]
-    assert benchmark(table, 6, "auto", "RU") == {"scope": "none", "peers": 0, "rows": []}
+    # Every peer with the same CTR: any statistic would be each peer's own figure, so CTR is withheld.
+    assert "ctr" not in rows
+    assert benchmark(table, 8, "auto", "RU") == {"scope": "none", "peers": 0, "rows": [], "min_peers": 5}
+
+
+def _peer_table(n: int) -> pd.DataFrame:
+    return pd.DataFrame({"client_id": range(1, n + 1), "industry": ["x"] * n, "market": ["CN"] * n,
+                         "currency": ["CNY"] * n, "cpa": [5.0 * k for k in range(1, n + 1)],
+                         "cvr": [0.1 * k for k in range(1, n + 1)], "ctr": [0.01 * k for k in range(1, n + 1)],
+                         "cpc": [1.0 * k for k in range(1, n + 1)], "roas": [1.0 * k for k in range(1, n + 1)]})
 
 
 def test_lower_cpa_ranks_higher():
-    table = pd.DataFrame({"client_id": [1, 2, 3, 4], "industry": ["x"] * 4, "market": ["CN"] * 4,
-                          "currency": ["CNY"] * 4, "cpa": [5.0, 10.0, 20.0, 30.0], "cvr": np.nan, "ctr": np.nan,
-                          "cpc": np.nan, "roas": np.nan})
-    assert benchmark(table, 1, "x", "CN")["rows"][0]["percentile"] == 100
+    assert benchmark(_peer_table(6), 1, "x", "CN")["rows"][0]["percentile"] == 100
 
 
 def test_every_benchmarked_kpi_says_how_it_is_shown():
-    table = pd.DataFrame({"client_id": [1, 2, 3, 4], "industry": ["x"] * 4, "market": ["CN"] * 4,
-                          "currency": ["CNY"] * 4, "cpa": [5.0, 10.0, 20.0, 30.0], "cvr": [0.1, 0.2, 0.3, 0.4],
-                          "ctr": [0.01, 0.02, 0.03, 0.04], "cpc": [1.0, 2.0, 3.0, 4.0], "roas": [1.0, 2.0, 3.0, 4.0]})
-    rows = benchmark(table, 1, "x", "CN")["rows"]
+    rows = benchmark(_peer_table(6), 1, "x", "CN")["rows"]
     assert [r["key"] for r in rows] == list(BENCHMARK_KPIS)
     assert {r["key"]: r["kind"] for r in rows} == {"cpa": "money", "cvr": "percent", "ctr": "percent",
                                                      "cpc": "money", "roas": "number"}
     assert set(BENCHMARK_KPIS) <= set(kpis.KIND_OF)
 
 
+@pytest.mark.parametrize(("clients", "shown"), [(5, False), (6, True), (9, True)])
+def test_a_cell_of_fewer_than_five_peers_withholds_the_benchmark(clients, shown):
+    result = benchmark(_peer_table(clients), 1, "x", "CN")
+    assert bool(result["rows"]) is shown and (result["scope"] == "none") is not shown
+
+
+@pytest.mark.parametrize("clients", [6, 7, 8, 11])
+def test_no_shown_statistic_equals_a_single_peers_figure(clients):
+    table = _peer_table(clients)
+    for row in benchmark(table, 1, "x", "CN")["rows"]:
+        peers = table.loc[table["client_id"] != 1, row["key"]].to_numpy()
+        for stat in ("p25", "median", "p75"):
+            assert not np.isclose(peers, row[stat], rtol=1e-6).any(), (row["key"], stat, row[stat])
+
+
+def test_two_middle_peers_with_the_same_figure_withhold_that_kpi():
+    table = _peer_table(7)
+    table.loc[table["client_id"].isin([4, 5]), "roas"] = 4.0  # the median would be their shared, own figure
+    keys = {r["key"] for r in benchmark(table, 1, "x", "CN")["rows"]}
+    assert "roas" not in keys and "cpa" in keys
+
+
 def _pack_with_peers() -> dict:
-    """A pack for client 1 among four same-industry, same-market peers, so every KPI (CVR too) is benchmarked."""
+    """A pack for client 1 among five same-industry, same-market peers, so CVR is benchmarked."""
     quarter_days = pd.date_range("2026-07-01", "2026-09-30")
     metrics = frame(pd.date_range("2025-07-01", "2026-09-30"))
     peers = pd.concat([frame(quarter_days, conversions=c).assign(client_id=i)
-                       for i, c in enumerate((4.0, 2.0, 3.0, 5.0, 6.0), start=1)])
-    clients = pd.DataFrame({"client_id": range(1, 6), "industry": "retail", "market": "CN", "currency": "CNY"})
+                       for i, c in enumerate((4.0, 2.0, 3.0, 5.0, 6.0, 7.0), start=1)])
+    clients = pd.DataFrame({"client_id": range(1, 7), "industry": "retail", "market": "CN", "currency": "CNY"})
     camps = pd.DataFrame({"campaign_id": [1], "account_id": [1], "client_id": [1], "name": ["A"],
                           "initiative": ["brand"]})
     return content.pack_context(client(), metrics, camps, [], [], periods.quarter(2026, 3),
