@@ -121,7 +121,9 @@ def trend(labels: Sequence[str], spend: Sequence[float], conversions: Sequence[f
     right.set_ylabel(conversions_label)
     right.set_ylim(bottom=0)
     _axis(right.yaxis, "number", locale)
-    step = max(1, len(labels) // 10)
+    # About ten day numbers fit under the chart, but only about seven "MM-DD" week labels without touching.
+    fit = 10 if max((len(str(label)) for label in labels), default=0) <= 2 else 7
+    step = max(1, -(-len(labels) // fit))
     ax.set_xticks(positions[::step], list(labels)[::step])
     fig.legend(loc="upper right", ncols=2, frameon=False, fontsize=7)
     _title(fig, title, partial_note if any(cut) else None)

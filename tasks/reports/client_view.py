@@ -218,8 +218,9 @@ def _labelled(item: Any, labels: Labels, language: str, missing: set[tuple[str, 
     out = dict(item)
     if "title" in out and ("on" in out or "kind" in out):
         out["title"] = labels.name(LabelKind.KEY_DATE.value, out["title"], language, missing)
-    if out.get("name") in initiative_names:
-        out["name"] = labels.name(LabelKind.INITIATIVE.value, out["name"], language, missing)
+    for field in ("name", "compared_with"):  # a plan point may name the initiative it is compared with too
+        if out.get(field) in initiative_names:
+            out[field] = labels.name(LabelKind.INITIATIVE.value, out[field], language, missing)
     return {k: v for k, v in out.items() if k not in FORBIDDEN_KEYS}
 
 

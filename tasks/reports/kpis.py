@@ -268,6 +268,8 @@ def plan_points(now: Kpis, initiatives: list[dict[str, Any]], highlight: list[di
     for key_date in peaks_first[:2]:
         points.append({"code": "prepare_date", "title": key_date["title"], "on": key_date["on"],
                        "prepare_by": key_date["prepare_by"]})
+    if not points:
+        points.append({"code": "keep_course"})  # nothing to fix or scale: say so, never an empty plan
     return points
 
 

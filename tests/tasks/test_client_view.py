@@ -95,8 +95,8 @@ def _recap_ctx() -> dict:
     return {"kind": "recap", "client": {"id": 1, "slug": "acme-internal", "name": "Acme", "currency": "CNY",
                                         "industry": "retail", "market": "CN", "tier": "strategic"},
             "period": {"label": "2026-11", "first": dt.date(2026, 11, 1), "last": dt.date(2026, 11, 30)},
-            "initiatives": [{"name": "performance", "spend": 1.0}],
-            "plan": [{"code": "scale_initiative", "name": "performance", "cpa": 1.0},
+            "initiatives": [{"name": "performance", "spend": 1.0}, {"name": "retargeting", "spend": 1.0}],
+            "plan": [{"code": "scale_initiative", "name": "performance", "cpa": 1.0, "compared_with": "retargeting"},
                      {"code": "prepare_date", "title": BIRTHDAY, "on": dt.date(2026, 12, 3),
                       "prepare_by": dt.date(2026, 11, 30)},
                      {"code": "prepare_date", "title": "Launch: spring collection", "on": dt.date(2026, 12, 9),
@@ -116,6 +116,8 @@ def test_the_report_view_drops_private_dates_and_internal_names_and_localises_la
     assert BIRTHDAY not in text and "Contract renewal" not in text and "acme-internal" not in text
     assert "internal lead" not in text and "strategic" not in text
     assert view.values["initiatives"][0]["name"] == "效果广告" and view.values["plan"][0]["name"] == "效果广告"
+    # The initiative a plan point is compared with is a label too (it leaked as "比performance低15%").
+    assert view.values["plan"][0]["compared_with"] == "Retargeting" and "retargeting" not in text
     assert view.values["risks"] == [{"kind": "market_peak", "title": "双11购物节", "on": dt.date(2026, 11, 11)}]
     assert ("key_date", "Launch: spring collection", "zh") in missing
     # A missing name falls back to a humanised form, never the raw slug.
