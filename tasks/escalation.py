@@ -30,6 +30,7 @@ from tasks.errors import CadenceError
 from tasks.messaging import enqueue
 from tasks.messaging.compose import client_message, compose, preferences, sender
 from tasks.render import render
+from tasks.reports import client_view
 
 FLOW = "crisis-escalation"
 LEVELS = ("owner AM", "team lead", "director")
@@ -119,11 +120,15 @@ def _internal(incident: Incident, client: Client, staff: Staff, kind: str, subje
             "meta": {"incident_id": incident.id}}
 
 
-def stage_notes(session: Session, incident_id: int) -> dict[str, list[str]]:
-    """What was recorded at each stage (facts, solution, prevention, responsibility), one line per item."""
+def stage_notes(session: Session, incident_id: int, people_only: bool = False) -> dict[str, list[str]]:
+    """What was recorded at each stage (facts, solution, prevention, responsibility), one line per item.
+
+    `people_only` leaves out what Cadence recorded itself (a finding's evidence and AM advice): the client's view."""
     notes: dict[str, list[str]] = {}
-    rows = session.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == incident_id,
-                                                       IncidentEvent.kind.like("note:%")).order_by(IncidentEvent.id))
+    query = select(IncidentEvent).where(IncidentEvent.incident_id == incident_id, IncidentEvent.kind.like("note:%"))
+    if people_only:
+        query = query.where(IncidentEvent.actor != "cadence")
+    rows = session.scalars(query.order_by(IncidentEvent.id))
     for event in rows:
         notes.setdefault(event.kind.removeprefix("note:"), []).extend(
             line for line in event.detail.splitlines() if line.strip())
@@ -272,6 +277,19 @@ def advance(session: Session, incident_id: int, to: IncidentStage, by: str, now:
     return done
 
 
+def _client_finding(session: Session, incident: Incident) -> list[dict[str, Any]]:
+    """The finding behind an incident as the client view reads it: detector, severity, campaign name and day."""
+    if incident.finding_id is None:
+        return []
+    row = session.execute(select(Finding.detector, Finding.severity, Finding.day, Campaign.name)
+                          .outerjoin(Campaign, Campaign.id == Finding.campaign_id)
+                          .where(Finding.id == incident.finding_id)).first()
+    if row is None:
+        return []
+    return [{"detector": row.detector, "severity": getattr(row.severity, "value", row.severity), "day": row.day,
+             "campaign": row.name}]
+
+
 def _client_stage_messages(session: Session, incident: Incident, client: Client, owner: Staff | None,
                            notes: dict[str, list[str]], stage: IncidentStage, now: dt.datetime,
                            next_update_at: dt.datetime | None) -> int:
@@ -283,10 +301,15 @@ def _client_stage_messages(session: Session, incident: Incident, client: Client,
     from cadence.settings import get_settings  # the agency's name is configuration, read at run time
 
     sent_as = sender(owner.name if owner else None, owner.email if owner else None, get_settings().agency_name)
+    # The client hears the AM's own words, or a client-safe phrasing of the finding: never Cadence's evidence
+    # and advice for the AM (they are in English and written for the agency).
+    said = stage_notes(session, incident.id, people_only=True)
+    finding = _client_finding(session, incident)
     messages = []
     for contact in contacts:
         prefs = preferences(contact, client)
-        view = {**_incident_view(incident, client, notes), "stage": stage.value, "next_update_at": next_update_at}
+        told = {**said, "facts": said.get("facts") or list(client_view.next_steps(finding, prefs.language))}
+        view = {**_incident_view(incident, client, told), "stage": stage.value, "next_update_at": next_update_at}
         composed = compose("crisis_notice", prefs, {
             "client": {"name": client.name}, "zone": prefs.window.zone, "incident": view,
             "am": {"name": owner.name if owner else "", "email": owner.email if owner else ""}})

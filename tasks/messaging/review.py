@@ -249,8 +249,9 @@ def awaiting_markdown(waiting: Sequence[Waiting], as_of: dt.datetime) -> str:
         return "\n".join(lines + ["Nothing is waiting for approval."])
     lines += ["Decide in **Deployments → message-approval → Run → Custom run**, or "
               "`cadence outbox approve|edit|reject ID --by EMAIL`; `cadence outbox show ID` shows the text.", "",
-              "| id | client | kind | to | language | subject | waiting since (UTC) |",
-              "|---|---|---|---|---|---|---|"]
-    lines += [f"| {w.message_id} | {_cell(w.client)} | {w.kind} | {_cell(w.recipient)} | {w.language} | "
+              "| id | client | kind | language | subject | waiting since (UTC) |",
+              "|---|---|---|---|---|---|"]
+    # No recipient address: artifacts carry no client contact's email (`cadence outbox show ID` has it).
+    lines += [f"| {w.message_id} | {_cell(w.client)} | {w.kind} | {w.language} | "
               f"{_cell(w.subject)} | {w.waiting_since:%Y-%m-%d %H:%M} |" for w in waiting]
     return "\n".join(lines)

@@ -134,6 +134,7 @@ def test_awaiting_markdown_lists_ids_and_escapes_pipes():
     markdown = awaiting_markdown([Waiting(42, 7, "acme", "recap", "li@x.example", "zh", "a | b", TUESDAY_10,
                                           SHANGHAI)], TUESDAY_10)
     assert "| 42 | acme | recap |" in markdown and "a / b" in markdown and "message-approval" in markdown
+    assert "li@x.example" not in markdown  # an artifact carries no client contact's email
     assert "Nothing is waiting" in awaiting_markdown([], TUESDAY_10)
 
 
