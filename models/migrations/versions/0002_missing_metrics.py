@@ -32,6 +32,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    metric = sa.table("daily_metric", *(sa.column(name) for name, _ in COLUMNS))
     for name, _ in COLUMNS:
-        op.execute(sa.text(f"UPDATE daily_metric SET {name} = 0 WHERE {name} IS NULL"))
+        op.execute(sa.update(metric).where(metric.c[name].is_(None)).values({name: 0}))
     _set_nullable(False)
