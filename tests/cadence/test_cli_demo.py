@@ -29,7 +29,7 @@ def test_demo_generates_then_skips_then_renews_a_demo_but_never_overwrites_real_
 
     def cadence(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(CADENCE), *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+            [str(CADENCE), *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
         )
 
     first = cadence("demo", "--clients", "12", "--as-of", "2026-11-25")
