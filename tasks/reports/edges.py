@@ -127,7 +127,7 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
     by_client = dict(tuple(chunk.metrics.groupby("client_id"))) if len(chunk.metrics) else {}
     camps_by_client = dict(tuple(chunk.campaigns.groupby("client_id"))) if len(chunk.campaigns) else {}
     empty_metrics, empty_camps = chunk.metrics.iloc[0:0], chunk.campaigns.iloc[0:0]
-    jobs, contexts, views, brand = [], {}, {}, _brand()
+    jobs, views, brand = [], {}, _brand()
     missing_names: list[str] = []
     labels = client_view.load_labels(engine, [c["slug"] for c in chunk.clients])
     for client in chunk.clients:
@@ -142,7 +142,6 @@ def build_chunk(kind: str, client_ids: list[int], period: Period, as_of: dt.date
         else:
             ctx = content.pack_context(client, metrics, camps, notes, key_dates, doc, peers)
             template, max_pages = "report/strategy_pack.html.j2", PACK_MAX_PAGES
-        contexts[cid] = ctx
         missing: set[tuple[str, str, str]] = set()
         for language, detail in report_variants(chunk.contacts.get(cid, [])):
             if (cid, language) not in views:
