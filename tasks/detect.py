@@ -1292,10 +1292,10 @@ def fold_root_causes(found: pd.DataFrame) -> pd.DataFrame:
                                   "detectors": {str(k): int(v) for k, v in detectors.items()}}
             found.at[c, "evidence"] = evidence
             listed = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in detectors.items())
+            touches = f" It touches {_plural(len(ids), 'campaign', 'campaigns')} of this account:" if ids else ""
             found.at[c, "recommendation"] = (
-                f"{found.at[c, 'recommendation']} It touches {_plural(len(ids), 'campaign', 'campaigns')} of this"
-                f" account; their {_plural(len(folded), 'finding is', 'findings are')} folded into this one"
-                f" ({listed}).")
+                f"{found.at[c, 'recommendation']}{touches} {_plural(len(folded), 'finding', 'findings')} folded"
+                f" into this one ({listed}).")
             worst = max([found.at[c, "severity"], *found.loc[folded, "severity"]], key=SEVERITY_RANK.__getitem__)
             found.at[c, "severity"] = worst
             drop.extend(folded)
