@@ -1350,27 +1350,28 @@ def apply_materiality(w: SweepWindow, found: pd.DataFrame) -> pd.DataFrame:
     account_pos = _positions(acc["account_id"].to_numpy(), found["account_id"].to_numpy()[critical])
     client_pos = _positions(w.clients["client_id"].to_numpy(), found["client_id"].to_numpy()[critical])
     currency = acc["currency"].to_numpy(dtype=object)
-    found = found.copy()
+    detectors = found["detector"].to_numpy(dtype=object)
+    evidences, severity = found["evidence"].tolist(), found["severity"].tolist()
+    words = found["recommendation"].tolist()
     for row, a, c in zip(critical.tolist(), account_pos.tolist(), client_pos.tolist(), strict=True):
-        evidence = found.at[row, "evidence"]
-        evidence = dict(evidence) if isinstance(evidence, dict) else {}
-        at_risk = _at_risk(w, found.at[row, "detector"], evidence, a)
+        evidence = dict(evidences[row]) if isinstance(evidences[row], dict) else {}
+        at_risk = _at_risk(w, detectors[row], evidence, a)
         if not np.isfinite(at_risk) or c < 0:
             continue  # no measure of the money at stake: the detector's own severity stands
         cur = (_text(currency[a]) or "") if a >= 0 else ""
-        floor = floor_at[c] if np.isfinite(floor_at[c]) else MATERIAL_FLOORS.get(cur.upper(), MATERIAL_FLOORS["DEFAULT"])
+        floor = floor_at[c] if np.isfinite(floor_at[c]) \
+            else MATERIAL_FLOORS.get(cur.upper(), MATERIAL_FLOORS["DEFAULT"])
         share = at_risk / usual[c] if usual[c] > 0 else np.nan
         material = bool(at_risk >= floor and (not np.isfinite(share) or share >= share_at[c]))
         evidence["materiality"] = {"at_risk": _num(at_risk), "share": _num(share, 3), "floor": _num(floor),
                                    "material_share": _num(share_at[c], 3), "usual_daily_spend": _num(usual[c]),
                                    "material": material}
-        found.at[row, "evidence"] = evidence
+        evidences[row] = evidence
         if not material:
-            found.at[row, "severity"] = "warning"
+            severity[row] = "warning"
             of = f", {share * 100:.1f}% of the client's usual {_money(usual[c], cur)} a day" \
                 if np.isfinite(share) else ""
-            found.at[row, "recommendation"] = (
-                f"{found.at[row, 'recommendation']} A warning, not a crisis: {_money(at_risk, cur)} at risk{of},"
-                f" under this client's threshold ({share_at[c] * 100:.0f}% of its usual daily spend and at least"
-                f" {_money(floor, cur)}).")
-    return found
+            words[row] = (f"{words[row]} A warning, not a crisis: {_money(at_risk, cur)} at risk{of}, under this"
+                          f" client's threshold ({share_at[c] * 100:.0f}% of its usual daily spend and at least"
+                          f" {_money(floor, cur)}).")
+    return found.assign(evidence=evidences, severity=severity, recommendation=words)

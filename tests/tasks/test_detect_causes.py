@@ -198,7 +198,8 @@ def fold(*rows: dict[str, Any]) -> pd.DataFrame:
      [finding("stopped_delivering", "campaign:1"), finding("anomaly", "campaign:2", metrics=moves(("spend", "drop"))),
       finding("underdelivery_low_bid", "campaign:3"), finding("churn_signal", paused_by_client_day=None)],
      [finding("cpa_above_band", "campaign:4"), finding("data_quality", "campaign:5")]),
-    (finding("data_not_arrived"), [], [finding("churn_signal", severity="critical", paused_by_client_day="2026-03-16")]),
+    (finding("data_not_arrived"), [],
+     [finding("churn_signal", severity="critical", paused_by_client_day="2026-03-16")]),
     # the account stopped: its campaigns' stops
     (finding("stopped_delivering", severity="critical"),
      [finding("stopped_delivering", "campaign:1"), finding("stopped_delivering", "campaign:2"),
