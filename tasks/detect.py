@@ -1141,7 +1141,9 @@ def detect_stopped_delivering(w: SweepWindow) -> pd.DataFrame:
     g = gap[idx]
     recent = w.ints("stop_recent_days", 1, WINDOW_DAYS - 1)[idx]
     delivered, length = _before_gap(volume[idx], g, recent)
-    keep = delivered >= np.minimum(w.ints("stop_min_days", 1, WINDOW_DAYS - 1)[idx], length)
+    # A paused campaign is said once its pause is news (within the recent days), not every day for weeks.
+    keep = (delivered >= np.minimum(w.ints("stop_min_days", 1, WINDOW_DAYS - 1)[idx], length)) \
+        & ((status[idx] != "paused") | (g <= recent))
     idx, g, delivered, length = idx[keep], g[keep], delivered[keep], length[keep]
     if not len(idx):
         return _empty()

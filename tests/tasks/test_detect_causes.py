@@ -89,6 +89,8 @@ def stop_world(quiet: int = 1, delivered_before: range = range(1, 56), today_row
     ({"delivered_before": range(1, 5)}, None),  # 4 of 7
     ({"quiet": 12}, "warning"),  # quiet for 12 days: still said
     ({"status": "paused"}, "info"),  # paused on purpose
+    ({"status": "paused", "quiet": 7}, "info"),
+    ({"status": "paused", "quiet": 8}, None),  # an old pause is no news
     ({"status": "removed"}, None),
     ({"account_status": "paused"}, None),  # churn_signal speaks for a paused account
 ])
