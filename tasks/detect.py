@@ -1266,13 +1266,13 @@ def fold_root_causes(found: pd.DataFrame) -> pd.DataFrame:
     recommendation says how many campaigns it touches; its severity is the worst of what it absorbed."""
     if found.empty:
         return found
+    found = found.reset_index(drop=True)  # labels are positions below
     is_cause = (found["subject"] == "account").to_numpy() & found["detector"].isin(CAUSE_ORDER).to_numpy()
     if not is_cause.any():
         return found
     accounts = found["account_id"].to_numpy()
     touched = np.isin(accounts, accounts[is_cause])
     drop: list[int] = []
-    found = found.copy()
     rank = {d: i for i, d in enumerate(CAUSE_ORDER)}
     for _account, group in found[touched].groupby("account_id", sort=False):
         causes = sorted((i for i in group.index if is_cause[i]), key=lambda i: rank[found.at[i, "detector"]])
