@@ -17,6 +17,7 @@ from models import AdAccount, Campaign, Client, DailyMetric, Finding, Incident
 from models.enums import FindingStatus, IncidentStage
 from tasks.demo import generate_agency
 from tasks.findings import critical_without_incident, persist_findings
+from tasks.sweep import digest_context
 
 AS_OF = dt.date(2026, 11, 25)
 DAY = AS_OF - dt.timedelta(days=1)
@@ -58,6 +59,11 @@ def test_broken_tracking_under_several_campaigns_is_one_critical_finding_and_one
     assert f"touches {folded['count']} campaigns" in found[0].recommendation
     mine = [p for c in result["chunks"] for p in c["critical"] if p["account_id"] == account_id]
     assert len(mine) == 1
+    with Session(engine) as s:
+        name = s.get(AdAccount, account_id).name
+        client_id = s.get(AdAccount, account_id).client_id
+        lines = [f for ctx in digest_context(s, DAY, [client_id]) for f in ctx["findings"] if f["account"] == name]
+    assert [(f["detector"], f["severity"]) for f in lines] == [("tracking_broken", "critical")]  # one digest line
 
     escalate_all(result)
     assert incidents_on(engine, account_id) == 1
