@@ -101,6 +101,25 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "churn_ratio": 0.10,
     "churn_baseline_days": 28,
     "churn_min_daily_spend": 20.0,
+    # issue 13: causes
+    "freshness_recent_days": 7,  # the account reported on some of these days before its data stopped arriving
+    "freshness_min_days": 1,  # ... on at least this many of them
+    "freshness_critical_days": 2,  # critical once no data has arrived for this many days
+    "stop_recent_days": 7,  # a campaign delivered on most of these days before it went quiet
+    "stop_min_days": 5,  # ... on at least this many of them
+    "stop_account_min_campaigns": 2,  # every delivering campaign of an account stopped at once: one account finding
+    "material_share": 0.10,  # critical only when the money at risk is this share of the client's usual daily spend
+    "material_floor": float("nan"),  # ... and at least this much in the account's currency (NaN: MATERIAL_FLOORS)
+    "material_days": 28,  # the usual daily spend is the mean over the days the client spent in these days before D
+}
+# The absolute floor under which no problem is a crisis, in the account's currency (unknown currencies: DEFAULT).
+MATERIAL_FLOORS: dict[str, float] = {
+    "USD": 100.0, "EUR": 100.0, "GBP": 100.0, "CHF": 100.0, "CAD": 150.0, "AUD": 150.0, "NZD": 150.0,
+    "SGD": 150.0, "CNY": 700.0, "HKD": 800.0, "JPY": 15_000.0, "KRW": 130_000.0, "INR": 8_000.0,
+    "RUB": 10_000.0, "BRL": 500.0, "MXN": 2_000.0, "TRY": 3_000.0, "PLN": 400.0, "SEK": 1_000.0,
+    "NOK": 1_000.0, "DKK": 700.0, "AED": 400.0, "KZT": 50_000.0, "UAH": 4_000.0, "BYN": 300.0,
+    "UZS": 1_200_000.0, "IDR": 1_500_000.0, "THB": 3_500.0, "VND": 2_500_000.0, "ZAR": 2_000.0, "TWD": 3_000.0,
+    "DEFAULT": 100.0,
 }
 
 
@@ -119,6 +138,15 @@ class SweepWindow:
     # metric -> (campaigns | accounts, WINDOW_DAYS): a row of that day left the metric blank (missing, not zero)
     missing: dict[str, np.ndarray]
     account_missing: dict[str, np.ndarray]
+    # (campaigns, WINDOW_DAYS) bool: a metric row arrived for that day, even an all-zero one
+    has_rows: np.ndarray | None = None
+
+    def account_rows(self) -> np.ndarray:
+        """(accounts, WINDOW_DAYS) bool: some metric row of the account arrived for that day."""
+        if self.has_rows is None:
+            return np.zeros((len(self.accounts), WINDOW_DAYS), dtype=bool)
+        return _group_sum(self.has_rows.astype(np.float64), self.campaigns["account_pos"].to_numpy(),
+                          len(self.accounts)) > 0
 
     def known(self, metrics: tuple[str, ...], start: np.ndarray | int, length: np.ndarray | int,
               level: str = "campaign") -> np.ndarray:
@@ -401,7 +429,8 @@ def prepare_window(metrics: pd.DataFrame | None, campaigns: pd.DataFrame | None,
                        bad_rows=_bad_rows(metrics, code, offsets, counted, rows), missing=missing,
                        account_missing={m: _group_sum(missing[m].astype(np.float64), account_pos, len(acc)) > 0
                                         if missing[m].any() else np.zeros((len(acc), WINDOW_DAYS), dtype=bool)
-                                        for m in METRICS})
+                                        for m in METRICS},
+                       has_rows=has_rows)
 
 
 def _window(matrix: np.ndarray, start: np.ndarray | int, length: np.ndarray | int, how: str = "sum") -> np.ndarray:
@@ -1031,6 +1060,147 @@ def detect_data_quality(w: SweepWindow) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _gap(present: np.ndarray) -> np.ndarray:
+    """Days since the most recent day marked in `present` (0 when D is), WINDOW_DAYS when none is."""
+    if not present.shape[0]:
+        return np.zeros(0, dtype=np.int64)
+    return np.where(present.any(axis=1), np.argmax(present, axis=1), WINDOW_DAYS).astype(np.int64)
+
+
+def _before_gap(present: np.ndarray, gap: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How many of the `days` days ending on each row's last marked day are marked, and that window's length."""
+    length = np.maximum(np.minimum(days, WINDOW_DAYS - gap), 1)
+    return _window(present.astype(np.float64), np.minimum(gap, WINDOW_DAYS - 1), length), length
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def detect_data_not_arrived(w: SweepWindow) -> pd.DataFrame:
+    """An active account that reported on recent days but has no metric row at all on D: the import is late."""
+    acc = w.accounts
+    present = w.account_rows()
+    gap = _gap(present)
+    live = ~acc["status"].isin(["paused", "removed"]).to_numpy()
+    idx = np.flatnonzero(live & (gap >= 1) & (gap < WINDOW_DAYS))
+    if not len(idx):
+        return _empty()
+    g = gap[idx]
+    recent = w.ints("freshness_recent_days", 1, WINDOW_DAYS - 1, level="account")[idx]
+    reported, length = _before_gap(present[idx], g, recent)
+    keep = reported >= np.minimum(w.ints("freshness_min_days", 1, WINDOW_DAYS - 1, level="account")[idx], length)
+    idx, g = idx[keep], g[keep]
+    if not len(idx):
+        return _empty()
+    # The usual day: the account's mean spend over the days it reported, up to its last day with data.
+    base_days = w.ints("material_days", 1, WINDOW_DAYS - 1, level="account")[idx]
+    with_data, span = _before_gap(present[idx], g, base_days)
+    spent = np.where(present[idx], w.account_cube["spend"][idx], 0.0)
+    baseline = _divide(_window(spent, g, span), with_data)
+    critical = g >= w.ints("freshness_critical_days", 1, WINDOW_DAYS, level="account")[idx]
+    currency = _currency(w, accounts=idx)
+    evidence, words = [], []
+    for i, a in enumerate(idx):
+        k, cur = int(g[i]), currency[i]
+        last = _iso(w.day, k)
+        evidence.append({"last_day_with_data": last, "days_missing": k,
+                         "baseline_days": int(with_data[i]), "baseline_daily_spend": _num(baseline[i]),
+                         "status": _text(acc["status"].iat[a]), "currency": cur})
+        usual = f"; it usually spends {_money(baseline[i], cur)} a day" if baseline[i] > 0 else ""
+        words.append(f"No metrics have arrived for this account since {last}"
+                     f" ({_plural(k, 'day', 'days')} missing{usual}). Check the import and the platform connection"
+                     " (access token, permissions, export schedule) and re-import the missing days; until the data"
+                     " arrives the sweep cannot judge the account or its campaigns.")
+    return _findings(w, "data_not_arrived", np.where(critical, "critical", "warning").tolist(), evidence, words,
+                     accounts=idx)
+
+
+STOP_CAUSES = "ad disapprovals, an exhausted budget, billing, the schedule's end date, a bid too low to win, or a" \
+              " status change"
+
+
+def detect_stopped_delivering(w: SweepWindow) -> pd.DataFrame:
+    """A campaign that delivered on most recent days and has nothing on D although its account's data arrived.
+
+    Every delivering campaign of an account stopped at once is also one account-level finding (folded later)."""
+    camps, acc = w.campaigns, w.accounts
+    volume = (w.cube["impressions"] > 0) | (w.cube["clicks"] > 0) | (w.cube["spend"] > 0)
+    blank_today = np.logical_or.reduce([w.missing[m][:, 0] for m in METRICS]) if len(camps) else np.zeros(0, bool)
+    account_pos = camps["account_pos"].to_numpy()
+    arrived = w.account_rows()[:, 0]
+    account_off = acc["status"].isin(["paused", "removed"]).to_numpy()
+    status = camps["status"].to_numpy(dtype=object)
+    removed = status == "removed"
+    gap = _gap(volume)
+    candidate = (gap >= 1) & (gap < WINDOW_DAYS) & ~blank_today & arrived[account_pos] & ~removed \
+        & ~account_off[account_pos]
+    idx = np.flatnonzero(candidate)
+    if not len(idx):
+        return _empty()
+    g = gap[idx]
+    recent = w.ints("stop_recent_days", 1, WINDOW_DAYS - 1)[idx]
+    delivered, length = _before_gap(volume[idx], g, recent)
+    # A paused campaign is said once its pause is news (within the recent days), not every day for weeks.
+    keep = (delivered >= np.minimum(w.ints("stop_min_days", 1, WINDOW_DAYS - 1)[idx], length)) \
+        & ((status[idx] != "paused") | (g <= recent))
+    idx, g, delivered, length = idx[keep], g[keep], delivered[keep], length[keep]
+    if not len(idx):
+        return _empty()
+    spent = np.where(volume[idx], w.cube["spend"][idx], 0.0)
+    baseline = _divide(_window(spent, g, length), delivered)
+    paused = status[idx] == "paused"
+    row_today = w.has_rows[idx, 0] if w.has_rows is not None else np.zeros(len(idx), bool)
+    currency = _currency(w, campaigns=idx)
+    evidence, words = [], []
+    for i in range(len(idx)):
+        k, cur = int(g[i]), currency[i]
+        last = _iso(w.day, k)
+        evidence.append({"last_day_with_delivery": last, "days_stopped": k, "recent_days": int(length[i]),
+                         "days_delivered": int(delivered[i]), "baseline_daily_spend": _num(baseline[i]),
+                         "row_on_day": bool(row_today[i]), "status": _text(status[idx[i]]), "currency": cur})
+        facts = (f"It delivered on {int(delivered[i])} of the {int(length[i])} days up to {last} (about"
+                 f" {_money(baseline[i], cur)} a day) and nothing since: {_plural(k, 'day', 'days')} without an"
+                 f" impression, click or spend{'' if row_today[i] else ', with no row at all on the last'}.")
+        if paused[i]:
+            words.append(f"Paused on purpose: its status is paused. {facts} Nothing to do unless the pause was not"
+                         " intended.")
+        else:
+            words.append(f"Find out why it stopped delivering and restart it. {facts} Check {STOP_CAUSES}.")
+    found = [_findings(w, "stopped_delivering", np.where(paused, "info", "warning").tolist(), evidence, words,
+                       campaigns=idx)]
+
+    # The whole account went dark: its data arrived, nothing delivered, several campaigns stopped at once.
+    active = idx[~paused]
+    stops = np.bincount(account_pos[active], minlength=len(acc))
+    account_volume = (w.account_cube["impressions"] > 0) | (w.account_cube["clicks"] > 0) \
+        | (w.account_cube["spend"] > 0)
+    dark = arrived & ~account_volume[:, 0] & (stops >= w.ints("stop_account_min_campaigns", 1, 10**9, "account"))
+    accounts = np.flatnonzero(dark)
+    if len(accounts):
+        a_gap = _gap(account_volume[accounts])
+        a_recent = w.ints("stop_recent_days", 1, WINDOW_DAYS - 1, "account")[accounts]
+        a_delivered, a_length = _before_gap(account_volume[accounts], a_gap, a_recent)
+        a_spent = np.where(account_volume[accounts], w.account_cube["spend"][accounts], 0.0)
+        a_baseline = _divide(_window(a_spent, a_gap, a_length), a_delivered)
+        ids = camps["campaign_id"].to_numpy()
+        a_currency = _currency(w, accounts=accounts)
+        a_evidence, a_words = [], []
+        for i, a in enumerate(accounts):
+            k, cur, n = int(a_gap[i]), a_currency[i], int(stops[a])
+            mine = np.sort(ids[active[account_pos[active] == a]])
+            a_evidence.append({"campaigns_stopped": n, "campaigns": mine[:20].tolist(),
+                               "last_day_with_delivery": _iso(w.day, k), "days_stopped": k,
+                               "baseline_daily_spend": _num(a_baseline[i]), "currency": cur})
+            a_words.append(f"The whole account stopped delivering: all {n} of its delivering campaigns have had no"
+                           f" impression, click or spend since {_iso(w.day, k)} ({_plural(k, 'day', 'days')}), against"
+                           f" about {_money(a_baseline[i], cur)} a day before. Check the account's billing and payment"
+                           " method, whether the platform suspended the account, and its spending limit, today.")
+        found.append(_findings(w, "stopped_delivering", ["critical"] * len(accounts), a_evidence, a_words,
+                               accounts=accounts))
+    return pd.concat(found, ignore_index=True)
+
+
 DETECTORS: dict[str, Callable[[SweepWindow], pd.DataFrame]] = {
     "spend_without_conversions": detect_spend_without_conversions,
     "cpa_above_band": detect_cpa_above_band,
@@ -1041,6 +1211,8 @@ DETECTORS: dict[str, Callable[[SweepWindow], pd.DataFrame]] = {
     "tracking_broken": detect_tracking_broken,
     "churn_signal": detect_churn_signal,
     "data_quality": detect_data_quality,
+    "data_not_arrived": detect_data_not_arrived,
+    "stopped_delivering": detect_stopped_delivering,
 }
 
 
@@ -1051,4 +1223,157 @@ def run_detectors(metrics: pd.DataFrame | None, campaigns: pd.DataFrame | None, 
     found = [frame for frame in (detect(window) for detect in DETECTORS.values()) if len(frame)]
     if not found:
         return _empty()
-    return pd.concat(found, ignore_index=True)
+    found = pd.concat(found, ignore_index=True)
+    found = fold_root_causes(found)
+    return apply_materiality(window, found)
+
+
+# Root causes: an account-level cause absorbs the campaign findings it explains (first cause in this order wins).
+CAUSE_ORDER = ("data_not_arrived", "stopped_delivering", "tracking_broken", "anomaly")
+# What each cause explains besides anomalies (decided in _explains).
+EXPLAINED_BY = {
+    "data_not_arrived": {"stopped_delivering", "anomaly", "underdelivery_low_bid", "churn_signal"},
+    "stopped_delivering": {"stopped_delivering", "anomaly", "underdelivery_low_bid", "churn_signal"},
+    "tracking_broken": {"spend_without_conversions", "cpa_above_band", "anomaly"},
+    "anomaly": {"anomaly"},
+}
+
+
+def _moves(evidence: Any) -> set[tuple[str, str]]:
+    metrics = evidence.get("metrics") if isinstance(evidence, dict) else None
+    return {(str(m.get("metric")), str(m.get("direction"))) for m in metrics or [] if isinstance(m, dict)}
+
+
+def _explains(cause: str, cause_evidence: Any, detector: str, evidence: Any) -> bool:
+    """Whether the account-level `cause` explains a finding of `detector` with `evidence` on the same account."""
+    if detector not in EXPLAINED_BY[cause]:
+        return False
+    if detector == "churn_signal":  # a collapse in spend, not the client's pause
+        return not (isinstance(evidence, dict) and evidence.get("paused_by_client_day"))
+    if detector == "anomaly" and cause == "tracking_broken":
+        moves = _moves(evidence)
+        return bool(moves) and moves <= {("conversions", "drop")}
+    if detector == "anomaly" and cause == "anomaly":
+        moves = _moves(evidence)
+        return bool(moves) and moves <= _moves(cause_evidence)
+    return True
+
+
+def fold_root_causes(found: pd.DataFrame) -> pd.DataFrame:
+    """Fold the findings an account-level cause explains into that cause: one finding per cause.
+
+    The cause's evidence gets `folded: {count, campaigns, detectors}` (count: campaigns touched) and its
+    recommendation says how many campaigns it touches; its severity is the worst of what it absorbed."""
+    if found.empty:
+        return found
+    found = found.reset_index(drop=True)  # labels are positions below
+    is_cause = (found["subject"] == "account").to_numpy() & found["detector"].isin(CAUSE_ORDER).to_numpy()
+    if not is_cause.any():
+        return found
+    accounts = found["account_id"].to_numpy()
+    touched = np.isin(accounts, accounts[is_cause])
+    drop: list[int] = []
+    rank = {d: i for i, d in enumerate(CAUSE_ORDER)}
+    for _account, group in found[touched].groupby("account_id", sort=False):
+        causes = sorted((i for i in group.index if is_cause[i]), key=lambda i: rank[found.at[i, "detector"]])
+        taken: set[int] = set()
+        for c in causes:
+            if c in taken:
+                continue
+            cause, cause_ev = found.at[c, "detector"], found.at[c, "evidence"]
+            folded = [i for i in group.index if i != c and i not in taken
+                      and _explains(cause, cause_ev, found.at[i, "detector"], found.at[i, "evidence"])]
+            if not folded:
+                continue
+            taken.update(folded)
+            ids = sorted({int(v) for v in found.loc[folded, "campaign_id"].dropna()})
+            for i in folded:  # a folded account-level cause brings its own campaigns along
+                inner = found.at[i, "evidence"].get("folded") if isinstance(found.at[i, "evidence"], dict) else None
+                ids = sorted(set(ids) | set(inner.get("campaigns", []) if inner else []))
+            detectors = found.loc[folded, "detector"].value_counts().sort_index()
+            evidence = dict(cause_ev) if isinstance(cause_ev, dict) else {}
+            evidence["folded"] = {"count": len(ids), "campaigns": ids[:20],
+                                  "detectors": {str(k): int(v) for k, v in detectors.items()}}
+            found.at[c, "evidence"] = evidence
+            listed = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in detectors.items())
+            touches = f" It touches {_plural(len(ids), 'campaign', 'campaigns')} of this account:" if ids else ""
+            found.at[c, "recommendation"] = (
+                f"{found.at[c, 'recommendation']}{touches} {_plural(len(folded), 'finding', 'findings')} folded"
+                f" into this one ({listed}).")
+            worst = max([found.at[c, "severity"], *found.loc[folded, "severity"]], key=SEVERITY_RANK.__getitem__)
+            found.at[c, "severity"] = worst
+            drop.extend(folded)
+    return found.drop(index=drop).reset_index(drop=True) if drop else found
+
+
+def _at_risk(w: SweepWindow, detector: str, evidence: dict[str, Any], account: int) -> float:
+    """Money at risk of a finding in its account's currency, from its evidence; NaN when it cannot be said."""
+    def get(key: str) -> float:
+        value = evidence.get(key)
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else np.nan
+
+    if detector in ("spend_without_conversions", "launch_guard"):
+        return get("spend_today")
+    if detector == "cpa_above_band":
+        band = evidence.get("cpa_band") or [None, None]
+        top = band[1] if isinstance(band[1], int | float) else np.nan
+        return max(get("cpa") - top, 0.0) * get("conversions")
+    if detector == "budget_pacing":
+        return abs(get("projected") - get("monthly_budget"))
+    if detector == "tracking_broken":
+        days = int(evidence.get("days") or 1)
+        return float(w.account_cube["spend"][account, :days].sum()) if account >= 0 else np.nan
+    if detector == "data_not_arrived":
+        return get("baseline_daily_spend") * get("days_missing")
+    if detector == "stopped_delivering":
+        return get("baseline_daily_spend") * get("days_stopped")
+    if detector == "churn_signal":
+        return get("baseline_daily_spend")
+    if detector == "anomaly":
+        spend = [m for m in evidence.get("metrics") or [] if isinstance(m, dict) and m.get("metric") == "spend"]
+        return abs(float(spend[0]["today"]) - float(spend[0]["baseline"])) if spend else np.nan
+    return np.nan
+
+
+def apply_materiality(w: SweepWindow, found: pd.DataFrame) -> pd.DataFrame:
+    """A critical finding stays critical only when its money at risk is material for the client: at least
+    `material_share` of its usual daily spend and at least the currency's floor. Otherwise it becomes a warning."""
+    critical = np.flatnonzero((found["severity"] == "critical").to_numpy()) if len(found) else np.zeros(0, int)
+    if not len(critical):
+        return found
+    acc = w.accounts
+    days = w.ints("material_days", 1, WINDOW_DAYS - 1, level="client")
+    client_spend = _group_sum(w.account_cube["spend"], acc["client_pos"].to_numpy(), len(w.clients))
+    recent = np.where(np.arange(WINDOW_DAYS)[None, :] >= 1, client_spend, 0.0)
+    recent = np.where(np.arange(WINDOW_DAYS)[None, :] <= days[:, None], recent, 0.0)
+    usual = _divide(recent.sum(axis=1), (recent > 0).sum(axis=1))
+    share_at = w.client_values("material_share", "client")
+    floor_at = w.client_values("material_floor", "client")
+    account_pos = _positions(acc["account_id"].to_numpy(), found["account_id"].to_numpy()[critical])
+    client_pos = _positions(w.clients["client_id"].to_numpy(), found["client_id"].to_numpy()[critical])
+    currency = acc["currency"].to_numpy(dtype=object)
+    detectors = found["detector"].to_numpy(dtype=object)
+    evidences, severity = found["evidence"].tolist(), found["severity"].tolist()
+    words = found["recommendation"].tolist()
+    for row, a, c in zip(critical.tolist(), account_pos.tolist(), client_pos.tolist(), strict=True):
+        evidence = dict(evidences[row]) if isinstance(evidences[row], dict) else {}
+        at_risk = _at_risk(w, detectors[row], evidence, a)
+        if not np.isfinite(at_risk) or c < 0:
+            continue  # no measure of the money at stake: the detector's own severity stands
+        cur = (_text(currency[a]) or "") if a >= 0 else ""
+        floor = floor_at[c] if np.isfinite(floor_at[c]) \
+            else MATERIAL_FLOORS.get(cur.upper(), MATERIAL_FLOORS["DEFAULT"])
+        share = at_risk / usual[c] if usual[c] > 0 else np.nan
+        material = bool(at_risk >= floor and (not np.isfinite(share) or share >= share_at[c]))
+        evidence["materiality"] = {"at_risk": _num(at_risk), "share": _num(share, 3), "floor": _num(floor),
+                                   "material_share": _num(share_at[c], 3), "usual_daily_spend": _num(usual[c]),
+                                   "material": material}
+        evidences[row] = evidence
+        if not material:
+            severity[row] = "warning"
+            of = f", {share * 100:.1f}% of the client's usual {_money(usual[c], cur)} a day" \
+                if np.isfinite(share) else ""
+            words[row] = (f"{words[row]} A warning, not a crisis: {_money(at_risk, cur)} at risk{of}, under this"
+                          f" client's threshold ({share_at[c] * 100:.0f}% of its usual daily spend and at least"
+                          f" {_money(floor, cur)}).")
+    return found.assign(evidence=evidences, severity=severity, recommendation=words)

@@ -143,8 +143,18 @@ def root_cause_doc(incident: Incident, client: Client, owner: Staff | None, note
 
 
 def finding_dedupe_key(session: Session, payload: dict[str, Any]) -> tuple[str, int | None]:
-    """The sweep's payload names a finding by its natural key; its id makes the incident's dedupe key."""
+    """The sweep's payload names a finding by its natural key; its id makes the incident's dedupe key.
+
+    A problem that already has an incident still open (it went critical, warning, critical again on later
+    days) keeps that incident: its key is returned, so the event opens nothing new."""
     day = dt.date.fromisoformat(str(payload["day"]))
+    open_one = session.execute(
+        select(Incident.dedupe_key, Incident.finding_id).join(Finding, Finding.id == Incident.finding_id).where(
+            Incident.stage != IncidentStage.CLOSED, Finding.client_id == int(payload["client_id"]),
+            Finding.account_id == int(payload["account_id"]), Finding.subject == str(payload["subject"]),
+            Finding.detector == str(payload["detector"])).order_by(Incident.id)).first()
+    if open_one is not None:
+        return open_one.dedupe_key, open_one.finding_id
     finding_id = session.scalar(select(Finding.id).where(
         Finding.client_id == int(payload["client_id"]), Finding.account_id == int(payload["account_id"]),
         Finding.subject == str(payload["subject"]), Finding.detector == str(payload["detector"]), Finding.day == day))
