@@ -976,7 +976,7 @@ def _anomalies(w: SweepWindow, level: str) -> pd.DataFrame:
                         np.where(peak, spike * value("anomaly_peak_spike_multiple"), spike))
     drop_at = np.where(known & (factor > 1), value("anomaly_peak_miss"), drop)
     sums = {m: np.where(usable, cube[m][idx][:, columns], 0.0).sum(axis=1) for m in METRICS}
-    stats, flagged, usual_hit, deltas = {}, {}, {}, {}
+    stats, flagged, usual_hit, deltas, rising = {}, {}, {}, {}, {}
     clicks_base = sums["clicks"] / count
     for metric in METRICS:
         today, baseline = cube[metric][idx, 0], sums[metric] / count
@@ -992,9 +992,15 @@ def _anomalies(w: SweepWindow, level: str) -> pd.DataFrame:
             z_usual = _divide(np.abs(today - baseline), np.sqrt(baseline))
         enough = baseline >= value(f"anomaly_min_{metric}")
         stats[metric] = (today, baseline, ratio)
-        flagged[metric] = enough & (z >= min_z) & ((relative >= spike_at) | (relative <= drop_at))
+        rising[metric] = enough & (z >= min_z) & (relative >= spike_at)
+        # A known peak is missed when spend (what last year's uplift measures) falls short of it, or when any
+        # metric of an expected dip falls further; other drops are judged against the usual level.
+        against_expected = known & ((metric == "spend") | (factor <= 1))
+        falling = enough & np.where(against_expected, (relative <= drop_at) & (z >= min_z),
+                                    (ratio <= drop) & (z_usual >= min_z))
+        flagged[metric] = rising[metric] | falling
         usual_hit[metric] = enough & (z_usual >= min_z) & ((ratio >= spike) | (ratio <= drop))
-        deltas[metric] = today - expected
+        deltas[metric] = np.where(rising[metric] | against_expected, today - expected, today - baseline)
     rate_drop = value("anomaly_rate_drop")
     for rate, (num, den, floor) in RATES.items():
         base_rate = _divide(sums[num], sums[den])
@@ -1020,8 +1026,8 @@ def _anomalies(w: SweepWindow, level: str) -> pd.DataFrame:
     rows = np.flatnonzero(any_flag | expected_peak)
     if not len(rows):
         return _empty()
-    return _anomaly_findings(w, level, idx, rows, count, stats, flagged, usual_hit, expected_peak, peak, factor,
-                             uplift, spike, spike_at)
+    return _anomaly_findings(w, level, idx, rows, count, stats, flagged, usual_hit, rising, expected_peak, peak,
+                             factor, uplift, spike_at)
 
 
 def _keep_account_wide(w: SweepWindow, idx: np.ndarray, usable: np.ndarray, count: np.ndarray, factor: np.ndarray,
@@ -1090,8 +1096,8 @@ def _anomaly_pattern(f: dict[str, bool], direction: dict[str, str], peak: bool, 
 
 def _anomaly_findings(w: SweepWindow, level: str, idx: np.ndarray, rows: np.ndarray, count: np.ndarray,
                       stats: dict[str, tuple[np.ndarray, ...]], flagged: dict[str, np.ndarray],
-                      usual_hit: dict[str, np.ndarray], expected_peak: np.ndarray, peak: np.ndarray,
-                      factor: np.ndarray, uplift: np.ndarray, spike: np.ndarray, spike_at: np.ndarray) -> pd.DataFrame:
+                      usual_hit: dict[str, np.ndarray], rising: dict[str, np.ndarray], expected_peak: np.ndarray,
+                      peak: np.ndarray, factor: np.ndarray, uplift: np.ndarray, spike_at: np.ndarray) -> pd.DataFrame:
     campaign = level == "campaign"
     positions = idx[rows]
     weekday = w.day.day_name()
@@ -1101,13 +1107,16 @@ def _anomaly_findings(w: SweepWindow, level: str, idx: np.ndarray, rows: np.ndar
     metrics = [*METRICS, *RATES]
     table = {m: [np.round(stats[m][0][rows], 5 if m in RATES else 2).tolist(),
                  np.round(stats[m][1][rows], 5 if m in RATES else 2).tolist(),
-                 np.round(stats[m][2][rows], 3).tolist(), flagged[m][rows].tolist(), usual_hit[m][rows].tolist()]
+                 np.round(stats[m][2][rows], 3).tolist(), flagged[m][rows].tolist(), usual_hit[m][rows].tolist(),
+                 rising[m][rows].tolist() if m in rising else [False] * len(rows)]
              for m in metrics}
     evidence, words, severity = [], [], []
     for i, r in enumerate(rows.tolist()):
         cur, on_peak, as_expected = currency[i], bool(peak[r]), bool(expected_peak[r])
         f = {m: table[m][4][i] if as_expected else table[m][3][i] for m in metrics}
-        direction = {m: "spike" if (table[m][2][i] or 0) >= 1 else "drop" for m in metrics}
+        # On a peak day a fall short of the expected level is a drop even above the usual one.
+        direction = {m: "spike" if (table[m][5][i] if not as_expected else table[m][2][i] >= 1) else "drop"
+                     for m in metrics}
         pattern = _anomaly_pattern(f, direction, on_peak, as_expected)
         listed, phrases = [], []
         for m in metrics:
@@ -1118,7 +1127,7 @@ def _anomaly_findings(w: SweepWindow, level: str, idx: np.ndarray, rows: np.ndar
                            "direction": direction[m]})
             move = (f"{(ratio - 1) * 100:+.0f}%" if as_expected
                     else f"{'jumped to' if direction[m] == 'spike' else 'fell'} {_change(ratio)}")
-            phrases.append(f"{METRIC_NAMES[m]} {move} {'against' if as_expected else 'its'} usual {weekday}"
+            phrases.append(f"{METRIC_NAMES[m]} {move} {'against the' if as_expected else 'its'} usual {weekday}"
                            f" ({_shown(m, today, cur)} against {_shown(m, baseline, cur)})")
         known = bool(np.isfinite(uplift[r]))
         peak_ev = None
