@@ -921,9 +921,13 @@ WARNING_PATTERNS = {"impressions_up_ctr_down", "spend_up_conversions_flat", "cli
                     "beyond_peak", "missed_peak"}
 
 
-def _change(ratio: float) -> str:
+def _change(ratio: float, weekday: str) -> str:
     """A move as people say it: 2.5x for rises, a percentage for falls (never "0.0x")."""
-    return f"{ratio:.1f}x" if ratio >= 1 else f"{(1 - ratio) * 100:.0f}% below"
+    if ratio >= 1:
+        return f"jumped to {ratio:.1f}x its usual {weekday}"
+    if ratio <= 0:
+        return f"fell to zero from its usual {weekday}"
+    return f"fell {(1 - ratio) * 100:.0f}% below its usual {weekday}"
 
 
 def _shown(metric: str, value: float, currency: str) -> str:
@@ -1125,10 +1129,9 @@ def _anomaly_findings(w: SweepWindow, level: str, idx: np.ndarray, rows: np.ndar
             today, baseline, ratio = table[m][0][i], table[m][1][i], table[m][2][i]
             listed.append({"metric": m, "today": today, "baseline": baseline, "ratio": ratio,
                            "direction": direction[m]})
-            move = (f"{(ratio - 1) * 100:+.0f}%" if as_expected
-                    else f"{'jumped to' if direction[m] == 'spike' else 'fell'} {_change(ratio)}")
-            phrases.append(f"{METRIC_NAMES[m]} {move} {'against the' if as_expected else 'its'} usual {weekday}"
-                           f" ({_shown(m, today, cur)} against {_shown(m, baseline, cur)})")
+            move = (f"{(ratio - 1) * 100:+.0f}% against the usual {weekday}" if as_expected
+                    else _change(ratio, weekday))
+            phrases.append(f"{METRIC_NAMES[m]} {move} ({_shown(m, today, cur)} against {_shown(m, baseline, cur)})")
         known = bool(np.isfinite(uplift[r]))
         peak_ev = None
         if on_peak:

@@ -92,6 +92,9 @@ def test_drops_read_as_a_percentage_and_spikes_as_a_multiple() -> None:
     spike = one(weekly({"impressions": 150_000.0}))
     assert spike["recommendation"].startswith("Impressions jumped to 15.0x its usual Wednesday (150,000 against")
     assert "CTR fell 93% below its usual Wednesday (0.07% against 1.00%)" in spike["recommendation"]
+    gone = one(weekly({"spend": 0.0, "clicks": 0.0}))
+    assert gone["recommendation"].startswith("Clicks fell to zero from its usual Wednesday (0 against 100); spend fell"
+                                             " to zero from its usual Wednesday (0.00 USD against 200.00 USD). Check")
 
 
 @pytest.mark.parametrize(("usual", "today"), [
