@@ -980,7 +980,7 @@ def _anomalies(w: SweepWindow, level: str) -> pd.DataFrame:
                         np.where(peak, spike * value("anomaly_peak_spike_multiple"), spike))
     drop_at = np.where(known & (factor > 1), value("anomaly_peak_miss"), drop)
     sums = {m: np.where(usable, cube[m][idx][:, columns], 0.0).sum(axis=1) for m in METRICS}
-    stats, flagged, usual_hit, deltas, rising = {}, {}, {}, {}, {}
+    stats, flagged, usual_hit, deltas, rising, scale = {}, {}, {}, {}, {}, {}
     clicks_base = sums["clicks"] / count
     for metric in METRICS:
         today, baseline = cube[metric][idx, 0], sums[metric] / count
@@ -1004,7 +1004,9 @@ def _anomalies(w: SweepWindow, level: str) -> pd.DataFrame:
                                     (ratio <= drop) & (z_usual >= min_z))
         flagged[metric] = rising[metric] | falling
         usual_hit[metric] = enough & (z_usual >= min_z) & ((ratio >= spike) | (ratio <= drop))
-        deltas[metric] = np.where(rising[metric] | against_expected, today - expected, today - baseline)
+        # What the move is measured against, so an account's change can be split among its campaigns.
+        scale[metric] = np.where(rising[metric] | against_expected, factor, 1.0)
+        deltas[metric] = today - baseline * scale[metric]
     rate_drop = value("anomaly_rate_drop")
     for rate, (num, den, floor) in RATES.items():
         base_rate = _divide(sums[num], sums[den])
@@ -1024,7 +1026,10 @@ def _anomalies(w: SweepWindow, level: str) -> pd.DataFrame:
         usual_hit[rate] = np.zeros(len(idx), dtype=bool)
         deltas[rate] = cube[num][idx, 0] - expected
     if not campaign:
-        _keep_account_wide(w, idx, usable, count, factor, flagged, deltas)
+        _keep_account_wide(w, idx, usable, count, flagged, deltas, scale)
+        ones = {m: np.ones(len(idx)) for m in METRICS}
+        _keep_account_wide(w, idx, usable, count, usual_hit,
+                           {m: stats[m][0] - stats[m][1] for m in METRICS}, ones)
     any_flag = np.logical_or.reduce([flagged[m] for m in flagged])
     expected_peak = peak & ~any_flag & np.logical_or.reduce([usual_hit[m] for m in METRICS])
     rows = np.flatnonzero(any_flag | expected_peak)
@@ -1034,9 +1039,14 @@ def _anomalies(w: SweepWindow, level: str) -> pd.DataFrame:
                              factor, uplift, spike_at)
 
 
-def _keep_account_wide(w: SweepWindow, idx: np.ndarray, usable: np.ndarray, count: np.ndarray, factor: np.ndarray,
-                       flagged: dict[str, np.ndarray], deltas: dict[str, np.ndarray]) -> None:
-    """Unflag account moves one campaign makes: an account finding is for what moved across the account."""
+def _keep_account_wide(w: SweepWindow, idx: np.ndarray, usable: np.ndarray, count: np.ndarray,
+                       flagged: dict[str, np.ndarray], deltas: dict[str, np.ndarray],
+                       scale: dict[str, np.ndarray]) -> None:
+    """Unflag account moves one campaign makes: an account finding is for what moved across the account.
+
+    The account's change (today - baseline x scale) is the sum of its campaigns' on the same baseline days; a
+    metric stays flagged when no campaign makes more than anomaly_account_max_share of it.
+    """
     share_max = w.client_values("anomaly_account_max_share", "account")[idx]
     account_pos = w.campaigns["account_pos"].to_numpy()
     row_of = np.full(len(w.accounts), -1, dtype=np.int64)
@@ -1064,7 +1074,7 @@ def _keep_account_wide(w: SweepWindow, idx: np.ndarray, usable: np.ndarray, coun
             part = w.cube[num][members, 0] - account_rate * w.cube[den][members, 0]
         else:
             base = np.where(sub, w.cube[metric][members[:, None], columns], 0.0).sum(axis=1) / count[r]
-            part = w.cube[metric][members, 0] - base * factor[r]
+            part = w.cube[metric][members, 0] - base * scale[metric][r]
         largest = np.zeros(len(idx))
         np.maximum.at(largest, r, np.abs(part))
         total = np.abs(deltas[metric])

@@ -147,6 +147,23 @@ def test_account_moves_shared_unevenly_still_count_when_no_campaign_dominates() 
     assert anomalies(narrow).query("subject == 'account'").empty
 
 
+def test_an_account_wide_peak_is_one_account_line_and_one_campaigns_peak_is_not() -> None:
+    peak = {"clicks": 270.0, "spend": 540.0, "impressions": 27_000.0}
+    broad = anomalies(weekly(peak, campaigns=3), peaks_frame(1.7))
+    assert sorted(broad["subject"]) == ["account", "campaign:1", "campaign:2", "campaign:3"]
+    assert set(broad["severity"]) == {"info"}
+    assert broad.query("subject == 'account'").iloc[0]["evidence"]["pattern"] == "expected_peak"
+    narrow = weekly({}, campaigns=3).daily(1, [0], clicks=800.0, spend=1600.0, impressions=80_000.0)
+    assert anomalies(narrow, peaks_frame(1.7)).query("subject == 'account'").empty
+
+
+def test_a_missed_peak_across_the_account_is_an_account_warning() -> None:
+    found = anomalies(weekly({}, campaigns=3), peaks_frame(1.7))
+    account = found.query("subject == 'account'").iloc[0].to_dict()
+    assert account["evidence"]["pattern"] == "missed_peak" and account["severity"] == "warning"
+    assert listed(account) == [("spend", "drop")]
+
+
 def test_paused_accounts_have_no_account_anomaly() -> None:
     world = weekly({"clicks": 20.0, "spend": 40.0}, campaigns=4)
     world.accounts[0]["status"] = "paused"
