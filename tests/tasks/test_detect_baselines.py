@@ -370,3 +370,20 @@ def test_load_sweep_frames_reads_peaks_from_key_dates(engine) -> None:
     assert "Black Friday" in anomaly["recommendation"] and "as expected" in anomaly["recommendation"]
     plain = run_detectors(frames.metrics, frames.campaigns, frames.accounts, frames.clients, day)
     assert plain.query("detector == 'anomaly'").iloc[0]["severity"] == "warning"
+
+
+def test_a_messy_peaks_frame_is_read_as_far_as_it_goes() -> None:
+    messy = pd.DataFrame({"client_id": [1, None, "x", 1, 1], "day": [D, D, D, "not a day", D + dt.timedelta(days=1)],
+                          "name": [None, "A", "B", "C", "D"], "expected_uplift": ["n/a", 1.0, 1.0, 1.0, 1.0]})
+    window = prepare_window(*weekly({"clicks": 500.0, "spend": 1000.0}).frames(), D, messy)
+    assert window.peak_days.sum() == 1 and window.clients["peak_name"].tolist() == ["key date"]
+    assert np.isnan(window.clients["peak_uplift"].iloc[0])
+    assert one(weekly({"clicks": 500.0, "spend": 1000.0}), messy)["evidence"]["pattern"] == "expected_peak"
+    assert prepare_window(None, None, None, None, D, pd.DataFrame()).peak_days.shape == (0, 56)
+
+
+def test_two_events_on_one_day_take_the_larger_known_uplift() -> None:
+    both = pd.concat([peaks_frame(np.nan, "Cyber Monday"), peaks_frame(0.5, "Black Friday"),
+                      peaks_frame(1.7, "Singles' Day")])
+    window = prepare_window(*weekly({}).frames(), D, both)
+    assert window.clients[["peak_name", "peak_uplift"]].iloc[0].tolist() == ["Singles' Day", 1.7]
