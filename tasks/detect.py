@@ -1035,8 +1035,9 @@ def _anomalies(w: SweepWindow, level: str) -> pd.DataFrame:
     rows = np.flatnonzero(any_flag | expected_peak)
     if not len(rows):
         return _empty()
+    conv_ok = stats["conversions"][1] >= value("anomaly_min_conversions")
     return _anomaly_findings(w, level, idx, rows, count, stats, flagged, usual_hit, rising, expected_peak, peak,
-                             factor, uplift, spike_at)
+                             factor, uplift, spike_at, conv_ok, rate_drop)
 
 
 def _keep_account_wide(w: SweepWindow, idx: np.ndarray, usable: np.ndarray, count: np.ndarray,
@@ -1081,7 +1082,8 @@ def _keep_account_wide(w: SweepWindow, idx: np.ndarray, usable: np.ndarray, coun
         flagged[metric] &= largest <= share_max * total
 
 
-def _anomaly_pattern(f: dict[str, bool], direction: dict[str, str], peak: bool, expected: bool) -> str:
+def _anomaly_pattern(f: dict[str, bool], direction: dict[str, str], peak: bool, expected: bool,
+                     conversions_flat: bool) -> str:
     """A short code for what moved together, first match wins; peaks have their own codes (never bot traffic)."""
     spikes = {m for m in METRICS if f[m] and direction[m] == "spike"}
     drops = {m for m in METRICS if f[m] and direction[m] == "drop"}
@@ -1095,7 +1097,7 @@ def _anomaly_pattern(f: dict[str, bool], direction: dict[str, str], peak: bool, 
         return "cvr_drop"
     if "impressions" in spikes and f["ctr"]:
         return "impressions_up_ctr_down"
-    if "spend" in spikes and "conversions" not in spikes and (f["cvr"] or "conversions" in drops or "clicks" not in spikes):
+    if "spend" in spikes and "conversions" not in spikes and (f["cvr"] or "conversions" in drops or conversions_flat):
         return "spend_up_conversions_flat"
     if "clicks" in spikes and f["cvr"]:
         return "clicks_up_cvr_down"
@@ -1111,7 +1113,8 @@ def _anomaly_pattern(f: dict[str, bool], direction: dict[str, str], peak: bool, 
 def _anomaly_findings(w: SweepWindow, level: str, idx: np.ndarray, rows: np.ndarray, count: np.ndarray,
                       stats: dict[str, tuple[np.ndarray, ...]], flagged: dict[str, np.ndarray],
                       usual_hit: dict[str, np.ndarray], rising: dict[str, np.ndarray], expected_peak: np.ndarray,
-                      peak: np.ndarray, factor: np.ndarray, uplift: np.ndarray, spike_at: np.ndarray) -> pd.DataFrame:
+                      peak: np.ndarray, factor: np.ndarray, uplift: np.ndarray, spike_at: np.ndarray,
+                      conv_ok: np.ndarray, rate_drop: np.ndarray) -> pd.DataFrame:
     campaign = level == "campaign"
     positions = idx[rows]
     weekday = w.day.day_name()
@@ -1131,7 +1134,10 @@ def _anomaly_findings(w: SweepWindow, level: str, idx: np.ndarray, rows: np.ndar
         # On a peak day a fall short of the expected level is a drop even above the usual one.
         direction = {m: "spike" if (table[m][5][i] if not as_expected else table[m][2][i] >= 1) else "drop"
                      for m in metrics}
-        pattern = _anomaly_pattern(f, direction, on_peak, as_expected)
+        # Conversions "flat": on a countable baseline, they rose less than half as much as spend (CPA doubled).
+        conv_ratio, spend_ratio = table["conversions"][2][i], table["spend"][2][i]
+        flat = bool(conv_ok[r]) and conv_ratio == conv_ratio and conv_ratio <= spend_ratio * rate_drop[r]
+        pattern = _anomaly_pattern(f, direction, on_peak, as_expected, flat)
         listed, phrases = [], []
         for m in metrics:
             if not f[m]:

@@ -60,7 +60,11 @@ CONVERTING = {"impressions": 10_000.0, "clicks": 400.0, "spend": 200.0, "convers
     # 15x impressions, clicks on trend: CTR collapsed.
     ({"impressions": 150_000.0}, USUAL, "impressions_up_ctr_down", "warning",
      [("impressions", "spike"), ("ctr", "drop")], "invalid-click report"),
-    ({"spend": 600.0}, USUAL, "spend_up_conversions_flat", "warning", [("spend", "spike")], "broad match"),
+    ({"spend": 600.0}, CONVERTING, "spend_up_conversions_flat", "warning", [("spend", "spike")], "broad match"),
+    # Spend 3x with conversions 2.4x: the conversions followed (CPA up 25 %), a plain spike.
+    ({"spend": 600.0, "conversions": 48.0}, CONVERTING, "spike", "warning", [("spend", "spike")], "lifted cap"),
+    # 2 conversions a day are too few to call them flat.
+    ({"spend": 600.0}, USUAL, "spike", "warning", [("spend", "spike")], "lifted cap"),
     # Cheap extra clicks that do not convert: clicks 3x, conversions flat, spend 1.3x.
     ({"clicks": 1200.0, "spend": 260.0}, CONVERTING, "clicks_up_cvr_down", "warning",
      [("clicks", "spike"), ("cvr", "drop")], "landing page"),
