@@ -207,7 +207,7 @@ def load_peaks(engine: Engine, clients: pd.DataFrame, first: dt.date, day: dt.da
         KeyDate.client_id.in_(ids) | (KeyDate.client_id.is_(None) & KeyDate.scope.in_(scopes)))
     with engine.connect() as conn:
         key_dates = conn.execute(query).all()
-    rows: dict[tuple[int, dt.date, str], tuple[int, dt.date | None]] = {}  # -> (offset from the event, last year's)
+    rows: dict[tuple[int, dt.date, str], dt.date | None] = {}  # (client, day, title) -> that day last year
     span = dt.timedelta(days=PEAK_DAYS_AROUND)
     for k in key_dates:
         if k.kind in PRIVATE_KINDS or k.visibility == Visibility.PRIVATE:
@@ -224,13 +224,13 @@ def load_peaks(engine: Engine, clients: pd.DataFrame, first: dt.date, day: dt.da
                 if first <= at <= day:
                     for client_id in owners:
                         last = before + dt.timedelta(days=shift) if before else None
-                        rows.setdefault((int(client_id), at, k.title), (shift, last))
+                        rows.setdefault((int(client_id), at, k.title), last)
     if not rows:
         return empty
-    uplift = _last_year_uplift(engine, {(c, last) for (c, at, _), (_, last) in rows.items() if at == day and last})
+    uplift = _last_year_uplift(engine, {(c, last) for (c, at, _), last in rows.items() if at == day and last})
     return pd.DataFrame.from_records(
         [(c, pd.Timestamp(at), title, uplift.get((c, last), np.nan) if at == day and last else np.nan)
-         for (c, at, title), (_, last) in sorted(rows.items())], columns=PEAK_FRAME_COLUMNS)
+         for (c, at, title), last in sorted(rows.items())], columns=PEAK_FRAME_COLUMNS)
 
 
 def _last_year_uplift(engine: Engine, wanted: set[tuple[int, dt.date]]) -> dict[tuple[int, dt.date], float]:
