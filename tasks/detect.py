@@ -1156,14 +1156,12 @@ def _anomaly_findings(w: SweepWindow, level: str, idx: np.ndarray, rows: np.ndar
                        "band_ratio": _num(spike_at[r] * factor[r], 3)}
         evidence.append({"weekday": weekday, "baseline_weeks": int(count[r]), "metrics": listed, "pattern": pattern,
                          "peak": peak_ev, "currency": cur})
-        text = "; ".join(phrases)
+        text = ("" if campaign else "across the account, ") + "; ".join(phrases)
         if on_peak:
             last_year = (f", last year's brought {uplift[r] * 100:+.0f}%" if known
                          else ", no earlier year to compare with")
             lead = f"{peak_ev['name']} ({w.day.date().isoformat()}{last_year}): "
             text = f"{lead}{text}{', as expected' if as_expected else ''}"
-        elif not campaign:
-            text = f"Across the account, {text}"
         else:
             text = f"{text[0].upper()}{text[1:]}"
         words.append(f"{text}. {ANOMALY_ADVICE[pattern]}.")

@@ -156,7 +156,10 @@ def test_an_account_wide_peak_is_one_account_line_and_one_campaigns_peak_is_not(
     broad = anomalies(weekly(peak, campaigns=3), peaks_frame(1.7))
     assert sorted(broad["subject"]) == ["account", "campaign:1", "campaign:2", "campaign:3"]
     assert set(broad["severity"]) == {"info"}
-    assert broad.query("subject == 'account'").iloc[0]["evidence"]["pattern"] == "expected_peak"
+    account = broad.query("subject == 'account'").iloc[0]
+    assert account["evidence"]["pattern"] == "expected_peak"
+    assert account["recommendation"].startswith("Black Friday (2026-03-18, last year's brought +170%): across the"
+                                                " account, impressions +170% against the usual Wednesday")
     narrow = weekly({}, campaigns=3).daily(1, [0], clicks=800.0, spend=1600.0, impressions=80_000.0)
     assert anomalies(narrow, peaks_frame(1.7)).query("subject == 'account'").empty
 
