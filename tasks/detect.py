@@ -910,6 +910,8 @@ ANOMALY_ADVICE = {
     "cvr_drop": "Check the landing page (errors, speed, stock, prices), the checkout and the conversion tracking",
     "ctr_drop": "The ads draw fewer clicks per impression: check disapproved or changed ads, new placements or"
                 " audiences, and competitors' activity in the auction",
+    "conversions_drop": "The traffic held but did not convert: check the conversion tracking (tag or pixel, goals),"
+                        " the landing page and the checkout",
     "drop": "Check ad approvals, budget caps, bids, billing and the landing page",
     "spike": "Check whether a bid or budget change or a lifted cap explains it, and whether the extra volume converts",
     "beyond_peak": "Check that budgets and bids were raised on purpose for it and that the extra spend converts",
@@ -918,7 +920,7 @@ ANOMALY_ADVICE = {
     "expected_peak": "No action needed; keep budgets ready for the rest of the peak",
 }
 WARNING_PATTERNS = {"impressions_up_ctr_down", "spend_up_conversions_flat", "clicks_up_cvr_down", "cvr_drop",
-                    "beyond_peak", "missed_peak"}
+                    "conversions_drop", "beyond_peak", "missed_peak"}
 
 
 def _change(ratio: float, weekday: str) -> str:
@@ -1037,7 +1039,7 @@ def _anomalies(w: SweepWindow, level: str) -> pd.DataFrame:
         return _empty()
     conv_ok = stats["conversions"][1] >= value("anomaly_min_conversions")
     return _anomaly_findings(w, level, idx, rows, count, stats, flagged, usual_hit, rising, expected_peak, peak,
-                             factor, uplift, spike_at, conv_ok, rate_drop)
+                             factor, uplift, spike_at, conv_ok, rate_drop, drop)
 
 
 def _keep_account_wide(w: SweepWindow, idx: np.ndarray, usable: np.ndarray, count: np.ndarray,
@@ -1083,7 +1085,7 @@ def _keep_account_wide(w: SweepWindow, idx: np.ndarray, usable: np.ndarray, coun
 
 
 def _anomaly_pattern(f: dict[str, bool], direction: dict[str, str], peak: bool, expected: bool,
-                     conversions_flat: bool) -> str:
+                     conversions_flat: bool, traffic_held: bool) -> str:
     """A short code for what moved together, first match wins; peaks have their own codes (never bot traffic)."""
     spikes = {m for m in METRICS if f[m] and direction[m] == "spike"}
     drops = {m for m in METRICS if f[m] and direction[m] == "drop"}
@@ -1101,6 +1103,8 @@ def _anomaly_pattern(f: dict[str, bool], direction: dict[str, str], peak: bool, 
         return "spend_up_conversions_flat"
     if "clicks" in spikes and f["cvr"]:
         return "clicks_up_cvr_down"
+    if drops == {"conversions"} and traffic_held:
+        return "conversions_drop"
     if drops:
         return "drop"
     if f["cvr"]:
@@ -1114,7 +1118,7 @@ def _anomaly_findings(w: SweepWindow, level: str, idx: np.ndarray, rows: np.ndar
                       stats: dict[str, tuple[np.ndarray, ...]], flagged: dict[str, np.ndarray],
                       usual_hit: dict[str, np.ndarray], rising: dict[str, np.ndarray], expected_peak: np.ndarray,
                       peak: np.ndarray, factor: np.ndarray, uplift: np.ndarray, spike_at: np.ndarray,
-                      conv_ok: np.ndarray, rate_drop: np.ndarray) -> pd.DataFrame:
+                      conv_ok: np.ndarray, rate_drop: np.ndarray, drop: np.ndarray) -> pd.DataFrame:
     campaign = level == "campaign"
     positions = idx[rows]
     weekday = w.day.day_name()
@@ -1137,7 +1141,10 @@ def _anomaly_findings(w: SweepWindow, level: str, idx: np.ndarray, rows: np.ndar
         # Conversions "flat": on a countable baseline, they rose less than half as much as spend (CPA doubled).
         conv_ratio, spend_ratio = table["conversions"][2][i], table["spend"][2][i]
         flat = bool(conv_ok[r]) and conv_ratio == conv_ratio and conv_ratio <= spend_ratio * rate_drop[r]
-        pattern = _anomaly_pattern(f, direction, on_peak, as_expected, flat)
+        # The traffic "held": clicks stayed above halfway between the usual level and a drop.
+        clicks_ratio = table["clicks"][2][i]
+        held = clicks_ratio == clicks_ratio and clicks_ratio >= (1 + drop[r]) / 2
+        pattern = _anomaly_pattern(f, direction, on_peak, as_expected, flat, held)
         listed, phrases = [], []
         for m in metrics:
             if not f[m]:

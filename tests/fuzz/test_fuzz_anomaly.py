@@ -58,7 +58,7 @@ def anomalies(found: pd.DataFrame) -> pd.DataFrame:
 def test_proportional_moves_are_plain_spikes_or_drops(base: dict, k: float) -> None:
     found = DETECTORS["anomaly"](prepare_window(*frames([base], [{m: v * k for m, v in base.items()}]), D))
     for ev in found["evidence"]:
-        assert ev["pattern"] in ("spike", "drop", "spend_up_conversions_flat")
+        assert ev["pattern"] in ("spike", "drop", "spend_up_conversions_flat")  # never "the traffic held"
         assert {m["metric"] for m in ev["metrics"]} <= set(METRICS)  # rates hold when everything moves together
         assert {m["direction"] for m in ev["metrics"]} == {"spike" if k > 1 else "drop"}
     assert set(found["subject"]) <= {"campaign:1"}  # one campaign is never an account-wide move

@@ -70,6 +70,9 @@ CONVERTING = {"impressions": 10_000.0, "clicks": 400.0, "spend": 200.0, "convers
      [("clicks", "spike"), ("cvr", "drop")], "landing page"),
     ({"clicks": 800.0, "spend": 240.0}, CONVERTING, "cvr_drop", "warning", [("cvr", "drop")], "checkout"),
     ({"clicks": 30.0}, USUAL, "drop", "info", [("clicks", "drop")], "ad approvals"),
+    ({"conversions": 0.0}, CONVERTING, "conversions_drop", "warning", [("conversions", "drop")], "tag or pixel"),
+    # Clicks down 40 % (no clicks drop yet) and conversions gone: not "the traffic held".
+    ({"conversions": 0.0, "clicks": 240.0}, CONVERTING, "drop", "warning", [("conversions", "drop")], "approvals"),
     # Everything 3x on 2 conversions a day: too few to call the conversions flat, so a plain spike.
     ({"clicks": 300.0, "spend": 600.0, "impressions": 30_000.0}, USUAL, "spike", "warning",
      [("impressions", "spike"), ("clicks", "spike"), ("spend", "spike")], "lifted cap"),
