@@ -114,7 +114,7 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "anomaly_account_max_share": 0.8,  # an account-wide move: no one campaign makes more of its change than this
     "anomaly_peak_band": 1.5,  # on a key date, up to this x the expected peak (last year's) is "as expected"
     "anomaly_peak_spike_multiple": 3.0,  # no history for the key date: the spike threshold is widened this much
-    "anomaly_peak_miss": 0.5,  # on a key date with a known peak, below this x the expected level missed the peak
+    "anomaly_peak_miss": 0.5,  # on a key date with a known peak, spend below this x the expected level missed it
     "baseline_min_days": 7,  # churn and tracking baselines need at least this many days the account existed
     "pacing_max_multiple": 2.0,  # advice to raise (or cut) spend stays within this x (or 1/x) the current pace
 }
