@@ -50,6 +50,13 @@ CLIENTS_COLUMNS = [
     "monthly_budget",  # NaN when there is no monthly commitment
     "settings",  # dict (or JSON text) of DEFAULT_THRESHOLDS keys overriding the defaults; optional
 ]
+# Optional: the days a client's market or the client itself expects a peak (a key date and the days around it).
+PEAKS_COLUMNS = [
+    "client_id",
+    "day",  # date; rows outside D-55..D are ignored
+    "name",  # the key date's title, e.g. "Black Friday"
+    "expected_uplift",  # last year's uplift for the same day of the event (0.7 is +70 %), NaN without history
+]
 # Output: one row per finding; (client_id, account_id, subject, detector, day) is unique.
 FINDINGS_COLUMNS = [
     "client_id",  # int64
@@ -111,6 +118,15 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "material_share": 0.10,  # critical only when the money at risk is this share of the client's usual daily spend
     "material_floor": float("nan"),  # ... and at least this much in the account's currency (NaN: MATERIAL_FLOORS)
     "material_days": 28,  # the usual daily spend is the mean over the days the client spent in these days before D
+    # issue 13: baselines
+    "anomaly_rate_drop": 0.5,  # CTR or CVR at or below this x its usual: a ratio metric fell ...
+    "anomaly_rate_volume_rise": 1.5,  # ... while its volume (impressions, clicks) rose at least this x
+    "anomaly_account_max_share": 0.8,  # an account-wide move: no one campaign makes more of its change than this
+    "anomaly_peak_band": 1.5,  # on a key date, up to this x the expected peak (last year's) is "as expected"
+    "anomaly_peak_spike_multiple": 3.0,  # no history for the key date: the spike threshold is widened this much
+    "anomaly_peak_miss": 0.5,  # on a key date with a known peak, spend below this x the expected level missed it
+    "baseline_min_days": 7,  # churn and tracking baselines need at least this many days the account existed
+    "pacing_max_multiple": 2.0,  # advice to raise (or cut) spend stays within this x (or 1/x) the current pace
 }
 # The absolute floor under which no problem is a crisis, in the account's currency (unknown currencies: DEFAULT).
 MATERIAL_FLOORS: dict[str, float] = {
@@ -138,6 +154,8 @@ class SweepWindow:
     # metric -> (campaigns | accounts, WINDOW_DAYS): a row of that day left the metric blank (missing, not zero)
     missing: dict[str, np.ndarray]
     account_missing: dict[str, np.ndarray]
+    # (clients, WINDOW_DAYS): the client expects a peak that day; clients["peak_name"/"peak_uplift"] describe D's
+    peak_days: np.ndarray
     # (campaigns, WINDOW_DAYS) bool: a metric row arrived for that day, even an all-zero one
     has_rows: np.ndarray | None = None
 
@@ -267,6 +285,15 @@ def _group_sum(matrix: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndar
     return out
 
 
+def _group_max(values: np.ndarray, groups: np.ndarray, n_groups: int, empty: int = -1) -> np.ndarray:
+    """Largest value per group (rows sorted by group), `empty` for groups without rows."""
+    out = np.full(n_groups, empty, dtype=np.asarray(values).dtype)
+    if len(groups):
+        starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+        out[groups[starts]] = np.maximum.reduceat(values, starts, axis=0)
+    return out
+
+
 def _campaign_table(campaigns: pd.DataFrame, day_number: int) -> pd.DataFrame:
     known = pd.to_numeric(campaigns["campaign_id"], errors="coerce").notna() \
         & pd.to_numeric(campaigns["account_id"], errors="coerce").notna()
@@ -368,9 +395,37 @@ def _bad_rows(metrics: pd.DataFrame, code: np.ndarray, offsets: np.ndarray, coun
     })
 
 
+def _peak_table(peaks: pd.DataFrame | None, cli: pd.DataFrame, day_number: int) -> np.ndarray:
+    """The clients' peak days as a (clients, WINDOW_DAYS) matrix; D's event named on `cli` (peak_name, peak_uplift).
+
+    Where two events cover D, the one with the larger known uplift names it (a known one before an unknown one).
+    """
+    cli["peak_name"] = None
+    cli["peak_uplift"] = np.nan
+    matrix = np.zeros((len(cli), WINDOW_DAYS), dtype=bool)
+    peaks = _conform(peaks, PEAKS_COLUMNS, optional=("name", "expected_uplift"))
+    if not len(peaks) or not len(cli):
+        return matrix
+    ids, ok = _ids(peaks["client_id"])
+    offsets = _offsets(peaks["day"], day_number)
+    pos = np.where(ok, _positions(cli["client_id"].to_numpy(), ids), -1)
+    inside = (pos >= 0) & (offsets >= 0) & (offsets < WINDOW_DAYS)
+    matrix[pos[inside], offsets[inside].astype(np.int64)] = True
+    today = peaks[inside & (offsets == 0)].assign(
+        pos=pos[inside & (offsets == 0)],
+        uplift=pd.to_numeric(peaks["expected_uplift"], errors="coerce")[inside & (offsets == 0)])
+    if len(today):
+        best = today.sort_values(["pos", "uplift"], ascending=[True, False], na_position="last",
+                                 kind="stable").drop_duplicates("pos")
+        cli.loc[best["pos"].to_numpy(), "peak_name"] = [_text(v) or "key date" for v in best["name"].tolist()]
+        cli.loc[best["pos"].to_numpy(), "peak_uplift"] = best["uplift"].to_numpy(dtype="float64")
+    return matrix
+
+
 def prepare_window(metrics: pd.DataFrame | None, campaigns: pd.DataFrame | None, accounts: pd.DataFrame | None,
-                   clients: pd.DataFrame | None, day: dt.date | pd.Timestamp | str) -> SweepWindow:
-    """Index the four frames once for sweep day `day` (D); every detector reads the result."""
+                   clients: pd.DataFrame | None, day: dt.date | pd.Timestamp | str,
+                   peaks: pd.DataFrame | None = None) -> SweepWindow:
+    """Index the four frames (and the optional peaks, PEAKS_COLUMNS) once for sweep day `day` (D)."""
     day_ts = _as_day(day)
     day_number = int(np.datetime64(day_ts.date(), "D").astype(np.int64))
     metrics = _conform(metrics, METRICS_COLUMNS, optional=("conversion_value", "client_id"))
@@ -424,13 +479,16 @@ def prepare_window(metrics: pd.DataFrame | None, campaigns: pd.DataFrame | None,
     universe["row_count"] = has_rows.sum(axis=1)
     acc["row_count"] = np.bincount(account_pos, weights=universe["row_count"].to_numpy(),
                                    minlength=len(acc)).astype(np.int64)
+    # An account's data begins with its first metric row: days before it are unknown, not days without spend.
+    acc["life"] = _group_max(first_row, account_pos, len(acc))
+    peak_days = _peak_table(peaks, cli, day_number)
     return SweepWindow(day=day_ts, campaigns=universe, accounts=acc, clients=cli, thresholds=thresholds,
                        cube=cube, account_cube={m: _group_sum(cube[m], account_pos, len(acc)) for m in METRICS},
                        bad_rows=_bad_rows(metrics, code, offsets, counted, rows), missing=missing,
                        account_missing={m: _group_sum(missing[m].astype(np.float64), account_pos, len(acc)) > 0
                                         if missing[m].any() else np.zeros((len(acc), WINDOW_DAYS), dtype=bool)
                                         for m in METRICS},
-                       has_rows=has_rows)
+                       peak_days=peak_days, has_rows=has_rows)
 
 
 def _window(matrix: np.ndarray, start: np.ndarray | int, length: np.ndarray | int, how: str = "sum") -> np.ndarray:
@@ -451,7 +509,7 @@ def _window(matrix: np.ndarray, start: np.ndarray | int, length: np.ndarray | in
 
 
 def _divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
 
 
@@ -542,7 +600,8 @@ def _records(**columns: Any) -> list[dict[str, Any]]:
 def detect_spend_without_conversions(w: SweepWindow) -> pd.DataFrame:
     """Spent at least a target CPA on D with no conversion, though it converted in the days before."""
     spend, conv = w.cube["spend"], w.cube["conversions"]
-    history = w.ints("swc_history_days", 1, WINDOW_DAYS - 1)
+    # The history is the days the campaign existed before D, at most swc_history_days.
+    history = np.clip(w.campaigns["life"].to_numpy(), 1, w.ints("swc_history_days", 1, WINDOW_DAYS - 1))
     spend_today, conv_today = spend[:, 0], conv[:, 0]
     history_conv = _window(conv, 1, history)
     history_cpa = _divide(_window(spend, 1, history), history_conv)
@@ -737,16 +796,20 @@ def detect_launch_guard(w: SweepWindow) -> pd.DataFrame:
     """A campaign created or edited in the last days with no geo targeting or no conversion goal."""
     camps = w.campaigns
     days = w.ints("launch_guard_days", 1, 366)
-    recent = (camps["created_off"].to_numpy() <= days - 1) | (camps["edited_off"].to_numpy() <= days - 1)
+    created, edited = camps["created_off"].to_numpy(), camps["edited_off"].to_numpy()
+    # Only what existed on D is judged: a back-fill of a day before the campaign was created has nothing to fix.
+    existed = (created >= 0) | (np.isnan(created) & (camps["life"].to_numpy() >= 0))
+    recent = ((created >= 0) & (created <= days - 1)) | ((edited >= 0) & (edited <= days - 1))
     live = camps["in_settings"].to_numpy() & (camps["status"] != "removed").to_numpy()
+    # Unknown settings (NULL) are no evidence of missing ones.
     no_geo = (pd.to_numeric(camps["geo_targeting_count"], errors="coerce") == 0).to_numpy()
-    no_goal = camps["has_conversion_goal"].eq(False).to_numpy(dtype=bool)
-    idx = np.flatnonzero(recent & live & (no_geo | no_goal))
+    goal = camps["has_conversion_goal"]
+    no_goal = goal.notna().to_numpy() & goal.eq(False).to_numpy(dtype=bool)
+    idx = np.flatnonzero(existed & recent & live & (no_geo | no_goal))
     if not len(idx):
         return _empty()
     spend_today = w.cube["spend"][idx, 0]
     currency = _currency(w, campaigns=idx)
-    created, edited = camps["created_off"].to_numpy(), camps["edited_off"].to_numpy()
     evidence, words = [], []
     for i, c in enumerate(idx):
         problems = [p for p, on in (("no_geo_targeting", no_geo[c]), ("no_conversion_goal", no_goal[c])) if on]
@@ -802,6 +865,7 @@ def detect_budget_pacing(w: SweepWindow) -> pd.DataFrame:
     lead[client_pos[first]] = first
     accounts = lead[clients]
     critical_at = w.client_values("pacing_over_critical", "client")
+    reach = w.client_values("pacing_max_multiple", "client")
     currency = _currency(w, accounts=accounts)
     left = in_month - elapsed
     bounds = np.searchsorted(client_pos, np.arange(n_clients + 1))
@@ -814,11 +878,16 @@ def detect_budget_pacing(w: SweepWindow) -> pd.DataFrame:
         remaining_budget = budget[c] - mtd[c]
         needed = remaining_budget / left if left else np.nan
         rate = mtd[c] / elapsed
+        # How far the pace must move: advice is kept within pacing_max_multiple of it (or 1/that for cuts).
+        multiple = needed / rate if left and rate > 0 else np.nan
+        within = bool(left and rate > 0 and needed > 0 and 1 / reach[c] <= multiple <= reach[c])
         evidence.append({
             "mtd_spend": _num(mtd[c]), "monthly_budget": _num(budget[c]), "days_elapsed": elapsed,
             "days_in_month": in_month, "expected_to_date": _num(budget[c] * elapsed / in_month),
             "projected": _num(projected[c]), "projected_pct": _num(pct[c] * 100, 1), "direction": direction,
             "daily_rate": _num(rate), "daily_rate_needed": _num(max(needed, 0.0) if left else np.nan),
+            "pace_multiple_needed": _num(multiple, 2), "max_pace_multiple": _num(reach[c], 2),
+            "within_reach": within,
             "accounts": [{"account_id": int(acc["account_id"].iat[a]), "mtd_spend": _num(account_mtd[a])}
                          for a in members],
             "currency": cur,
@@ -826,86 +895,324 @@ def detect_budget_pacing(w: SweepWindow) -> pd.DataFrame:
         pace = (f"At this month's pace ({_money(rate, cur)} a day) the client's accounts end the month at"
                 f" {_money(projected[c], cur)}, {pct[c] * 100:.0f}% of the {_money(budget[c], cur)} monthly budget")
         if direction == "overspend":
-            fix = (f"lower daily budgets to about {_money(max(needed, 0.0), cur)} a day for the remaining {left} days"
-                   if left and remaining_budget > 0
-                   else "the budget is spent: stop spend or agree extra budget with the client today")
+            if not left or remaining_budget <= 0:
+                fix = "the budget is spent: stop spend or agree extra budget with the client today"
+            elif within:
+                fix = f"lower daily budgets to about {_money(needed, cur)} a day for the remaining {left} days"
+            else:
+                fix = (f"agree extra budget or which campaigns to stop with the client: staying within the budget"
+                       f" needs {_money(needed, cur)} a day for the remaining {left} days,"
+                       f" {multiple * 100:.0f}% of the current pace, more than lowering budgets can cut")
             severity.append("critical" if pct[c] >= critical_at[c] else "warning")
         else:
-            fix = (f"raise spend to about {_money(needed, cur)} a day for the remaining {left} days"
-                   " (budgets, bids or new campaigns) to meet the commitment"
-                   if left else "the month closes below the commitment: explain why to the client")
+            if not left:
+                fix = "the month closes below the commitment: explain why to the client"
+            elif within:
+                fix = (f"raise spend to about {_money(needed, cur)} a day for the remaining {left} days"
+                       " (budgets, bids or new campaigns) to meet the commitment")
+            elif rate > 0:
+                fix = (f"agree a new budget with the client: the commitment needs {_money(needed, cur)} a day for"
+                       f" the remaining {left} days, {multiple:.1f}x the current pace, beyond what raising budgets"
+                       " and bids can reach")
+            else:
+                fix = (f"agree a new budget with the client: nothing was spent this month, and the commitment needs"
+                       f" {_money(needed, cur)} a day for the remaining {left} days")
             severity.append("warning")
         words.append(f"{pace}: {fix}.")
     return _findings(w, "budget_pacing", severity, evidence, words, accounts=accounts)
 
 
-def detect_anomaly(w: SweepWindow) -> pd.DataFrame:
-    """Each metric on D against the mean of the same weekday over the previous weeks: spikes and drops."""
+# Ratio metrics: (numerator, denominator, the numerator's volume floor). Only their falls are alarms.
+RATES = {"ctr": ("clicks", "impressions", "anomaly_min_clicks"),
+         "cvr": ("conversions", "clicks", "anomaly_min_conversions")}
+METRIC_NAMES = {"impressions": "impressions", "clicks": "clicks", "spend": "spend", "conversions": "conversions",
+                "ctr": "CTR", "cvr": "conversion rate"}
+ANOMALY_ADVICE = {
+    "impressions_up_ctr_down": "Impressions rose without the clicks: likely bot or placement traffic, or a reporting"
+                               " glitch. Check the placement report, exclude the apps and sites that brought the"
+                               " impressions, and check the platform's invalid-click report",
+    "spend_up_conversions_flat": "Spend rose without the conversions: check bid changes and automated bidding, broad"
+                                 " match and the search terms report, and whether a budget cap was lifted",
+    "clicks_up_cvr_down": "Clicks rose but convert worse: check the landing page, the conversion tracking and the"
+                          " quality of the new traffic (search terms, placements, audiences)",
+    "cvr_drop": "Check the landing page (errors, speed, stock, prices), the checkout and the conversion tracking",
+    "ctr_drop": "The ads draw fewer clicks per impression: check disapproved or changed ads, new placements or"
+                " audiences, and competitors' activity in the auction",
+    "conversions_drop": "The traffic held but did not convert: check the conversion tracking (tag or pixel, goals),"
+                        " the landing page and the checkout",
+    "drop": "Check ad approvals, budget caps, bids, billing and the landing page",
+    "spike": "Check whether a bid or budget change or a lifted cap explains it, and whether the extra volume converts",
+    "beyond_peak": "Check that budgets and bids were raised on purpose for it and that the extra spend converts",
+    "missed_peak": "It is missing the peak: check budgets and caps, bids, ad approvals and billing so it can take"
+                   " the peak's demand",
+    "expected_peak": "No action needed; keep budgets ready for the rest of the peak",
+}
+WARNING_PATTERNS = {"impressions_up_ctr_down", "spend_up_conversions_flat", "clicks_up_cvr_down", "cvr_drop",
+                    "conversions_drop", "beyond_peak", "missed_peak"}
+
+
+def _change(ratio: float, weekday: str) -> str:
+    """A move as people say it: 2.5x for rises, a percentage for falls (never "0.0x")."""
+    if ratio >= 1:
+        return f"jumped to {ratio:.1f}x its usual {weekday}"
+    if ratio <= 0:
+        return f"fell to zero from its usual {weekday}"
+    return f"fell {(1 - ratio) * 100:.0f}% below its usual {weekday}"
+
+
+def _shown(metric: str, value: float, currency: str) -> str:
+    if metric == "spend":
+        return _money(value, currency)
+    if metric in RATES:
+        return f"{value * 100:.2f}%"
+    return f"{value:,.0f}"
+
+
+def _anomalies(w: SweepWindow, level: str) -> pd.DataFrame:
+    """Each metric on D against the mean of the same weekday over the previous weeks, campaigns or accounts.
+
+    Baseline weeks are days the subject existed, had volume, no blank metric and no expected peak. On the
+    client's peak days the expected level is the usual one times last year's uplift (or, without history, the
+    spike threshold is widened): a peak within the band is at most info, beyond it or a drop a warning.
+    """
+    campaign = level == "campaign"
+    cube = w.cube if campaign else w.account_cube
+    frame = w.campaigns if campaign else w.accounts
     max_weeks = (WINDOW_DAYS - 1) // 7
-    weeks = w.ints("anomaly_weeks", 1, max_weeks)
-    need = np.minimum(w.ints("anomaly_min_weeks", 1, max_weeks), weeks)
+    weeks = w.ints("anomaly_weeks", 1, max_weeks, level)
+    need = np.minimum(w.ints("anomaly_min_weeks", 1, max_weeks, level), weeks)
     columns = 7 * np.arange(1, max_weeks + 1)
-    volume = (w.cube["impressions"] > 0) | (w.cube["clicks"] > 0) | (w.cube["spend"] > 0)
-    gaps = np.logical_or.reduce([w.missing[m] for m in METRICS])
-    # Zero-volume days say nothing about the usual level (paused, capped, not yet live), and days with a blank
-    # metric say nothing at all, so both are left out.
-    usable = (np.arange(1, max_weeks + 1)[None, :] <= weeks[:, None]) & volume[:, columns] & ~gaps[:, columns]
+    volume = (cube["impressions"] > 0) | (cube["clicks"] > 0) | (cube["spend"] > 0)
+    gaps = np.logical_or.reduce([(w.missing if campaign else w.account_missing)[m] for m in METRICS])
+    client_pos = frame["client_pos"].to_numpy()
+    peak_days = w.peak_days[client_pos] if len(w.peak_days) else np.zeros(volume.shape, dtype=bool)
+    # Zero-volume days say nothing about the usual level (paused, capped, not yet live), days with a blank metric
+    # say nothing at all, days before the subject existed were not days at all, and a peak is not the usual: all out.
+    usable = (np.arange(1, max_weeks + 1)[None, :] <= weeks[:, None]) & volume[:, columns] & ~gaps[:, columns] \
+        & ~peak_days[:, columns] & (columns[None, :] <= frame["life"].to_numpy()[:, None])
     count = usable.sum(axis=1)
-    candidate = ~_stopped(w) & volume[:, 0] & ~gaps[:, 0] & (count >= need)
-    idx = np.flatnonzero(candidate)
+    stopped = _stopped(w) if campaign else w.accounts["status"].isin(["paused", "removed"]).to_numpy()
+    idx = np.flatnonzero(~stopped & volume[:, 0] & ~gaps[:, 0] & (count >= need))
     if not len(idx):
         return _empty()
     usable, count = usable[idx], count[idx]
-    spike = w.client_values("anomaly_spike")[idx]
-    drop = w.client_values("anomaly_drop")[idx]
-    min_z = w.client_values("anomaly_min_z")[idx]
-    stats = {}
+
+    def value(key: str) -> np.ndarray:
+        return w.client_values(key, level)[idx]
+
+    spike, drop, min_z = value("anomaly_spike"), value("anomaly_drop"), value("anomaly_min_z")
+    peak = peak_days[idx, 0]
+    uplift = np.where(peak, w.clients["peak_uplift"].to_numpy(dtype="float64")[client_pos[idx]], np.nan)
+    known = np.isfinite(uplift)
+    # The level D is expected at, as a multiple of the usual one; the thresholds then apply to today / expected.
+    factor = np.where(known, np.maximum(1 + uplift, 0.1), 1.0)
+    spike_at = np.where(known, np.maximum(value("anomaly_peak_band"), spike / factor),
+                        np.where(peak, spike * value("anomaly_peak_spike_multiple"), spike))
+    drop_at = np.where(known & (factor > 1), value("anomaly_peak_miss"), drop)
+    sums = {m: np.where(usable, cube[m][idx][:, columns], 0.0).sum(axis=1) for m in METRICS}
+    stats, flagged, usual_hit, deltas, rising, scale = {}, {}, {}, {}, {}, {}
+    clicks_base = sums["clicks"] / count
     for metric in METRICS:
-        matrix = w.cube[metric]
-        baseline = np.where(usable, matrix[idx][:, columns], 0.0).sum(axis=1) / count
-        stats[metric] = (matrix[idx, 0], baseline, _divide(matrix[idx, 0], baseline))
-    flagged = {}
-    for metric in METRICS:
-        today, baseline, ratio = stats[metric]
+        today, baseline = cube[metric][idx, 0], sums[metric] / count
+        ratio = _divide(today, baseline)
+        expected = baseline * factor
+        relative = _divide(today, expected)
         if metric == "spend":
             # Spend is clicks times price, so its noise is the clicks' relative noise.
-            z = np.abs(ratio - 1) * np.sqrt(np.maximum(stats["clicks"][1], 1))
+            z = np.abs(relative - 1) * np.sqrt(np.maximum(clicks_base * factor, 1))
+            z_usual = np.abs(ratio - 1) * np.sqrt(np.maximum(clicks_base, 1))
         else:
-            z = _divide(np.abs(today - baseline), np.sqrt(baseline))
-        enough = baseline >= w.client_values(f"anomaly_min_{metric}")[idx]
-        flagged[metric] = enough & (z >= min_z) & ((ratio >= spike) | (ratio <= drop))
-    hit = np.logical_or.reduce([flagged[m] for m in METRICS])
-    rows = np.flatnonzero(hit)
+            z = _divide(np.abs(today - expected), np.sqrt(expected))
+            z_usual = _divide(np.abs(today - baseline), np.sqrt(baseline))
+        enough = baseline >= value(f"anomaly_min_{metric}")
+        stats[metric] = (today, baseline, ratio)
+        rising[metric] = enough & (z >= min_z) & (relative >= spike_at)
+        # A known peak is missed when spend (what last year's uplift measures) falls short of it, or when any
+        # metric of an expected dip falls further; other drops are judged against the usual level.
+        against_expected = known & ((metric == "spend") | (factor <= 1))
+        falling = enough & np.where(against_expected, (relative <= drop_at) & (z >= min_z),
+                                    (ratio <= drop) & (z_usual >= min_z))
+        flagged[metric] = rising[metric] | falling
+        usual_hit[metric] = enough & (z_usual >= min_z) & ((ratio >= spike) | (ratio <= drop))
+        # What the move is measured against, so an account's change can be split among its campaigns.
+        scale[metric] = np.where(rising[metric] | against_expected, factor, 1.0)
+        deltas[metric] = today - baseline * scale[metric]
+    rate_drop = value("anomaly_rate_drop")
+    for rate, (num, den, floor) in RATES.items():
+        base_rate = _divide(sums[num], sums[den])
+        today_rate = _divide(cube[num][idx, 0], cube[den][idx, 0])
+        ratio = _divide(today_rate, base_rate)
+        # The noise guard counts the numerator: the clicks (or conversions) today's volume should have brought.
+        expected = np.nan_to_num(base_rate) * cube[den][idx, 0]
+        z = _divide(expected - cube[num][idx, 0], np.sqrt(expected))
+        enough = (sums[num] / count >= value(floor)) & (expected >= value(floor))
+        stats[rate] = (today_rate, base_rate, ratio)
+        # A rate is news when its volume rose and did not bring the clicks (conversions) along: on steady volume a
+        # falling rate is the numerator's own drop, judged by its thresholds. A wider reach on a peak day lowers
+        # CTR by design, so CTR is not judged then.
+        rose = stats[den][2] >= value("anomaly_rate_volume_rise")
+        fell = flagged[num] & (stats[num][2] < 1)
+        flagged[rate] = enough & (z >= min_z) & (ratio <= rate_drop) & rose & ~fell & ~(peak & (rate == "ctr"))
+        usual_hit[rate] = np.zeros(len(idx), dtype=bool)
+        deltas[rate] = cube[num][idx, 0] - expected
+    if not campaign:
+        _keep_account_wide(w, idx, usable, count, flagged, deltas, scale)
+        ones = {m: np.ones(len(idx)) for m in METRICS}
+        _keep_account_wide(w, idx, usable, count, usual_hit,
+                           {m: stats[m][0] - stats[m][1] for m in METRICS}, ones)
+    any_flag = np.logical_or.reduce([flagged[m] for m in flagged])
+    expected_peak = peak & ~any_flag & np.logical_or.reduce([usual_hit[m] for m in METRICS])
+    rows = np.flatnonzero(any_flag | expected_peak)
     if not len(rows):
         return _empty()
+    conv_ok = stats["conversions"][1] >= value("anomaly_min_conversions")
+    return _anomaly_findings(w, level, idx, rows, count, stats, flagged, usual_hit, rising, expected_peak, peak,
+                             factor, uplift, spike_at, conv_ok, rate_drop, drop)
+
+
+def _keep_account_wide(w: SweepWindow, idx: np.ndarray, usable: np.ndarray, count: np.ndarray,
+                       flagged: dict[str, np.ndarray], deltas: dict[str, np.ndarray],
+                       scale: dict[str, np.ndarray]) -> None:
+    """Unflag account moves one campaign makes: an account finding is for what moved across the account.
+
+    The account's change (today - baseline x scale) is the sum of its campaigns' on the same baseline days; a
+    metric stays flagged when no campaign makes more than anomaly_account_max_share of it.
+    """
+    share_max = w.client_values("anomaly_account_max_share", "account")[idx]
+    account_pos = w.campaigns["account_pos"].to_numpy()
+    row_of = np.full(len(w.accounts), -1, dtype=np.int64)
+    moved = np.logical_or.reduce([flagged[m] for m in flagged])
+    row_of[idx[moved]] = np.flatnonzero(moved)
+    members = np.flatnonzero(row_of[account_pos] >= 0)
+    if not len(members):
+        for m in flagged:
+            flagged[m][:] = False
+        return
+    r = row_of[account_pos[members]]
+    columns = 7 * np.arange(1, usable.shape[1] + 1)
+    sub = usable[r]
+    for metric in flagged:
+        if not flagged[metric].any():
+            continue
+        if metric in RATES:
+            num, den, _ = RATES[metric]
+            base_num = np.where(sub, w.cube[num][members[:, None], columns], 0.0).sum(axis=1)
+            base_den = np.where(sub, w.cube[den][members[:, None], columns], 0.0).sum(axis=1)
+            # Each campaign's shortfall against the account's usual rate; they add up to the account's.
+            sums_num = np.bincount(r, weights=base_num, minlength=len(idx))
+            sums_den = np.bincount(r, weights=base_den, minlength=len(idx))
+            account_rate = np.nan_to_num(_divide(sums_num, sums_den))[r]
+            part = w.cube[num][members, 0] - account_rate * w.cube[den][members, 0]
+        else:
+            base = np.where(sub, w.cube[metric][members[:, None], columns], 0.0).sum(axis=1) / count[r]
+            part = w.cube[metric][members, 0] - base * scale[metric][r]
+        largest = np.zeros(len(idx))
+        np.maximum.at(largest, r, np.abs(part))
+        total = np.abs(deltas[metric])
+        flagged[metric] &= largest <= share_max * total
+
+
+def _anomaly_pattern(f: dict[str, bool], direction: dict[str, str], peak: bool, expected: bool,
+                     conversions_flat: bool, traffic_held: bool) -> str:
+    """A short code for what moved together, first match wins; peaks have their own codes (never bot traffic)."""
+    spikes = {m for m in METRICS if f[m] and direction[m] == "spike"}
+    drops = {m for m in METRICS if f[m] and direction[m] == "drop"}
+    if peak:
+        if expected:
+            return "expected_peak"
+        if drops:
+            return "missed_peak"
+        if spikes:
+            return "beyond_peak"
+        return "cvr_drop"
+    if "impressions" in spikes and f["ctr"]:
+        return "impressions_up_ctr_down"
+    if "spend" in spikes and "conversions" not in spikes and (f["cvr"] or "conversions" in drops or conversions_flat):
+        return "spend_up_conversions_flat"
+    if "clicks" in spikes and f["cvr"]:
+        return "clicks_up_cvr_down"
+    if drops == {"conversions"} and traffic_held:
+        return "conversions_drop"
+    if drops:
+        return "drop"
+    if f["cvr"]:
+        return "cvr_drop"
+    if f["ctr"]:
+        return "ctr_drop"
+    return "spike"
+
+
+def _anomaly_findings(w: SweepWindow, level: str, idx: np.ndarray, rows: np.ndarray, count: np.ndarray,
+                      stats: dict[str, tuple[np.ndarray, ...]], flagged: dict[str, np.ndarray],
+                      usual_hit: dict[str, np.ndarray], rising: dict[str, np.ndarray], expected_peak: np.ndarray,
+                      peak: np.ndarray, factor: np.ndarray, uplift: np.ndarray, spike_at: np.ndarray,
+                      conv_ok: np.ndarray, rate_drop: np.ndarray, drop: np.ndarray) -> pd.DataFrame:
+    campaign = level == "campaign"
+    positions = idx[rows]
     weekday = w.day.day_name()
-    currency = _currency(w, campaigns=idx[rows])
-    columns_out = {m: [np.round(a[rows], 3 if n == 2 else 2).tolist() for n, a in enumerate(stats[m])] + [
-        flagged[m][rows].tolist()] for m in METRICS}
-    spikes_at = spike[rows].tolist()
+    currency = _currency(w, campaigns=positions) if campaign else _currency(w, accounts=positions)
+    client_pos = (w.campaigns if campaign else w.accounts)["client_pos"].to_numpy()[positions]
+    names = w.clients["peak_name"].to_numpy()[client_pos]
+    metrics = [*METRICS, *RATES]
+    table = {m: [np.round(stats[m][0][rows], 5 if m in RATES else 2).tolist(),
+                 np.round(stats[m][1][rows], 5 if m in RATES else 2).tolist(),
+                 np.round(stats[m][2][rows], 3).tolist(), flagged[m][rows].tolist(), usual_hit[m][rows].tolist(),
+                 rising[m][rows].tolist() if m in rising else [False] * len(rows)]
+             for m in metrics}
     evidence, words, severity = [], [], []
-    for i, cur in enumerate(currency):
+    for i, r in enumerate(rows.tolist()):
+        cur, on_peak, as_expected = currency[i], bool(peak[r]), bool(expected_peak[r])
+        f = {m: table[m][4][i] if as_expected else table[m][3][i] for m in metrics}
+        # On a peak day a fall short of the expected level is a drop even above the usual one.
+        direction = {m: "spike" if (table[m][5][i] if not as_expected else table[m][2][i] >= 1) else "drop"
+                     for m in metrics}
+        # Conversions "flat": on a countable baseline, they rose less than half as much as spend (CPA doubled).
+        conv_ratio, spend_ratio = table["conversions"][2][i], table["spend"][2][i]
+        flat = bool(conv_ok[r]) and conv_ratio == conv_ratio and conv_ratio <= spend_ratio * rate_drop[r]
+        # The traffic "held": clicks stayed above halfway between the usual level and a drop.
+        clicks_ratio = table["clicks"][2][i]
+        held = clicks_ratio == clicks_ratio and clicks_ratio >= (1 + drop[r]) / 2
+        pattern = _anomaly_pattern(f, direction, on_peak, as_expected, flat, held)
         listed, phrases = [], []
-        for metric in METRICS:
-            today, baseline, ratio, hit_here = (column[i] for column in columns_out[metric])
-            if not hit_here:
+        for m in metrics:
+            if not f[m]:
                 continue
-            direction = "spike" if ratio >= spikes_at[i] else "drop"
-            listed.append({"metric": metric, "today": today, "baseline": baseline, "ratio": ratio,
-                           "direction": direction})
-            now, usual = ((_money(today, cur), _money(baseline, cur)) if metric == "spend"
-                          else (f"{today:,.0f}", f"{baseline:,.0f}"))
-            phrases.append(f"{metric} {'jumped' if direction == 'spike' else 'fell'} to {ratio:.1f}x its usual"
-                           f" {weekday} ({now} against {usual})")
-        evidence.append({"weekday": weekday, "baseline_weeks": int(count[rows[i]]), "metrics": listed,
-                         "currency": cur})
-        check = ("bid or budget changes, a lifted cap, a placement or bot traffic"
-                 if any(m["direction"] == "spike" for m in listed)
-                 else "ad approvals, budget caps, bids, billing and the landing page")
-        text = "; ".join(phrases)
-        words.append(f"{text[0].upper()}{text[1:]}. Check {check}.")
-        severity.append("warning" if any(m["metric"] in ("spend", "conversions") for m in listed) else "info")
-    return _findings(w, "anomaly", severity, evidence, words, campaigns=idx[rows])
+            today, baseline, ratio = table[m][0][i], table[m][1][i], table[m][2][i]
+            listed.append({"metric": m, "today": today, "baseline": baseline, "ratio": ratio,
+                           "direction": direction[m]})
+            move = (f"{(ratio - 1) * 100:+.0f}% against the usual {weekday}" if as_expected
+                    else _change(ratio, weekday))
+            phrases.append(f"{METRIC_NAMES[m]} {move} ({_shown(m, today, cur)} against {_shown(m, baseline, cur)})")
+        known = bool(np.isfinite(uplift[r]))
+        peak_ev = None
+        if on_peak:
+            peak_ev = {"name": _text(names[i]) or "key date", "expected_uplift": _num(uplift[r], 3),
+                       "expected_ratio": _num(factor[r], 3) if known else None,
+                       "band_ratio": _num(spike_at[r] * factor[r], 3)}
+        evidence.append({"weekday": weekday, "baseline_weeks": int(count[r]), "metrics": listed, "pattern": pattern,
+                         "peak": peak_ev, "currency": cur})
+        text = ("" if campaign else "across the account, ") + "; ".join(phrases)
+        if on_peak:
+            last_year = (f", last year's brought {uplift[r] * 100:+.0f}%" if known
+                         else ", no earlier year to compare with")
+            lead = f"{peak_ev['name']} ({w.day.date().isoformat()}{last_year}): "
+            text = f"{lead}{text}{', as expected' if as_expected else ''}"
+        else:
+            text = f"{text[0].upper()}{text[1:]}"
+        words.append(f"{text}. {ANOMALY_ADVICE[pattern]}.")
+        money = any(m["metric"] in ("spend", "conversions", "cvr") for m in listed)
+        severity.append("info" if as_expected
+                        else "warning" if money or pattern in WARNING_PATTERNS else "info")
+    target = {"campaigns": positions} if campaign else {"accounts": positions}
+    return _findings(w, "anomaly", severity, evidence, words, **target)
+
+
+def detect_anomaly(w: SweepWindow) -> pd.DataFrame:
+    """Spikes and drops against the same weekday over the previous weeks: campaigns, and account-wide moves."""
+    frames = [frame for frame in (_anomalies(w, "campaign"), _anomalies(w, "account")) if len(frame)]
+    if not frames:
+        return _empty()
+    return pd.concat(frames, ignore_index=True)
 
 
 def detect_tracking_broken(w: SweepWindow) -> pd.DataFrame:
@@ -914,10 +1221,14 @@ def detect_tracking_broken(w: SweepWindow) -> pd.DataFrame:
     days = w.ints("tracking_days", 1, WINDOW_DAYS - 1, level="account")
     base_days = np.minimum(w.ints("tracking_baseline_days", 1, WINDOW_DAYS - 1, level="account"),
                            WINDOW_DAYS - days)
+    # Only the days the account's data existed: earlier days are unknown, not days without clicks.
+    base_days = np.clip(w.accounts["life"].to_numpy() - days + 1, 0, base_days)
+    enough = base_days >= w.ints("baseline_min_days", 1, WINDOW_DAYS, level="account")
+    base_days = np.maximum(base_days, 1)
     base_clicks = _window(clicks, days, base_days) / base_days
     base_conv = _window(conv, days, base_days) / base_days
     fewest_clicks = _window(clicks, 0, days, how="min")
-    fire = (_window(conv, 0, days) <= 0) & (base_clicks > 0) \
+    fire = enough & (_window(conv, 0, days) <= 0) & (base_clicks > 0) \
         & (fewest_clicks >= w.client_values("tracking_clicks_ratio", "account") * base_clicks) \
         & (base_conv >= w.client_values("tracking_min_daily_conversions", "account")) \
         & w.known(("clicks", "conversions"), 0, days + base_days, level="account")
@@ -947,9 +1258,13 @@ def detect_churn_signal(w: SweepWindow) -> pd.DataFrame:
     spend = w.account_cube["spend"]
     days = w.ints("churn_days", 1, WINDOW_DAYS - 1, level="account")
     base_days = np.minimum(w.ints("churn_baseline_days", 1, WINDOW_DAYS - 1, level="account"), WINDOW_DAYS - days)
+    # Divided by the days the account's data existed, never by days before it began (they are not zero spend).
+    base_days = np.clip(acc["life"].to_numpy() - days + 1, 0, base_days)
+    enough = base_days >= w.ints("baseline_min_days", 1, WINDOW_DAYS, level="account")
+    base_days = np.maximum(base_days, 1)
     recent = _window(spend, 0, days) / days
     baseline = _window(spend, days, base_days) / base_days
-    collapse = (baseline >= w.client_values("churn_min_daily_spend", "account")) \
+    collapse = enough & (baseline >= w.client_values("churn_min_daily_spend", "account")) \
         & (recent < w.client_values("churn_ratio", "account") * baseline) & (acc["status"] != "removed").to_numpy() \
         & w.known(("spend",), 0, days, level="account")
     paused_off = acc["paused_off"].to_numpy(dtype="float64")
@@ -1217,9 +1532,10 @@ DETECTORS: dict[str, Callable[[SweepWindow], pd.DataFrame]] = {
 
 
 def run_detectors(metrics: pd.DataFrame | None, campaigns: pd.DataFrame | None, accounts: pd.DataFrame | None,
-                  clients: pd.DataFrame | None, day: dt.date | pd.Timestamp | str) -> pd.DataFrame:
-    """Every detector over the four frames for sweep day `day` (D): one findings frame, FINDINGS_COLUMNS."""
-    window = prepare_window(metrics, campaigns, accounts, clients, day)
+                  clients: pd.DataFrame | None, day: dt.date | pd.Timestamp | str,
+                  peaks: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every detector over the four frames (and the optional peaks) for sweep day `day` (D): FINDINGS_COLUMNS."""
+    window = prepare_window(metrics, campaigns, accounts, clients, day, peaks)
     found = [frame for frame in (detect(window) for detect in DETECTORS.values()) if len(frame)]
     if not found:
         return _empty()

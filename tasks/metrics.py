@@ -16,9 +16,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine, Float, cast, func, select
 
-from models import AdAccount, Campaign, Client
+from models import AdAccount, Campaign, Client, DailyMetric, KeyDate
+from models.enums import Visibility
+from models.service import PRIVATE_KINDS
+from tasks import market_calendar
 
 SWEEP_WINDOW_DAYS = 56
+PEAK_DAYS_AROUND = 2  # a key date's peak covers the day itself and this many days either side
+PEAK_BASELINE_WEEKS = 4  # last year's uplift: the event's day against this many preceding same weekdays
+PEAK_MIN_BASELINE_WEEKS = 3
 
 METRIC_COLUMNS = ["impressions", "clicks", "spend", "conversions", "conversion_value"]
 
@@ -31,6 +37,7 @@ class SweepFrames:
     campaigns: pd.DataFrame
     accounts: pd.DataFrame
     clients: pd.DataFrame
+    peaks: pd.DataFrame | None = None  # tasks.detect.PEAKS_COLUMNS: the clients' expected peak days in the window
 
 
 def _frame(engine: Engine, query, columns: Sequence[str]) -> pd.DataFrame:
@@ -153,12 +160,102 @@ def load_sweep_frames(engine: Engine, client_ids: Sequence[int], day: dt.date,
 
     clients_q = select(
         Client.id, cast(Client.cpa_min, Float), cast(Client.cpa_max, Float), cast(Client.monthly_budget, Float),
-        Client.settings,
+        Client.settings, Client.market,
     ).where(Client.id.in_(ids))
-    clients = _frame(engine, clients_q, ["client_id", "cpa_min", "cpa_max", "monthly_budget", "settings"])
+    clients = _frame(engine, clients_q, ["client_id", "cpa_min", "cpa_max", "monthly_budget", "settings", "market"])
     for col in ("cpa_min", "cpa_max", "monthly_budget"):
         clients[col] = clients[col].astype("float64")
-    return SweepFrames(metrics=metrics, campaigns=campaigns, accounts=accounts, clients=clients)
+    peaks = load_peaks(engine, clients, first, day)
+    return SweepFrames(metrics=metrics, campaigns=campaigns, accounts=accounts, clients=clients, peaks=peaks)
+
+
+PEAK_FRAME_COLUMNS = ["client_id", "day", "name", "expected_uplift"]
+
+
+def _occurrence(on_date: dt.date, recurs_yearly: bool, rule: str | None, year: int) -> dt.date | None:
+    """The day a key date falls on in `year`: from its rule, its stored day's month and day, or only its own year."""
+    if rule:
+        try:
+            return market_calendar.occurrence(rule, year)
+        except ValueError:
+            return None
+    if not recurs_yearly:
+        return on_date if on_date.year == year else None
+    try:
+        return on_date.replace(year=year)
+    except ValueError:
+        return dt.date(year, 2, 28)
+
+
+def load_peaks(engine: Engine, clients: pd.DataFrame, first: dt.date, day: dt.date) -> pd.DataFrame:
+    """Days from `first` through `day` on which each client expects a peak: its market's key dates and its own
+    shareable ones (launches; never the private kinds), each with PEAK_DAYS_AROUND days either side.
+
+    A row for `day` itself carries last year's uplift for the same day of the event, the client's spend that
+    day against the mean of its PEAK_BASELINE_WEEKS preceding same weekdays (NaN without enough history).
+    """
+    empty = pd.DataFrame({"client_id": pd.Series(dtype="int64"), "day": pd.Series(dtype="datetime64[ns]"),
+                          "name": pd.Series(dtype="object"), "expected_uplift": pd.Series(dtype="float64")})
+    if clients.empty:
+        return empty
+    ids = [int(i) for i in clients["client_id"]]
+    market_of = {int(c): m for c, m in zip(clients["client_id"], clients.get("market", [None] * len(clients)),
+                                           strict=True)}
+    scopes = sorted({f"market:{m}" for m in market_of.values() if m})
+    query = select(KeyDate.client_id, KeyDate.scope, KeyDate.kind, KeyDate.visibility, KeyDate.title,
+                   KeyDate.on_date, KeyDate.recurs_yearly, KeyDate.rule).where(
+        KeyDate.client_id.in_(ids) | (KeyDate.client_id.is_(None) & KeyDate.scope.in_(scopes)))
+    with engine.connect() as conn:
+        key_dates = conn.execute(query).all()
+    rows: dict[tuple[int, dt.date, str], dt.date | None] = {}  # (client, day, title) -> that day last year
+    span = dt.timedelta(days=PEAK_DAYS_AROUND)
+    for k in key_dates:
+        if k.kind in PRIVATE_KINDS or k.visibility == Visibility.PRIVATE:
+            continue
+        owners = [k.client_id] if k.client_id is not None else \
+            [c for c, m in market_of.items() if k.scope == f"market:{m}"]
+        for year in range(first.year - 1, day.year + 2):
+            on = _occurrence(k.on_date, k.recurs_yearly, k.rule, year)
+            if on is None or on + span < first or on - span > day:
+                continue
+            before = _occurrence(k.on_date, k.recurs_yearly, k.rule, year - 1)
+            for shift in range(-PEAK_DAYS_AROUND, PEAK_DAYS_AROUND + 1):
+                at = on + dt.timedelta(days=shift)
+                if first <= at <= day:
+                    for client_id in owners:
+                        last = before + dt.timedelta(days=shift) if before else None
+                        rows.setdefault((int(client_id), at, k.title), last)
+    if not rows:
+        return empty
+    uplift = _last_year_uplift(engine, {(c, last) for (c, at, _), last in rows.items() if at == day and last})
+    return pd.DataFrame.from_records(
+        [(c, pd.Timestamp(at), title, uplift.get((c, last), np.nan) if at == day and last else np.nan)
+         for (c, at, title), last in sorted(rows.items())], columns=PEAK_FRAME_COLUMNS)
+
+
+def _last_year_uplift(engine: Engine, wanted: set[tuple[int, dt.date]]) -> dict[tuple[int, dt.date], float]:
+    """Each (client, day) pair's spend against the mean of its preceding same weekdays, minus one: one query."""
+    if not wanted:
+        return {}
+    days = {at - dt.timedelta(days=7 * k) for _, at in wanted for k in range(PEAK_BASELINE_WEEKS + 1)}
+    query = (
+        select(AdAccount.client_id, DailyMetric.day, func.sum(cast(DailyMetric.spend, Float)))
+        .join(Campaign, Campaign.id == DailyMetric.campaign_id)
+        .join(AdAccount, AdAccount.id == Campaign.account_id)
+        .where(AdAccount.client_id.in_(sorted({c for c, _ in wanted})), DailyMetric.day.in_(sorted(days)))
+        .group_by(AdAccount.client_id, DailyMetric.day)
+    )
+    with engine.connect() as conn:
+        spend = {(int(c), d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))): float(v or 0.0)
+                 for c, d, v in conn.execute(query).all()}
+    out = {}
+    for client_id, at in wanted:
+        base = [spend.get((client_id, at - dt.timedelta(days=7 * k)), 0.0) for k in range(1, PEAK_BASELINE_WEEKS + 1)]
+        base = [v for v in base if v > 0]
+        peak = spend.get((client_id, at), 0.0)
+        if len(base) >= PEAK_MIN_BASELINE_WEEKS and peak > 0:
+            out[(client_id, at)] = peak / (sum(base) / len(base)) - 1
+    return out
 
 
 def active_client_ids(engine: Engine, slugs: Sequence[str] | None = None) -> list[int]:

@@ -44,7 +44,8 @@ def sweep_chunk(client_ids: list[int], day: dt.date, index: int = 0) -> dict[str
     started = time.perf_counter()
     frames = load_sweep_frames(engine, client_ids, day)
     loaded = time.perf_counter()
-    findings = run_detectors(frames.metrics, frames.campaigns, frames.accounts, frames.clients, day)
+    findings = run_detectors(frames.metrics, frames.campaigns, frames.accounts, frames.clients, day,
+                             peaks=frames.peaks)
     detected = time.perf_counter()
     result = persist_findings(engine, client_ids, day, findings)
     # Raised for every critical problem still without an incident, not only the new ones: a run killed after

@@ -304,7 +304,15 @@ def test_peer_median_leaves_the_campaign_itself_out() -> None:
 @pytest.mark.parametrize(("campaign", "spend_today", "expected", "problems"), [
     ({"created_on": D, "geo": 0}, 0.0, "warning", ["no_geo_targeting"]),
     ({"created_on": D, "geo": 0}, 10.0, "critical", ["no_geo_targeting"]),
-    ({"created_on": D + dt.timedelta(days=1), "geo": 0}, 0.0, "warning", ["no_geo_targeting"]),
+    # A back-fill of a day before the campaign existed: nothing to set up yet on that day.
+    ({"created_on": D + dt.timedelta(days=1), "geo": 0}, 0.0, None, None),
+    ({"created_on": D + dt.timedelta(days=3), "edited_at_day": D + dt.timedelta(days=3), "geo": 0}, 0.0, None, None),
+    # Unknown settings are no evidence of missing ones.
+    ({"created_on": D, "geo": np.nan}, 10.0, None, None),
+    ({"created_on": D, "goal": None}, 10.0, None, None),
+    ({"created_on": D, "geo": np.nan, "goal": False}, 0.0, "warning", ["no_conversion_goal"]),
+    # Edited after D is not an edit within the last days before D.
+    ({"edited_at_day": D + dt.timedelta(days=1), "geo": 0}, 0.0, None, None),
     ({"created_on": back(2), "goal": False}, 0.0, "warning", ["no_conversion_goal"]),
     ({"created_on": back(3), "geo": 0}, 0.0, None, None),
     ({"edited_at_day": back(1), "geo": 0, "goal": False}, 5.0, "critical", ["no_geo_targeting", "no_conversion_goal"]),

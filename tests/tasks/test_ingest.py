@@ -542,8 +542,9 @@ def test_blank_cells_are_stored_missing_and_the_sweep_calls_the_day_an_incomplet
 
     with Session(engine) as s:
         client_id = s.scalar(select(Client.id))
-    found = run_detectors(*vars(load_sweep_frames(engine, [client_id], dt.date(2026, 11, 24))).values(),
-                          dt.date(2026, 11, 24))
+    frames = load_sweep_frames(engine, [client_id], dt.date(2026, 11, 24))
+    found = run_detectors(frames.metrics, frames.campaigns, frames.accounts, frames.clients, dt.date(2026, 11, 24),
+                          peaks=frames.peaks)
     assert "spend_without_conversions" not in set(found["detector"])
     quality = found[(found["detector"] == "data_quality") & found["subject"].str.startswith("campaign:")].iloc[0]
     assert quality["evidence"]["issues"][0]["issue"] == "export_incomplete"
