@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from cadence.cli import accounts, check, db, demo, ingest, labels, notes, outbox, prefect_ops
+from cadence.cli import accounts, check, db, demo, findings, ingest, labels, notes, outbox, prefect_ops
 from cadence.cli import service as service_cli
 from tasks.errors import CadenceError
 
@@ -24,6 +24,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(accounts.app, name="account")
 app.add_typer(accounts.clients_app, name="client")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(findings.app, name="findings")
 app.add_typer(notes.app, name="note")
 app.add_typer(labels.key_dates_app, name="key-date")
 app.add_typer(labels.labels_app, name="label")
