@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from cadence.cli import accounts, check, db, demo, findings, ingest, labels, notes, outbox, prefect_ops
 from cadence.cli import service as service_cli
+from cadence.cli.run import run_command
 from tasks.errors import CadenceError
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ app.add_typer(labels.labels_app, name="label")
 app.command("import")(ingest.import_command)
 app.command("demo")(demo.demo_command)
 app.command("check-output")(check.check_output_command)
+app.command("run")(run_command)
 app.add_typer(prefect_ops.app)
 app.add_typer(service_cli.request_app, name="request")
 app.add_typer(service_cli.incident_app, name="incident")

@@ -48,7 +48,7 @@ def _print_wide(table: Table) -> None:
     if out.is_terminal:
         out.print(table)
         return
-    width = max(out.measure(table).maximum, 40)
+    width = max(out.measure(table, options=out.options.update(max_width=10_000)).maximum, 40)
     Console(highlight=False, markup=False, emoji=False, width=width, file=out.file).print(table)
 
 
