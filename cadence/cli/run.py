@@ -262,6 +262,7 @@ def run_deployed(name: str, params: dict[str, Any], start_timeout: float) -> tup
                 current = await client.read_flow_run(run.id)
                 state = current.state
                 if state is not None and state.is_final():
+                    out.print(f"flow run {current.name} ended")  # renamed by its flow_run_name once it started
                     return state
                 if state is not None and state.is_scheduled() and time.monotonic() - started > start_timeout:
                     raise CadenceError(f"flow run {run.name} is still {state.name} after {start_timeout:g} s: no "

@@ -33,7 +33,7 @@ def agency(engine):
                             cpa_min=Decimal(80), cpa_max=Decimal(120))
             account = AdAccount(client=client, platform=Platform.META, external_id=f"act_{slug[:4]}", name="Main",
                                 currency="CNY", time_zone="Asia/Shanghai", created_on=dt.date(2024, 1, 1))
-            campaign = Campaign(account=account, external_id=f"{slug[:4]}-brand-search-{'x' * 50}", name="Brand",
+            campaign = Campaign(account=account, external_id=f"{slug[:4]}-brand-search-{'x' * 40}", name="Brand",
                                 created_on=dt.date(2024, 1, 1))
             s.add(campaign)
             s.flush()
@@ -75,7 +75,7 @@ def test_list_filters_by_client_detector_severity_and_status_on_the_latest_day(e
     # Most severe first; piped output (not a terminal) keeps the long slug and ids whole.
     assert ["tracking_broken" in lines[0], "cpa_above_band" in lines[1], "pacing" in lines[2]] == [True] * 3
     # A row wider than the 200 columns the runner claims: still one line, nothing cut.
-    assert LONG_SLUG in lines[2] and f"campaign acme-brand-search-{'x' * 50}" in lines[1] and len(lines[2]) > 200
+    assert LONG_SLUG in lines[2] and f"campaign acme-brand-search-{'x' * 40}" in lines[1] and len(lines[2]) > 200
     assert "3 findings: critical 1, warning 1, info 1" in listed
     assert "pacing" not in cli("findings", "list", "--client", "acme")
     only = cli("findings", "list", "--severity", "critical")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cadence.cli.run import build_parameters, resolve, summarise
+from cadence.cli.run import _served_deployment, build_parameters, resolve, summarise
 from cli_helpers import cli, fails
 from models import Finding
 from tasks.demo import generate_agency
@@ -106,3 +107,23 @@ def test_a_back_fill_runs_the_sweep_and_its_findings_are_listed(engine, prefect_
         written = s.scalar(select(func.count()).select_from(Finding).where(Finding.day == dt.date(2026, 11, 19)))
     assert written > 0 and f"findings {written}" in out
     assert f"{written} findings:" in cli("findings", "list")
+
+
+def test_a_deployment_run_is_created_only_when_someone_serves_the_deployment(prefect_harness):
+    from prefect.client.orchestration import get_client
+
+    spec = resolve("service-watch")
+    flow = spec.load_flow()
+    assert _served_deployment(flow.name, spec.name) == (None, "deployment service-watch/service-watch is not "
+                                                               "registered there")
+    deployment_id = flow.to_deployment(name=spec.name).apply()
+    found, why = _served_deployment(flow.name, spec.name)
+    assert found is None and why.startswith("nobody serves deployment service-watch/service-watch")
+
+    async def poll() -> None:  # what `cadence serve` and workers do every few seconds
+        async with get_client() as client:
+            await client.get_scheduled_flow_runs_for_deployments(deployment_ids=[deployment_id])
+
+    asyncio.run(poll())
+    found, why = _served_deployment(flow.name, spec.name)
+    assert (found.id, why) == (deployment_id, "")
