@@ -129,13 +129,16 @@ def score(causes: list[Cause], findings: list[Found]) -> Score:
             false_critical += 1
             criticals.append(f"{'+'.join(c.name for c in mine)}: {where}")
     found = [c for c in problems if hit[c.name]]
+    noticed = [c for c in problems if per_cause[c.name]]
     missed = [f"{c.name} ({' or '.join(f'{e.detector}@{e.subject}' for e in c.expect)})"
               for c in problems if not hit[c.name]]
     return Score(
         recall=len(found) / len(problems) if problems else 1.0,
         precision=correct / scoped if scoped else 1.0,
         false_critical=false_critical,
-        findings_per_cause=sum(per_cause[c.name] for c in found) / len(found) if found else 0.0,
+        # Over the true problems that drew any finding, answered or not: 13 per-campaign warnings for one
+        # account-wide drop are 13 findings for one cause even when the account-level one is missing.
+        findings_per_cause=(sum(per_cause[c.name] for c in noticed) / len(noticed)) if noticed else 0.0,
         true_problems=len(problems),
         found_problems=len(found),
         scoped_findings=scoped,

@@ -40,8 +40,13 @@ def f(client, account, campaign, detector, severity, i=0):
     # findings outside every labelled account are background, outside precision.
     ([f("acme", "A2", "c8", "stopped_delivering", "warning"), f("shop", "S2", "y", "anomaly", "critical"),
       f("other", "Z", None, "budget_pacing", "critical")],
-     {"recall": 0.0, "precision": 0.0, "false_critical": 1, "findings_per_cause": 0.0,
+     {"recall": 0.0, "precision": 0.0, "false_critical": 1, "findings_per_cause": 1.0,
       "missed": ["tracking (tracking_broken@account)", "stop (stopped_delivering@campaign)"]}),
+    # Per-campaign alarms without the account-level answer: missed, and still three findings for one cause.
+    ([f("acme", "A1", "c1", "anomaly", "warning"), f("acme", "A1", "c2", "anomaly", "warning"),
+      f("acme", "A1", "c3", "anomaly", "warning"), f("acme", "A2", "c9", "stopped_delivering", "warning")],
+     {"recall": 0.5, "precision": 0.25, "false_critical": 0, "findings_per_cause": 2.0,
+      "missed": ["tracking (tracking_broken@account)"]}),
     # A critical where the cause does not allow one is false even when it answers the cause.
     ([f("acme", "A2", "c9", "stopped_delivering", "critical")],
      {"recall": 0.5, "precision": 1.0, "false_critical": 1, "findings_per_cause": 1.0,
