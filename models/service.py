@@ -53,6 +53,10 @@ class Finding(Base):
     first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     resolved_at: Mapped[dt.datetime | None]
+    # Who acknowledged the problem and when (`cadence findings ack`); carried to the problem's later days.
+    acknowledged_at: Mapped[dt.datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    ack_note: Mapped[str | None] = mapped_column(Text)
 
 
 class OptimisationNote(Base):

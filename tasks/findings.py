@@ -87,16 +87,22 @@ def persist_findings(engine: Engine, client_ids: Sequence[int], day: dt.date,
         ).tuples())
         earlier = s.execute(
             select(Finding.id, Finding.client_id, Finding.account_id, Finding.subject, Finding.detector,
-                   Finding.status, Finding.severity)
+                   Finding.status, Finding.severity, Finding.acknowledged_at, Finding.acknowledged_by,
+                   Finding.ack_note)
             .where(Finding.client_id.in_(ids), Finding.day < day, Finding.status != FindingStatus.RESOLVED)
         ).all()
         earlier_status = {(r.client_id, r.account_id, r.subject, r.detector): r.status for r in earlier}
+        acknowledged = {(r.client_id, r.account_id, r.subject, r.detector): r for r in earlier
+                        if r.status is FindingStatus.ACKNOWLEDGED}
         earlier_severity = {(r.client_id, r.account_id, r.subject, r.detector): r.severity for r in earlier}
         now = utcnow()
         for row in rows:
             problem = tuple(row[k] for k in PROBLEM)
-            row["status"] = (FindingStatus.ACKNOWLEDGED if earlier_status.get(problem) is FindingStatus.ACKNOWLEDGED
-                             else FindingStatus.OPEN)
+            ack = acknowledged.get(problem)
+            row["status"] = FindingStatus.ACKNOWLEDGED if ack is not None else FindingStatus.OPEN
+            row["acknowledged_at"] = ack.acknowledged_at if ack is not None else None
+            row["acknowledged_by"] = ack.acknowledged_by if ack is not None else None
+            row["ack_note"] = ack.ack_note if ack is not None else None
             row["first_seen_at"] = now
             row["updated_at"] = now
             if problem in today_keys:

@@ -9,8 +9,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from cadence.cli import accounts, check, db, demo, ingest, labels, notes, outbox, prefect_ops
+from cadence.cli import accounts, check, db, demo, findings, ingest, labels, notes, outbox, prefect_ops
 from cadence.cli import service as service_cli
+from cadence.cli.run import run_command
 from tasks.errors import CadenceError
 
 app = typer.Typer(
@@ -24,12 +25,14 @@ app.add_typer(db.app, name="db")
 app.add_typer(accounts.app, name="account")
 app.add_typer(accounts.clients_app, name="client")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(findings.app, name="findings")
 app.add_typer(notes.app, name="note")
 app.add_typer(labels.key_dates_app, name="key-date")
 app.add_typer(labels.labels_app, name="label")
 app.command("import")(ingest.import_command)
 app.command("demo")(demo.demo_command)
 app.command("check-output")(check.check_output_command)
+app.command("run")(run_command)
 app.add_typer(prefect_ops.app)
 app.add_typer(service_cli.request_app, name="request")
 app.add_typer(service_cli.incident_app, name="incident")

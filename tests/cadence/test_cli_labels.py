@@ -4,25 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
-
-from cadence.cli import app
+from cli_helpers import cli, fails
 from models import Client, Contact, DisplayName, KeyDate
 from models.enums import ContactRole, Language, Visibility
-
-runner = CliRunner()
-
-
-def cli(*args: str) -> str:
-    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def fails(*args: str) -> str:
-    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
-    assert result.exit_code != 0
-    return str(result.exception) + result.output
 
 
 def _client():

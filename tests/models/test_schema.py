@@ -98,3 +98,18 @@ def test_negative_spend_is_refused_by_the_database(engine):
     with pytest.raises(IntegrityError):
         with Session(engine) as s, s.begin():
             s.add(DailyMetric(campaign_id=campaign_id, day=dt.date(2026, 1, 1), spend=Decimal("-1")))
+
+
+def test_the_acknowledgement_columns_migrate_down_and_up(engine):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from models.db import alembic_config, upgrade
+
+    command.downgrade(alembic_config(engine), "0007_truth")
+    assert {"acknowledged_at", "acknowledged_by", "ack_note"}.isdisjoint(
+        c["name"] for c in inspect(engine).get_columns("finding"))
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    assert {"acknowledged_at", "acknowledged_by", "ack_note"} <= {
+        c["name"] for c in inspect(engine).get_columns("finding")}

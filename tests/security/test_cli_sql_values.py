@@ -4,6 +4,7 @@ on SQLite and PostgreSQL: no statement is ever changed by them."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +15,9 @@ from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session
 
 from cadence.cli import app, main
-from models import (AdAccount, Base, Campaign, Client, ClientRequest, ImportBatch, Incident, IncidentEvent,
+from models import (AdAccount, Base, Campaign, Client, ClientRequest, Finding, ImportBatch, Incident, IncidentEvent,
                     Interaction, OptimisationNote, OutboundMessage, Staff)
+from models.enums import Severity
 
 VALUES = [
     "x'; DROP TABLE client; --",
@@ -240,5 +242,25 @@ def test_hostile_text_through_every_command_is_data_or_one_error_line(engine, cl
     cli.rejected("outbox", "retry", v)
     cli.rejected("outbox", "release", v)
     cli.fails("db", "upgrade", v)
+
+    # findings: filters are bound values, an acknowledgement's author and note are data
+    with Session(engine) as s, s.begin():
+        account = s.scalars(select(AdAccount)).first()
+        s.add(Finding(client_id=account.client_id, account_id=account.id, subject="account", detector=v,
+                      day=dt.date(2026, 11, 27), severity=Severity.WARNING, evidence={"note": v}, recommendation=v))
+    cli.last = None  # counted afresh: the finding was added here, not by a command
+    finding = one(engine, select(Finding))
+    assert v in cli.ok("findings", "list", "--client", v, "--detector", v)
+    assert "no open/acknowledged findings" in cli.ok("findings", "list", "--detector", v + "' OR '1'='1")
+    cli.fails("findings", "list", "--client", v + "'", expected="no client")
+    cli.fails("findings", "list", "--day", v, expected="--day must be a date")
+    cli.rejected("findings", "list", "--severity", v)
+    cli.rejected("findings", "show", v)
+    assert v in cli.ok("findings", "show", str(finding.id))
+    cli.ok("findings", "ack", str(finding.id), "--by", v, "--note", v)
+    assert one(engine, select(Finding.acknowledged_by)) == v.strip()
+    assert one(engine, select(Finding.ack_note)) == v.strip()
+    cli.fails("run", v, expected="no flow")
+    cli.fails("run", "daily-account-sweep", "--as-of", v, expected="--as-of must be a date")
 
     assert set(inspect(engine).get_table_names()) == tables_before >= set(TABLES)
