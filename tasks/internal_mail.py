@@ -104,7 +104,8 @@ def _anomaly(ev: Mapping[str, Any]) -> str:
             now = i18n.money(m.get("today"), ev.get("currency") or "")
             usual = i18n.money(m.get("baseline"), ev.get("currency") or "")
         else:
-            now, usual = (i18n.number(v, 0 if (v or 0) >= 100 else 1) for v in (m.get("today"), m.get("baseline")))
+            now, usual = (i18n.number(v, 0 if v is None or v >= 100 or float(v).is_integer() else 1)
+                          for v in (m.get("today"), m.get("baseline")))
         ratio = float(m.get("ratio") or 0)
         if m.get("direction") == "spike" or ratio >= 1:
             text = gettext_("%(metric)s %(times)s× the usual for this weekday (%(today)s against %(usual)s)")
@@ -117,8 +118,10 @@ def _anomaly(ev: Mapping[str, Any]) -> str:
 
 def _tracking_broken(ev: Mapping[str, Any]) -> str:
     days = int(ev.get("days") or 0)
-    return ngettext_("No conversion across the account for %(num)s day while clicks held (usually %(usual)s a day)",
-                     "No conversion across the account for %(num)s days while clicks held (usually %(usual)s a day)",
+    return ngettext_("No conversion across the account for %(num)s day while clicks held (usual conversions a day:"
+                     " %(usual)s)",
+                     "No conversion across the account for %(num)s days while clicks held (usual conversions a day:"
+                     " %(usual)s)",
                      days) % {"num": days, "usual": i18n.number(ev.get("baseline_conversions_per_day"), 1)}
 
 
@@ -136,7 +139,7 @@ def _data_quality_issue(issue: Mapping[str, Any]) -> str:
         return gettext_("No CPA band agreed with the client")
     if kind == "mixed_currencies":
         return gettext_("Accounts spend in several currencies (%(currencies)s): pacing skipped") % {
-            "currencies": ", ".join(issue.get("currencies") or [])}
+            "currencies": gettext_(N_(", ")).join(issue.get("currencies") or [])}
     if kind == "no_metrics":
         n = int(issue.get("window_days") or 0)
         return ngettext_("No metrics arrived for %(num)s day", "No metrics arrived for %(num)s days", n) % {"num": n}
@@ -174,8 +177,8 @@ def _stopped_delivering(ev: Mapping[str, Any]) -> str:
         text = gettext_("Stopped delivering: nothing yesterday after delivering steadily")
     days = ev.get("days_delivering") if ev.get("days_delivering") is not None else ev.get("active_days")
     if days:
-        text += ngettext_(" (delivered on %(num)s of the days before)", " (delivered on %(num)s of the days before)",
-                          int(days)) % {"num": int(days)}
+        text += ngettext_(" (it had delivered on %(num)s of the previous days)",
+                          " (it had delivered on %(num)s of the previous days)", int(days)) % {"num": int(days)}
     return text
 
 
