@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -34,21 +35,23 @@ from models.enums import (
     ClientStatus,
     Direction,
     IncidentSource,
+    IncidentStage,
     Language,
     MessageStatus,
     NoteKind,
     RequestStatus,
     Tier,
 )
-from tasks import market_calendar
+from tasks import i18n, internal_mail, market_calendar
 from tasks.business_hours import add_business_hours, is_working_day
 from tasks.db import configured_engine
 from tasks.escalation import open_incident, transient
+from tasks.i18n import N_, gettext_
 from tasks.messaging import enqueue, idempotency_key
 from tasks.messaging.compose import in_tone, preferences
 from tasks.messaging.outbox import Window
 from tasks.messaging.review import ApprovalReminder, Waiting, approval_reminders, awaiting
-from tasks.render import render, render_in
+from tasks.render import render_in
 
 FLOW = "service-watch"
 STAGES = ("confirm", "plan", "deliver")
@@ -311,6 +314,7 @@ class ClientInfo:
     am_id: int
     am_email: str
     am_name: str
+    am_language: str = "en"
 
 
 def load_clients(session: Session) -> dict[int, ClientInfo]:
@@ -318,12 +322,12 @@ def load_clients(session: Session) -> dict[int, ClientInfo]:
     rows = session.execute(
         select(Client.id, Client.slug, Client.name, Client.tier, Client.tier_override, Client.currency,
                Client.time_zone, Client.market, Client.business_hours_start, Client.business_hours_end,
-               Client.cooperation_start, Staff.id, Staff.email, Staff.name)
+               Client.cooperation_start, Staff.id, Staff.email, Staff.name, Staff.language)
         .join(Staff, Staff.id == Client.owner_am_id)
         .where(Client.status == ClientStatus.ACTIVE)
     ).all()
     return {r[0]: ClientInfo(r[0], r[1], r[2], r[4] or r[3], r[5], Window(r[6], r[7], r[8], r[9]), r[10], r[11],
-                             r[12], r[13]) for r in rows}
+                             r[12], r[13], r[14].value) for r in rows}
 
 
 def load_open_requests(session: Session, clients: dict[int, ClientInfo]) -> list[OpenRequest]:
@@ -396,32 +400,78 @@ def _fmt(at: dt.datetime, zone: str) -> str:
 
 def _alert(info: ClientInfo, kind: str, period: str, subject: str, headline: str, lines: list[str],
            recipient: tuple[int, str] | None = None, draft: str = "", draft_to: str = "",
-           meta: dict[str, Any] | None = None) -> dict[str, Any]:
+           meta: dict[str, Any] | None = None, language: str | None = None) -> dict[str, Any]:
     """An internal alert for the outbox, rendered lazily: `render` is called only for keys not queued yet."""
     staff_id, email = recipient or (info.am_id, info.am_email)
     return {"flow": FLOW, "kind": kind, "period": period, "client_slug": info.slug, "audience": Audience.INTERNAL,
             "client_id": info.id, "contact_id": None, "staff_id": staff_id, "recipient": email,
-            "language": Language.EN, "subject": subject, "is_crisis": False, "meta": meta or {},
-            "_ctx": {"headline": headline, "lines": lines, "draft": draft, "draft_to": draft_to}}
+            "language": Language(language or "en"), "subject": subject, "is_crisis": False,
+            "meta": meta or {},
+            "_ctx": {"headline": headline, "lines": lines, "draft": draft, "draft_to": draft_to,
+                     "language": language or "en"}}
+
+
+def fold_alerts(alerts: Iterable[RequestAlert]) -> list[list[RequestAlert]]:
+    """The alerts of one request together, overdue stages first: one reminder per request and pass, not one per stage."""
+    by_request: dict[int, list[RequestAlert]] = {}
+    for a in alerts:
+        by_request.setdefault(a.request_id, []).append(a)
+    return [sorted(group, key=lambda a: (a.kind != "breach", STAGES.index(a.stage)))
+            for _, group in sorted(by_request.items())]
+
+
+def folded_period(group: Sequence[RequestAlert]) -> str:
+    """One alert keeps its own period; several are keyed by which stages are due and their deadlines (≤ 40 chars)."""
+    if len(group) == 1:
+        return group[0].period
+    digest = hashlib.sha1("|".join(sorted(a.period for a in group)).encode()).hexdigest()[:10]
+    return f"r{group[0].request_id}-{''.join(a.stage[0] + a.kind[0] for a in group)}-{digest}"
+
+
+def _when(at: dt.datetime, zone: str) -> str:
+    return f"{i18n.datetime(at, zone, 'short')} {ZoneInfo(zone).tzname(at.astimezone(ZoneInfo(zone))) or zone}"
+
+
+def request_lines(group: Sequence[RequestAlert], info: ClientInfo) -> list[str]:
+    """What one request's reminder says, in the language in use: each due stage with its deadline, how to record it."""
+    first = group[0]
+    lines = [f"{first.reference}: {first.title}"]
+    for a in group:
+        values = {"stage": gettext_(internal_mail.STAGE_LABELS[a.stage]), "due": _when(a.due_at, info.window.zone)}
+        lines.append((gettext_("%(stage)s: was due %(due)s, overdue") if a.kind == "breach"
+                      else gettext_("%(stage)s: due %(due)s")) % values)
+    lines.append(gettext_("%(tier)s client; deadlines count business hours %(start)s–%(end)s %(zone)s") % {
+        "tier": internal_mail.tier(info.tier.value), "start": f"{info.window.start:%H:%M}",
+        "end": f"{info.window.end:%H:%M}", "zone": info.window.zone})
+    command = f"cadence request {'ack' if first.stage == 'confirm' else first.stage} {first.reference} --client {info.slug}"
+    lines.append(gettext_("Record it: `%(command)s`") % {"command": command})
+    return lines
 
 
 def request_messages(alerts: Sequence[RequestAlert], clients: dict[int, ClientInfo]) -> list[dict[str, Any]]:
+    """One reminder per request and pass in the AM's language, listing every stage that is due or overdue."""
     out = []
-    for a in alerts:
-        info = clients[a.client_id]
-        due = _fmt(a.due_at, info.window.zone)
-        what = {"confirm": "confirm the request", "plan": "send the first plan",
-                "deliver": "deliver the staged result"}[a.stage]
-        if a.kind == "breach":
-            subject, headline = f"[SLA breach] {info.name} {a.reference}: {a.stage} overdue", f"Overdue: {what}."
-        else:
-            subject, headline = f"[SLA due soon] {info.name} {a.reference}: {a.stage} by {due}", f"Due soon: {what}."
-        lines = [f"{a.reference}: {a.title}", (f"Deadline: {due} ({info.tier.value} client, business hours "
-                 f"{info.window.start:%H:%M}-{info.window.end:%H:%M} {info.window.zone})"),
-                 (f"Record it: `cadence request {'ack' if a.stage == 'confirm' else a.stage} {a.reference} "
-                 f"--client {info.slug}`")]
-        out.append(_alert(info, f"request-{a.kind}", a.period, subject, headline, lines,
-                          meta={"request_id": a.request_id, "stage": a.stage}))
+    for group in fold_alerts(alerts):
+        first = group[0]
+        info = clients[first.client_id]
+        breach = any(a.kind == "breach" for a in group)
+        shown = [a for a in group if a.kind == "breach"] if breach else group
+        with i18n.use(info.am_language):
+            separator = gettext_(N_(", "))
+            stages = separator.join(gettext_(internal_mail.STAGE_LABELS[a.stage]) for a in shown)
+            values = {"client": info.name, "reference": first.reference, "stages": stages,
+                      "due": _when(first.due_at, info.window.zone)}
+            if breach:
+                subject = gettext_("[SLA breach] %(client)s %(reference)s overdue: %(stages)s") % values
+                headline = gettext_("Overdue: %(stages)s.") % values
+            else:
+                subject = gettext_("[SLA due soon] %(client)s %(reference)s: %(stages)s by %(due)s") % values
+                headline = gettext_("Due soon: %(stages)s.") % values
+            lines = request_lines(group, info)
+        out.append(_alert(info, "request-breach" if breach else "request-warning", folded_period(group), subject,
+                          headline, lines, meta={"request_id": first.request_id, "stage": first.stage,
+                                                 "stages": [f"{a.stage}:{a.kind}" for a in group]},
+                          language=info.am_language))
     return out
 
 
@@ -583,13 +633,16 @@ def run_service_clocks(session: Session, as_of: dt.datetime, agency_zone: str = 
     if not clients:
         return result
     alerts = request_alerts(load_open_requests(session, clients), as_of)
+    # A strategic breach opens a crisis whose notice tells the AM about the request: no separate reminder for it.
+    incidents = open_sla_incidents(session, alerts, clients, as_of)
+    in_crisis = requests_in_crisis(session, {a.request_id for a in alerts})
     nudges = write_first_nudges(load_silences(session, clients), as_of)
     waiting = unresponsive(load_unanswered(session, clients), as_of)
     today = as_of.astimezone(ZoneInfo(agency_zone)).date()
     reminders = key_date_reminders(load_key_dates(session), today)
     approvals = awaiting(session, clients)
     chases = approval_reminders(approvals, as_of)
-    candidates = [*request_messages(alerts, clients), *unresponsive_messages(waiting, clients),
+    candidates = [*request_messages([a for a in alerts if a.request_id not in in_crisis], clients), *unresponsive_messages(waiting, clients),
                   *owed_messages(load_owed(session, clients), clients, as_of),
                   *key_date_messages(reminders, clients), *nudge_messages(nudges, clients),
                   *approval_messages(chases, approvals, clients,
@@ -607,35 +660,47 @@ def run_service_clocks(session: Session, as_of: dt.datetime, agency_zone: str = 
         ctx = m.pop("_ctx")
         if m["kind"] == "write-first":
             ctx["draft"], ctx["draft_to"] = draft_update(session, m["client_id"], as_of)
-        m["body_text"] = render("email/watch_alert.txt.j2", **ctx)
-        m["body_html"] = render("email/watch_alert.html.j2", **ctx)
+        m["body_text"] = render_in(ctx["language"], "email/watch_alert.txt.j2", **ctx)
+        m["body_html"] = render_in(ctx["language"], "email/watch_alert.html.j2", **ctx)
     enqueue(session, fresh)
     result.queued = [{"kind": m["kind"], "client": m["client_slug"], "period": m["period"], "to": m["recipient"],
                       "subject": m["subject"]} for m in fresh]
-    result.incidents = open_sla_incidents(session, [a for a in alerts if a.kind == "breach"], clients, as_of)
+    result.incidents = incidents
     return result
 
 
-def open_sla_incidents(session: Session, breaches: Sequence[RequestAlert], clients: dict[int, ClientInfo],
+def open_sla_incidents(session: Session, alerts: Sequence[RequestAlert], clients: dict[int, ClientInfo],
                        as_of: dt.datetime) -> list[dict[str, Any]]:
-    """A breach on a strategic client opens a crisis (one per request), as seed 003's ladder asks."""
-    strategic: dict[int, RequestAlert] = {}
-    for a in breaches:
-        if a.tier == Tier.STRATEGIC:
-            strategic.setdefault(a.request_id, a)
+    """A breach on a strategic client opens a crisis (one per request), as seed 003's ladder asks; its facts list
+    every stage of the request that is due, so the crisis notice is the AM's one email about it."""
+    strategic = {rid: group for group in fold_alerts(alerts) for rid in [group[0].request_id]
+                 if group[0].tier == Tier.STRATEGIC and group[0].kind == "breach"}
     if not strategic:
         return []
-    keys = {f"request:{rid}": a for rid, a in strategic.items()}
+    keys = {f"request:{rid}": group for rid, group in strategic.items()}
     known = set(session.scalars(select(Incident.dedupe_key).where(Incident.dedupe_key.in_(list(keys)))))
     opened = []
-    for key, a in sorted(keys.items()):
+    for key, group in sorted(keys.items()):
         if key in known:
             continue
+        a = group[0]
         cause = f"SLA breach: {a.reference} “{a.title}” — {a.stage} was due {a.due_at:%Y-%m-%d %H:%M} UTC"
+        info = clients[a.client_id]
+        with i18n.use("en"):  # the incident record is the agency's shared English record
+            facts = [cause, *request_lines(group, info)[1:-1]]
         result = open_incident(session, client_id=a.client_id, source=IncidentSource.SLA, dedupe_key=key,
-                               cause=cause, now=as_of, facts=[cause])
-        opened.append({"incident_id": result.incident_id, "client": clients[a.client_id].slug, "cause": cause})
+                               cause=cause, now=as_of, facts=facts)
+        opened.append({"incident_id": result.incident_id, "client": info.slug, "cause": cause})
     return opened
+
+
+def requests_in_crisis(session: Session, request_ids: Iterable[int]) -> set[int]:
+    """The requests whose SLA crisis is still open: the crisis ladder reminds about them, not the watch."""
+    keys = {f"request:{rid}": rid for rid in request_ids}
+    if not keys:
+        return set()
+    return {keys[k] for k in session.scalars(select(Incident.dedupe_key).where(
+        Incident.dedupe_key.in_(list(keys)), Incident.stage != IncidentStage.CLOSED))}
 
 
 def watch_markdown(as_of: dt.datetime, result: WatchResult, escalations: Sequence[dict[str, Any]],

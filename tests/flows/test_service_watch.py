@@ -46,8 +46,9 @@ def test_watch_alerts_each_planted_case_once_and_a_second_pass_is_quiet(engine, 
     first = service_watch(as_of=WATCH_AT, send=False)
     queued = _queued(engine)
     cases = {(c["case"], c["client"]) for c in demo.service_cases}
+    # The overdue request is on a strategic client: its crisis notice is the AM's one email about it.
     expected_kind = {"not_contacted": "write-first", "unresponsive": "unresponsive", "needs_reply": "reply-owed",
-                     "request_overdue": "request-breach"}
+                     "request_overdue": "incident-opened"}
     for case, client in cases:
         assert queued.get((expected_kind[case], client)), f"no {expected_kind[case]} for {case} at {client}"
     assert first["found"]["key_dates"] > 0 and any(kind == "key-date" for kind, _ in queued)
