@@ -18,6 +18,19 @@ STAGE_LABELS = {"confirm": N_("confirm the request"), "plan": N_("send the first
                 "deliver": N_("deliver the staged result")}
 
 
+INCIDENT_STAGES = {"opened": N_("opened"), "facts": N_("facts"), "solution": N_("solution"),
+                   "prevention": N_("prevention"), "closed": N_("closed")}
+
+
+def stage(value: str) -> str:
+    """A request stage (confirm, plan, deliver) as what is owed, in the language in use."""
+    return gettext_(STAGE_LABELS[value]) if value in STAGE_LABELS else value
+
+
+def incident_stage(value: str) -> str:
+    return gettext_(INCIDENT_STAGES[value]) if value in INCIDENT_STAGES else value
+
+
 def severity(value: str) -> str:
     return gettext_(SEVERITY_LABELS.get(value, value))
 

@@ -111,7 +111,8 @@ def reason_in(facts: Mapping[str, Any]) -> str:
         spend = ngettext_("12-month spend %(spend)s, annualised from %(num)s day (scale %(scale)s)",
                           "12-month spend %(spend)s, annualised from %(num)s days (scale %(scale)s)",
                           facts["annualised_days"]) % {
-            "spend": f"{i18n.number(facts['spend_usd'], 0)} USD", "num": facts["annualised_days"], "scale": facts["scale"]}
+            "spend": f"{i18n.number(facts['spend_usd'], 0)} USD", "num": facts["annualised_days"],
+            "scale": facts["scale"]}
     else:
         spend = gettext_("12-month spend %(spend)s (scale %(scale)s)") % {
             "spend": f"{i18n.number(facts['spend_usd'], 0)} USD", "scale": facts["scale"]}
