@@ -46,7 +46,7 @@ from tasks import i18n, internal_mail, market_calendar
 from tasks.business_hours import add_business_hours, is_working_day
 from tasks.db import configured_engine
 from tasks.escalation import open_incident, transient
-from tasks.i18n import N_, gettext_
+from tasks.i18n import N_, gettext_, ngettext_
 from tasks.messaging import enqueue, idempotency_key
 from tasks.messaging.compose import in_tone, preferences
 from tasks.messaging.outbox import Window
@@ -394,10 +394,6 @@ def load_key_dates(session: Session) -> list[KeyDateRow]:
                        k.note, k.rule) for k in session.scalars(select(KeyDate))]
 
 
-def _fmt(at: dt.datetime, zone: str) -> str:
-    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
-
-
 def _alert(info: ClientInfo, kind: str, period: str, subject: str, headline: str, lines: list[str],
            recipient: tuple[int, str] | None = None, draft: str = "", draft_to: str = "",
            meta: dict[str, Any] | None = None, language: str | None = None) -> dict[str, Any]:
@@ -412,7 +408,7 @@ def _alert(info: ClientInfo, kind: str, period: str, subject: str, headline: str
 
 
 def fold_alerts(alerts: Iterable[RequestAlert]) -> list[list[RequestAlert]]:
-    """The alerts of one request together, overdue stages first: one reminder per request and pass, not one per stage."""
+    """The alerts of one request together, overdue stages first: one reminder per request and pass."""
     by_request: dict[int, list[RequestAlert]] = {}
     for a in alerts:
         by_request.setdefault(a.request_id, []).append(a)
@@ -443,7 +439,8 @@ def request_lines(group: Sequence[RequestAlert], info: ClientInfo) -> list[str]:
     lines.append(gettext_("%(tier)s client; deadlines count business hours %(start)s–%(end)s %(zone)s") % {
         "tier": internal_mail.tier(info.tier.value), "start": f"{info.window.start:%H:%M}",
         "end": f"{info.window.end:%H:%M}", "zone": info.window.zone})
-    command = f"cadence request {'ack' if first.stage == 'confirm' else first.stage} {first.reference} --client {info.slug}"
+    verb = "ack" if first.stage == "confirm" else first.stage
+    command = f"cadence request {verb} {first.reference} --client {info.slug}"
     lines.append(gettext_("Record it: `%(command)s`") % {"command": command})
     return lines
 
@@ -475,17 +472,35 @@ def request_messages(alerts: Sequence[RequestAlert], clients: dict[int, ClientIn
     return out
 
 
+CHANNEL_LABELS = {"phone": N_("phone"), "email": N_("email"), "messenger": N_("messenger"), "wechat": N_("WeChat"),
+                  "telegram": N_("Telegram")}
+KEY_DATE_KINDS = {"market_peak": N_("market peak"), "birthday": N_("birthday"), "renewal": N_("renewal"),
+                  "anniversary": N_("anniversary"), "financing": N_("financing"), "launch": N_("launch")}
+
+
+def _channel(channel: Channel) -> str:
+    return gettext_(CHANNEL_LABELS.get(channel.value, channel.value))
+
+
 def unresponsive_messages(waiting: Sequence[Unanswered], clients: dict[int, ClientInfo]) -> list[dict[str, Any]]:
     out = []
     for w in waiting:
         info = clients[w.client_id]
-        options = ", ".join(c.value for c in other_channels(w.channel, w.has_phone, w.has_messenger))
-        lines = [f"Our {w.channel.value} message of {_fmt(w.occurred_at, info.window.zone)} has had no answer.",
-                 f"Try another channel: {options} (seed 002: no answer in the messenger, call or email).",
-                 f"Log the reply when it comes: `cadence contact log --client {info.slug} --direction inbound ...`"]
-        out.append(_alert(info, "unresponsive", f"i{w.interaction_id}", f"[no answer] {info.name}: try another channel",
-                          f"{info.name} has not answered for {UNRESPONSIVE_DAYS}+ working days.", lines,
-                          meta={"interaction_id": w.interaction_id}))
+        with i18n.use(info.am_language):
+            options = gettext_(N_(", ")).join(_channel(c) for c in other_channels(w.channel, w.has_phone,
+                                                                                   w.has_messenger))
+            lines = [gettext_("Our %(channel)s message of %(when)s has had no answer.") % {
+                         "channel": _channel(w.channel), "when": _when(w.occurred_at, info.window.zone)},
+                     gettext_("Try another channel: %(options)s (seed 002: no answer in the messenger, call or"
+                              " email).") % {"options": options},
+                     gettext_("Log the reply when it comes: `%(command)s`") % {
+                         "command": f"cadence contact log --client {info.slug} --direction inbound ..."}]
+            subject = gettext_("[no answer] %(client)s: try another channel") % {"client": info.name}
+            headline = ngettext_("%(client)s has not answered for %(num)s+ working day.",
+                                 "%(client)s has not answered for %(num)s+ working days.", UNRESPONSIVE_DAYS) % {
+                "client": info.name, "num": UNRESPONSIVE_DAYS}
+        out.append(_alert(info, "unresponsive", f"i{w.interaction_id}", subject, headline, lines,
+                          meta={"interaction_id": w.interaction_id}, language=info.am_language))
     return out
 
 
@@ -496,10 +511,15 @@ def owed_messages(owed: Sequence[tuple[int, int, dt.datetime, str]], clients: di
         info = clients[client_id]
         if not reply_owed(asked_at, info.window, as_of):
             continue
-        lines = [f"Asked {_fmt(asked_at, info.window.zone)}: {summary[:300]}",
-                 f"Reply, then log it: `cadence contact log --client {info.slug} --direction outbound ...`"]
-        out.append(_alert(info, "reply-owed", f"i{interaction_id}", f"[reply owed] {info.name} is waiting for us",
-                          f"{info.name} is waiting for a reply.", lines, meta={"interaction_id": interaction_id}))
+        with i18n.use(info.am_language):
+            lines = [gettext_("Asked %(when)s: %(summary)s") % {"when": _when(asked_at, info.window.zone),
+                                                                "summary": summary[:300]},
+                     gettext_("Reply, then log it: `%(command)s`") % {
+                         "command": f"cadence contact log --client {info.slug} --direction outbound ..."}]
+            subject = gettext_("[reply owed] %(client)s is waiting for us") % {"client": info.name}
+            headline = gettext_("%(client)s is waiting for a reply.") % {"client": info.name}
+        out.append(_alert(info, "reply-owed", f"i{interaction_id}", subject, headline, lines,
+                          meta={"interaction_id": interaction_id}, language=info.am_language))
     return out
 
 
@@ -516,17 +536,25 @@ def key_date_messages(reminders: Sequence[Reminder], clients: dict[int, ClientIn
                     by_am.setdefault(info.am_id, info)
             targets = list(by_am.values())
         for info in targets:
-            whose = info.name if r.client_id is not None else f"market {r.market}"
-            names = ", ".join(c.name for c in clients.values() if c.am_id == info.am_id and c.window.country == r.market)
-            lines = [(f"{r.title} ({r.kind.replace('_', ' ')}) on {r.occurs_on:%Y-%m-%d}: "
-                     f"{'today' if r.days_left == 0 else f'in {r.days_left} days'}.")]
-            if r.note:
-                lines.append(r.note)
-            if r.client_id is None:
-                lines.append(f"Your clients in {r.market}: {names}.")
-            out.append(_alert(info, "key-date", r.period, f"[key date] {whose}: {r.title} on {r.occurs_on:%d %b}",
-                              f"Coming up for {whose}: {r.title}.", lines, recipient=(info.am_id, info.am_email),
-                              meta={"key_date_id": r.key_date_id}))
+            with i18n.use(info.am_language):
+                whose = info.name if r.client_id is not None else gettext_("market %(market)s") % {"market": r.market}
+                names = gettext_(N_(", ")).join(c.name for c in clients.values()
+                                                if c.am_id == info.am_id and c.window.country == r.market)
+                kind = gettext_(KEY_DATE_KINDS.get(r.kind, r.kind.replace("_", " ")))
+                values = {"title": r.title, "kind": kind, "day": i18n.date(r.occurs_on), "num": r.days_left,
+                          "whose": whose, "market": r.market, "names": names}
+                lines = [(gettext_("%(title)s (%(kind)s) on %(day)s: today.") if r.days_left == 0 else
+                          ngettext_("%(title)s (%(kind)s) on %(day)s: in %(num)s day.",
+                                    "%(title)s (%(kind)s) on %(day)s: in %(num)s days.", r.days_left)) % values]
+                if r.note:
+                    lines.append(r.note)
+                if r.client_id is None:
+                    lines.append(gettext_("Your clients in %(market)s: %(names)s.") % values)
+                subject = gettext_("[key date] %(whose)s: %(title)s on %(day)s") % values
+                headline = gettext_("Coming up for %(whose)s: %(title)s.") % values
+            out.append(_alert(info, "key-date", r.period, subject, headline, lines,
+                              recipient=(info.am_id, info.am_email), meta={"key_date_id": r.key_date_id},
+                              language=info.am_language))
     return out
 
 
@@ -535,49 +563,75 @@ def nudge_messages(nudges: Sequence[Nudge], clients: dict[int, ClientInfo]) -> l
     out = []
     for n in nudges:
         info = clients[n.client_id]
-        since = _fmt(n.last_outbound_at, info.window.zone) if n.last_outbound_at else "never"
-        lines = [(f"No outbound contact since {since}: {n.silent_days} working days, "
-                 f"a {info.tier.value} client allows {n.allowed_days}."),
-                 "Seed 002: write first, several times a week — intermediate results, first leads, what changed.",
-                 f"Once written, log it: `cadence contact log --client {info.slug} --direction outbound ...`"]
-        out.append(_alert(info, "write-first", n.period, f"[write first] {info.name}: {n.silent_days} working days "
-                          "without contact", f"Time to write to {info.name}.", lines, meta={"silent_days": n.silent_days}))
+        with i18n.use(info.am_language):
+            values = {"client": info.name, "num": n.silent_days, "tier": internal_mail.tier(info.tier.value),
+                      "allowed": n.allowed_days}
+            since = (gettext_("No outbound contact since %(when)s.") % {
+                         "when": _when(n.last_outbound_at, info.window.zone)} if n.last_outbound_at
+                     else gettext_("No outbound contact yet."))
+            lines = [since, ngettext_("%(num)s working day without contact; a %(tier)s client allows %(allowed)s.",
+                                      "%(num)s working days without contact; a %(tier)s client allows %(allowed)s.",
+                                      n.silent_days) % values,
+                     gettext_("Seed 002: write first, several times a week — intermediate results, first leads,"
+                              " what changed."),
+                     gettext_("Once written, log it: `%(command)s`") % {
+                         "command": f"cadence contact log --client {info.slug} --direction outbound ..."}]
+            subject = ngettext_("[write first] %(client)s: %(num)s working day without contact",
+                                "[write first] %(client)s: %(num)s working days without contact",
+                                n.silent_days) % values
+            headline = gettext_("Time to write to %(client)s.") % values
+        out.append(_alert(info, "write-first", n.period, subject, headline, lines,
+                          meta={"silent_days": n.silent_days}, language=info.am_language))
     return out
 
 
-def load_approval_leads(session: Session, clients: dict[int, ClientInfo]) -> dict[int, tuple[int, str]]:
-    """Who hears of an approval the AM let wait: the client's team lead, else the AM's manager, else its director."""
+def load_approval_leads(session: Session, clients: dict[int, ClientInfo]) -> dict[int, tuple[int, str, str]]:
+    """Who hears of an approval the AM let wait: the client's team lead, else the AM's manager, else its director;
+    as (staff id, email, language)."""
     manager = aliased(Staff)
     rows = session.execute(
         select(Client.id, Client.team_lead_id, manager.id, Client.director_id)
         .join(Staff, Staff.id == Client.owner_am_id).outerjoin(manager, manager.id == Staff.manager_id)
         .where(Client.id.in_(list(clients)))).all()
     chosen = {cid: lead or mgr or director for cid, lead, mgr, director in rows if lead or mgr or director}
-    emails = dict(session.execute(select(Staff.id, Staff.email).where(Staff.id.in_(set(chosen.values())))).all())
-    return {cid: (sid, emails[sid]) for cid, sid in chosen.items()}
+    people = {sid: (email, language.value) for sid, email, language in session.execute(
+        select(Staff.id, Staff.email, Staff.language).where(Staff.id.in_(set(chosen.values()))))}
+    return {cid: (sid, *people[sid]) for cid, sid in chosen.items()}
 
 
 def approval_messages(reminders: Sequence[ApprovalReminder], waiting: Sequence[Waiting],
-                      clients: dict[int, ClientInfo], leads: dict[int, tuple[int, str]]) -> list[dict[str, Any]]:
+                      clients: dict[int, ClientInfo], leads: dict[int, tuple[int, str, str]]) -> list[dict[str, Any]]:
     """The AM is reminded of a message waiting for approval; later its team lead is told the AM has not decided."""
     by_id = {w.message_id: w for w in waiting}
     out = []
     for r in reminders:
         info, w = clients[r.client_id], by_id[r.message_id]
-        since = _fmt(w.waiting_since, info.window.zone)
-        lines = [f"Message {w.message_id}: {w.kind} to {w.recipient} ({w.language}), “{w.subject[:150]}”.",
-                 f"Waiting for approval since {since}; it is not sent until someone decides.",
-                 f"Read it: `cadence outbox show {w.message_id}`; decide: `cadence outbox approve|edit|reject "
-                 f"{w.message_id} --by EMAIL`, or the message-approval deployment in the Prefect UI."]
         if r.step == "am":
-            out.append(_alert(info, "approval-reminder", r.period, f"[approval] {info.name}: {w.kind} waiting for "
-                              "your approval", f"A message to {info.name} is waiting for your approval.", lines,
-                              meta={"message_id": w.message_id}))
+            language, recipient = info.am_language, None
         elif r.client_id in leads:
-            out.append(_alert(info, "approval-overdue", r.period, f"[approval overdue] {info.name}: {info.am_name} "
-                              f"has not approved a {w.kind}", f"{info.am_name} has not decided on a message to "
-                              f"{info.name}; you can decide instead.", lines, recipient=leads[r.client_id],
-                              meta={"message_id": w.message_id}))
+            sid, email, language = leads[r.client_id]
+            recipient = (sid, email)
+        else:
+            continue
+        with i18n.use(language):
+            values = {"id": w.message_id, "kind": w.kind, "to": w.recipient, "language": w.language,
+                      "subject": w.subject[:150], "when": _when(w.waiting_since, info.window.zone),
+                      "client": info.name, "am": info.am_name}
+            lines = [gettext_("Message %(id)s: %(kind)s to %(to)s (%(language)s), “%(subject)s”.") % values,
+                     gettext_("Waiting for approval since %(when)s; it is not sent until someone decides.") % values,
+                     gettext_("Read it: `%(show)s`; decide: `%(decide)s`, or the message-approval deployment in the"
+                              " Prefect UI.") % {
+                         "show": f"cadence outbox show {w.message_id}",
+                         "decide": f"cadence outbox approve|edit|reject {w.message_id} --by EMAIL"}]
+            if recipient is None:
+                subject = gettext_("[approval] %(client)s: %(kind)s waiting for your approval") % values
+                headline = gettext_("A message to %(client)s is waiting for your approval.") % values
+            else:
+                subject = gettext_("[approval overdue] %(client)s: %(am)s has not approved a %(kind)s") % values
+                headline = gettext_("%(am)s has not decided on a message to %(client)s; you can decide"
+                                    " instead.") % values
+        out.append(_alert(info, "approval-reminder" if recipient is None else "approval-overdue", r.period, subject,
+                          headline, lines, recipient=recipient, meta={"message_id": w.message_id}, language=language))
     return out
 
 
@@ -642,7 +696,8 @@ def run_service_clocks(session: Session, as_of: dt.datetime, agency_zone: str = 
     reminders = key_date_reminders(load_key_dates(session), today)
     approvals = awaiting(session, clients)
     chases = approval_reminders(approvals, as_of)
-    candidates = [*request_messages([a for a in alerts if a.request_id not in in_crisis], clients), *unresponsive_messages(waiting, clients),
+    candidates = [*request_messages([a for a in alerts if a.request_id not in in_crisis], clients),
+                  *unresponsive_messages(waiting, clients),
                   *owed_messages(load_owed(session, clients), clients, as_of),
                   *key_date_messages(reminders, clients), *nudge_messages(nudges, clients),
                   *approval_messages(chases, approvals, clients,

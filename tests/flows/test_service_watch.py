@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from flows.service_watch import service_watch
 from models import Client, Incident, OutboundMessage
+from tasks import i18n
 from tasks.demo import generate_agency
 
 AS_OF = dt.date(2026, 11, 25)
@@ -55,7 +56,12 @@ def test_watch_alerts_each_planted_case_once_and_a_second_pass_is_quiet(engine, 
     assert first["tiers"]["recomputed"] == 12, "the first run of the month recomputes tiers"
     with Session(engine) as s:
         nudge = s.scalars(select(OutboundMessage).where(OutboundMessage.kind == "write-first")).first()
-        assert "Suggested message to" in nudge.body_text
+        with i18n.use(nudge.language.value):  # the AM's language, like every internal alert
+            suggested = i18n.gettext_("Suggested message to %(to)s (edit, then send it yourself):").split("%")[0]
+        assert suggested in nudge.body_text
+        languages = {m.language.value for m in s.scalars(select(OutboundMessage)
+                                                          .where(OutboundMessage.flow == "service-watch"))}
+    assert languages - {"en"}, "the demo's AMs are not all English: some alerts are translated"
 
     second = service_watch(as_of=WATCH_AT + dt.timedelta(minutes=1), send=False)
     assert second["queued"] == [] and second["incidents"] == [] and second["escalations"] == []
