@@ -6,6 +6,7 @@ import datetime as dt
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tasks import i18n
 from tasks.i18n import N_, gettext_, ngettext_
@@ -29,6 +30,12 @@ def stage(value: str) -> str:
 
 def incident_stage(value: str) -> str:
     return gettext_(INCIDENT_STAGES[value]) if value in INCIDENT_STAGES else value
+
+
+def when(at: dt.datetime, zone: str) -> str:
+    """A moment in the reader's zone and locale, with the zone's abbreviation: 25.11.2026, 15:00 MSK."""
+    local = at.astimezone(ZoneInfo(zone))
+    return f"{i18n.datetime(at, zone, 'short')} {local.tzname() or zone}"
 
 
 def severity(value: str) -> str:

@@ -424,16 +424,12 @@ def folded_period(group: Sequence[RequestAlert]) -> str:
     return f"r{group[0].request_id}-{''.join(a.stage[0] + a.kind[0] for a in group)}-{digest}"
 
 
-def _when(at: dt.datetime, zone: str) -> str:
-    return f"{i18n.datetime(at, zone, 'short')} {ZoneInfo(zone).tzname(at.astimezone(ZoneInfo(zone))) or zone}"
-
-
 def request_lines(group: Sequence[RequestAlert], info: ClientInfo) -> list[str]:
     """What one request's reminder says, in the language in use: each due stage with its deadline, how to record it."""
     first = group[0]
     lines = [f"{first.reference}: {first.title}"]
     for a in group:
-        values = {"stage": gettext_(internal_mail.STAGE_LABELS[a.stage]), "due": _when(a.due_at, info.window.zone)}
+        values = {"stage": gettext_(internal_mail.STAGE_LABELS[a.stage]), "due": internal_mail.when(a.due_at, info.window.zone)}
         lines.append((gettext_("%(stage)s: was due %(due)s, overdue") if a.kind == "breach"
                       else gettext_("%(stage)s: due %(due)s")) % values)
     lines.append(gettext_("%(tier)s client; deadlines count business hours %(start)s–%(end)s %(zone)s") % {
@@ -457,7 +453,7 @@ def request_messages(alerts: Sequence[RequestAlert], clients: dict[int, ClientIn
             separator = gettext_(N_(", "))
             stages = separator.join(gettext_(internal_mail.STAGE_LABELS[a.stage]) for a in shown)
             values = {"client": info.name, "reference": first.reference, "stages": stages,
-                      "due": _when(first.due_at, info.window.zone)}
+                      "due": internal_mail.when(first.due_at, info.window.zone)}
             if breach:
                 subject = gettext_("[SLA breach] %(client)s %(reference)s overdue: %(stages)s") % values
                 headline = gettext_("Overdue: %(stages)s.") % values
@@ -490,7 +486,7 @@ def unresponsive_messages(waiting: Sequence[Unanswered], clients: dict[int, Clie
             options = gettext_(N_(", ")).join(_channel(c) for c in other_channels(w.channel, w.has_phone,
                                                                                    w.has_messenger))
             lines = [gettext_("Our %(channel)s message of %(when)s has had no answer.") % {
-                         "channel": _channel(w.channel), "when": _when(w.occurred_at, info.window.zone)},
+                         "channel": _channel(w.channel), "when": internal_mail.when(w.occurred_at, info.window.zone)},
                      gettext_("Try another channel: %(options)s (seed 002: no answer in the messenger, call or"
                               " email).") % {"options": options},
                      gettext_("Log the reply when it comes: `%(command)s`") % {
@@ -512,7 +508,7 @@ def owed_messages(owed: Sequence[tuple[int, int, dt.datetime, str]], clients: di
         if not reply_owed(asked_at, info.window, as_of):
             continue
         with i18n.use(info.am_language):
-            lines = [gettext_("Asked %(when)s: %(summary)s") % {"when": _when(asked_at, info.window.zone),
+            lines = [gettext_("Asked %(when)s: %(summary)s") % {"when": internal_mail.when(asked_at, info.window.zone),
                                                                 "summary": summary[:300]},
                      gettext_("Reply, then log it: `%(command)s`") % {
                          "command": f"cadence contact log --client {info.slug} --direction outbound ..."}]
@@ -567,7 +563,7 @@ def nudge_messages(nudges: Sequence[Nudge], clients: dict[int, ClientInfo]) -> l
             values = {"client": info.name, "num": n.silent_days, "tier": internal_mail.tier(info.tier.value),
                       "allowed": n.allowed_days}
             since = (gettext_("No outbound contact since %(when)s.") % {
-                         "when": _when(n.last_outbound_at, info.window.zone)} if n.last_outbound_at
+                         "when": internal_mail.when(n.last_outbound_at, info.window.zone)} if n.last_outbound_at
                      else gettext_("No outbound contact yet."))
             lines = [since, ngettext_("%(num)s working day without contact; a %(tier)s client allows %(allowed)s.",
                                       "%(num)s working days without contact; a %(tier)s client allows %(allowed)s.",
@@ -615,7 +611,7 @@ def approval_messages(reminders: Sequence[ApprovalReminder], waiting: Sequence[W
             continue
         with i18n.use(language):
             values = {"id": w.message_id, "kind": w.kind, "to": w.recipient, "language": w.language,
-                      "subject": w.subject[:150], "when": _when(w.waiting_since, info.window.zone),
+                      "subject": w.subject[:150], "when": internal_mail.when(w.waiting_since, info.window.zone),
                       "client": info.name, "am": info.am_name}
             lines = [gettext_("Message %(id)s: %(kind)s to %(to)s (%(language)s), “%(subject)s”.") % values,
                      gettext_("Waiting for approval since %(when)s; it is not sent until someone decides.") % values,

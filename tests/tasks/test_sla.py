@@ -230,6 +230,15 @@ def test_one_overdue_request_is_one_email_per_recipient_per_pass(engine):
             assert stage in reminder.body_text, reminder.body_text
         assert reminder.meta["stages"] == ["confirm:breach", "plan:breach", "deliver:breach"]
         assert "overdue" not in reminder.body_text and "Record it" not in reminder.body_text
+        # The crisis notices, each in its reader's language and zone, list every overdue stage of the request.
+        notices = {m.staff_id: m for m in rows if m.kind == "incident-opened"}
+        ru, zh = notices[ids["am"]], notices[ids["lead"]]
+        assert (ru.language.value, zh.language.value) == ("ru", "zh")
+        assert ru.subject.startswith("[инцидент №") and zh.subject.startswith("【事件#")
+        assert "По вашему клиенту открыт кризис." in ru.body_text and "Золотой срок:" in ru.body_text
+        assert "您的客户出现危机" in zh.body_text and "黄金时限：" in zh.body_text
+        assert "A crisis was opened" not in ru.body_text + zh.body_text
+        assert all(stage in ru.body_text for stage in ("confirm", "plan", "deliver")), "facts list every stage"
 
     with Session(engine) as s, s.begin():
         again = run_service_clocks(s, AT + dt.timedelta(minutes=5), "Europe/Moscow")
