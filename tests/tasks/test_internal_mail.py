@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from tasks import i18n, internal_mail
@@ -107,3 +110,45 @@ def test_a_headline_from_evidence_of_another_shape_falls_back_to_the_detectors_n
     with i18n.use("ru"):
         assert internal_mail.headline("anomaly", {"metrics": [{"metric": "spend"}]}).startswith("Расход")
         assert internal_mail.headline("brand_new_detector", {}) == "brand new detector"
+
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "messages"
+UPDATE = os.environ.get("CADENCE_UPDATE_GOLDEN") == "1"
+DIGEST = [  # one finding per detector, a folded one among them, worst first as the digest sorts them
+    {"severity": "critical", "client": "Acme", "account": "Acme Search", "campaign": "Brand",
+     "detector": "spend_without_conversions", "evidence": EVIDENCE["spend_without_conversions"],
+     "recommendation": "Pause it. It spent £412.50 on 2026-11-24 with no conversion."},
+    {"severity": "critical", "client": "Acme", "account": "Acme Search", "campaign": None,
+     "detector": "tracking_broken", "evidence": {**EVIDENCE["tracking_broken"], "folded": {
+         "count": 3, "campaigns": [1, 2, 3], "detectors": ["spend_without_conversions", "anomaly"]}},
+     "recommendation": "Conversions stopped across the whole account for the last 3 days while clicks held."},
+    *({"severity": "warning", "client": "Beta", "account": "Beta Social", "campaign": "Prospecting",
+       "detector": d, "evidence": EVIDENCE[d], "recommendation": f"(the {d} advice)"}
+      for d in ("anomaly", "budget_pacing", "cpa_above_band", "underdelivery_low_bid", "launch_guard",
+                "churn_signal", "data_not_arrived", "stopped_delivering")),
+    {"severity": "info", "client": "Gamma", "account": "Gamma Ads", "campaign": None, "detector": "data_quality",
+     "evidence": EVIDENCE["data_quality"], "recommendation": "(the data quality advice)"},
+]
+
+
+@pytest.mark.parametrize("language", ["en", "zh", "ru"])
+def test_digest_golden_per_language(language):
+    import datetime as dt
+
+    from tasks.sweep import digest_message
+
+    outputs = {}
+    for name, findings, clients in (("findings", DIGEST, 4), ("quiet", [], 1)):
+        counts = {level: sum(f["severity"] == level for f in findings) for level in ("critical", "warning", "info")}
+        message = digest_message({"staff_id": 1, "email": "am@agency.example", "am_name": "Anna", "language": language,
+                                  "day": dt.date(2026, 11, 24), "clients": clients, "findings": findings, **counts})
+        assert message["language"].value == language
+        outputs[f"sweep_digest.{name}.{language}.txt"] = f"Subject: {message['subject']}\n\n{message['body_text']}"
+    for name, content in outputs.items():
+        path = GOLDEN / name
+        if UPDATE:
+            path.write_text(content, encoding="utf-8")
+        assert path.read_text(encoding="utf-8") == content, f"{name} changed: CADENCE_UPDATE_GOLDEN=1 to accept"
+    if language != "en":
+        assert "open finding" not in outputs[f"sweep_digest.findings.{language}.txt"]
+        assert "(the " not in outputs[f"sweep_digest.findings.{language}.txt"], "English advice is for English AMs"
