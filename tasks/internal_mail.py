@@ -74,9 +74,17 @@ def _money(evidence: Mapping[str, Any], key: str) -> str:
     return i18n.money(evidence.get(key), evidence.get("currency") or "")
 
 
+SWC_ACTIONS = {"pause": N_("; pause it"), "narrow_targeting": N_("; narrow the targeting"),
+               "keep_watching": N_("; keep watching until it spends another %(remaining)s")}
+
+
 def _spend_without_conversions(ev: Mapping[str, Any]) -> str:
-    return gettext_("Spent %(spend)s with no conversion; the CPA limit is %(limit)s") % {
+    text = gettext_("Spent %(spend)s with no conversion; the CPA limit is %(limit)s") % {
         "spend": _money(ev, "spend_today"), "limit": _money(ev, "target_cpa")}
+    phrase = SWC_ACTIONS.get(ev.get("action") or "")
+    if phrase:
+        text += gettext_(phrase) % {"remaining": _money(ev, "remaining_before_limit")}
+    return text
 
 
 def _cpa_above_band(ev: Mapping[str, Any]) -> str:
@@ -142,7 +150,8 @@ def _tracking_broken(ev: Mapping[str, Any]) -> str:
                      " %(usual)s)",
                      "No conversion across the account for %(num)s days while clicks held (usual conversions a day:"
                      " %(usual)s)",
-                     days) % {"num": days, "usual": i18n.number(ev.get("baseline_conversions_per_day"), 1)}
+                     days) % {"num": days, "usual": i18n.number(ev.get("baseline_conversions_per_day"), 1)} \
+        + gettext_("; check the conversion tag and tell the client")
 
 
 def _churn_signal(ev: Mapping[str, Any]) -> str:

@@ -77,7 +77,7 @@ def test_an_anomaly_headline_prints_ratios_readably(language, expected):
 
 
 EVIDENCE = {
-    "spend_without_conversions": {"spend_today": 412.5, "target_cpa": 80, "currency": "GBP"},
+    "spend_without_conversions": {"spend_today": 412.5, "target_cpa": 80, "currency": "GBP", "action": "pause"},
     "cpa_above_band": {"window_days": 7, "cpa": 55.2, "pct_above_max": 38.0, "cpa_band": [20, 40], "currency": "EUR"},
     "underdelivery_low_bid": {"days": 5, "max_share_of_budget": 0.12, "daily_budget": 200, "currency": "EUR"},
     "launch_guard": {"problems": ["no_geo_targeting", "no_conversion_goal"], "spend_today": 33.1, "currency": "RUB"},
