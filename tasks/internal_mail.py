@@ -187,28 +187,35 @@ def _data_quality(ev: Mapping[str, Any]) -> str:
     return gettext_(N_("; ")).join(_data_quality_issue(i) for i in ev.get("issues") or [ev])
 
 
+def _usual(ev: Mapping[str, Any]) -> str:
+    if not ev.get("baseline_daily_spend"):
+        return ""
+    return gettext_("; usually %(usual)s a day") % {"usual": _money(ev, "baseline_daily_spend")}
+
+
 def _data_not_arrived(ev: Mapping[str, Any]) -> str:
-    late = ev.get("days_late") if ev.get("days_late") is not None else ev.get("lag_days")
-    if ev.get("last_day"):
-        text = gettext_("No data since %(day)s: check the import or the platform connection") % {
-            "day": _day(ev["last_day"])}
-    else:
-        text = gettext_("The day's data has not arrived: check the import or the platform connection")
-    if late:
-        text += ngettext_(" (%(num)s day late)", " (%(num)s days late)", int(late)) % {"num": int(late)}
-    return text
+    days = int(ev.get("days_missing") or 0)
+    text = ngettext_("No data since %(day)s (%(num)s day missing)", "No data since %(day)s (%(num)s days missing)",
+                     days) % {"day": _day(ev.get("last_day_with_data")), "num": days}
+    return text + _usual(ev) + gettext_("; check the import and the platform connection")
 
 
 def _stopped_delivering(ev: Mapping[str, Any]) -> str:
-    if ev.get("status") == "paused" or ev.get("paused"):
-        text = gettext_("Paused after delivering steadily: check that it was meant")
-    else:
-        text = gettext_("Stopped delivering: nothing yesterday after delivering steadily")
-    days = ev.get("days_delivering") if ev.get("days_delivering") is not None else ev.get("active_days")
-    if days:
-        text += ngettext_(" (it had delivered on %(num)s of the previous days)",
-                          " (it had delivered on %(num)s of the previous days)", int(days)) % {"num": int(days)}
-    return text
+    days, last = int(ev.get("days_stopped") or 0), _day(ev.get("last_day_with_delivery"))
+    if ev.get("campaigns_stopped"):  # the whole account went dark
+        n = int(ev["campaigns_stopped"])
+        return ngettext_("The whole account stopped delivering: %(num)s campaign has had nothing since %(day)s",
+                         "The whole account stopped delivering: %(num)s campaigns have had nothing since %(day)s",
+                         n) % {"num": n, "day": last} + _usual(ev) \
+            + gettext_("; check billing, a suspension and the spending limit today")
+    values = {"num": days, "day": last, "delivered": ev.get("days_delivered"), "recent": ev.get("recent_days")}
+    if ev.get("status") == "paused":
+        return gettext_("Paused: nothing since %(day)s after delivering on %(delivered)s of %(recent)s days;"
+                        " check that the pause was meant") % values
+    return ngettext_("Stopped delivering: nothing for %(num)s day since %(day)s, after delivering on %(delivered)s"
+                     " of %(recent)s days", "Stopped delivering: nothing for %(num)s days since %(day)s, after"
+                     " delivering on %(delivered)s of %(recent)s days", days) % values + _usual(ev) \
+        + gettext_("; find out why and restart it")
 
 
 HEADLINES: dict[str, Callable[[Mapping[str, Any]], str]] = {

@@ -87,8 +87,10 @@ EVIDENCE = {
     "tracking_broken": {"days": 3, "baseline_conversions_per_day": 4.2},
     "churn_signal": {"paused_by_client_day": "2026-11-22"},
     "data_quality": {"issues": [{"issue": "no_kpi_band"}, {"issue": "export_incomplete", "day_count": 2}]},
-    "data_not_arrived": {"last_day": "2026-11-21", "days_late": 2},
-    "stopped_delivering": {"days_delivering": 21},
+    "data_not_arrived": {"last_day_with_data": "2026-11-21", "days_missing": 2, "baseline_daily_spend": 410.0,
+                         "currency": "EUR"},
+    "stopped_delivering": {"last_day_with_delivery": "2026-11-21", "days_stopped": 3, "recent_days": 14,
+                           "days_delivered": 13, "baseline_daily_spend": 95.5, "status": "active", "currency": "EUR"},
 }
 
 
@@ -152,3 +154,22 @@ def test_digest_golden_per_language(language):
     if language != "en":
         assert "open finding" not in outputs[f"sweep_digest.findings.{language}.txt"]
         assert "(the " not in outputs[f"sweep_digest.findings.{language}.txt"], "English advice is for English AMs"
+
+
+@pytest.mark.parametrize(("language", "evidence", "expected"), [
+    ("en", {"campaigns_stopped": 4, "campaigns": [1, 2, 3, 4], "last_day_with_delivery": "2026-11-22",
+            "days_stopped": 2, "baseline_daily_spend": 1200, "currency": "USD"},
+     "The whole account stopped delivering: 4 campaigns have had nothing since Nov 22, 2026; usually $1,200.00 a day;"
+     " check billing, a suspension and the spending limit today"),
+    ("ru", {"last_day_with_delivery": "2026-11-23", "days_stopped": 1, "recent_days": 14, "days_delivered": 12,
+            "status": "paused"},
+     "Пауза: ничего с 23 нояб. 2026 г. после показов в 12 из 14 дней; проверьте, что пауза задумана"),
+    ("ru", {"last_day_with_delivery": "2026-11-19", "days_stopped": 5, "recent_days": 14, "days_delivered": 14},
+     "Показы прекратились: ничего 5 дней с 19 нояб. 2026 г., после показов в 14 из 14 дней; выясните причину и"
+     " перезапустите"),
+    ("zh", {"last_day_with_data": "2026-11-21", "days_missing": 3}, "自2026年11月21日起没有数据（缺失3天）；请检查导入和平台连接"),
+])
+def test_freshness_and_stop_headlines(language, evidence, expected):
+    detector = "data_not_arrived" if "days_missing" in evidence else "stopped_delivering"
+    with i18n.use(language):
+        assert plain(internal_mail.headline(detector, evidence)) == expected
