@@ -241,6 +241,12 @@ def headline(detector: str, evidence: Mapping[str, Any] | None) -> str:
         text = make(ev) if make else detector.replace("_", " ")
     except (KeyError, TypeError, ValueError):  # evidence of an older shape: the detector's name still says what
         text = detector.replace("_", " ")
+    materiality = ev.get("materiality")
+    if isinstance(materiality, Mapping) and materiality.get("material") is False:
+        values = {"at_risk": i18n.money(materiality.get("at_risk"), ev.get("currency") or ""),
+                  "share": share(materiality["share"]) if materiality.get("share") is not None else ""}
+        text += (gettext_("; not a crisis: %(at_risk)s at risk, %(share)s of a usual day") if values["share"]
+                 else gettext_("; not a crisis: %(at_risk)s at risk")) % values
     folded = ev.get("folded")
     if isinstance(folded, Mapping):
         campaigns = folded.get("campaigns")

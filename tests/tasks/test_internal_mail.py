@@ -173,3 +173,15 @@ def test_freshness_and_stop_headlines(language, evidence, expected):
     detector = "data_not_arrived" if "days_missing" in evidence else "stopped_delivering"
     with i18n.use(language):
         assert plain(internal_mail.headline(detector, evidence)) == expected
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", "; not a crisis: $9.84 at risk, 0.18% of a usual day"),
+    ("ru", "; не кризис: под угрозой 9,84 $, 0,18% обычного дня"),
+    ("zh", "；不构成危机：涉及金额US$9.84，占日常花费的0.18%"),
+])
+def test_an_immaterial_finding_says_it_is_not_a_crisis(language, expected):
+    evidence = {"problems": ["no_geo_targeting"], "spend_today": 9.84, "currency": "USD",
+                "materiality": {"at_risk": 9.84, "share": 0.0018, "floor": 100, "material": False}}
+    with i18n.use(language):
+        assert plain(internal_mail.headline("launch_guard", evidence)).endswith(expected)
