@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,11 +30,13 @@ from tasks.db import configured_engine, insert_missing
 from tasks.errors import CadenceError
 from tasks.messaging import enqueue
 from tasks.messaging.compose import client_message, compose, preferences, sender
-from tasks.render import render
+from tasks import i18n, internal_mail
+from tasks.i18n import N_, gettext_, ngettext_
+from tasks.render import render, render_in
 from tasks.reports import client_view
 
 FLOW = "crisis-escalation"
-LEVELS = ("owner AM", "team lead", "director")
+LEVELS = (N_("owner AM"), N_("team lead"), N_("director"))
 STAGE_ORDER = [IncidentStage.OPENED, IncidentStage.FACTS, IncidentStage.SOLUTION, IncidentStage.PREVENTION,
                IncidentStage.CLOSED]
 CLIENT_STAGES = (IncidentStage.FACTS, IncidentStage.SOLUTION, IncidentStage.PREVENTION)
@@ -107,16 +110,41 @@ def _incident_view(incident: Incident, client: Client, notes: dict[str, list[str
             "prevention": notes.get("prevention", []), "responsibility": notes.get("responsibility", [])}
 
 
+def _reason_in(reason: str) -> str:
+    """An escalation reason from `target_level` in the language in use."""
+    late = re.fullmatch(r"not acknowledged within (\d+) minutes", reason)
+    if late:
+        n = int(late.group(1))
+        return ngettext_("not acknowledged within %(num)s minute", "not acknowledged within %(num)s minutes", n) % {
+            "num": n}
+    if reason == "no root-cause and solution document by the golden deadline":
+        return gettext_("no root-cause and solution document by the golden deadline")
+    return reason
+
+
 def _internal(incident: Incident, client: Client, staff: Staff, kind: str, subject: str, headline: str,
-              lines: Sequence[str], owner: Staff | None, is_crisis: bool = True) -> dict[str, Any]:
-    ctx = {"headline": headline, "lines": list(lines), "incident": _incident_view(incident, client, {}),
+              lines: Sequence[str], owner: Staff | None, is_crisis: bool = True,
+              values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An incident notice to one member of staff in their language and time zone; `subject`, `headline` and
+    `lines` are msgids formatted with the incident's values (id, client, cause, deadline, owner) and `values`."""
+    language, zone = staff.language.value, staff.time_zone or "UTC"
+    with i18n.use(language):
+        v = {"id": incident.id, "client": client.name, "cause": incident.cause.splitlines()[0][:150],
+             "deadline": internal_mail.when(incident.golden_deadline_at, zone),
+             "owner": owner.name if owner else gettext_("the owner AM"), **(values or {})}
+        view = _incident_view(incident, client, {})
+        view |= {"stage": internal_mail.incident_stage(view["stage"]), "opened": internal_mail.when(
+            incident.opened_at, zone), "deadline": v["deadline"]}
+        words = {"subject": gettext_(subject) % v, "headline": gettext_(headline) % v,
+                 "lines": [gettext_(line) % v for line in lines]}
+    ctx = {"headline": words["headline"], "lines": words["lines"], "incident": view,
            "owner": {"name": owner.name, "email": owner.email} if owner else None, "client": client.name,
-           "recipient": staff.name, "doc": incident.root_cause_doc or ""}
+           "recipient": staff.name, "doc": incident.root_cause_doc or "", "language": language}
     return {"flow": FLOW, "kind": kind, "period": f"incident-{incident.id}", "client_slug": client.slug,
             "audience": Audience.INTERNAL, "client_id": client.id, "contact_id": None, "staff_id": staff.id,
-            "recipient": staff.email, "language": Language.EN, "subject": subject,
-            "body_html": render("email/incident_notice.html.j2", **ctx),
-            "body_text": render("email/incident_notice.txt.j2", **ctx), "is_crisis": is_crisis,
+            "recipient": staff.email, "language": Language(language), "subject": words["subject"],
+            "body_html": render_in(language, "email/incident_notice.html.j2", **ctx),
+            "body_text": render_in(language, "email/incident_notice.txt.j2", **ctx), "is_crisis": is_crisis,
             "meta": {"incident_id": incident.id}}
 
 
@@ -204,13 +232,12 @@ def open_incident(session: Session, *, client_id: int, source: IncidentSource, d
     incident.root_cause_doc = root_cause_doc(incident, client, owner, stage_notes(session, incident.id), draft=True)
     _event(session, incident.id, now, "doc-drafted", "root cause + preliminary solution: draft written")
     group = [s for s in (owner, lead) if s is not None]
-    deadline = f"{incident.golden_deadline_at:%Y-%m-%d %H:%M} UTC"
-    lines = [f"Golden deadline: {deadline} — the root-cause and preliminary-solution document must be in by then.",
-             f"Only {owner.name if owner else 'the owner AM'} speaks to the client about this.",
-             "Acknowledge now: `cadence incident ack` or the incident-action deployment in the Prefect UI."]
-    enqueue(session, [_internal(incident, client, s, "incident-opened",
-                                f"[incident #{incident.id}] {client.name}: {incident.cause.splitlines()[0][:150]}",
-                                "A crisis was opened for your client.", lines, owner) for s in group])
+    lines = [N_("Golden deadline: %(deadline)s — the root-cause and preliminary-solution document must be in by"
+                " then."),
+             N_("Only %(owner)s speaks to the client about this."),
+             N_("Acknowledge now: `cadence incident ack` or the incident-action deployment in the Prefect UI.")]
+    enqueue(session, [_internal(incident, client, s, "incident-opened", N_("[incident #%(id)s] %(client)s: %(cause)s"),
+                                N_("A crisis was opened for your client."), lines, owner) for s in group])
     _event(session, incident.id, now, "notified", "crisis group: " + ", ".join(s.email for s in group))
     return Opened(incident.id, True)
 
@@ -352,13 +379,13 @@ def escalate_due(session: Session, as_of: dt.datetime, policy: LadderPolicy = PO
             _event(session, incident.id, as_of, "golden-deadline-missed",
                    f"deadline {incident.golden_deadline_at:%Y-%m-%d %H:%M} UTC passed without the root-cause document")
             actions.append({"incident_id": incident.id, "action": "golden-deadline-missed"})
-            lines = ["The root-cause and preliminary-solution document was not in by the golden deadline.",
-                     "Submit it now: `cadence incident advance --to solution` with the cause and the solution."]
+            lines = [N_("The root-cause and preliminary-solution document was not in by the golden deadline."),
+                     N_("Submit it now: `cadence incident advance --to solution` with the cause and the solution.")]
             # The rungs called in this pass hear it in their escalation; otherwise the top rung hears it here.
             told = (owner,) if level > incident.escalation_level else (owner, ladder[2] or ladder[1])
             messages.extend(_internal(incident, client, person, "incident-deadline-missed",
-                                      f"[incident #{incident.id} DEADLINE MISSED] {client.name}",
-                                      "The golden four hours are over.", lines, owner)
+                                      N_("[incident #%(id)s DEADLINE MISSED] %(client)s"),
+                                      N_("The golden four hours are over."), lines, owner)
                             for person in {p.id: p for p in told if p}.values())
         previous = incident.escalation_level
         if level > previous:
@@ -375,12 +402,17 @@ def escalate_due(session: Session, as_of: dt.datetime, policy: LadderPolicy = PO
                     _event(session, incident.id, as_of, "escalation-gap", f"no {LEVELS[rung]} on file for {client.slug}")
                     continue
                 _event(session, incident.id, as_of, "escalated", f"to {LEVELS[rung]} {person.email}: " + "; ".join(reasons))
-                lines = [*(f"Why: {r}." for r in reasons),
-                         f"Owner and only outward voice: {owner.name if owner else 'unknown'}.",
-                         "Acknowledge or advance: `cadence incident ack|advance` or the incident-action deployment."]
+                with i18n.use(person.language.value):
+                    why = [gettext_("Why: %(reason)s.") % {"reason": _reason_in(r)} for r in reasons]
+                    level_name = gettext_(LEVELS[rung])
+                # Each reason is already in the reader's language: a "%" in it is a literal one.
+                lines = [*(w.replace("%", "%%") for w in why), N_("Owner and only outward voice: %(owner)s."),
+                         N_("Acknowledge or advance: `cadence incident ack|advance` or the incident-action"
+                            " deployment.")]
                 messages.append(_internal(incident, client, person, f"incident-escalated-l{rung}",
-                                          f"[incident #{incident.id} ESCALATED to {LEVELS[rung]}] {client.name}",
-                                          f"Escalated to you as {LEVELS[rung]}.", lines, owner))
+                                          N_("[incident #%(id)s ESCALATED to %(level)s] %(client)s"),
+                                          N_("Escalated to you as %(level)s."), lines, owner,
+                                          values={"level": level_name}))
             actions.append({"incident_id": incident.id, "action": f"escalated to level {level}", "reasons": reasons})
         enqueue(session, messages)
     return actions

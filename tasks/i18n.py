@@ -157,6 +157,11 @@ def gettext_(message: str) -> str:
     return _current().catalogue.gettext(message)
 
 
+def ngettext_(singular: str, plural: str, n: int) -> str:
+    """The plural form for `n` in the language in use (Russian has three, Chinese one)."""
+    return _current().catalogue.ngettext(singular, plural, n)
+
+
 def term(code: str) -> str:
     """`CPA (cost per acquisition: ...)` the first time in a text, `CPA` after that."""
     active = _current()

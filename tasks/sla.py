@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -34,21 +35,23 @@ from models.enums import (
     ClientStatus,
     Direction,
     IncidentSource,
+    IncidentStage,
     Language,
     MessageStatus,
     NoteKind,
     RequestStatus,
     Tier,
 )
-from tasks import market_calendar
+from tasks import i18n, internal_mail, market_calendar
 from tasks.business_hours import add_business_hours, is_working_day
 from tasks.db import configured_engine
 from tasks.escalation import open_incident, transient
+from tasks.i18n import N_, gettext_, ngettext_
 from tasks.messaging import enqueue, idempotency_key
 from tasks.messaging.compose import in_tone, preferences
 from tasks.messaging.outbox import Window
 from tasks.messaging.review import ApprovalReminder, Waiting, approval_reminders, awaiting
-from tasks.render import render, render_in
+from tasks.render import render_in
 
 FLOW = "service-watch"
 STAGES = ("confirm", "plan", "deliver")
@@ -311,6 +314,7 @@ class ClientInfo:
     am_id: int
     am_email: str
     am_name: str
+    am_language: str = "en"
 
 
 def load_clients(session: Session) -> dict[int, ClientInfo]:
@@ -318,12 +322,12 @@ def load_clients(session: Session) -> dict[int, ClientInfo]:
     rows = session.execute(
         select(Client.id, Client.slug, Client.name, Client.tier, Client.tier_override, Client.currency,
                Client.time_zone, Client.market, Client.business_hours_start, Client.business_hours_end,
-               Client.cooperation_start, Staff.id, Staff.email, Staff.name)
+               Client.cooperation_start, Staff.id, Staff.email, Staff.name, Staff.language)
         .join(Staff, Staff.id == Client.owner_am_id)
         .where(Client.status == ClientStatus.ACTIVE)
     ).all()
     return {r[0]: ClientInfo(r[0], r[1], r[2], r[4] or r[3], r[5], Window(r[6], r[7], r[8], r[9]), r[10], r[11],
-                             r[12], r[13]) for r in rows}
+                             r[12], r[13], r[14].value) for r in rows}
 
 
 def load_open_requests(session: Session, clients: dict[int, ClientInfo]) -> list[OpenRequest]:
@@ -390,52 +394,109 @@ def load_key_dates(session: Session) -> list[KeyDateRow]:
                        k.note, k.rule) for k in session.scalars(select(KeyDate))]
 
 
-def _fmt(at: dt.datetime, zone: str) -> str:
-    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
-
-
 def _alert(info: ClientInfo, kind: str, period: str, subject: str, headline: str, lines: list[str],
            recipient: tuple[int, str] | None = None, draft: str = "", draft_to: str = "",
-           meta: dict[str, Any] | None = None) -> dict[str, Any]:
+           meta: dict[str, Any] | None = None, language: str | None = None) -> dict[str, Any]:
     """An internal alert for the outbox, rendered lazily: `render` is called only for keys not queued yet."""
     staff_id, email = recipient or (info.am_id, info.am_email)
     return {"flow": FLOW, "kind": kind, "period": period, "client_slug": info.slug, "audience": Audience.INTERNAL,
             "client_id": info.id, "contact_id": None, "staff_id": staff_id, "recipient": email,
-            "language": Language.EN, "subject": subject, "is_crisis": False, "meta": meta or {},
-            "_ctx": {"headline": headline, "lines": lines, "draft": draft, "draft_to": draft_to}}
+            "language": Language(language or "en"), "subject": subject, "is_crisis": False,
+            "meta": meta or {},
+            "_ctx": {"headline": headline, "lines": lines, "draft": draft, "draft_to": draft_to,
+                     "language": language or "en"}}
+
+
+def fold_alerts(alerts: Iterable[RequestAlert]) -> list[list[RequestAlert]]:
+    """The alerts of one request together, overdue stages first: one reminder per request and pass."""
+    by_request: dict[int, list[RequestAlert]] = {}
+    for a in alerts:
+        by_request.setdefault(a.request_id, []).append(a)
+    return [sorted(group, key=lambda a: (a.kind != "breach", STAGES.index(a.stage)))
+            for _, group in sorted(by_request.items())]
+
+
+def folded_period(group: Sequence[RequestAlert]) -> str:
+    """One alert keeps its own period; several are keyed by which stages are due and their deadlines (≤ 40 chars)."""
+    if len(group) == 1:
+        return group[0].period
+    digest = hashlib.sha1("|".join(sorted(a.period for a in group)).encode()).hexdigest()[:10]
+    return f"r{group[0].request_id}-{''.join(a.stage[0] + a.kind[0] for a in group)}-{digest}"
+
+
+def request_lines(group: Sequence[RequestAlert], info: ClientInfo) -> list[str]:
+    """What one request's reminder says, in the language in use: each due stage with its deadline, how to record it."""
+    first = group[0]
+    lines = [f"{first.reference}: {first.title}"]
+    for a in group:
+        values = {"stage": gettext_(internal_mail.STAGE_LABELS[a.stage]), "due": internal_mail.when(a.due_at, info.window.zone)}
+        lines.append((gettext_("%(stage)s: was due %(due)s, overdue") if a.kind == "breach"
+                      else gettext_("%(stage)s: due %(due)s")) % values)
+    lines.append(gettext_("%(tier)s client; deadlines count business hours %(start)s–%(end)s %(zone)s") % {
+        "tier": internal_mail.tier(info.tier.value), "start": f"{info.window.start:%H:%M}",
+        "end": f"{info.window.end:%H:%M}", "zone": info.window.zone})
+    verb = "ack" if first.stage == "confirm" else first.stage
+    command = f"cadence request {verb} {first.reference} --client {info.slug}"
+    lines.append(gettext_("Record it: `%(command)s`") % {"command": command})
+    return lines
 
 
 def request_messages(alerts: Sequence[RequestAlert], clients: dict[int, ClientInfo]) -> list[dict[str, Any]]:
+    """One reminder per request and pass in the AM's language, listing every stage that is due or overdue."""
     out = []
-    for a in alerts:
-        info = clients[a.client_id]
-        due = _fmt(a.due_at, info.window.zone)
-        what = {"confirm": "confirm the request", "plan": "send the first plan",
-                "deliver": "deliver the staged result"}[a.stage]
-        if a.kind == "breach":
-            subject, headline = f"[SLA breach] {info.name} {a.reference}: {a.stage} overdue", f"Overdue: {what}."
-        else:
-            subject, headline = f"[SLA due soon] {info.name} {a.reference}: {a.stage} by {due}", f"Due soon: {what}."
-        lines = [f"{a.reference}: {a.title}", (f"Deadline: {due} ({info.tier.value} client, business hours "
-                 f"{info.window.start:%H:%M}-{info.window.end:%H:%M} {info.window.zone})"),
-                 (f"Record it: `cadence request {'ack' if a.stage == 'confirm' else a.stage} {a.reference} "
-                 f"--client {info.slug}`")]
-        out.append(_alert(info, f"request-{a.kind}", a.period, subject, headline, lines,
-                          meta={"request_id": a.request_id, "stage": a.stage}))
+    for group in fold_alerts(alerts):
+        first = group[0]
+        info = clients[first.client_id]
+        breach = any(a.kind == "breach" for a in group)
+        shown = [a for a in group if a.kind == "breach"] if breach else group
+        with i18n.use(info.am_language):
+            separator = gettext_(N_(", "))
+            stages = separator.join(gettext_(internal_mail.STAGE_LABELS[a.stage]) for a in shown)
+            values = {"client": info.name, "reference": first.reference, "stages": stages,
+                      "due": internal_mail.when(first.due_at, info.window.zone)}
+            if breach:
+                subject = gettext_("[SLA breach] %(client)s %(reference)s overdue: %(stages)s") % values
+                headline = gettext_("Overdue: %(stages)s.") % values
+            else:
+                subject = gettext_("[SLA due soon] %(client)s %(reference)s: %(stages)s by %(due)s") % values
+                headline = gettext_("Due soon: %(stages)s.") % values
+            lines = request_lines(group, info)
+        out.append(_alert(info, "request-breach" if breach else "request-warning", folded_period(group), subject,
+                          headline, lines, meta={"request_id": first.request_id, "stage": first.stage,
+                                                 "stages": [f"{a.stage}:{a.kind}" for a in group]},
+                          language=info.am_language))
     return out
+
+
+CHANNEL_LABELS = {"phone": N_("phone"), "email": N_("email"), "messenger": N_("messenger"), "wechat": N_("WeChat"),
+                  "telegram": N_("Telegram")}
+KEY_DATE_KINDS = {"market_peak": N_("market peak"), "birthday": N_("birthday"), "renewal": N_("renewal"),
+                  "anniversary": N_("anniversary"), "financing": N_("financing"), "launch": N_("launch")}
+
+
+def _channel(channel: Channel) -> str:
+    return gettext_(CHANNEL_LABELS.get(channel.value, channel.value))
 
 
 def unresponsive_messages(waiting: Sequence[Unanswered], clients: dict[int, ClientInfo]) -> list[dict[str, Any]]:
     out = []
     for w in waiting:
         info = clients[w.client_id]
-        options = ", ".join(c.value for c in other_channels(w.channel, w.has_phone, w.has_messenger))
-        lines = [f"Our {w.channel.value} message of {_fmt(w.occurred_at, info.window.zone)} has had no answer.",
-                 f"Try another channel: {options} (seed 002: no answer in the messenger, call or email).",
-                 f"Log the reply when it comes: `cadence contact log --client {info.slug} --direction inbound ...`"]
-        out.append(_alert(info, "unresponsive", f"i{w.interaction_id}", f"[no answer] {info.name}: try another channel",
-                          f"{info.name} has not answered for {UNRESPONSIVE_DAYS}+ working days.", lines,
-                          meta={"interaction_id": w.interaction_id}))
+        with i18n.use(info.am_language):
+            options = gettext_(N_(", ")).join(_channel(c) for c in other_channels(w.channel, w.has_phone,
+                                                                                   w.has_messenger))
+            lines = [gettext_("Our %(channel)s message of %(when)s has had no answer.") % {
+                         "channel": _channel(w.channel), "when": internal_mail.when(w.occurred_at, info.window.zone)},
+                     gettext_("Try another channel: %(options)s (seed 002: no answer in the messenger, call or"
+                              " email).") % {"options": options},
+                     gettext_("Log the reply when it comes: `%(command)s`") % {
+                         "command": f"cadence contact log --client {info.slug} --direction inbound ..."}]
+            subject = gettext_("[no answer] %(client)s: try another channel") % {"client": info.name}
+            headline = ngettext_("%(client)s has not answered for %(num)s+ working day.",
+                                 "%(client)s has not answered for %(num)s+ working days.", UNRESPONSIVE_DAYS) % {
+                "client": info.name, "num": UNRESPONSIVE_DAYS}
+        out.append(_alert(info, "unresponsive", f"i{w.interaction_id}", subject, headline, lines,
+                          meta={"interaction_id": w.interaction_id}, language=info.am_language))
     return out
 
 
@@ -446,10 +507,15 @@ def owed_messages(owed: Sequence[tuple[int, int, dt.datetime, str]], clients: di
         info = clients[client_id]
         if not reply_owed(asked_at, info.window, as_of):
             continue
-        lines = [f"Asked {_fmt(asked_at, info.window.zone)}: {summary[:300]}",
-                 f"Reply, then log it: `cadence contact log --client {info.slug} --direction outbound ...`"]
-        out.append(_alert(info, "reply-owed", f"i{interaction_id}", f"[reply owed] {info.name} is waiting for us",
-                          f"{info.name} is waiting for a reply.", lines, meta={"interaction_id": interaction_id}))
+        with i18n.use(info.am_language):
+            lines = [gettext_("Asked %(when)s: %(summary)s") % {"when": internal_mail.when(asked_at, info.window.zone),
+                                                                "summary": summary[:300]},
+                     gettext_("Reply, then log it: `%(command)s`") % {
+                         "command": f"cadence contact log --client {info.slug} --direction outbound ..."}]
+            subject = gettext_("[reply owed] %(client)s is waiting for us") % {"client": info.name}
+            headline = gettext_("%(client)s is waiting for a reply.") % {"client": info.name}
+        out.append(_alert(info, "reply-owed", f"i{interaction_id}", subject, headline, lines,
+                          meta={"interaction_id": interaction_id}, language=info.am_language))
     return out
 
 
@@ -466,17 +532,25 @@ def key_date_messages(reminders: Sequence[Reminder], clients: dict[int, ClientIn
                     by_am.setdefault(info.am_id, info)
             targets = list(by_am.values())
         for info in targets:
-            whose = info.name if r.client_id is not None else f"market {r.market}"
-            names = ", ".join(c.name for c in clients.values() if c.am_id == info.am_id and c.window.country == r.market)
-            lines = [(f"{r.title} ({r.kind.replace('_', ' ')}) on {r.occurs_on:%Y-%m-%d}: "
-                     f"{'today' if r.days_left == 0 else f'in {r.days_left} days'}.")]
-            if r.note:
-                lines.append(r.note)
-            if r.client_id is None:
-                lines.append(f"Your clients in {r.market}: {names}.")
-            out.append(_alert(info, "key-date", r.period, f"[key date] {whose}: {r.title} on {r.occurs_on:%d %b}",
-                              f"Coming up for {whose}: {r.title}.", lines, recipient=(info.am_id, info.am_email),
-                              meta={"key_date_id": r.key_date_id}))
+            with i18n.use(info.am_language):
+                whose = info.name if r.client_id is not None else gettext_("market %(market)s") % {"market": r.market}
+                names = gettext_(N_(", ")).join(c.name for c in clients.values()
+                                                if c.am_id == info.am_id and c.window.country == r.market)
+                kind = gettext_(KEY_DATE_KINDS.get(r.kind, r.kind.replace("_", " ")))
+                values = {"title": r.title, "kind": kind, "day": i18n.date(r.occurs_on), "num": r.days_left,
+                          "whose": whose, "market": r.market, "names": names}
+                lines = [(gettext_("%(title)s (%(kind)s) on %(day)s: today.") if r.days_left == 0 else
+                          ngettext_("%(title)s (%(kind)s) on %(day)s: in %(num)s day.",
+                                    "%(title)s (%(kind)s) on %(day)s: in %(num)s days.", r.days_left)) % values]
+                if r.note:
+                    lines.append(r.note)
+                if r.client_id is None:
+                    lines.append(gettext_("Your clients in %(market)s: %(names)s.") % values)
+                subject = gettext_("[key date] %(whose)s: %(title)s on %(day)s") % values
+                headline = gettext_("Coming up for %(whose)s: %(title)s.") % values
+            out.append(_alert(info, "key-date", r.period, subject, headline, lines,
+                              recipient=(info.am_id, info.am_email), meta={"key_date_id": r.key_date_id},
+                              language=info.am_language))
     return out
 
 
@@ -485,49 +559,75 @@ def nudge_messages(nudges: Sequence[Nudge], clients: dict[int, ClientInfo]) -> l
     out = []
     for n in nudges:
         info = clients[n.client_id]
-        since = _fmt(n.last_outbound_at, info.window.zone) if n.last_outbound_at else "never"
-        lines = [(f"No outbound contact since {since}: {n.silent_days} working days, "
-                 f"a {info.tier.value} client allows {n.allowed_days}."),
-                 "Seed 002: write first, several times a week — intermediate results, first leads, what changed.",
-                 f"Once written, log it: `cadence contact log --client {info.slug} --direction outbound ...`"]
-        out.append(_alert(info, "write-first", n.period, f"[write first] {info.name}: {n.silent_days} working days "
-                          "without contact", f"Time to write to {info.name}.", lines, meta={"silent_days": n.silent_days}))
+        with i18n.use(info.am_language):
+            values = {"client": info.name, "num": n.silent_days, "tier": internal_mail.tier(info.tier.value),
+                      "allowed": n.allowed_days}
+            since = (gettext_("No outbound contact since %(when)s.") % {
+                         "when": internal_mail.when(n.last_outbound_at, info.window.zone)} if n.last_outbound_at
+                     else gettext_("No outbound contact yet."))
+            lines = [since, ngettext_("%(num)s working day without contact; a %(tier)s client allows %(allowed)s.",
+                                      "%(num)s working days without contact; a %(tier)s client allows %(allowed)s.",
+                                      n.silent_days) % values,
+                     gettext_("Seed 002: write first, several times a week — intermediate results, first leads,"
+                              " what changed."),
+                     gettext_("Once written, log it: `%(command)s`") % {
+                         "command": f"cadence contact log --client {info.slug} --direction outbound ..."}]
+            subject = ngettext_("[write first] %(client)s: %(num)s working day without contact",
+                                "[write first] %(client)s: %(num)s working days without contact",
+                                n.silent_days) % values
+            headline = gettext_("Time to write to %(client)s.") % values
+        out.append(_alert(info, "write-first", n.period, subject, headline, lines,
+                          meta={"silent_days": n.silent_days}, language=info.am_language))
     return out
 
 
-def load_approval_leads(session: Session, clients: dict[int, ClientInfo]) -> dict[int, tuple[int, str]]:
-    """Who hears of an approval the AM let wait: the client's team lead, else the AM's manager, else its director."""
+def load_approval_leads(session: Session, clients: dict[int, ClientInfo]) -> dict[int, tuple[int, str, str]]:
+    """Who hears of an approval the AM let wait: the client's team lead, else the AM's manager, else its director;
+    as (staff id, email, language)."""
     manager = aliased(Staff)
     rows = session.execute(
         select(Client.id, Client.team_lead_id, manager.id, Client.director_id)
         .join(Staff, Staff.id == Client.owner_am_id).outerjoin(manager, manager.id == Staff.manager_id)
         .where(Client.id.in_(list(clients)))).all()
     chosen = {cid: lead or mgr or director for cid, lead, mgr, director in rows if lead or mgr or director}
-    emails = dict(session.execute(select(Staff.id, Staff.email).where(Staff.id.in_(set(chosen.values())))).all())
-    return {cid: (sid, emails[sid]) for cid, sid in chosen.items()}
+    people = {sid: (email, language.value) for sid, email, language in session.execute(
+        select(Staff.id, Staff.email, Staff.language).where(Staff.id.in_(set(chosen.values()))))}
+    return {cid: (sid, *people[sid]) for cid, sid in chosen.items()}
 
 
 def approval_messages(reminders: Sequence[ApprovalReminder], waiting: Sequence[Waiting],
-                      clients: dict[int, ClientInfo], leads: dict[int, tuple[int, str]]) -> list[dict[str, Any]]:
+                      clients: dict[int, ClientInfo], leads: dict[int, tuple[int, str, str]]) -> list[dict[str, Any]]:
     """The AM is reminded of a message waiting for approval; later its team lead is told the AM has not decided."""
     by_id = {w.message_id: w for w in waiting}
     out = []
     for r in reminders:
         info, w = clients[r.client_id], by_id[r.message_id]
-        since = _fmt(w.waiting_since, info.window.zone)
-        lines = [f"Message {w.message_id}: {w.kind} to {w.recipient} ({w.language}), “{w.subject[:150]}”.",
-                 f"Waiting for approval since {since}; it is not sent until someone decides.",
-                 f"Read it: `cadence outbox show {w.message_id}`; decide: `cadence outbox approve|edit|reject "
-                 f"{w.message_id} --by EMAIL`, or the message-approval deployment in the Prefect UI."]
         if r.step == "am":
-            out.append(_alert(info, "approval-reminder", r.period, f"[approval] {info.name}: {w.kind} waiting for "
-                              "your approval", f"A message to {info.name} is waiting for your approval.", lines,
-                              meta={"message_id": w.message_id}))
+            language, recipient = info.am_language, None
         elif r.client_id in leads:
-            out.append(_alert(info, "approval-overdue", r.period, f"[approval overdue] {info.name}: {info.am_name} "
-                              f"has not approved a {w.kind}", f"{info.am_name} has not decided on a message to "
-                              f"{info.name}; you can decide instead.", lines, recipient=leads[r.client_id],
-                              meta={"message_id": w.message_id}))
+            sid, email, language = leads[r.client_id]
+            recipient = (sid, email)
+        else:
+            continue
+        with i18n.use(language):
+            values = {"id": w.message_id, "kind": w.kind, "to": w.recipient, "language": w.language,
+                      "subject": w.subject[:150], "when": internal_mail.when(w.waiting_since, info.window.zone),
+                      "client": info.name, "am": info.am_name}
+            lines = [gettext_("Message %(id)s: %(kind)s to %(to)s (%(language)s), “%(subject)s”.") % values,
+                     gettext_("Waiting for approval since %(when)s; it is not sent until someone decides.") % values,
+                     gettext_("Read it: `%(show)s`; decide: `%(decide)s`, or the message-approval deployment in the"
+                              " Prefect UI.") % {
+                         "show": f"cadence outbox show {w.message_id}",
+                         "decide": f"cadence outbox approve|edit|reject {w.message_id} --by EMAIL"}]
+            if recipient is None:
+                subject = gettext_("[approval] %(client)s: %(kind)s waiting for your approval") % values
+                headline = gettext_("A message to %(client)s is waiting for your approval.") % values
+            else:
+                subject = gettext_("[approval overdue] %(client)s: %(am)s has not approved a %(kind)s") % values
+                headline = gettext_("%(am)s has not decided on a message to %(client)s; you can decide"
+                                    " instead.") % values
+        out.append(_alert(info, "approval-reminder" if recipient is None else "approval-overdue", r.period, subject,
+                          headline, lines, recipient=recipient, meta={"message_id": w.message_id}, language=language))
     return out
 
 
@@ -583,13 +683,17 @@ def run_service_clocks(session: Session, as_of: dt.datetime, agency_zone: str = 
     if not clients:
         return result
     alerts = request_alerts(load_open_requests(session, clients), as_of)
+    # A strategic breach opens a crisis whose notice tells the AM about the request: no separate reminder for it.
+    incidents = open_sla_incidents(session, alerts, clients, as_of)
+    in_crisis = requests_in_crisis(session, {a.request_id for a in alerts})
     nudges = write_first_nudges(load_silences(session, clients), as_of)
     waiting = unresponsive(load_unanswered(session, clients), as_of)
     today = as_of.astimezone(ZoneInfo(agency_zone)).date()
     reminders = key_date_reminders(load_key_dates(session), today)
     approvals = awaiting(session, clients)
     chases = approval_reminders(approvals, as_of)
-    candidates = [*request_messages(alerts, clients), *unresponsive_messages(waiting, clients),
+    candidates = [*request_messages([a for a in alerts if a.request_id not in in_crisis], clients),
+                  *unresponsive_messages(waiting, clients),
                   *owed_messages(load_owed(session, clients), clients, as_of),
                   *key_date_messages(reminders, clients), *nudge_messages(nudges, clients),
                   *approval_messages(chases, approvals, clients,
@@ -607,35 +711,47 @@ def run_service_clocks(session: Session, as_of: dt.datetime, agency_zone: str = 
         ctx = m.pop("_ctx")
         if m["kind"] == "write-first":
             ctx["draft"], ctx["draft_to"] = draft_update(session, m["client_id"], as_of)
-        m["body_text"] = render("email/watch_alert.txt.j2", **ctx)
-        m["body_html"] = render("email/watch_alert.html.j2", **ctx)
+        m["body_text"] = render_in(ctx["language"], "email/watch_alert.txt.j2", **ctx)
+        m["body_html"] = render_in(ctx["language"], "email/watch_alert.html.j2", **ctx)
     enqueue(session, fresh)
     result.queued = [{"kind": m["kind"], "client": m["client_slug"], "period": m["period"], "to": m["recipient"],
                       "subject": m["subject"]} for m in fresh]
-    result.incidents = open_sla_incidents(session, [a for a in alerts if a.kind == "breach"], clients, as_of)
+    result.incidents = incidents
     return result
 
 
-def open_sla_incidents(session: Session, breaches: Sequence[RequestAlert], clients: dict[int, ClientInfo],
+def open_sla_incidents(session: Session, alerts: Sequence[RequestAlert], clients: dict[int, ClientInfo],
                        as_of: dt.datetime) -> list[dict[str, Any]]:
-    """A breach on a strategic client opens a crisis (one per request), as seed 003's ladder asks."""
-    strategic: dict[int, RequestAlert] = {}
-    for a in breaches:
-        if a.tier == Tier.STRATEGIC:
-            strategic.setdefault(a.request_id, a)
+    """A breach on a strategic client opens a crisis (one per request), as seed 003's ladder asks; its facts list
+    every stage of the request that is due, so the crisis notice is the AM's one email about it."""
+    strategic = {rid: group for group in fold_alerts(alerts) for rid in [group[0].request_id]
+                 if group[0].tier == Tier.STRATEGIC and group[0].kind == "breach"}
     if not strategic:
         return []
-    keys = {f"request:{rid}": a for rid, a in strategic.items()}
+    keys = {f"request:{rid}": group for rid, group in strategic.items()}
     known = set(session.scalars(select(Incident.dedupe_key).where(Incident.dedupe_key.in_(list(keys)))))
     opened = []
-    for key, a in sorted(keys.items()):
+    for key, group in sorted(keys.items()):
         if key in known:
             continue
+        a = group[0]
         cause = f"SLA breach: {a.reference} “{a.title}” — {a.stage} was due {a.due_at:%Y-%m-%d %H:%M} UTC"
+        info = clients[a.client_id]
+        with i18n.use("en"):  # the incident record is the agency's shared English record
+            facts = [cause, *request_lines(group, info)[1:-1]]
         result = open_incident(session, client_id=a.client_id, source=IncidentSource.SLA, dedupe_key=key,
-                               cause=cause, now=as_of, facts=[cause])
-        opened.append({"incident_id": result.incident_id, "client": clients[a.client_id].slug, "cause": cause})
+                               cause=cause, now=as_of, facts=facts)
+        opened.append({"incident_id": result.incident_id, "client": info.slug, "cause": cause})
     return opened
+
+
+def requests_in_crisis(session: Session, request_ids: Iterable[int]) -> set[int]:
+    """The requests whose SLA crisis is still open: the crisis ladder reminds about them, not the watch."""
+    keys = {f"request:{rid}": rid for rid in request_ids}
+    if not keys:
+        return set()
+    return {keys[k] for k in session.scalars(select(Incident.dedupe_key).where(
+        Incident.dedupe_key.in_(list(keys)), Incident.stage != IncidentStage.CLOSED))}
 
 
 def watch_markdown(as_of: dt.datetime, result: WatchResult, escalations: Sequence[dict[str, Any]],

@@ -22,7 +22,8 @@ from tasks.detect import run_detectors
 from tasks.findings import critical_without_incident, persist_findings
 from tasks.messaging import enqueue
 from tasks.metrics import active_client_ids, chunk_clients, load_sweep_frames
-from tasks.render import render
+from tasks import i18n, internal_mail
+from tasks.render import render_in
 
 FLOW = "daily-account-sweep"
 CRITICAL_EVENT = "cadence.finding.critical"
@@ -36,10 +37,18 @@ def plan_chunks(client_slugs: list[str] | None, max_campaigns: int) -> list[list
     return chunk_clients(engine, active_client_ids(engine, client_slugs), max_campaigns)
 
 
+def should_notify(as_of: dt.date, today: dt.date, notify: bool | None) -> bool:
+    """Mail and crisis events only for the latest complete day, unless the caller says otherwise."""
+    return as_of >= today if notify is None else notify
+
+
 @task(name="sweep-chunk", task_run_name="sweep-chunk-{index}", cache_policy=NO_CACHE, retries=2,
       retry_delay_seconds=exponential_backoff(backoff_factor=5), retry_jitter_factor=0.5)
-def sweep_chunk(client_ids: list[int], day: dt.date, index: int = 0) -> dict[str, Any]:
-    """Load the chunk's window, run every detector, persist findings; raise an event per new critical one."""
+def sweep_chunk(client_ids: list[int], day: dt.date, index: int = 0, notify: bool = True) -> dict[str, Any]:
+    """Load the chunk's window, run every detector, persist findings; raise an event per new critical one.
+
+    Without `notify` (a back-fill) the findings are written and no event is raised.
+    """
     engine = configured_engine()
     started = time.perf_counter()
     frames = load_sweep_frames(engine, client_ids, day)
@@ -50,7 +59,7 @@ def sweep_chunk(client_ids: list[int], day: dt.date, index: int = 0) -> dict[str
     result = persist_findings(engine, client_ids, day, findings)
     # Raised for every critical problem still without an incident, not only the new ones: a run killed after
     # writing its findings raises them on its re-run (crisis-escalation opens one incident per finding).
-    criticals = critical_without_incident(engine, client_ids, day)
+    criticals = critical_without_incident(engine, client_ids, day) if notify else []
     persisted = time.perf_counter()
     for critical in criticals:
         emit_event(
@@ -95,7 +104,7 @@ def digest_context(session: Session, day: dt.date, client_ids: list[int]) -> lis
         f = row.Finding
         by_am.setdefault(row.owner_am_id, []).append({
             "severity": f.severity.value, "client": row.client, "account": row.account, "campaign": row.campaign,
-            "detector": f.detector, "recommendation": f.recommendation,
+            "detector": f.detector, "evidence": f.evidence or {}, "recommendation": f.recommendation,
         })
     clients_per_am = Counter(session.scalars(select(Client.owner_am_id).where(Client.id.in_(client_ids))))
     ams = session.scalars(select(Staff).where(Staff.id.in_(list(clients_per_am)))).all()
@@ -103,33 +112,42 @@ def digest_context(session: Session, day: dt.date, client_ids: list[int]) -> lis
     for am in sorted(ams, key=lambda a: a.email):
         findings = sorted(by_am.get(am.id, []), key=lambda f: (SEVERITY_ORDER[f["severity"]], f["client"]))
         contexts.append({
-            "staff_id": am.id, "email": am.email, "am_name": am.name, "day": day.isoformat(),
-            "clients": clients_per_am[am.id], "findings": findings,
-            "critical": sum(f["severity"] == "critical" for f in findings),
-            "warning": sum(f["severity"] == "warning" for f in findings),
+            "staff_id": am.id, "email": am.email, "am_name": am.name, "language": am.language.value,
+            "day": day, "clients": clients_per_am[am.id], "findings": findings,
+            **{level: sum(f["severity"] == level for f in findings) for level in SEVERITY_ORDER},
         })
     return contexts
 
 
+def digest_message(ctx: dict[str, Any]) -> dict[str, Any]:
+    """One AM's digest in their language: a translated headline per finding, the English advice for English readers."""
+    language = ctx["language"]
+    with i18n.use(language):
+        findings = [{**f, "headline": internal_mail.headline(f["detector"], f["evidence"]),
+                     "severity_label": internal_mail.severity(f["severity"])} for f in ctx["findings"]]
+        subject = internal_mail.digest_subject(i18n.date(ctx["day"]), len(findings), ctx["critical"])
+    view = {**ctx, "findings": findings}
+    return {
+        "flow": FLOW, "kind": "digest", "period": ctx["day"].isoformat(), "audience": Audience.INTERNAL,
+        "staff_id": ctx["staff_id"], "recipient": ctx["email"], "language": Language(language),
+        "subject": i18n.tidy(language, subject), "body_html": render_in(language, "email/sweep_digest.html.j2", **view),
+        "body_text": render_in(language, "email/sweep_digest.txt.j2", **view), "client_id": None, "contact_id": None,
+        "is_crisis": False, "meta": {"findings": len(findings), "critical": ctx["critical"],
+                                     "warning": ctx["warning"], "info": ctx["info"]},
+    }
+
+
 @task(name="compose-sweep-digests", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
-def compose_digests(day: dt.date, client_slugs: list[str] | None) -> dict[str, int]:
-    """One internal digest per owner AM into the outbox, keyed so a re-run composes nothing new."""
+def compose_digests(day: dt.date, client_slugs: list[str] | None, latest: bool = True) -> dict[str, int]:
+    """One internal digest per owner AM into the outbox, keyed so a re-run composes nothing new.
+
+    For an earlier day (`latest` false) only AMs with open findings hear of it: never "0 open findings".
+    """
     engine = configured_engine()
     client_ids = active_client_ids(engine, client_slugs)
     with Session(engine) as s, s.begin():
-        contexts = digest_context(s, day, client_ids)
-        messages = []
-        for ctx in contexts:
-            n = len(ctx["findings"])
-            subject = (f"Sweep {ctx['day']}: {n} open finding{'s' if n != 1 else ''}"
-                       + (f", {ctx['critical']} critical" if ctx["critical"] else ""))
-            messages.append({
-                "flow": FLOW, "kind": "digest", "period": ctx["day"], "audience": Audience.INTERNAL,
-                "staff_id": ctx["staff_id"], "recipient": ctx["email"], "language": Language.EN,
-                "subject": subject, "body_html": render("email/sweep_digest.html.j2", **ctx),
-                "body_text": render("email/sweep_digest.txt.j2", **ctx), "client_id": None, "contact_id": None,
-                "is_crisis": False, "meta": {"findings": n, "critical": ctx["critical"]},
-            })
+        contexts = [c for c in digest_context(s, day, client_ids) if latest or c["findings"]]
+        messages = [digest_message(ctx) for ctx in contexts]
         new = enqueue(s, messages)
     get_run_logger().info("digests: %d composed, %d new in the outbox", len(messages), new)
     return {"digests": len(messages), "new": new}
@@ -152,7 +170,8 @@ def findings_table(day: dt.date, client_ids: list[int], limit: int = 500) -> lis
     return table[:limit]
 
 
-def summary_markdown(day: dt.date, chunks: list[dict[str, Any]], digests: dict[str, int]) -> str:
+def summary_markdown(day: dt.date, chunks: list[dict[str, Any]], digests: dict[str, int],
+                     notified: bool = True) -> str:
     """The sweep-summary artifact: what was swept, what was found, what changed."""
     total = Counter()
     for chunk in chunks:
@@ -168,7 +187,8 @@ def summary_markdown(day: dt.date, chunks: list[dict[str, Any]], digests: dict[s
         f"- findings for the day: **{total['findings']}** (new problems: {total['new']},"
         f" carried over: {total['carried']}, resolved: {total['resolved']})",
         f"- critical events raised: {total['critical_events']}",
-        f"- digests: {digests['digests']} composed ({digests['new']} new in the outbox)",
+        (f"- digests: {digests['digests']} composed ({digests['new']} new in the outbox)" if notified else
+         "- back-fill: findings written quietly, no digest and no critical event (`notify` to send them)"),
         "",
         "| detector | severity | findings |",
         "|---|---|---|",
@@ -181,9 +201,9 @@ def summary_markdown(day: dt.date, chunks: list[dict[str, Any]], digests: dict[s
 
 @task(name="publish-sweep-artifacts", cache_policy=NO_CACHE)
 def publish_artifacts(day: dt.date, chunks: list[dict[str, Any]], client_ids: list[int],
-                      digests: dict[str, int]) -> str:
+                      digests: dict[str, int], notified: bool = True) -> str:
     """The sweep-summary markdown and the sweep-findings table in the Prefect UI."""
-    summary = summary_markdown(day, chunks, digests)
+    summary = summary_markdown(day, chunks, digests, notified)
     create_markdown_artifact(summary, key="sweep-summary", description=f"Daily account sweep for {day}")
     create_table_artifact(findings_table(day, client_ids), key="sweep-findings",
                           description=f"Open findings for {day}, worst first (at most 500)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,9 @@ from models.enums import Audience, ClientStatus, Language, Tier
 from tasks.db import configured_engine
 from tasks.escalation import transient
 from tasks.messaging import enqueue
-from tasks.render import render
+from tasks import i18n, internal_mail
+from tasks.i18n import N_, gettext_, ngettext_
+from tasks.render import render_in
 
 FLOW = "tier-recompute"
 
@@ -50,6 +52,7 @@ class TierVerdict:
     spend_usd: Decimal | None
     months: int
     reason: str
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _points(value: Decimal | int, steps: tuple[tuple[Any, int], ...]) -> int:
@@ -94,7 +97,32 @@ def assign_tier(inputs: TierInputs, as_of: dt.date) -> TierVerdict:
         spend += f" (annualised from {inputs.history_days} days)"
     reason = (f"12-month spend {spend} (scale {scale}), {months} months together (cooperation {cooperation}), "
               f"{inputs.services} service line{'s' if inputs.services != 1 else ''} (need {need}): score {score}")
-    return TierVerdict(inputs.client_id, tier, score, usd, months, reason)
+    facts = {"spend_usd": usd, "annualised_days": inputs.history_days if usd is not None and inputs.history_days < 365
+             else None, "scale": scale, "months": months, "cooperation": cooperation, "services": inputs.services,
+             "need": need, "score": score}
+    return TierVerdict(inputs.client_id, tier, score, usd, months, reason, facts)
+
+
+def reason_in(facts: Mapping[str, Any]) -> str:
+    """The verdict's reason in the language in use, plural forms included."""
+    if facts["spend_usd"] is None:
+        spend = gettext_("12-month spend unknown: a currency without a rate (scale %(scale)s)") % facts
+    elif facts["annualised_days"]:
+        spend = ngettext_("12-month spend %(spend)s, annualised from %(num)s day (scale %(scale)s)",
+                          "12-month spend %(spend)s, annualised from %(num)s days (scale %(scale)s)",
+                          facts["annualised_days"]) % {
+            "spend": f"{i18n.number(facts['spend_usd'], 0)} USD", "num": facts["annualised_days"],
+            "scale": facts["scale"]}
+    else:
+        spend = gettext_("12-month spend %(spend)s (scale %(scale)s)") % {
+            "spend": f"{i18n.number(facts['spend_usd'], 0)} USD", "scale": facts["scale"]}
+    months = ngettext_("%(num)s month together (cooperation %(points)s)",
+                       "%(num)s months together (cooperation %(points)s)", facts["months"]) % {
+        "num": facts["months"], "points": facts["cooperation"]}
+    services = ngettext_("%(num)s service line (need %(points)s)", "%(num)s service lines (need %(points)s)",
+                         facts["services"]) % {"num": facts["services"], "points": facts["need"]}
+    score = gettext_("score %(score)s") % facts
+    return gettext_(N_("; ")).join([spend, months, services, score])
 
 
 def load_inputs(session: Session, as_of: dt.date, client_ids: Iterable[int] | None = None) -> list[TierInputs]:
@@ -128,6 +156,7 @@ class TierChange:
     after: Tier
     override: Tier | None
     reason: str
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
 
 def recompute(session: Session, as_of: dt.date, now: dt.datetime,
@@ -139,7 +168,8 @@ def recompute(session: Session, as_of: dt.date, now: dt.datetime,
     for v in verdicts:
         client = current[v.client_id]
         if client.tier != v.tier:
-            changes.append(TierChange(v.client_id, client.slug, client.tier, v.tier, client.tier_override, v.reason))
+            changes.append(TierChange(v.client_id, client.slug, client.tier, v.tier, client.tier_override, v.reason,
+                                      v.facts))
         session.execute(update(Client).where(Client.id == v.client_id).values(tier=v.tier, tier_computed_at=now))
     return verdicts, changes
 
@@ -153,28 +183,34 @@ def due_for_recompute(session: Session, as_of: dt.datetime) -> bool:
 
 
 def change_messages(session: Session, changes: Sequence[TierChange], as_of: dt.date) -> list[dict[str, Any]]:
-    """One note per owner AM listing their clients whose computed tier changed, keyed by month."""
+    """One note per owner AM listing their clients whose computed tier changed, keyed by month, in the AM's language."""
     if not changes:
         return []
     owners = dict(session.execute(select(Client.id, Client.owner_am_id)
                                   .where(Client.id.in_([c.client_id for c in changes]))).all())
     names = dict(session.execute(select(Client.id, Client.name).where(Client.id.in_(list(owners)))).all())
-    by_am: dict[int, list[dict[str, Any]]] = {}
+    by_am: dict[int, list[TierChange]] = {}
     for c in changes:
-        by_am.setdefault(owners[c.client_id], []).append({
-            "client": names[c.client_id], "before": c.before.value, "after": c.after.value,
-            "override": c.override.value if c.override else None, "reason": c.reason})
+        by_am.setdefault(owners[c.client_id], []).append(c)
     messages = []
     for am in session.scalars(select(Staff).where(Staff.id.in_(list(by_am))).order_by(Staff.email)):
-        ctx = {"as_of": as_of.isoformat(), "changes": by_am[am.id]}
+        language = am.language.value
         n = len(by_am[am.id])
+        with i18n.use(language):
+            listed = [{"client": names[c.client_id], "before": internal_mail.tier(c.before.value),
+                       "after": internal_mail.tier(c.after.value),
+                       "override": internal_mail.tier(c.override.value) if c.override else None,
+                       "reason": reason_in(c.facts) if c.facts else c.reason} for c in by_am[am.id]]
+            subject = ngettext_("Tier change for %(num)s of your clients", "Tier changes for %(num)s of your clients",
+                                n) % {"num": n}
+        ctx = {"as_of": as_of, "changes": listed, "language": language}
         messages.append({
             "flow": FLOW, "kind": "tier-change", "period": f"{as_of:%Y-%m}", "client_slug": None,
             "audience": Audience.INTERNAL, "client_id": None, "contact_id": None, "staff_id": am.id,
-            "recipient": am.email, "language": Language.EN,
-            "subject": f"Tier change{'s' if n != 1 else ''} for {n} of your client{'s' if n != 1 else ''}",
-            "body_text": render("email/tier_change.txt.j2", **ctx), "body_html": render("email/tier_change.html.j2", **ctx),
-            "is_crisis": False, "meta": {"clients": [c["client"] for c in by_am[am.id]]},
+            "recipient": am.email, "language": Language(language), "subject": subject,
+            "body_text": render_in(language, "email/tier_change.txt.j2", **ctx),
+            "body_html": render_in(language, "email/tier_change.html.j2", **ctx),
+            "is_crisis": False, "meta": {"clients": [names[c.client_id] for c in by_am[am.id]]},
         })
     return messages
 

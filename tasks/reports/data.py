@@ -78,7 +78,7 @@ def client_facts(client: Client) -> dict[str, Any]:
                      if client.cpa_min is not None and client.cpa_max is not None else None),
         "target_roas": float(client.target_roas) if client.target_roas is not None else None,
         "cooperation_start": client.cooperation_start,
-        "am": {"id": am.id, "name": am.name, "email": am.email, "team": am.team},
+        "am": {"id": am.id, "name": am.name, "email": am.email, "team": am.team, "language": am.language.value},
         "is_test": bool(client.is_test),
     }
 

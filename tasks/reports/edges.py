@@ -20,7 +20,8 @@ from models.enums import Audience, Detail, Language
 from tasks.db import configured_engine
 from tasks.messaging import enqueue
 from tasks.messaging.compose import client_message, client_update_context, compose, sender
-from tasks.render import render
+from tasks import i18n, internal_mail
+from tasks.render import render_in
 from tasks.reports import client_view, content, data
 from tasks.reports.benchmarks import client_kpis
 from tasks.reports.output import Rendered, RenderJob, branding, render_all, report_paths
@@ -323,27 +324,44 @@ def summary_contexts(rows: list[dict[str, Any]], as_of: dt.date) -> list[dict[st
         return (-r["critical"], -len(r["incidents"]), -len(r["sla_breached"]), not r["not_contacted"], r["slug"])
 
     return [{"am": ams[email], "as_of": as_of, "window": {"label": window.label, "first": window.first,
-             "last": window.last}, "before": {"label": before.label}, "clients": sorted(rs, key=urgency),
+             "last": window.last}, "before": {"label": before.label, "first": before.first, "last": before.last},
+             "clients": sorted(rs, key=urgency),
              "attention": sum(1 for r in rs if r["critical"] or r["incidents"] or r["sla_breached"]
                               or r["not_contacted"] or r["verdict"] in ("above", "no_conversions"))}
             for email, rs in sorted(by_am.items())]
 
 
+def summary_message(ctx: dict[str, Any]) -> dict[str, Any]:
+    """One AM's stand-up summary in their language: tiers, KPI names and stages translated, plural forms."""
+    language = ctx["am"].get("language") or Language.EN.value
+    with i18n.use(language):
+        clients = [{**c, "tier": internal_mail.tier(c["tier"]),
+                    "rows": [{**r, "label": i18n.gettext_(i18n.KPI_LABELS.get(r["key"], r["key"]))} for r in c["rows"]],
+                    "incidents": [{**i, "stage": internal_mail.incident_stage(i["stage"])} for i in c["incidents"]],
+                    "sla_breached": [{**r, "step": internal_mail.stage(r["step"])} for r in c["sla_breached"]],
+                    "sla_near": [{**r, "step": internal_mail.stage(r["step"])} for r in c["sla_near"]]}
+                   for c in ctx["clients"]]
+        values = {"day": i18n.date(ctx["as_of"]), "num": len(clients)}
+        subject = (i18n.ngettext_("Stand-up %(day)s: %(num)s client", "Stand-up %(day)s: %(num)s clients",
+                                  len(clients)) % values
+                   + i18n.ngettext_(", %(num)s needs attention", ", %(num)s need attention", ctx["attention"])
+                   % {"num": ctx["attention"]})
+    view = {**ctx, "clients": clients, "language": language}
+    return {
+        "flow": FLOWS["standup"], "kind": "standup_summary", "period": ctx["window"]["label"],
+        "audience": Audience.INTERNAL, "staff_id": ctx["am"]["id"], "recipient": ctx["am"]["email"],
+        "language": Language(language), "client_id": None, "contact_id": None, "is_crisis": False,
+        "subject": i18n.tidy(language, subject),
+        "body_html": render_in(language, "email/standup_summary.html.j2", **view),
+        "body_text": render_in(language, "email/standup_summary.txt.j2", **view),
+        "meta": {"clients": len(clients), "attention": ctx["attention"]},
+    }
+
+
 @task(name="compose-standup-summaries", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
 def compose_standup_summaries(rows: list[dict[str, Any]], as_of: dt.date) -> dict[str, int]:
-    """One internal stand-up summary per AM into the outbox (English, like the other internal digests)."""
-    contexts = summary_contexts(rows, as_of)
-    messages = []
-    for ctx in contexts:
-        messages.append({
-            "flow": FLOWS["standup"], "kind": "standup_summary", "period": ctx["window"]["label"],
-            "audience": Audience.INTERNAL, "staff_id": ctx["am"]["id"], "recipient": ctx["am"]["email"],
-            "language": Language.EN, "client_id": None, "contact_id": None, "is_crisis": False,
-            "subject": f"Stand-up {as_of.isoformat()}: {len(ctx['clients'])} clients, {ctx['attention']} need attention",
-            "body_html": render("email/standup_summary.html.j2", **ctx),
-            "body_text": render("email/standup_summary.txt.j2", **ctx),
-            "meta": {"clients": len(ctx["clients"]), "attention": ctx["attention"]},
-        })
+    """One internal stand-up summary per AM into the outbox, in the AM's language."""
+    messages = [summary_message(ctx) for ctx in summary_contexts(rows, as_of)]
     with Session(configured_engine()) as s, s.begin():
         new = enqueue(s, messages)
     return {"summaries": len(messages), "new": new}

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from flows.daily_sweep import daily_account_sweep
 from models import AdAccount, Campaign, Client, Finding, Incident, OutboundMessage, Staff
-from models.enums import FindingStatus
+from models.enums import ClientStatus, FindingStatus, Language, StaffRole
+from tasks.clock import simulated_time
 from tasks.demo import generate_agency
 
 AS_OF = dt.date(2026, 11, 25)
@@ -41,7 +42,7 @@ def snapshot(engine) -> list[tuple]:
 
 
 def test_sweep_finds_every_injected_problem_and_is_idempotent(engine, demo, prefect_harness):
-    result = daily_account_sweep(as_of=AS_OF)
+    result = daily_account_sweep(as_of=AS_OF, notify=True)
     assert result["day"] == "2026-11-24"
     found = findings(engine)
     for problem in demo.problems:
@@ -61,10 +62,11 @@ def test_sweep_finds_every_injected_problem_and_is_idempotent(engine, demo, pref
         staff = {st.id: st.email for st in s.scalars(select(Staff))}
         assert sorted(d.recipient for d in digests) == sorted({staff[d.staff_id] for d in digests})
         critical = [d for d in digests if d.meta["critical"]]
-        assert critical and all("critical" in d.subject for d in critical)
+        assert critical and all(("critical" in d.subject) if d.language == Language.EN
+                                else (f"{d.meta['critical']}" in d.subject.split(":")[-1]) for d in critical)
 
     before, messages = snapshot(engine), len(digests)
-    again = daily_account_sweep(as_of=AS_OF)
+    again = daily_account_sweep(as_of=AS_OF, notify=True)
     assert snapshot(engine) == before
     assert sum(c["new"] for c in again["chunks"]) == 0
     # No incident was opened in between, so the critical events are raised again (crisis-escalation dedupes).
@@ -79,7 +81,7 @@ def test_sweep_finds_every_injected_problem_and_is_idempotent(engine, demo, pref
     assert payloads
     for payload in payloads:
         crisis_escalation(finding=payload, send=False)
-    third = daily_account_sweep(as_of=AS_OF)
+    third = daily_account_sweep(as_of=AS_OF, notify=True)
     assert sum(c["critical_events"] for c in third["chunks"]) == 0
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(Incident).where(Incident.finding_id.is_not(None))) == len(payloads)
@@ -93,3 +95,76 @@ def test_sweep_in_small_chunks_finds_the_same_as_one_chunk(engine, demo, prefect
     result = daily_account_sweep(as_of=AS_OF, chunk_campaigns=10)
     assert len(result["chunks"]) > 3
     assert [r[:5] + r[6:] for r in snapshot(engine)] == [r[:5] + r[6:] for r in whole]
+
+
+def _digests(engine) -> list[OutboundMessage]:
+    with Session(engine) as s:
+        return list(s.scalars(select(OutboundMessage).where(OutboundMessage.kind == "digest")
+                              .order_by(OutboundMessage.recipient)))
+
+
+def _morning_of(day: dt.date) -> dt.datetime:
+    from cadence.settings import get_settings
+
+    return dt.datetime.combine(day, dt.time(9, 0), tzinfo=get_settings().zone)
+
+
+def test_a_backfilled_day_is_swept_quietly_and_the_latest_day_is_not(engine, demo, prefect_harness):
+    # Run "today" is three days after AS_OF: sweeping AS_OF's day is a back-fill.
+    with simulated_time(_morning_of(AS_OF + dt.timedelta(days=3))):
+        quiet = daily_account_sweep(as_of=AS_OF)
+    assert quiet["notified"] is False
+    assert sum(c["findings"] for c in quiet["chunks"]) > 0 and findings(engine)
+    assert sum(c["critical_events"] for c in quiet["chunks"]) == 0
+    assert all(c["critical"] == [] for c in quiet["chunks"])
+    assert quiet["digests"] == {"digests": 0, "new": 0}
+    assert _digests(engine) == []
+
+    with simulated_time(_morning_of(AS_OF)):
+        loud = daily_account_sweep(as_of=AS_OF)
+    assert loud["notified"] is True
+    assert sum(c["critical_events"] for c in loud["chunks"]) > 0
+    assert loud["digests"]["new"] == len(_digests(engine)) > 0
+
+
+def test_a_backfill_asked_to_notify_mails_only_ams_with_findings_in_their_language(engine, demo, prefect_harness):
+    with Session(engine) as s, s.begin():
+        ams = s.scalars(select(Staff).where(Staff.id.in_(select(Client.owner_am_id))).order_by(Staff.email)).all()
+        assert len(ams) >= 3
+        for am, language in zip(ams, [Language.EN, Language.ZH, Language.RU] * len(ams)):
+            am.language = language
+        languages = {am.email: am.language.value for am in ams}
+        # An AM whose only client is clean: told "nothing needs you" on the latest day, never on a back-fill.
+        quiet_am = Staff(name="Vera Quiet", email="vera.quiet@agency.example", role=StaffRole.AM, language=Language.RU)
+        s.add(quiet_am)
+        s.flush()
+        control = s.scalars(select(Client).where(Client.slug == "demo-control")).one()
+        assert control.status == ClientStatus.ACTIVE
+        control.owner_am_id = quiet_am.id
+        languages[quiet_am.email] = "ru"
+        quiet = quiet_am.email
+
+    with simulated_time(_morning_of(AS_OF + dt.timedelta(days=3))):
+        daily_account_sweep(as_of=AS_OF, notify=True)
+    digests = _digests(engine)
+    assert digests and quiet not in {d.recipient for d in digests}
+    for d in digests:
+        assert d.meta["findings"] > 0
+        assert d.language.value == languages[d.recipient]
+    by_language = {d.language.value: d for d in digests}
+    assert set(by_language) == {"en", "zh", "ru"}
+    assert "open finding" in by_language["en"].subject
+    for language in ("zh", "ru"):
+        d = by_language[language]
+        for text in (d.subject, d.body_text):
+            assert "open finding" not in text and "Daily account sweep" not in text, text
+    assert "待处理问题" in by_language["zh"].subject and "замечани" in by_language["ru"].subject
+
+    with Session(engine) as s, s.begin():
+        s.query(OutboundMessage).delete()
+    with simulated_time(_morning_of(AS_OF)):
+        daily_account_sweep(as_of=AS_OF)
+    told = {d.recipient: d for d in _digests(engine)}
+    assert told[quiet].meta["findings"] == 0
+    assert "ничего не требует вашего внимания" in told[quiet].body_text
+    assert "(1 клиент)" in told[quiet].body_text

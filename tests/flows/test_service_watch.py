@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from flows.service_watch import service_watch
 from models import Client, Incident, OutboundMessage
+from tasks import i18n
 from tasks.demo import generate_agency
 
 AS_OF = dt.date(2026, 11, 25)
@@ -46,15 +47,21 @@ def test_watch_alerts_each_planted_case_once_and_a_second_pass_is_quiet(engine, 
     first = service_watch(as_of=WATCH_AT, send=False)
     queued = _queued(engine)
     cases = {(c["case"], c["client"]) for c in demo.service_cases}
+    # The overdue request is on a strategic client: its crisis notice is the AM's one email about it.
     expected_kind = {"not_contacted": "write-first", "unresponsive": "unresponsive", "needs_reply": "reply-owed",
-                     "request_overdue": "request-breach"}
+                     "request_overdue": "incident-opened"}
     for case, client in cases:
         assert queued.get((expected_kind[case], client)), f"no {expected_kind[case]} for {case} at {client}"
     assert first["found"]["key_dates"] > 0 and any(kind == "key-date" for kind, _ in queued)
     assert first["tiers"]["recomputed"] == 12, "the first run of the month recomputes tiers"
     with Session(engine) as s:
         nudge = s.scalars(select(OutboundMessage).where(OutboundMessage.kind == "write-first")).first()
-        assert "Suggested message to" in nudge.body_text
+        with i18n.use(nudge.language.value):  # the AM's language, like every internal alert
+            suggested = i18n.gettext_("Suggested message to %(to)s (edit, then send it yourself):").split("%")[0]
+        assert suggested in nudge.body_text
+        languages = {m.language.value for m in s.scalars(select(OutboundMessage)
+                                                          .where(OutboundMessage.flow == "service-watch"))}
+    assert languages - {"en"}, "the demo's AMs are not all English: some alerts are translated"
 
     second = service_watch(as_of=WATCH_AT + dt.timedelta(minutes=1), send=False)
     assert second["queued"] == [] and second["incidents"] == [] and second["escalations"] == []

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from flows.standup import standup_summary
-from models import Client, OutboundMessage
+from models import Client, OutboundMessage, Staff
 from models.enums import Tier
 from tasks.demo import generate_agency
 
@@ -45,7 +46,14 @@ def test_standup_summaries_per_am_and_updates_by_tier(engine, demo, prefect_harn
     assert thursday["new_updates"] == sum(contacts[cid] for cid in strategic)
     summaries = _messages(engine, "standup_summary")
     assert len(summaries) == len(ams) and all(m.period == "2026-11-23..2026-11-25" for m in summaries)
-    assert "Since the last stand-up" in summaries[0].body_text
+    with Session(engine) as s:
+        languages = {st.id: st.language for st in s.scalars(select(Staff))}
+    assert {m.language for m in summaries} == {languages[m.staff_id] for m in summaries}
+    assert all(m.language == languages[m.staff_id] for m in summaries)
+    for m in summaries:  # each AM reads it in their language, plural forms included
+        english = m.language.value == "en"
+        assert ("Since the last stand-up" in m.body_text) == english, m.body_text
+        assert english or not re.search(r"\b(need|needs) attention\b|\bclients?\b", m.subject + m.body_text)
 
     monday = standup_summary(as_of=MONDAY, dispatch=False)
     assert monday["new_updates"] == sum(contacts.values())  # Monday: everyone with the default weekly cadence

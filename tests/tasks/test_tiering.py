@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import AdAccount, Campaign, Client, DailyMetric, OutboundMessage, Staff
-from models.enums import Platform, StaffRole, Tier
+from models.enums import Language, Platform, StaffRole, Tier
 from tasks.tiering import TierInputs, assign_tier, due_for_recompute, months_between, recompute_and_notify, to_usd
 
 AS_OF = dt.date(2026, 11, 25)
@@ -76,5 +76,25 @@ def test_recompute_writes_tiers_keeps_overrides_and_tells_each_am_once(engine):
         notes = s.scalars(select(OutboundMessage).where(OutboundMessage.kind == "tier-change")).all()
     assert len(notes) == 1 and notes[0].recipient == "am@agency.example"
     assert "Big: regular → strategic" in notes[0].body_text and "override strategic still applies" in notes[0].body_text
+    assert notes[0].subject == "Tier changes for 2 of your clients"
+    assert "70 months together (cooperation 2); 4 service lines (need 2); score 6" in notes[0].body_text
     with Session(engine) as s, s.begin():
         assert recompute_and_notify(s, AS_OF, now)["changes"] == []
+
+
+@pytest.mark.parametrize(("language", "subject", "line", "reason"), [
+    ("ru", "Смена уровня у 1 вашего клиента", "Big: обычный → стратегический",
+     "58 месяцев сотрудничества (стаж 2); 4 направления услуг (потребность 2); итого баллов: 6"),
+    ("zh", "您有1个客户的等级发生变化", "Big: 常规 → 战略", "合作58个月（合作时长2分）；4条服务线（需求2分）；总分6"),
+])
+def test_a_tier_change_reaches_the_am_in_their_language(engine, language, subject, line, reason):
+    with Session(engine) as s, s.begin():
+        am = Staff(email="am@agency.example", name="Anna", role=StaffRole.AM, language=Language(language))
+        _client(s, "big", am, Tier.REGULAR, Decimal(4000), ["search", "social", "video", "ecom"], dt.date(2022, 1, 1))
+    with Session(engine) as s, s.begin():
+        recompute_and_notify(s, AS_OF, dt.datetime(2026, 11, 1, 1, 0, tzinfo=dt.timezone.utc))
+    with Session(engine) as s:
+        note = s.scalars(select(OutboundMessage).where(OutboundMessage.kind == "tier-change")).one()
+    assert (note.language.value, note.subject) == (language, subject)
+    assert line in note.body_text and reason in note.body_text, note.body_text
+    assert "Tier change" not in note.body_text and "months together" not in note.body_text
