@@ -51,7 +51,7 @@ def test_broken_tracking_under_several_campaigns_is_one_critical_finding_and_one
         campaigns = s.scalar(select(func.count()).select_from(Campaign).where(Campaign.account_id == account_id))
     assert campaigns >= 2
 
-    result = daily_account_sweep(as_of=AS_OF)
+    result = daily_account_sweep(as_of=AS_OF, notify=True)
     found = open_findings(engine, account_id)
     assert [(f.detector, f.subject, f.severity.value) for f in found] == [("tracking_broken", "account", "critical")]
     folded = found[0].evidence["folded"]
@@ -67,7 +67,7 @@ def test_broken_tracking_under_several_campaigns_is_one_critical_finding_and_one
 
     escalate_all(result)
     assert incidents_on(engine, account_id) == 1
-    again = daily_account_sweep(as_of=AS_OF)
+    again = daily_account_sweep(as_of=AS_OF, notify=True)
     assert not [p for c in again["chunks"] for p in c["critical"] if p["account_id"] == account_id]
     assert incidents_on(engine, account_id) == 1
 
@@ -98,7 +98,7 @@ def test_a_problem_of_three_percent_of_the_clients_spend_opens_no_crisis(engine,
             .values(spend=DailyMetric.spend * factor, conversions=DailyMetric.conversions * factor))
         s.execute(update(DailyMetric).where(DailyMetric.campaign_id == target, DailyMetric.day < DAY)
                   .values(conversions=DailyMetric.conversions + 1))
-    result = daily_account_sweep(as_of=AS_OF, clients=[client.slug])
+    result = daily_account_sweep(as_of=AS_OF, clients=[client.slug], notify=True)
     with Session(engine) as s:
         swc = s.scalars(select(Finding).where(Finding.campaign_id == target,
                                               Finding.detector == "spend_without_conversions")).one()
