@@ -896,7 +896,7 @@ def detect_budget_pacing(w: SweepWindow) -> pd.DataFrame:
                 f" {_money(projected[c], cur)}, {pct[c] * 100:.0f}% of the {_money(budget[c], cur)} monthly budget")
         if direction == "overspend":
             if not left or remaining_budget <= 0:
-                fix = "the budget is spent: stop spend or agree extra budget with the client today"
+                fix = "nothing is left of it; stop spend or agree extra budget with the client today"
             elif within:
                 fix = f"lower daily budgets to about {_money(needed, cur)} a day for the remaining {left} days"
             else:
@@ -1545,14 +1545,19 @@ def run_detectors(metrics: pd.DataFrame | None, campaigns: pd.DataFrame | None, 
 
 
 # Root causes: an account-level cause absorbs the campaign findings it explains (first cause in this order wins).
-CAUSE_ORDER = ("data_not_arrived", "stopped_delivering", "tracking_broken", "anomaly")
+CAUSE_ORDER = ("data_not_arrived", "stopped_delivering", "tracking_broken", "churn_signal", "anomaly")
 # What each cause explains besides anomalies (decided in _explains).
 EXPLAINED_BY = {
     "data_not_arrived": {"stopped_delivering", "anomaly", "underdelivery_low_bid", "churn_signal"},
     "stopped_delivering": {"stopped_delivering", "anomaly", "underdelivery_low_bid", "churn_signal"},
     "tracking_broken": {"spend_without_conversions", "cpa_above_band", "anomaly"},
+    # An account whose spend collapsed (or that the client paused) explains the drops it shows today.
+    "churn_signal": {"anomaly", "stopped_delivering", "underdelivery_low_bid"},
     "anomaly": {"anomaly"},
 }
+# On one campaign, a finding about its conversions explains an anomaly that is only its conversions falling.
+CAMPAIGN_HOSTS = ("spend_without_conversions", "cpa_above_band")
+CONVERSION_DROPS = {("conversions", "drop"), ("cvr", "drop")}
 
 
 def _moves(evidence: Any) -> set[tuple[str, str]]:
@@ -1569,6 +1574,9 @@ def _explains(cause: str, cause_evidence: Any, detector: str, evidence: Any) -> 
     if detector == "anomaly" and cause == "tracking_broken":
         moves = _moves(evidence)
         return bool(moves) and moves <= {("conversions", "drop")}
+    if detector == "anomaly" and cause == "churn_signal":
+        moves = _moves(evidence)
+        return bool(moves) and all(direction == "drop" for _, direction in moves)
     if detector == "anomaly" and cause == "anomaly":
         moves = _moves(evidence)
         return bool(moves) and moves <= _moves(cause_evidence)
@@ -1582,7 +1590,7 @@ def fold_root_causes(found: pd.DataFrame) -> pd.DataFrame:
     recommendation says how many campaigns it touches; its severity is the worst of what it absorbed."""
     if found.empty:
         return found
-    found = found.reset_index(drop=True)  # labels are positions below
+    found = _fold_campaign_conversion_drops(found.reset_index(drop=True))  # labels are positions below
     is_cause = (found["subject"] == "account").to_numpy() & found["detector"].isin(CAUSE_ORDER).to_numpy()
     if not is_cause.any():
         return found
@@ -1619,6 +1627,31 @@ def fold_root_causes(found: pd.DataFrame) -> pd.DataFrame:
             worst = max([found.at[c, "severity"], *found.loc[folded, "severity"]], key=SEVERITY_RANK.__getitem__)
             found.at[c, "severity"] = worst
             drop.extend(folded)
+    return found.drop(index=drop).reset_index(drop=True) if drop else found
+
+
+def _fold_campaign_conversion_drops(found: pd.DataFrame) -> pd.DataFrame:
+    """A campaign's anomaly that is only its conversions falling joins that campaign's conversion finding."""
+    on_campaign = found["campaign_id"].notna().to_numpy()
+    anomalies = found.index[(found["detector"] == "anomaly").to_numpy() & on_campaign]
+    hosts = found[found["detector"].isin(CAMPAIGN_HOSTS).to_numpy() & on_campaign]
+    if not len(anomalies) or hosts.empty:
+        return found
+    host_of = {int(c): i for i, c in zip(hosts.index, hosts["campaign_id"], strict=True)}
+    drop = []
+    for i in anomalies:
+        host = host_of.get(int(found.at[i, "campaign_id"]))
+        moves = _moves(found.at[i, "evidence"])
+        if host is None or not moves or not moves <= CONVERSION_DROPS:
+            continue
+        evidence = dict(found.at[host, "evidence"])
+        evidence["joined"] = {"anomaly": found.at[i, "evidence"]}  # the campaign's own finding, not a cause's
+        found.at[host, "evidence"] = evidence
+        found.at[host, "recommendation"] = (f"{found.at[host, 'recommendation']} Against its usual day:"
+                                            f" {found.at[i, 'recommendation']}")
+        found.at[host, "severity"] = max(found.at[host, "severity"], found.at[i, "severity"],
+                                         key=SEVERITY_RANK.__getitem__)
+        drop.append(i)
     return found.drop(index=drop).reset_index(drop=True) if drop else found
 
 

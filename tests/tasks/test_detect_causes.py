@@ -214,7 +214,13 @@ def fold(*rows: dict[str, Any]) -> pd.DataFrame:
      [finding("anomaly", "campaign:13", metrics=moves(("impressions", "spike"))),
       finding("anomaly", "campaign:14", metrics=moves(("impressions", "drop"), ("spend", "drop"))),
       finding("stopped_delivering", "campaign:15")]),
-], ids=["tracking", "data-not-arrived", "client-pause-kept", "account-stop", "account-anomaly"])
+    # the account's spend collapsed (or the client paused it): the drops it shows today, not a spike
+    (finding("churn_signal", baseline_daily_spend=700.0),
+     [finding("anomaly", metrics=moves(("impressions", "drop"), ("spend", "drop"))),
+      finding("anomaly", "campaign:1", metrics=moves(("clicks", "drop"))), finding("stopped_delivering", "campaign:2")],
+     [finding("anomaly", "campaign:3", metrics=moves(("impressions", "spike"))),
+      finding("cpa_above_band", "campaign:4")]),
+], ids=["tracking", "data-not-arrived", "client-pause-kept", "account-stop", "account-anomaly", "churn"])
 def test_fold_root_causes(cause: dict, folded: list[dict], kept: list[dict]) -> None:
     out = fold(cause, *folded, *kept)
     assert len(out) == 1 + len(kept)
@@ -231,6 +237,25 @@ def test_fold_root_causes(cause: dict, folded: list[dict], kept: list[dict]) -> 
     assert f"touches {len(campaigns)} campaign" in head["recommendation"]
     worst = max((r["severity"] for r in (cause, *folded)), key=["info", "warning", "critical"].index)
     assert head["severity"] == worst
+
+
+@pytest.mark.parametrize(("host", "anomaly", "joined"), [
+    ("spend_without_conversions", moves(("conversions", "drop")), True),
+    ("cpa_above_band", moves(("cvr", "drop")), True),
+    ("spend_without_conversions", moves(("conversions", "drop"), ("spend", "spike")), False),
+    ("launch_guard", moves(("conversions", "drop")), False),
+])
+def test_a_campaigns_conversion_drop_joins_its_conversion_finding(host: str, anomaly: list, joined: bool) -> None:
+    out = fold(finding(host, "campaign:7"), finding("anomaly", "campaign:7", severity="warning", metrics=anomaly),
+               finding("anomaly", "campaign:8", metrics=moves(("conversions", "drop"))))
+    assert len(out) == (2 if joined else 3)
+    head = out.iloc[0]
+    assert head["detector"] == host
+    if joined:
+        assert head["evidence"]["joined"] == {"anomaly": {"metrics": anomaly}} and "folded" not in head["evidence"]
+        assert head["recommendation"].startswith("Do it. Against its usual day: Do it.")
+    else:
+        assert "joined" not in head["evidence"]
 
 
 def test_fold_lists_twenty_campaigns_and_counts_them_all() -> None:
