@@ -896,7 +896,7 @@ def detect_budget_pacing(w: SweepWindow) -> pd.DataFrame:
                 f" {_money(projected[c], cur)}, {pct[c] * 100:.0f}% of the {_money(budget[c], cur)} monthly budget")
         if direction == "overspend":
             if not left or remaining_budget <= 0:
-                fix = "nothing is left of it; stop spend or agree extra budget with the client today"
+                fix = "the budget is spent: stop spend or agree extra budget with the client today"
             elif within:
                 fix = f"lower daily budgets to about {_money(needed, cur)} a day for the remaining {left} days"
             else:
@@ -918,7 +918,7 @@ def detect_budget_pacing(w: SweepWindow) -> pd.DataFrame:
                 fix = (f"agree a new budget with the client: nothing was spent this month, and the commitment needs"
                        f" {_money(needed, cur)} a day for the remaining {left} days")
             severity.append("warning")
-        words.append(f"{pace}: {fix}.")
+        words.append(f"{pace}. {fix[0].upper()}{fix[1:]}.")
     return _findings(w, "budget_pacing", severity, evidence, words, accounts=accounts)
 
 

@@ -305,7 +305,7 @@ def test_back_filled_sweep_before_the_campaigns_existed_has_no_launch_guard() ->
 def test_pacing_advice_stays_within_reach(daily: float, client: dict, within: bool, advice: str) -> None:
     found = pacing_world({10: daily}, **client).one("budget_pacing")
     assert found["evidence"]["within_reach"] is within
-    assert advice in found["recommendation"]
+    assert f". {advice[0].upper()}{advice[1:]}" in found["recommendation"]  # its own sentence after the pace
     assert found["evidence"]["monthly_budget"] == 31_000.0  # materiality reads these as they were
     assert found["evidence"]["projected"] == round(daily * 31, 2)
 
