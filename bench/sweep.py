@@ -71,7 +71,7 @@ def main() -> None:
 
     with prefect_test_harness(server_startup_timeout=120):
         t0 = time.perf_counter()
-        result = daily_account_sweep(as_of=args.as_of)
+        result = daily_account_sweep(as_of=args.as_of, notify=True)  # the same work as a morning run
         flow_s = time.perf_counter() - t0
         chunks = result["chunks"]
 
