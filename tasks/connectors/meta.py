@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -39,6 +40,22 @@ from tasks.connectors.base import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class _HideToken(logging.Filter):
+    """The SDK sends the token as a query parameter, and urllib3 logs request URLs at DEBUG: cut it out of them."""
+
+    PARAM = re.compile(r"((?:access_token|appsecret_proof)=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self.PARAM.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = self.PARAM.sub(r"\1***", record.msg)
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_HideToken())
 
 GRAPH_URL = FacebookSession.GRAPH
 # Purchases the pixel (and the Conversions API, deduplicated with it) reports. Meta's "purchase" and "omni_purchase"
@@ -352,7 +369,7 @@ class MetaConnector:
         try:
             job = AdAccount(fbid=account.external_id, api=self.api).get_insights_async(fields=INSIGHT_FIELDS,
                                                                                        params=params)
-            job_id = job["id"]
+            job_id = job["report_run_id"]
         except (KeyError, TypeError, AttributeError, FacebookError):
             raise MalformedResponse(f"Meta did not answer a report_run_id for the Insights job of {span}") from None
         deadline = time.monotonic() + self.policy.job_timeout_s
