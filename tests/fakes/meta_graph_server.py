@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -169,8 +171,9 @@ class FakeMetaGraph:
     """Accounts, campaigns, ad sets and daily Insights in memory; report jobs advance one step per status poll."""
 
     def __init__(self, token: str = DEFAULT_TOKEN, business_id: str = DEFAULT_BUSINESS, latency_s: float = 0.0,
-                 default_page: int = 25):
+                 default_page: int = 25, app_secret: str | None = None):
         self.token = token
+        self.app_secret = app_secret  # when set, every call must carry appsecret_proof (the app's "require" switch)
         self.business_id = business_id
         self.latency_s = latency_s
         self.default_page = default_page
@@ -224,6 +227,10 @@ class FakeMetaGraph:
     def answer(self, method: str, parts: list[str], params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         if params.get("access_token") != self.token:
             return 400, graph_error("Invalid OAuth access token - Cannot parse access token", 190)
+        if self.app_secret is not None:
+            proof = hmac.new(self.app_secret.encode(), self.token.encode(), hashlib.sha256).hexdigest()
+            if params.get("appsecret_proof") != proof:
+                return 400, graph_error("Invalid appsecret_proof provided in the API argument", 100)
         if method == "GET" and parts in (["me", "adaccounts"], [self.business_id, "owned_ad_accounts"],
                                          [self.business_id, "client_ad_accounts"]):
             owned = {"adaccounts": None, "owned_ad_accounts": True, "client_ad_accounts": False}[parts[1]]

@@ -225,6 +225,13 @@ def test_a_nearly_used_quota_slows_the_next_call_down(fake):
     conn.accounts()
     assert sleeps and sleeps[0] == pytest.approx(1, abs=0.05)  # backoff_s before the second call
 
+    fake.usage = {"call_count": 100, "cputime": 20, "total_time": 30, "regain_minutes": 30}
+    conn.accounts()
+    sleeps.clear()
+    with pytest.raises(QuotaExceeded) as caught:
+        conn.accounts()  # not sent: Meta said the quota is back in 30 minutes
+    assert caught.value.retry_after == pytest.approx(1800, abs=1) and sleeps == []
+
 
 def test_an_expired_token_asks_for_a_reconnect_without_showing_the_token(fake, caplog):
     shop(fake)
@@ -337,3 +344,13 @@ def test_a_slow_answer_times_out_instead_of_hanging():
         conn = connect({"base_url": slow.url, "timeout_s": 0.2, "max_retries": 0}, {"access_token": slow.token})
         with pytest.raises(ConnectorError, match="ReadTimeout"):
             conn.accounts()
+
+
+def test_an_app_secret_adds_the_appsecret_proof_meta_can_require():
+    with FakeMetaGraph(app_secret="app-secret-1") as strict:
+        strict.add_account("1", "Open")
+        without = connect({"base_url": strict.url}, {"access_token": strict.token})
+        with pytest.raises(ConnectorError, match="appsecret_proof"):
+            without.accounts()
+        proved = connect({"base_url": strict.url}, {"access_token": strict.token, "app_secret": "app-secret-1"})
+        assert [a.external_id for a in proved.accounts()] == ["act_1"]
