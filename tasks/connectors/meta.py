@@ -121,10 +121,7 @@ def buc_wait_s(headers: Mapping[str, str] | None) -> tuple[float | None, float]:
     high = 0.0
     if not headers:
         return wait, high
-    for name in ("X-Business-Use-Case-Usage", "x-business-use-case-usage"):
-        raw = headers.get(name)
-        if raw:
-            break
+    raw = headers.get("X-Business-Use-Case-Usage")  # requests' headers ignore case
     try:
         usage = json.loads(raw) if raw else {}
         for entries in usage.values() if isinstance(usage, dict) else ():
@@ -202,7 +199,7 @@ class _Api(FacebookAdsApi):
         if left <= 0:
             return
         if left > self.policy.max_wait_s:
-            raise QuotaExceeded(f"Meta's usage header says the quota is used up for {left / 60:.0f} more min",
+            raise QuotaExceeded(f"Meta's usage header says the quota is used up for {left:.0f} more s",
                                 retry_after=left)
         self.sleep(left)
 
@@ -235,7 +232,7 @@ class _Api(FacebookAdsApi):
         if code in QUOTA_CODES:
             wait = wait or self.policy.backoff_s
             return QuotaExceeded(f"Meta rate limit (error {code}: {e.api_error_message()}); access returns in about "
-                                 f"{wait / 60:.0f} min", retry_after=wait)
+                                 f"{wait:.0f} s", retry_after=wait)
         return ConnectorError(f"Meta kept failing (error {code}: {e.api_error_message()}) after "
                               f"{self.policy.max_retries + 1} tries")
 
