@@ -409,8 +409,6 @@ class MetaConnector:
         try:
             return [obj.export_all_data() for obj in cursor]
         except (KeyError, TypeError, AttributeError, ValueError, FacebookError) as e:
-            if isinstance(e, FacebookRequestError):
-                raise
             raise MalformedResponse(f"Meta sent a list the SDK cannot read ({type(e).__name__})") from None
 
 
