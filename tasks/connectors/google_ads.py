@@ -129,8 +129,10 @@ def _failure_of(exc: BaseException) -> Any | None:
 def _retry_after(failure: Any | None) -> float | None:
     for err in getattr(failure, "errors", ()) or ():
         delay = err.details.quota_error_details.retry_delay if err.details else None
-        if delay is not None and (delay.seconds or delay.nanos):
-            return delay.seconds + delay.nanos / 1e9
+        seconds = (delay.total_seconds() if isinstance(delay, dt.timedelta)  # proto-plus gives a timedelta
+                   else getattr(delay, "seconds", 0) + getattr(delay, "nanos", 0) / 1e9 if delay else 0)
+        if seconds > 0:
+            return seconds
     return None
 
 
@@ -249,8 +251,10 @@ class GoogleAdsConnector:
             else:
                 target = f"proximity:{crit.criterion_id}"
             geo.setdefault(row.campaign.id, []).append(target)
-        live = {(self._name(r.conversion_action.category), self._name(r.conversion_action.origin))
-                for r in self._stream(cid, CONVERSION_ACTIONS_QUERY, f"reading conversion actions of {cid}")}
+        live = {(self._name(a.category), self._name(a.origin))
+                for a in (r.conversion_action for r in self._stream(cid, CONVERSION_ACTIONS_QUERY,
+                                                                    f"reading conversion actions of {cid}"))
+                if self._name(a.status) == "ENABLED" and a.primary_for_goal}
         goals: dict[int, set[str]] = {}
         for row in self._stream(cid, GOALS_QUERY, f"reading conversion goals of {cid}"):
             g = row.campaign_conversion_goal
@@ -265,7 +269,7 @@ class GoogleAdsConnector:
                 raise MalformedResponse(f"Google Ads sent campaign {c.id!r} with status {self._name(c.status)}")
             daily = (Decimal(budget.amount_micros) / MICROS
                      if budget.amount_micros and self._name(budget.period) == "DAILY" else None)
-            cpa = c.target_cpa.target_cpa_micros if "target_cpa" in c else 0
+            cpa = c.target_cpa.target_cpa_micros
             selective = list(c.selective_optimization.conversion_actions)
             goal = ",".join(sorted(goals.get(c.id, ()))) or (",".join(selective) if selective else None)
             out.append(CampaignSettings(

@@ -296,6 +296,8 @@ class FakeGoogleAds:
         self.requests: Counter[str] = Counter()  # by FROM resource; "token" for token exchanges
         self.queries: list[tuple[str, str]] = []  # (customer id, query)
         self.metadata_seen: list[dict[str, str]] = []
+        self.batches_sent: Counter[str] = Counter()  # streamed response messages, by FROM resource
+        self.widen_range_days = 0  # misbehave: answer this many days either side of the asked range
         self._lock = threading.Lock()
         self._grpc: grpc.Server | None = None
         self._http: ThreadingHTTPServer | None = None
@@ -335,7 +337,7 @@ class FakeGoogleAds:
 
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), TokenHandler)
         self.token_port = self._http.server_address[1]
-        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+        threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -426,6 +428,12 @@ class FakeGoogleAds:
             abort(grpc.StatusCode.UNAUTHENTICATED, _failure(ec(authentication_error=_enum(
                 authentication_error.AuthenticationErrorEnum.AuthenticationError, "DEVELOPER_TOKEN_INVALID")),
                 "The developer token is not valid.", request_id), "Request is missing required authentication credential.")
+        if meta.get("login-customer-id") != str(self.agency.manager_id):
+            abort(grpc.StatusCode.PERMISSION_DENIED, _failure(ec(authorization_error=_enum(
+                authorization_error.AuthorizationErrorEnum.AuthorizationError, "USER_PERMISSION_DENIED")),
+                "User doesn't have permission to access customer. Note: If you're accessing a client customer, "
+                "the manager's customer id must be set in the 'login-customer-id' header.", request_id),
+                "The caller does not have permission")
         if fault and fault.after_batches == 0:
             self._raise_fault(fault, abort, request_id)
         if not m:
@@ -439,7 +447,8 @@ class FakeGoogleAds:
             abort(grpc.StatusCode.PERMISSION_DENIED, _failure(ec(authorization_error=_enum(
                 authorization_error.AuthorizationErrorEnum.AuthorizationError, "USER_PERMISSION_DENIED")),
                 "User doesn't have permission to access customer.", request_id), "The caller does not have permission")
-        rows = self._rows(resource, customer, query, abort, request_id)
+        rows = self._rows(resource, customer, query, abort, request_id,
+                          malformed_row=bool(fault and fault.kind == "malformed_row"))
         sent = 0
         for i in range(0, max(len(rows), 1), self.batch_rows):
             if fault and fault.after_batches and sent == fault.after_batches:
@@ -450,6 +459,8 @@ class FakeGoogleAds:
             else:
                 yield batch
             sent += 1
+            with self._lock:
+                self.batches_sent[resource] += 1
 
     def _raise_fault(self, fault: Fault, abort, request_id: str) -> None:
         ec = errors.ErrorCode
@@ -476,11 +487,9 @@ class FakeGoogleAds:
         if fault.kind == "unavailable":
             abort(grpc.StatusCode.UNAVAILABLE, None, "The service is currently unavailable.")
         # malformed_* faults shape the answer instead (see _search_stream / _rows)
-        self._pending_malformed_row = fault.kind == "malformed_row"
 
-    _pending_malformed_row = False
-
-    def _rows(self, resource: str, customer: Account, query: str, abort, request_id: str) -> list[svc.GoogleAdsRow]:
+    def _rows(self, resource: str, customer: Account, query: str, abort, request_id: str,
+              malformed_row: bool = False) -> list[svc.GoogleAdsRow]:
         Row = svc.GoogleAdsRow
         cust = customer.id
         if resource == "customer_client":
@@ -496,7 +505,10 @@ class FakeGoogleAds:
                     status=_enum(customer_status.CustomerStatusEnum.CustomerStatus, a.status))))
             return out
         if resource == "campaign" and "metrics." in query:
-            return self._metric_rows(customer, query, abort, request_id)
+            rows = self._metric_rows(customer, query, abort, request_id)
+            if malformed_row and rows:
+                rows[len(rows) // 2].segments.date = "2026-13-45"
+            return rows
         if resource == "campaign":
             out = []
             for c in customer.campaigns:
@@ -563,7 +575,8 @@ class FakeGoogleAds:
             abort(grpc.StatusCode.INVALID_ARGUMENT, _failure(errors.ErrorCode(query_error=_enum(
                 query_error.QueryErrorEnum.QueryError, "EXPECTED_FILTERS_ON_DATE_RANGE")),
                 "Date range is required for this query.", request_id), "Request contains an invalid argument.")
-        start, end = dt.date.fromisoformat(m.group(1)), dt.date.fromisoformat(m.group(2))
+        widen = dt.timedelta(days=self.widen_range_days)
+        start, end = dt.date.fromisoformat(m.group(1)) - widen, dt.date.fromisoformat(m.group(2)) + widen
         names = {c.id: c.name for c in customer.campaigns}
         out = []
         for (cust, camp, day), v in sorted(self.agency.metrics.items(), key=lambda kv: (kv[0][2], kv[0][1])):
@@ -577,7 +590,4 @@ class FakeGoogleAds:
                 segments=segments_pb.Segments(date=day.isoformat()),
                 metrics=metrics_pb.Metrics(impressions=v.impressions, clicks=v.clicks, cost_micros=v.cost_micros,
                                            conversions=v.conversions, conversions_value=v.conversions_value)))
-        if self._pending_malformed_row and out:
-            self._pending_malformed_row = False
-            out[len(out) // 2].segments.date = "2026-13-45"
         return out
