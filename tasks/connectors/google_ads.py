@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
 from google.ads.googleads.client import GoogleAdsClient
@@ -72,7 +73,6 @@ CAMPAIGN_DAYS_QUERY = (
     "SELECT campaign.id, campaign.name, campaign.status, campaign.start_date_time, campaign.end_date_time "
     "FROM campaign")
 
-T = TypeVar("T")
 
 
 def _customer_id(value: Any) -> str:
@@ -165,7 +165,7 @@ def translate(exc: BaseException, what: str) -> ConnectorError:
         return AuthExpired(f"Google Ads refused the credentials while {what}: {_describe(failure, str(exc))}")
     if isinstance(exc, core_exceptions.GoogleAPICallError) or isinstance(exc, grpc.RpcError):
         text = str(exc)
-        if "deserializ" in text.lower():
+        if "deserializing response" in text.lower():  # grpc's INTERNAL for bytes that are not the message
             return MalformedResponse(f"Google Ads answered something that does not parse while {what}")
         return ConnectorError(f"Google Ads failed while {what}: {_describe(failure, text)}")
     if isinstance(exc, GoogleAdsException):
@@ -197,7 +197,9 @@ class GoogleAdsConnector:
                                        endpoint=endpoint, login_customer_id=self.login_customer_id,
                                        version=API_VERSION, use_proto_plus=True)
         self._service: Any = None
-        self._enums: dict[str, Any] = {}
+        self._token_lock = threading.Lock()
+        # (id, name, status, start, end) per customer, from campaigns(): daily_metrics then needs no second call
+        self._spans: dict[str, list[tuple[str, str, str, dt.date | None, dt.date | None]]] = {}
 
     def __repr__(self) -> str:  # never the secrets
         return f"GoogleAdsConnector(login_customer_id={self.login_customer_id})"
@@ -209,8 +211,9 @@ class GoogleAdsConnector:
 
     # --- calls --------------------------------------------------------------------------------------------
     def _ensure_token(self) -> None:
-        if not self._credentials.valid:
-            self._credentials.refresh(_TimedRequest(self.timeout_s))
+        with self._token_lock:
+            if not self._credentials.valid:
+                self._credentials.refresh(_TimedRequest(self.timeout_s))
 
     def _stream(self, customer_id: str, query: str, what: str) -> Iterator[Any]:
         """Every row of a GAQL query, read to the end before any is handed on (a half-read stream is an error)."""
@@ -261,7 +264,7 @@ class GoogleAdsConnector:
             key = (self._name(g.category), self._name(g.origin))
             if g.biddable and key in live:
                 goals.setdefault(row.campaign.id, set()).add(key[0].lower())
-        out = []
+        out, spans = [], []
         for row in self._stream(cid, CAMPAIGNS_QUERY, f"reading campaigns of {cid}"):
             c, budget = row.campaign, row.campaign_budget
             status = STATUS.get(self._name(c.status))
@@ -278,7 +281,14 @@ class GoogleAdsConnector:
                 bid=Decimal(cpa) / MICROS if cpa else None,
                 geo_targeting=tuple(sorted(geo.get(c.id, ()))), conversion_goal=goal, conversion_goal_known=True,
                 created_on=_day(c.start_date_time, "start date") if c.start_date_time else None))
+            spans.append(self._span(c))
+        self._spans[cid] = spans
         return out
+
+    def _span(self, c: Any) -> tuple[str, str, str, dt.date | None, dt.date | None]:
+        return (str(c.id), c.name, self._name(c.status),
+                _day(c.start_date_time, "start date") if c.start_date_time else None,
+                _day(c.end_date_time, "end date") if c.end_date_time else None)
 
     def daily_metrics(self, account: AccountInfo, start: dt.date, end: dt.date) -> list[DailyRow]:
         """Rows for start..end; Google leaves out campaign-days with nothing to report, so every campaign that ran
@@ -302,16 +312,17 @@ class GoogleAdsConnector:
             rows[key] = DailyRow(str(c.id), c.name, day, int(m.impressions), int(m.clicks),
                                  Decimal(m.cost_micros) / MICROS, _decimal(m.conversions),
                                  _decimal(m.conversions_value))
-        for row in self._stream(cid, CAMPAIGN_DAYS_QUERY, f"listing campaigns of {cid}"):
-            c = row.campaign
-            if self._name(c.status) == "REMOVED":
+        spans = self._spans.get(cid)
+        if spans is None:
+            spans = [self._span(r.campaign) for r in self._stream(cid, CAMPAIGN_DAYS_QUERY,
+                                                                  f"listing campaigns of {cid}")]
+        for camp_id, name, status, first, last in spans:
+            if status == "REMOVED":
                 continue  # no removal date in the API: a removed campaign gets rows only where Google sent them
-            first = _day(c.start_date_time, "start date") if c.start_date_time else start
-            last = _day(c.end_date_time, "end date") if c.end_date_time else end
-            day = max(start, first)
-            while day <= min(end, last):
-                rows.setdefault((str(c.id), day), DailyRow(str(c.id), c.name, day, 0, 0, Decimal(0), Decimal(0),
-                                                           Decimal(0)))
+            day = max(start, first or start)
+            while day <= min(end, last or end):
+                rows.setdefault((camp_id, day), DailyRow(camp_id, name, day, 0, 0, Decimal(0), Decimal(0),
+                                                         Decimal(0)))
                 day += dt.timedelta(days=1)
         return sorted(rows.values(), key=lambda r: (r.day, r.campaign_external_id))
 

@@ -107,6 +107,16 @@ def test_zero_metric_days_are_explicit_zero_rows(fake, conn):
     assert us[("202", D(2026, 3, 5))].spend == 0  # paused all along: it existed, it delivered nothing
 
 
+def test_campaigns_read_first_spare_daily_metrics_a_call(fake, conn):
+    alone = conn.daily_metrics(RU, D(2026, 3, 1), D(2026, 3, 10))
+    assert fake.requests["campaign"] == 2
+    fresh = connect(fake.settings(), fake.secrets())
+    fresh.campaigns(RU)
+    before = fake.requests["campaign"]
+    assert fresh.daily_metrics(RU, D(2026, 3, 1), D(2026, 3, 10)) == alone
+    assert fake.requests["campaign"] == before + 1
+
+
 def test_no_zero_rows_before_a_campaign_starts_or_after_it_ends(fake, conn):
     fake.agency.account(1111111111).campaigns[3].start = "2026-03-08"
     fake.agency.account(1111111111).campaigns[1].end = "2026-03-04 23:59:59"
