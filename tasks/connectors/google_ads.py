@@ -151,12 +151,16 @@ def translate(exc: BaseException, what: str) -> ConnectorError:
         text = str(exc)
         if getattr(exc, "retryable", False) and "invalid_grant" not in text:
             return ConnectorError(f"Google's token endpoint failed while {what}: {text}")
-        return AuthExpired(f"Google refused the refresh token while {what} ({text.split(':')[0] or 'refused'}); "
-                           "reconnect the account")
+        code = re.search(r"\b(invalid_grant|invalid_client|unauthorized_client|invalid_scope)\b", text)
+        return AuthExpired(f"Google refused the refresh token while {what} ({code.group(1) if code else 'refused'}):"
+                           " reconnect the Google Ads manager account")
     if isinstance(exc, auth_exceptions.TransportError):
         return ConnectorError(f"Google's token endpoint did not answer while {what}: {exc}")
     failure = _failure_of(exc)
     codes = [e.error_code for e in getattr(failure, "errors", ()) or ()]
+    if any(getattr(c.quota_error, "name", "") == "ACCESS_PROHIBITED" for c in codes):
+        return AuthExpired(f"Google Ads prohibits this developer token's access while {what}: "
+                           f"{_describe(failure, str(exc))}")
     if any(c.quota_error for c in codes) or isinstance(exc, core_exceptions.ResourceExhausted) or (
             isinstance(exc, grpc.Call) and exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED):
         return QuotaExceeded(f"Google Ads quota while {what}: {_describe(failure, str(exc))}", _retry_after(failure))

@@ -247,7 +247,8 @@ class Fault:
     google.api_core.exceptions.ResourceExhausted), "quota_ads" (QuotaError.RESOURCE_TEMPORARILY_EXHAUSTED under
     status UNAVAILABLE: the library raises GoogleAdsException, as for any status but INTERNAL/RESOURCE_EXHAUSTED
     with a GoogleAdsFailure), "auth" (UNAUTHENTICATED, AuthenticationError.OAUTH_TOKEN_REVOKED), "permission"
-    (PERMISSION_DENIED, AuthorizationError.USER_PERMISSION_DENIED), "malformed_bytes" (a batch that is not a
+    (PERMISSION_DENIED, AuthorizationError.USER_PERMISSION_DENIED), "prohibited" (PERMISSION_DENIED,
+    QuotaError.ACCESS_PROHIBITED: the developer token may not use the API), "malformed_bytes" (a batch that is not a
     SearchGoogleAdsStreamResponse), "malformed_row" (a row whose date does not parse), "unavailable" (plain
     UNAVAILABLE, no failure details).
     """
@@ -476,6 +477,9 @@ class FakeGoogleAds:
         if fault.kind == "quota_ads":
             abort(grpc.StatusCode.UNAVAILABLE, _failure(ec(quota_error=qe.RESOURCE_TEMPORARILY_EXHAUSTED),
                   "Too many requests in a short amount of time.", request_id, delay), "Too many requests.")
+        if fault.kind == "prohibited":
+            abort(grpc.StatusCode.PERMISSION_DENIED, _failure(ec(quota_error=qe.ACCESS_PROHIBITED),
+                  "Access is prohibited.", request_id), "The caller does not have permission")
         if fault.kind == "auth":
             abort(grpc.StatusCode.UNAUTHENTICATED, _failure(ec(authentication_error=_enum(
                 authentication_error.AuthenticationErrorEnum.AuthenticationError, "OAUTH_TOKEN_REVOKED")),

@@ -180,16 +180,24 @@ def test_both_quota_shapes_come_from_the_library_as_documented(fake):
 
 def test_a_revoked_refresh_token_is_auth_expired(fake):
     fake.refresh_token_revoked = True
-    with pytest.raises(AuthExpired, match="reconnect"):
+    with pytest.raises(AuthExpired, match=r"\(invalid_grant\): reconnect"):
         connect(fake.settings(), fake.secrets()).accounts()
     assert fake.requests["token"] == 1 and fake.requests["customer_client"] == 0
 
 
-@pytest.mark.parametrize("kind", ["auth", "permission"])
+@pytest.mark.parametrize("kind", ["auth", "permission", "prohibited"])
 def test_authentication_and_authorization_errors_are_auth_expired(fake, conn, kind):
     fake.fail_next(kind)
     with pytest.raises(AuthExpired):
         conn.campaigns(RU)
+
+
+def test_an_unavailable_service_is_a_plain_connector_error(fake, conn):
+    fake.fail_next("unavailable")
+    with pytest.raises(ConnectorError) as err:
+        conn.accounts()
+    assert type(err.value) is ConnectorError and "unavailable" in str(err.value)
+    assert conn.accounts() == [RU, US]
 
 
 def test_a_wrong_developer_token_is_auth_expired(fake):
