@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import statistics
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -24,6 +25,7 @@ from google.auth import exceptions as auth_exceptions
 from google.auth.transport.requests import Request
 from google.oauth2.credentials import Credentials
 
+from models.enums import Platform
 from tasks.connectors.base import (
     AccountInfo,
     AuthExpired,
@@ -35,7 +37,7 @@ from tasks.connectors.base import (
 )
 
 API_VERSION = "v26"  # the newest the installed google-ads (34) ships
-PLATFORM = "google_ads"
+PLATFORM = Platform.GOOGLE_ADS.value
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 DEFAULT_TIMEOUT_S = 120.0
 FAILURE_KEY = f"google.ads.googleads.{API_VERSION}.errors.googleadsfailure-bin"
@@ -50,6 +52,7 @@ ACCOUNTS_QUERY = (
 CAMPAIGNS_QUERY = (
     "SELECT campaign.id, campaign.name, campaign.status, campaign.bidding_strategy_type, "
     "campaign.start_date_time, campaign.end_date_time, campaign.target_cpa.target_cpa_micros, "
+    "campaign.maximize_conversions.target_cpa_micros, "
     "campaign.selective_optimization.conversion_actions, campaign_budget.amount_micros, campaign_budget.period "
     "FROM campaign")
 GEO_QUERY = (
@@ -61,6 +64,9 @@ GOALS_QUERY = (
     "SELECT campaign.id, campaign_conversion_goal.category, campaign_conversion_goal.origin, "
     "campaign_conversion_goal.biddable FROM campaign_conversion_goal "
     "WHERE campaign_conversion_goal.biddable = TRUE")
+CPC_BIDS_QUERY = (
+    "SELECT campaign.id, ad_group.cpc_bid_micros, ad_group.status FROM ad_group "
+    "WHERE ad_group.status = 'ENABLED' AND campaign.bidding_strategy_type IN ('MANUAL_CPC', 'ENHANCED_CPC')")
 CONVERSION_ACTIONS_QUERY = (
     "SELECT conversion_action.category, conversion_action.origin, conversion_action.status, "
     "conversion_action.primary_for_goal FROM conversion_action "
@@ -268,6 +274,10 @@ class GoogleAdsConnector:
             key = (self._name(g.category), self._name(g.origin))
             if g.biddable and key in live:
                 goals.setdefault(row.campaign.id, set()).add(key[0].lower())
+        cpc: dict[int, list[int]] = {}
+        for row in self._stream(cid, CPC_BIDS_QUERY, f"reading ad group bids of {cid}"):
+            if self._name(row.ad_group.status) == "ENABLED" and row.ad_group.cpc_bid_micros > 0:
+                cpc.setdefault(row.campaign.id, []).append(row.ad_group.cpc_bid_micros)
         out, spans = [], []
         for row in self._stream(cid, CAMPAIGNS_QUERY, f"reading campaigns of {cid}"):
             c, budget = row.campaign, row.campaign_budget
@@ -276,13 +286,16 @@ class GoogleAdsConnector:
                 raise MalformedResponse(f"Google Ads sent campaign {c.id!r} with status {self._name(c.status)}")
             daily = (Decimal(budget.amount_micros) / MICROS
                      if budget.amount_micros and self._name(budget.period) == "DAILY" else None)
-            cpa = c.target_cpa.target_cpa_micros
+            # the campaign's bid: its target CPA (Target CPA, or Maximize conversions with a target), else the
+            # median max CPC of its enabled ad groups under manual CPC; None for strategies with no money bid
+            bid_micros = (c.target_cpa.target_cpa_micros or c.maximize_conversions.target_cpa_micros
+                          or (statistics.median_low(cpc[c.id]) if c.id in cpc else 0))
             selective = list(c.selective_optimization.conversion_actions)
             goal = ",".join(sorted(goals.get(c.id, ()))) or (",".join(selective) if selective else None)
             out.append(CampaignSettings(
                 external_id=str(c.id), name=c.name, status=status, daily_budget=daily,
                 bid_strategy=self._name(c.bidding_strategy_type).lower(),
-                bid=Decimal(cpa) / MICROS if cpa else None,
+                bid=Decimal(bid_micros) / MICROS if bid_micros else None,
                 geo_targeting=tuple(sorted(geo.get(c.id, ()))), conversion_goal=goal, conversion_goal_known=True,
                 created_on=_day(c.start_date_time, "start date") if c.start_date_time else None))
             spans.append(self._span(c))

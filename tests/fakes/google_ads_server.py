@@ -36,6 +36,7 @@ from google.protobuf import duration_pb2
 
 from google.ads.googleads.v26.common.types import bidding, criteria
 from google.ads.googleads.v26.enums.types import (
+    ad_group_status,
     advertising_channel_type,
     bidding_strategy_type,
     budget_period,
@@ -54,6 +55,7 @@ from google.ads.googleads.v26.errors.types import (
     quota_error,
 )
 from google.ads.googleads.v26.resources.types import (
+    ad_group,
     campaign as campaign_pb,
     campaign_budget,
     campaign_conversion_goal,
@@ -128,7 +130,8 @@ class Campaign:
     budget_micros: int | None = 50_000_000
     budget_period: str = "DAILY"
     bidding: str = "MAXIMIZE_CONVERSIONS"  # BiddingStrategyType name
-    target_cpa_micros: int | None = None
+    target_cpa_micros: int | None = None  # under TARGET_CPA, or MAXIMIZE_CONVERSIONS with a target
+    ad_group_cpc_micros: list[int] = field(default_factory=list)  # enabled ad groups' max CPC (manual CPC)
     start: str = "2026-01-01"
     end: str | None = None
     locations: list[int] = field(default_factory=list)  # geo target constant ids (2840 = United States)
@@ -184,14 +187,15 @@ def demo_agency() -> Agency:
         Campaign(101, "Search brand", budget_micros=1_500_000_000, bidding="TARGET_CPA",
                  target_cpa_micros=350_000_000, locations=[2643], goals=[("PURCHASE", "WEBSITE", True)]),
         Campaign(102, "Search generic", budget_micros=2_000_000_000, bidding="MANUAL_CPC",
-                 goals=[("PURCHASE", "WEBSITE", False)]),
+                 goals=[("PURCHASE", "WEBSITE", False)], ad_group_cpc_micros=[25_000_000, 40_000_000, 31_500_000]),
         Campaign(103, "Display old", status="REMOVED", start="2025-06-01", end="2026-02-01 23:59:59"),
         Campaign(104, "Launch in April", start="2026-04-01", locations=[2643], proximity=1),
     ], conversion_actions=[("Purchase", "PURCHASE", "WEBSITE", "ENABLED", True)])
     us = Account(2222222222, "Beta US", "USD", "America/New_York", campaigns=[
         Campaign(201, "PMax", budget_micros=80_000_000, bidding="MAXIMIZE_CONVERSION_VALUE", locations=[2840],
                  goals=[("SUBMIT_LEAD_FORM", "WEBSITE", True), ("PURCHASE", "WEBSITE", True)]),
-        Campaign(202, "Shared budget search", status="PAUSED", budget_micros=None, locations=[2840]),
+        Campaign(202, "Shared budget search", status="PAUSED", budget_micros=None, locations=[2840],
+                 target_cpa_micros=12_500_000),
     ], conversion_actions=[("Lead", "SUBMIT_LEAD_FORM", "WEBSITE", "ENABLED", True),
                            ("Old purchase", "PURCHASE", "WEBSITE", "REMOVED", True)])
     sub = Account(3333333333, "Regional MCC", "EUR", "Europe/Berlin", manager=True)
@@ -526,8 +530,10 @@ class FakeGoogleAds:
                     start_date_time=f"{c.start} 00:00:00")
                 if c.end:
                     camp.end_date_time = c.end
-                if c.target_cpa_micros is not None:
+                if c.target_cpa_micros is not None and c.bidding == "TARGET_CPA":
                     camp.target_cpa = bidding.TargetCpa(target_cpa_micros=c.target_cpa_micros)
+                elif c.target_cpa_micros is not None and c.bidding == "MAXIMIZE_CONVERSIONS":
+                    camp.maximize_conversions = bidding.MaximizeConversions(target_cpa_micros=c.target_cpa_micros)
                 row = Row(campaign=camp)
                 if c.budget_micros is not None:
                     row.campaign_budget = campaign_budget.CampaignBudget(
@@ -535,6 +541,11 @@ class FakeGoogleAds:
                         period=_enum(budget_period.BudgetPeriodEnum.BudgetPeriod, c.budget_period))
                 out.append(row)
             return out
+        if resource == "ad_group":
+            return [Row(campaign=campaign_pb.Campaign(id=c.id), ad_group=ad_group.AdGroup(
+                id=c.id * 100 + n, cpc_bid_micros=bid, status=ad_group_status.AdGroupStatusEnum.AdGroupStatus.ENABLED))
+                for c in customer.campaigns if c.bidding in ("MANUAL_CPC", "ENHANCED_CPC")
+                for n, bid in enumerate(c.ad_group_cpc_micros)]
         if resource == "campaign_criterion":
             out = []
             ct = criterion_type.CriterionTypeEnum.CriterionType

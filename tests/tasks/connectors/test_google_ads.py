@@ -52,7 +52,8 @@ def test_login_customer_id_may_carry_dashes(fake):
     ("101", dict(status="active", daily_budget=Decimal("1500"), bid_strategy="target_cpa", bid=Decimal("350"),
                  geo_targeting=("2643",), conversion_goal="purchase", created_on=D(2026, 1, 1))),
     # a PURCHASE goal that is not biddable for this campaign: no goal
-    ("102", dict(status="active", daily_budget=Decimal("2000"), bid_strategy="manual_cpc", bid=None,
+    # manual CPC: the median of its ad groups' max CPC (25, 31.5, 40)
+    ("102", dict(status="active", daily_budget=Decimal("2000"), bid_strategy="manual_cpc", bid=Decimal("31.5"),
                  geo_targeting=(), conversion_goal=None)),
     ("103", dict(status="removed", created_on=D(2025, 6, 1))),
     ("104", dict(geo_targeting=("2643", "proximity:900"), created_on=D(2026, 4, 1))),
@@ -68,6 +69,8 @@ def test_a_goal_counts_only_with_an_enabled_primary_conversion_action_in_its_cat
     # biddable for lead forms and purchases, but the account's only purchase action is removed
     assert got["201"].conversion_goal == "submit_lead_form"
     assert got["202"].status == "paused" and got["202"].daily_budget is None  # no budget on the campaign
+    assert got["202"].bid == Decimal("12.5")  # Maximize conversions with a target CPA
+    assert got["201"].bid is None  # Maximize conversion value without a target ROAS sets no money bid
     assert got["201"].daily_budget == Decimal("80") and got["201"].bid_strategy == "maximize_conversion_value"
 
 
