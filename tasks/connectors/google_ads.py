@@ -225,14 +225,15 @@ class GoogleAdsConnector:
             if not self._credentials.valid:
                 self._credentials.refresh(_TimedRequest(self.timeout_s))
 
-    def _stream(self, customer_id: str, query: str, what: str) -> Iterator[Any]:
-        """Every row of a GAQL query, read to the end before any is handed on (a half-read stream is an error)."""
+    def _stream(self, customer_id: str, query: str, what: str, raw: bool = False) -> Iterator[Any]:
+        """Every row of a GAQL query, read to the end before any is handed on (a half-read stream is an error);
+        `raw`: the protobuf messages under proto-plus (field reads ten times faster, enums as numbers)."""
         try:
             self._ensure_token()
             if self._service is None:
                 self._service = self._client.get_service("GoogleAdsService")
             stream = self._service.search_stream(customer_id=customer_id, query=query, timeout=self.timeout_s)
-            rows = [row for batch in stream for row in batch.results]
+            rows = [row for batch in stream for row in (type(batch).pb(batch).results if raw else batch.results)]
         except Exception as exc:  # noqa: BLE001 - every failure becomes a connector error
             raise translate(exc, what) from exc
         return iter(rows)
@@ -315,7 +316,7 @@ class GoogleAdsConnector:
             return []
         query = METRICS_QUERY.format(start=start.isoformat(), end=end.isoformat())
         rows: dict[tuple[str, dt.date], DailyRow] = {}
-        for row in self._stream(cid, query, f"pulling {cid} {start}..{end}"):
+        for row in self._stream(cid, query, f"pulling {cid} {start}..{end}", raw=True):
             c, m = row.campaign, row.metrics
             day = _day(row.segments.date, "day")
             if not c.id or not start <= day <= end:
