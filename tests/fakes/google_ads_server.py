@@ -304,11 +304,15 @@ class FakeGoogleAds:
     """Start with `with FakeGoogleAds() as fake:`; point the connector at `fake.settings()` / `fake.secrets()`."""
 
     def __init__(self, agency: Agency | None = None, batch_rows: int = 10_000, latency_s: float = 0.0,
+                 quota_every: int = 0,
                  developer_token: str = "dev-token-fake", client_id: str = "client-id-fake.apps",
                  client_secret: str = "client-secret-fake", refresh_token: str = "1//refresh-token-fake") -> None:
         self.agency = agency or demo_agency()
         self.batch_rows = batch_rows
         self.latency_s = latency_s
+        self.quota_every = quota_every  # every Nth SearchStream answers RESOURCE_EXHAUSTED (0: never)
+        self.quota_errors = 0
+        self.stream_calls = 0
         self.developer_token = developer_token
         self.client_id = client_id
         self.client_secret = client_secret
@@ -428,11 +432,16 @@ class FakeGoogleAds:
         resource = m.group(1).lower() if m else ""
         with self._lock:
             self.requests[resource] += 1
+            self.stream_calls += 1
             self.queries.append((request.customer_id, query))
             self.metadata_seen.append({k: v for k, v in meta.items() if k != "authorization"})
             fault = None
             if self.faults and self.faults[0].resource in (None, resource):
                 fault = self.faults.popleft()
+            elif self.quota_every and self.stream_calls % self.quota_every == 0:
+                fault = Fault("quota", retry_delay_s=1)
+            if fault and fault.kind.startswith("quota"):
+                self.quota_errors += 1
 
         def abort(code: grpc.StatusCode, failure: bytes | None, message: str):
             trailer = [("request-id", request_id)]
@@ -628,3 +637,30 @@ class FakeGoogleAds:
             row.metrics.conversions, row.metrics.conversions_value = v.conversions, v.conversions_value
             out.append(row)
         return out
+
+
+def main() -> None:
+    """Serve a generated agency until interrupted; print what a client needs as one JSON line."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=100)
+    parser.add_argument("--campaigns", type=int, default=10)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--end", type=dt.date.fromisoformat, default=dt.date.today() - dt.timedelta(days=1))
+    parser.add_argument("--latency-s", type=float, default=0.0)
+    parser.add_argument("--quota-every", type=int, default=0)
+    args = parser.parse_args()
+    agency = generated_agency(args.accounts, args.campaigns, args.days, args.end)
+    with FakeGoogleAds(agency=agency, latency_s=args.latency_s, quota_every=args.quota_every) as fake:
+        print(json.dumps({"settings": fake.settings(), "secrets": fake.secrets(),
+                          ROOTS_ENV: os.environ[ROOTS_ENV]}), flush=True)
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+
+
+if __name__ == "__main__":
+    import signal as _signal
+
+    _signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGINT, _signal.SIGTERM})
+    main()

@@ -293,6 +293,19 @@ def test_no_secret_in_errors_reprs_or_logs(fake, caplog):
     assert find_leaks(texts, secrets=list(secrets.values()) + list(fake.access_tokens)) == []
 
 
+def test_quota_every_nth_request_for_the_bench():
+    with FakeGoogleAds(quota_every=3) as fake:
+        conn = connect(fake.settings(), fake.secrets())
+        outcomes = []
+        for _ in range(6):
+            try:
+                conn.accounts()
+                outcomes.append("ok")
+            except QuotaExceeded as err:
+                outcomes.append(err.retry_after)
+        assert outcomes == ["ok", "ok", 1, "ok", "ok", 1] and fake.quota_errors == 2
+
+
 def test_a_bench_sized_agency_streams_through(fake):
     agency = generated_agency(accounts=3, campaigns=5, days=30, end=D(2026, 3, 31))
     with FakeGoogleAds(agency=agency) as big:
