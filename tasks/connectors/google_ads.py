@@ -269,6 +269,10 @@ class GoogleAdsConnector:
                 for a in (r.conversion_action for r in self._stream(cid, CONVERSION_ACTIONS_QUERY,
                                                                     f"reading conversion actions of {cid}"))
                 if self._name(a.status) == "ENABLED" and a.primary_for_goal}
+        # A conversion goal is set when the campaign bids on one (CampaignConversionGoal.biddable, per category and
+        # origin, inherited from the account's defaults unless overridden) that some enabled primary conversion
+        # action can fill: a biddable PURCHASE goal with no live purchase action optimises towards nothing.
+        # App campaigns name their conversion actions instead (selective_optimization).
         goals: dict[int, set[str]] = {}
         for row in self._stream(cid, GOALS_QUERY, f"reading conversion goals of {cid}"):
             g = row.campaign_conversion_goal
@@ -291,7 +295,7 @@ class GoogleAdsConnector:
             # median max CPC of its enabled ad groups under manual CPC; None for strategies with no money bid
             bid_micros = (c.target_cpa.target_cpa_micros or c.maximize_conversions.target_cpa_micros
                           or (statistics.median_low(cpc[c.id]) if c.id in cpc else 0))
-            selective = list(c.selective_optimization.conversion_actions)
+            selective = ["conversion_action:" + a.rsplit("/", 1)[-1] for a in c.selective_optimization.conversion_actions]
             goal = ",".join(sorted(goals.get(c.id, ()))) or (",".join(selective) if selective else None)
             out.append(CampaignSettings(
                 external_id=str(c.id), name=c.name, status=status, daily_budget=daily,

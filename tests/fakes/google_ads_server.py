@@ -136,6 +136,7 @@ class Campaign:
     locations: list[int] = field(default_factory=list)  # geo target constant ids (2840 = United States)
     proximity: int = 0  # radius targets
     goals: list[tuple[str, str, bool]] = field(default_factory=list)  # (category, origin, biddable)
+    selective: list[int] = field(default_factory=list)  # App campaigns: conversion action ids optimised towards
 
 
 @dataclass
@@ -207,6 +208,7 @@ def demo_agency() -> Agency:
                  goals=[("SUBMIT_LEAD_FORM", "WEBSITE", True), ("PURCHASE", "WEBSITE", True)]),
         Campaign(202, "Shared budget search", status="PAUSED", budget_micros=None, locations=[2840],
                  target_cpa_micros=12_500_000),
+        Campaign(203, "App installs", bidding="TARGET_CPA", target_cpa_micros=2_000_000, selective=[7]),
     ], conversion_actions=[("Lead", "SUBMIT_LEAD_FORM", "WEBSITE", "ENABLED", True),
                            ("Old purchase", "PURCHASE", "WEBSITE", "REMOVED", True)])
     sub = Account(3333333333, "Regional MCC", "EUR", "Europe/Berlin", manager=True)
@@ -557,6 +559,9 @@ class FakeGoogleAds:
                     start_date_time=f"{c.start} 00:00:00")
                 if c.end:
                     camp.end_date_time = c.end
+                if c.selective:
+                    camp.selective_optimization = campaign_pb.Campaign.SelectiveOptimization(
+                        conversion_actions=[f"customers/{cust}/conversionActions/{a}" for a in c.selective])
                 if c.target_cpa_micros is not None and c.bidding == "TARGET_CPA":
                     camp.target_cpa = bidding.TargetCpa(target_cpa_micros=c.target_cpa_micros)
                 elif c.target_cpa_micros is not None and c.bidding == "MAXIMIZE_CONVERSIONS":

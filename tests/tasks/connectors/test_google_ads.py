@@ -71,6 +71,7 @@ def test_a_goal_counts_only_with_an_enabled_primary_conversion_action_in_its_cat
     assert got["202"].status == "paused" and got["202"].daily_budget is None  # no budget on the campaign
     assert got["202"].bid == Decimal("12.5")  # Maximize conversions with a target CPA
     assert got["201"].bid is None  # Maximize conversion value without a target ROAS sets no money bid
+    assert got["203"].conversion_goal == "conversion_action:7"  # an App campaign's selective optimisation
     assert got["201"].daily_budget == Decimal("80") and got["201"].bid_strategy == "maximize_conversion_value"
 
 
