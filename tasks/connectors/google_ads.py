@@ -295,7 +295,8 @@ class GoogleAdsConnector:
             # median max CPC of its enabled ad groups under manual CPC; None for strategies with no money bid
             bid_micros = (c.target_cpa.target_cpa_micros or c.maximize_conversions.target_cpa_micros
                           or (statistics.median_low(cpc[c.id]) if c.id in cpc else 0))
-            selective = ["conversion_action:" + a.rsplit("/", 1)[-1] for a in c.selective_optimization.conversion_actions]
+            selective = ["conversion_action:" + a.rsplit("/", 1)[-1]
+                         for a in c.selective_optimization.conversion_actions]
             goal = ",".join(sorted(goals.get(c.id, ()))) or (",".join(selective) if selective else None)
             out.append(CampaignSettings(
                 external_id=str(c.id), name=c.name, status=status, daily_budget=daily,

@@ -461,7 +461,8 @@ class FakeGoogleAds:
         if meta.get("developer-token") != self.developer_token:
             abort(grpc.StatusCode.UNAUTHENTICATED, _failure(ec(authentication_error=_enum(
                 authentication_error.AuthenticationErrorEnum.AuthenticationError, "DEVELOPER_TOKEN_INVALID")),
-                "The developer token is not valid.", request_id), "Request is missing required authentication credential.")
+                "The developer token is not valid.", request_id),
+                "Request is missing required authentication credential.")
         if meta.get("login-customer-id") != str(self.agency.manager_id):
             abort(grpc.StatusCode.PERMISSION_DENIED, _failure(ec(authorization_error=_enum(
                 authorization_error.AuthorizationErrorEnum.AuthorizationError, "USER_PERMISSION_DENIED")),
