@@ -306,12 +306,13 @@ class FakeGoogleAds:
     """Start with `with FakeGoogleAds() as fake:`; point the connector at `fake.settings()` / `fake.secrets()`."""
 
     def __init__(self, agency: Agency | None = None, batch_rows: int = 10_000, latency_s: float = 0.0,
-                 quota_every: int = 0,
+                 quota_every: int = 0, workers: int = 32,
                  developer_token: str = "dev-token-fake", client_id: str = "client-id-fake.apps",
                  client_secret: str = "client-secret-fake", refresh_token: str = "1//refresh-token-fake") -> None:
         self.agency = agency or demo_agency()
         self.batch_rows = batch_rows
         self.latency_s = latency_s
+        self.workers = workers  # concurrent requests served (the bench's pool of pullers)
         self.quota_every = quota_every  # every Nth SearchStream answers RESOURCE_EXHAUSTED (0: never)
         self.quota_errors = 0
         self.stream_calls = 0
@@ -338,7 +339,7 @@ class FakeGoogleAds:
     def start(self) -> FakeGoogleAds:
         cert_pem, key_pem, _ = certificate()
         trust_fake_certificate()
-        self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
+        self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=self.workers))
         handler = grpc.method_handlers_generic_handler(SERVICE, {
             "SearchStream": grpc.unary_stream_rpc_method_handler(
                 self._search_stream, request_deserializer=svc.SearchGoogleAdsStreamRequest.deserialize,
