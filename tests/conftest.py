@@ -16,6 +16,10 @@ from cadence import wiring
 from models import Base
 from models.db import make_engine, upgrade
 
+import network_guard  # noqa: E402 - tests/ is on sys.path (rootdir conftest)
+
+network_guard.install()
+
 PG_ENV = "CADENCE_TEST_POSTGRES_URL"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
