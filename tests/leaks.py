@@ -8,6 +8,10 @@ from collections.abc import Iterable
 # Any email-shaped text; a masked form such as a***@example.com does not match (no word character before @).
 ANY_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 SENDGRID_KEY = re.compile(r"SG\.[\w-]{10,}")
+# Google OAuth access tokens (ya29.…) and refresh tokens (1//…), Meta long-lived tokens (EAA…).
+GOOGLE_TOKEN = re.compile(r"\bya29\.[\w-]{20,}|(?<![\w/])1//[\w-]{20,}")
+META_TOKEN = re.compile(r"\bEAA[A-Za-z0-9]{30,}")
+PLATFORM_TOKENS = (GOOGLE_TOKEN, META_TOKEN)
 
 
 def _masked(value: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leaks import ANY_EMAIL, SENDGRID_KEY, find_leaks
+from leaks import ANY_EMAIL, PLATFORM_TOKENS, SENDGRID_KEY, find_leaks
 
 # Built at run time, so no key-shaped text is committed (secret scanners would flag it).
 KEY = ".".join(["SG", "abcdefghijklmnop", "QRSTUVWXYZ0123456789"])
@@ -56,3 +56,12 @@ def test_clean_text_has_no_leaks():
     text = "recap for acme (client #7): 3 messages queued for Ann Lee; key **********"
     assert find_leaks([("log", text)], secrets=[PASSWORD, KEY], emails=[ANN], patterns=[ANY_EMAIL],
                       secret_patterns=[SENDGRID_KEY]) == []
+
+
+def test_platform_tokens_are_found_by_shape_and_shown_masked():
+    tail = "AbCdEfGhIjKlMnOpQrStUv"  # token-shaped text is built here, never committed whole
+    refresh, access, meta = "1//0g" + tail[:21], "ya29.a0Af" + tail + "YzAb", "EAABsbCS1iHg" + tail + "WxYz12ab"
+    text = f"refresh {refresh}, access {access}, meta {meta}; path /v1//short and ya29.x are no tokens"
+    found = find_leaks([("log", text)], secret_patterns=PLATFORM_TOKENS)
+    assert [f.split(" matched ")[1] for f in found] == [f"{t[:3]}… ({len(t)} chars)" for t in (refresh, access, meta)]
+    assert not any(tail in f for f in found)
