@@ -29,9 +29,12 @@ from models.enums import Platform
 from tasks.clock import today_in
 from tasks.errors import CadenceError
 from tasks.mappings import (
+    CURRENCY_COLUMN_ALIASES,
+    CURRENCY_NOTES,
     DAY_FIRST_DEFAULT,
     FIELDS,
     INTEGER_METRICS,
+    MAP_ROLES,
     METRICS,
     PERIOD_END_ALIASES,
     PLATFORM_ALIASES,
@@ -42,8 +45,8 @@ from tasks.mappings import (
 )
 
 HEADER_SCAN_ROWS = 30
+SNIFF_CHARS = 20_000
 DELIMITERS: dict[str, str] = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-FALLBACK_ENCODINGS = ("gb18030", "cp1251")
 MAX_EXTERNAL_ID = 64
 MAX_CAMPAIGN_NAME = 300
 EARLIEST_DAY = dt.date(2000, 1, 1)
@@ -69,6 +72,11 @@ LIMITS = {"impressions": 9e18, "clicks": 9e18, "spend": 1e16, "conversions": 1e1
 INCOMPLETE = "other row for this campaign and day quarantined"
 CONFLICT = "conflicting duplicate"
 SEGMENT_PREFIX = "segment:"
+EXTRA_PREFIX = "extra:"
+MONEY = ("spend", "conversion_value")
+# A column whose filled cells are mostly not numbers is a breakdown (banner, audience, placement): summed over.
+TEXT_SHARE = 0.5
+MAP_SYNTAX = '--map "HEADER=field"'
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,9 @@ class ColumnMap:
     fields: dict[str, int]
     segments: dict[str, int]
     period_end: int | None = None
+    currency_column: int | None = None
+    ignored: frozenset[int] = frozenset()
+    extras: dict[str, int] = field(default_factory=dict)
 
     @property
     def metrics(self) -> list[str]:
@@ -140,17 +151,20 @@ def check_platform(value: str) -> str:
     return key
 
 
-def read_export(data: bytes, name: str) -> RawTable:
-    """The header row and the data rows of a CSV, XLSX or Parquet export, whatever its encoding and title lines."""
+def read_export(data: bytes, name: str, known: Iterable[str] = ()) -> RawTable:
+    """The header row and the data rows of a CSV, XLSX or Parquet export, whatever its encoding and title lines.
+
+    `known` are the headers a mapping names, which help find the header row of an export with unusual names."""
     if not data.strip():
         raise CadenceError(f"{name} is empty")
+    known = frozenset(normalise_header(k) for k in known)
     if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(data, name)
+        return _read_xlsx(data, name, known)
     if data.startswith(b"PAR1"):
-        return _read_parquet(data, name)
+        return _read_parquet(data, name, known)
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         raise CadenceError(f"{name} is an old-style .xls workbook: save it as .xlsx or CSV and import that")
-    return _read_text(data, name)
+    return _read_text(data, name, known)
 
 
 def _decodings(data: bytes, name: str) -> list[tuple[str, str]]:
@@ -173,14 +187,18 @@ def _decodings(data: bytes, name: str) -> list[tuple[str, str]]:
         return [("utf-8", data.decode("utf-8"))]
     except UnicodeDecodeError:
         pass
+    # Not UTF-8: charset-normalizer's candidates, most likely first (cp1251 for Russian, gb18030 for Chinese, …).
+    from charset_normalizer import from_bytes
+
     options = []
-    for encoding in FALLBACK_ENCODINGS:
+    for match in from_bytes(data):
+        encoding = codecs.lookup(match.encoding).name
         try:
             options.append((encoding, data.decode(encoding)))
         except UnicodeDecodeError:
             continue
     if not options:
-        raise CadenceError(f"{name} is not text in UTF-8, UTF-16, GB18030 or CP1251")
+        raise CadenceError(f"{name} is not text in any encoding charset-normalizer recognises")
     return options
 
 
@@ -196,8 +214,16 @@ def _csv_rows(text: str, delimiter: str, limit: int | None = None) -> list[list[
     return rows
 
 
-def _read_text(data: bytes, name: str) -> RawTable:
-    """A delimited text export: the encoding and delimiter are the ones under which a header is found."""
+def _sniffed_delimiter(text: str) -> str | None:
+    """The delimiter csv.Sniffer reads in the first lines, if it settles on one of the known ones."""
+    try:
+        return csv.Sniffer().sniff(text[:SNIFF_CHARS], delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        return None
+
+
+def _read_text(data: bytes, name: str, known: frozenset[str] = frozenset()) -> RawTable:
+    """A delimited text export: the likeliest encoding, and the delimiter under which the header names most fields."""
     options = _decodings(data, name)
     if not any(text.strip() for _, text in options):
         raise CadenceError(f"{name} is empty")
@@ -205,25 +231,22 @@ def _read_text(data: bytes, name: str) -> RawTable:
     if "\x00" in first:
         line = first.count("\n", 0, first.index("\x00")) + 1
         raise _nul_error(name, f"line {line}")
-    found: list[tuple[int, int, str, str, str, int]] = []
+    found: list[tuple[int, bool, int, str, str, int]] = []
     for encoding, text in options:
+        sniffed = _sniffed_delimiter(text)
         for delimiter in DELIMITERS:
             head = _csv_rows(text, delimiter, HEADER_SCAN_ROWS)
-            hit = _find_header(head)
+            hit = _find_header(head, known)
             if hit is not None:
                 index, score = hit
-                found.append((score, len(head[index]), encoding, text, delimiter, index))
+                found.append((score, delimiter == sniffed, len(head[index]), text, delimiter, index))
+        if found:
+            break
     if not found:
         first = next((line.strip() for line in options[0][1].splitlines() if line.strip()), "")
         raise CadenceError(f"{name}: no recognisable header in the first {HEADER_SCAN_ROWS} lines "
-                           f"(first line: {first[:80]!r})")
-    best_score = max(f[0] for f in found)
-    top = [f for f in found if f[0] == best_score]
-    encodings = list(dict.fromkeys(f[2] for f in top))
-    if len(encodings) > 1:
-        encoding = _likeliest_encoding(data, encodings)
-        top = [f for f in top if f[2] == encoding]
-    _, _, encoding, text, delimiter, header_index = max(top, key=lambda f: f[1])
+                           f"(first line: {first[:80]!r}): name its columns with {MAP_SYNTAX}")
+    _, _, _, text, delimiter, header_index = max(found, key=lambda f: f[:3])
 
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] = []
@@ -262,16 +285,7 @@ def _line_of(text: str, delimiter: str, record: int) -> int:
     return line + 1
 
 
-def _likeliest_encoding(data: bytes, encodings: list[str]) -> str:
-    """Of single-byte and GB fallbacks that all decode and all show a header, the one charset-normalizer prefers."""
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data, cp_isolation=encodings).best()
-    guess = best.encoding.replace("_", "") if best else ""
-    return next((e for e in encodings if e.replace("-", "").replace("_", "") == guess), encodings[0])
-
-
-def _read_xlsx(data: bytes, name: str) -> RawTable:
+def _read_xlsx(data: bytes, name: str, known: frozenset[str] = frozenset()) -> RawTable:
     """The first sheet of a workbook with a recognisable header; cells keep their types (dates, numbers)."""
     from openpyxl import load_workbook
 
@@ -284,7 +298,7 @@ def _read_xlsx(data: bytes, name: str) -> RawTable:
         for sheet in book.worksheets:
             head = [[_cell_text(v) for v in row]
                     for row in sheet.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True)]
-            hit = _find_header(head)
+            hit = _find_header(head, known)
             if hit is not None and (best is None or hit[1] > best[2]):
                 best = (sheet, *hit)
         if best is None:
@@ -307,14 +321,14 @@ def _read_xlsx(data: bytes, name: str) -> RawTable:
     return _table(header, rows, numbers, source, fill=None)
 
 
-def _read_parquet(data: bytes, name: str) -> RawTable:
+def _read_parquet(data: bytes, name: str, known: frozenset[str] = frozenset()) -> RawTable:
     """A Parquet export: its column names are the header; row numbers count the header as row 1."""
     try:
         frame = pd.read_parquet(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a damaged file
         raise CadenceError(f"{name} is not a readable Parquet file ({type(exc).__name__})") from None
     header = [str(c) for c in frame.columns]
-    if _find_header([header]) is None:
+    if _find_header([header], known) is None:
         raise CadenceError(f"{name}: no recognisable columns (columns: {', '.join(header)[:200]})")
     frame = frame.reset_index(drop=True)
     frame.columns = range(len(header))
@@ -371,12 +385,34 @@ def normalise_header(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip().strip("\"'").strip()).casefold()
 
 
-_SUFFIX = re.compile(r"\s*(?:\([^()]*\)|,\s*(?:руб\.?|р\.|₽|¥|\$|€|元|[a-z]{3}))$")
+# A trailing note in brackets of any style, or after a comma: "cost (usd)", "cost [eur]", "花费(元)" (NFKC
+# turns "（元）" into "(元)"), "расход, руб.", "cost, eur", "消耗【元】".
+_SUFFIX = re.compile(r"\s*(?:\(([^()]*)\)|\[([^\[\]]*)\]|【([^【】]*)】|,\s*(руб\.?|р\.|₽|¥|\$|€|元|[a-z]{3}))$")
+_ISO_CURRENCIES = frozenset((
+    "USD EUR GBP CNY RUB JPY KRW INR TRY UAH KZT BYN HKD TWD SGD AUD CAD CHF BRL MXN AED THB VND IDR MYR PHP PLN "
+    "CZK SEK NOK DKK NZD ZAR ILS SAR HUF RON BGN ARS CLP COP PEN EGP NGN PKR BDT UZS AMD GEL AZN KGS MNT").split())
 
 
 def _without_suffix(header: str) -> str:
     """A normalised header without its trailing note: "cost (usd)" → "cost", "расход, руб." → "расход"."""
     return _SUFFIX.sub("", header)
+
+
+def header_currency(header: str) -> frozenset[str] | None:
+    """The currencies a header's trailing note can mean ("Cost [EUR]" → EUR, "Расход, руб." → RUB), if it names one."""
+    match = _SUFFIX.search(normalise_header(header))
+    if match is None:
+        return None
+    note = next(g for g in match.groups() if g is not None).strip()
+    return currency_of(note)
+
+
+def currency_of(note: str) -> frozenset[str] | None:
+    """What a currency code, word or symbol can mean; None if it names no currency ("all" in "Clicks (all)")."""
+    text = note.strip().casefold()
+    if text.upper() in _ISO_CURRENCIES:
+        return frozenset({text.upper()})
+    return CURRENCY_NOTES.get(text) or CURRENCY_NOTES.get(text.rstrip("."))
 
 
 _ALIASES = {
@@ -385,54 +421,125 @@ _ALIASES = {
 }
 _SEGMENTS = frozenset(normalise_header(s) for s in SEGMENT_ALIASES)
 _PERIOD_ENDS = frozenset(normalise_header(s) for s in PERIOD_END_ALIASES)
+_CURRENCY_COLUMNS = frozenset(normalise_header(s) for s in CURRENCY_COLUMN_ALIASES)
 
 
-def _match_fields(header: list[str], platform: str) -> dict[str, int]:
+def _match_fields(header: list[str], platform: str, taken: frozenset[int] = frozenset()) -> dict[str, int]:
     """Canonical field → column position: the platform's aliases in order, then everyone's; exact names first."""
     exact = [normalise_header(h) for h in header]
     loose = [_without_suffix(h) for h in exact]
-    taken: set[int] = set()
+    used = set(taken)
     fields: dict[str, int] = {}
     for name in FIELDS:
         aliases = _ALIASES[platform][name] + _ALIASES["generic"][name]
         position = next((i for names in (exact, loose) for alias in aliases
-                         for i, h in enumerate(names) if h == alias and i not in taken), None)
+                         for i, h in enumerate(names) if h == alias and i not in used), None)
         if position is not None:
             fields[name] = position
-            taken.add(position)
+            used.add(position)
     return fields
 
 
-def _find_header(rows: list[list[str]]) -> tuple[int, int] | None:
-    """(index, fields named) of the row naming the most canonical fields, at least two: the header."""
+def _find_header(rows: list[list[str]], known: frozenset[str] = frozenset()) -> tuple[int, int] | None:
+    """(index, fields named) of the row naming the most canonical fields, at least two: the header.
+
+    `known` are headers a --map or the account's saved mapping names: they count as fields too."""
     best: tuple[int, int] | None = None
     for index, cells in enumerate(rows):
-        score = len(_match_fields([_cell_text(c) for c in cells], "generic"))
+        texts = [_cell_text(c) for c in cells]
+        score = len(_match_fields(texts, "generic")) + sum(normalise_header(t) in known for t in texts if t)
         if score >= 2 and (best is None or score > best[1]):
             best = (index, score)
     return best
 
 
-def map_columns(header: list[str], platform: str, *, name: str = "the file") -> ColumnMap:
-    """The column map for this header; a file without day, campaign, spend and impressions or clicks is unreadable."""
-    fields = _match_fields(header, platform)
+def parse_map(items: Iterable[str]) -> dict[str, str]:
+    """`--map "HEADER=field"` values as {header: field}; a bad item is a CadenceError that shows the syntax."""
+    mapping: dict[str, str] = {}
+    for item in items:
+        header, sep, role = item.rpartition("=")
+        header, role = header.strip(), role.strip().lower().replace(" ", "_")
+        if not sep or not header:
+            raise CadenceError(f"--map {item!r} is not HEADER=field (e.g. --map \"Amount Spent=spend\")")
+        if role not in FIELDS and role not in MAP_ROLES:
+            raise CadenceError(f"--map {item!r}: {role!r} is not a field; use one of "
+                               f"{', '.join((*FIELDS, *MAP_ROLES))}")
+        mapping[header] = role
+    return mapping
+
+
+def map_columns(header: list[str], platform: str, *, name: str = "the file",
+                mapping: dict[str, str] | None = None) -> ColumnMap:
+    """The column map for this header; a file without day, campaign, spend and impressions or clicks is unreadable.
+
+    `mapping` ({header: field, "segment" or "ignore"}) comes first; headers it names that the file lacks are skipped."""
+    normalised = [normalise_header(h) for h in header]
+    chosen: dict[int, str] = {}
+    for text, role in (mapping or {}).items():
+        key = normalise_header(text)
+        position = next((i for i, h in enumerate(normalised) if h == key and i not in chosen), None)
+        if position is not None:
+            chosen[position] = role
+    fields = {role: i for i, role in chosen.items() if role in FIELDS}
+    fields.update(_match_fields(header, platform, frozenset(chosen)) | fields)
+    fields = {f: fields[f] for f in FIELDS if f in fields}
     missing = []
     if "day" not in fields:
         missing.append("day")
     if "campaign_id" not in fields and "campaign_name" not in fields:
-        missing.append("campaign (id or name)")
+        missing.append("campaign_name")
     if "spend" not in fields:
         missing.append("spend")
     if "impressions" not in fields and "clicks" not in fields:
         missing.append("impressions or clicks")
     if missing:
         seen = ", ".join(repr(h) for h in header[:40]) + (", …" if len(header) > 40 else "")
-        raise CadenceError(f"{name}: no column for {', '.join(missing)} in the {platform} mapping "
-                           f"(headers seen: {seen})")
-    unused = [(i, normalise_header(h)) for i, h in enumerate(header) if i not in fields.values()]
-    segments = {header[i]: i for i, h in unused if h in _SEGMENTS or _without_suffix(h) in _SEGMENTS}
+        wanted = ", ".join("campaign (id or name)" if m == "campaign_name" else m for m in missing)
+        accepted = "; ".join(f"{f}: {', '.join(repr(a) for a in PLATFORM_ALIASES[platform][f][:6])}"
+                             for m in missing for f in (m.split(" or ") if " or " in m else [m]))
+        example = next(f for f in (m.split(" or ")[0] for m in missing))
+        raise CadenceError(f"{name}: no column for {wanted} in the {platform} mapping (headers seen: {seen}); "
+                           f"accepted names — {accepted}; `cadence import --show-mapping {platform}` lists them all; "
+                           f"or say which column it is with {MAP_SYNTAX.replace('field', example)}")
+    used = set(fields.values())
+    unused = [(i, h) for i, h in enumerate(normalised) if i not in used and i not in chosen]
+    segments = {header[i]: i for i, role in chosen.items() if role == "segment"}
+    segments.update({header[i]: i for i, h in unused if h in _SEGMENTS or _without_suffix(h) in _SEGMENTS})
     period_end = next((i for i, h in unused if h in _PERIOD_ENDS), None)
-    return ColumnMap(fields=fields, segments=segments, period_end=period_end)
+    currency_column = next((i for i, h in unused if h in _CURRENCY_COLUMNS), None)
+    ignored = frozenset(i for i, role in chosen.items() if role == "ignore")
+    return ColumnMap(fields=fields, segments=dict(sorted(segments.items(), key=lambda kv: kv[1])),
+                     period_end=period_end, currency_column=currency_column, ignored=ignored)
+
+
+def with_text_columns(raw: RawTable, columns: ColumnMap) -> ColumnMap:
+    """Unrecognised columns sorted out: text ones (banner, audience, …) become segments, numeric ones extras."""
+    taken = {*columns.fields.values(), *columns.segments.values(), *columns.ignored,
+             columns.period_end, columns.currency_column}
+    segments, extras = dict(columns.segments), {}
+    for position, header in enumerate(raw.header):
+        if position in taken or position not in raw.rows.columns:
+            continue
+        cells = raw.rows[position].map(_cell_text)
+        filled = cells[~cells.isin(_BLANK_CELLS)]
+        if filled.empty:
+            continue
+        numbers = parse_numbers(filled)
+        if numbers.isna().mean() > TEXT_SHARE and parse_dates(filled).isna().mean() > TEXT_SHARE:
+            segments[header] = position
+        else:
+            extras[header] = position
+    return ColumnMap(fields=columns.fields, segments=dict(sorted(segments.items(), key=lambda kv: kv[1])),
+                     period_end=columns.period_end, currency_column=columns.currency_column,
+                     ignored=columns.ignored, extras=extras)
+
+
+def describe_mapping(platform: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(field, accepted header names) for a platform, in the order they are tried; then the breakdown columns."""
+    platform = check_platform(platform)
+    rows = [(f, PLATFORM_ALIASES[platform][f]) for f in FIELDS]
+    return [*rows, ("segment (summed over)", tuple(sorted(SEGMENT_ALIASES))),
+            ("currency column", CURRENCY_COLUMN_ALIASES)]
 
 
 # A platform's own way of writing zero: Yandex Direct reports print "--" for a metric that was 0 that day.

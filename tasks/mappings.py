@@ -117,3 +117,21 @@ DAY_FIRST_DEFAULT: dict[str, bool] = {
     "vk": True,
     "ocean_engine": True,
 }
+
+# What `--map "HEADER=ROLE"` may name besides a field: a breakdown column summed over, or a column to leave out.
+MAP_ROLES: tuple[str, ...] = ("segment", "ignore")
+
+# A column that says which currency the money columns are in ("Currency code" in Google Ads exports).
+CURRENCY_COLUMN_ALIASES: tuple[str, ...] = ("currency", "currency code", "валюта", "货币", "币种")
+
+# Currency notes in headers ("Cost (EUR)", "Расход, руб.", "花费（元）") and money cells ("€1.20"): what they
+# may mean. A symbol shared by several currencies ("$", "¥") only disagrees with an account in none of them.
+CURRENCY_NOTES: dict[str, frozenset[str]] = {
+    "руб": frozenset({"RUB"}), "руб.": frozenset({"RUB"}), "р.": frozenset({"RUB"}), "₽": frozenset({"RUB"}),
+    "rur": frozenset({"RUB"}), "元": frozenset({"CNY"}), "人民币": frozenset({"CNY"}), "rmb": frozenset({"CNY"}),
+    "€": frozenset({"EUR"}), "£": frozenset({"GBP"}), "₹": frozenset({"INR"}), "₩": frozenset({"KRW"}),
+    "₺": frozenset({"TRY"}), "₴": frozenset({"UAH"}), "₸": frozenset({"KZT"}), "₫": frozenset({"VND"}),
+    "฿": frozenset({"THB"}), "¥": frozenset({"CNY", "JPY"}), "￥": frozenset({"CNY", "JPY"}),
+    "$": frozenset({"USD", "CAD", "AUD", "NZD", "HKD", "SGD", "TWD", "MXN"}),
+    "us$": frozenset({"USD"}), "hk$": frozenset({"HKD"}), "c$": frozenset({"CAD"}), "a$": frozenset({"AUD"}),
+}
