@@ -13,7 +13,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from sqlalchemy import Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import AdAccount, Campaign, DailyMetric, ImportBatch, QuarantinedRow
+from models import AdAccount, Campaign, DailyMetric, ImportBatch, ImportMapping, QuarantinedRow
 from models.enums import Platform
 from tasks.clock import today_in
 from tasks.errors import CadenceError
@@ -135,6 +135,9 @@ class ImportReport:
     summed_over: list[str] = field(default_factory=list)
     source: str = ""
     examples: list[QuarantineExample] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
+    nothing_loaded: str | None = None
 
     @property
     def reconciles(self) -> bool:
@@ -542,6 +545,70 @@ def describe_mapping(platform: str) -> list[tuple[str, tuple[str, ...]]]:
             ("currency column", CURRENCY_COLUMN_ALIASES)]
 
 
+def parse_rates(items: Iterable[str]) -> dict[str, Decimal]:
+    """`--rate EUR=98.5` values (units of the account's currency per unit of EUR) as {"EUR": Decimal("98.5")}."""
+    rates: dict[str, Decimal] = {}
+    for item in items:
+        code, _, value = item.partition("=")
+        code = code.strip().upper()
+        try:
+            rate = Decimal(value.strip().replace(",", "."))
+        except ArithmeticError:
+            rate = Decimal(0)
+        if code not in _ISO_CURRENCIES or not rate.is_finite() or rate <= 0:
+            raise CadenceError(f"--rate {item!r} is not CODE=RATE with a currency code and a positive rate "
+                               f"(e.g. --rate EUR=98.5: one EUR is 98.5 of the account's currency)")
+        rates[code] = rate
+    return rates
+
+
+def _named_currencies(raw: RawTable, columns: ColumnMap, metric: str) -> list[tuple[str, frozenset[str]]]:
+    """(where, currencies it may mean) for what the file says of one money column: its header, a currency
+    column, currency marks in its cells."""
+    position = columns.fields[metric]
+    header = raw.header[position]
+    named = []
+    if (from_header := header_currency(header)) is not None:
+        named.append((f"the column {header!r}", from_header))
+    if columns.currency_column is not None:
+        cells = {_cell_text(v) for v in pd.unique(raw.rows[columns.currency_column].to_numpy(dtype=object))}
+        for cell in sorted(cells - _BLANK_CELLS):
+            named.append((f"the {raw.header[columns.currency_column]!r} column ({cell})",
+                          currency_of(cell) or frozenset({cell.upper()})))
+    texts = [v for v in islice(pd.unique(raw.rows[position].to_numpy(dtype=object)), 2000) if isinstance(v, str)]
+    marks = {m.strip() for t in texts for m in _CURRENCY.findall(t)}
+    for mark in sorted(marks):
+        if (meaning := currency_of(mark)) is not None:
+            named.append((f"{mark!r} in the {header!r} cells", meaning))
+    return named
+
+
+def money_factors(raw: RawTable, columns: ColumnMap, currency: str, rates: dict[str, Decimal] | None = None,
+                  *, name: str = "the file", account: str = "") -> tuple[dict[str, Decimal], list[str]]:
+    """The rate each money column is multiplied by to be in the account's currency, and notes on conversions.
+
+    A column in another currency is refused unless the user gave its rate (`--rate EUR=98.5`)."""
+    factors: dict[str, Decimal] = {}
+    notes: list[str] = []
+    for metric in (m for m in MONEY if m in columns.fields):
+        for where, meaning in _named_currencies(raw, columns, metric):
+            if currency in meaning:
+                continue
+            code = next((c for c in sorted(meaning) if c in (rates or {})), None)
+            if code is None:
+                other = "/".join(sorted(meaning))
+                raise CadenceError(
+                    f"{name}: {where} is in {other} but account {account} is in {currency}: import an export in "
+                    f"{currency}, or convert at a rate you choose with --rate {sorted(meaning)[0]}=RATE "
+                    f"(how many {currency} one {sorted(meaning)[0]} is)")
+            if factors.setdefault(metric, rates[code]) != rates[code]:  # type: ignore[index]
+                raise CadenceError(f"{name}: {metric} is named in more than one currency ({where} is in {code})")
+            note = f"{metric} converted from {code} at {rates[code]} {currency} per {code}"  # type: ignore[index]
+            if note not in notes:
+                notes.append(note)
+    return factors, notes
+
+
 # A platform's own way of writing zero: Yandex Direct reports print "--" for a metric that was 0 that day.
 # Every other blank cell is missing, not zero.
 ZERO_MARKS = {"yandex_direct": frozenset({"-", "--"})}
@@ -775,23 +842,58 @@ def _excel_serial(value: float) -> dt.date | None:
     return EXCEL_EPOCH + dt.timedelta(days=int(value))
 
 
-def parse_dates(values: pd.Series, *, day_first: bool = True) -> pd.Series:
+_NO_YEAR_NUMERIC = re.compile(r"(\d{1,2})([./-])(\d{1,2})")
+_NO_YEAR_DAY_MONTH = re.compile(r"\d{1,2}[\s-]+[^\W\d_]+\.?")
+_NO_YEAR_MONTH_DAY = re.compile(r"[^\W\d_]+\.?\s+\d{1,2}")
+_NO_YEAR_CJK = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日?")
+_DAY_OF_MONTH = re.compile(r"\d{1,2}(?:\.0+)?")
+
+
+def _with_year(text: str, year: int) -> str:
+    """A date text without a year ("24.11", "11/24", "Nov 24", "24 ноября", "11月24日") given `year`."""
+    if m := _NO_YEAR_NUMERIC.fullmatch(text):
+        return f"{text}{m[2]}{year}"
+    if _NO_YEAR_DAY_MONTH.fullmatch(text):
+        return f"{text} {year}"
+    if _NO_YEAR_MONTH_DAY.fullmatch(text):
+        return f"{text}, {year}"
+    if _NO_YEAR_CJK.fullmatch(text):
+        return f"{year}年{text}"
+    return text
+
+
+def _strptime(text: str, date_format: str, year: int | None) -> dt.date | None:
+    """One cell read with an explicit strftime format; a format without a year takes `year`."""
+    if year is not None and not re.search(r"%[Yy]", date_format):
+        text, date_format = f"{text} {year}", f"{date_format} %Y"
+    try:
+        return dt.datetime.strptime(text, date_format).date()
+    except ValueError:
+        return None
+
+
+def parse_dates(values: pd.Series, *, day_first: bool = True, year: int | None = None,
+                date_format: str | None = None) -> pd.Series:
     """Days from a column of export cells, as datetime64 with NaT where blank or not a date.
 
     Accepts ISO, YYYY/MM/DD, D.MM.YYYY, DD/MM/YYYY or MM/DD/YYYY (decided for the whole column, `day_first`
     when nothing decides), 2026年11月24日, YYYYMMDD, "Nov 24, 2026", "24 ноября 2026 г.", Excel serials and
-    date cells.
+    date cells; with `year`, the same without a year ("24.11", "Nov 24"); with `date_format`, that strftime
+    format only (text cells).
     """
     if values.dtype.kind == "M":
         stamps = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
         return stamps.dt.normalize()
     uniques = pd.unique(values.to_numpy(dtype=object))
     texts = {u: _date_text(u) for u in uniques if isinstance(u, str)}
+    if year is not None and date_format is None:
+        texts = {u: _with_year(t, year) for u, t in texts.items()}
     first = _day_first(texts.values(), day_first)
     lookup: dict[Any, dt.date | None] = {}
     for value in uniques:
         if isinstance(value, str):
-            lookup[value] = _parse_date_text(texts[value], first)
+            lookup[value] = (_strptime(value.strip(), date_format, year) if date_format
+                             else _parse_date_text(texts[value], first))
         elif isinstance(value, dt.datetime) and value is not pd.NaT:
             lookup[value] = value.date()
         elif isinstance(value, dt.date):
@@ -799,6 +901,24 @@ def parse_dates(values: pd.Series, *, day_first: bool = True) -> pd.Series:
         elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
             lookup[value] = None if math.isnan(value) else _excel_serial(float(value))
     return pd.to_datetime(values.map(lambda v: lookup.get(v)), errors="coerce")
+
+
+def date_trouble(values: pd.Series, header: str) -> str | None:
+    """Why a day column's cells are not dates, in a sentence that names the option that helps, if it is plain."""
+    cells = [t for t in (_cell_text(v) for v in values) if t and t not in _BLANK_CELLS]
+    if not cells:
+        return None
+    sample = cells[:1000]
+    if all(_DAY_OF_MONTH.fullmatch(t) and 1 <= float(t) <= 31 for t in sample):
+        return (f"the {header!r} column holds days of the month ({sample[0]}), not dates, and no column gives "
+                f"the month: --map a column with full dates to day (--map \"Date=day\"); --year and --date-format "
+                f"read dates that lack only the year")
+    texts = [_date_text(t) for t in sample]
+    if all(_with_year(t, 2000) != t for t in texts):
+        return (f"the {header!r} column has dates without a year ({sample[0]!r}): give --year "
+                f"(and --date-format if the day and month order is not plain)")
+    return (f"the {header!r} column is not dates Cadence reads ({sample[0]!r}): give --date-format, "
+            f"e.g. --date-format %d/%m/%Y")
 
 
 _SUMMARY = re.compile("^(?:" + "|".join(
@@ -832,9 +952,10 @@ def name_key(name: str) -> str:
 
 
 def normalise(raw: RawTable, columns: ColumnMap, *, day_first: bool = True,
-              zero_marks: frozenset[str] = frozenset()) -> pd.DataFrame:
+              zero_marks: frozenset[str] = frozenset(), year: int | None = None, date_format: str | None = None,
+              factors: dict[str, Decimal] | None = None) -> pd.DataFrame:
     """One parsed row per file row: day, campaign key, metrics (blank cells and absent columns NaN: missing, not
-    zero), segments, and any `problem`."""
+    zero; money times its `factors` rate), segments, unread columns (`extra:`), and any `problem`."""
     index = raw.rows.index
     problem = pd.Series(None, index=index, dtype=object)
 
@@ -857,11 +978,11 @@ def normalise(raw: RawTable, columns: ColumnMap, *, day_first: bool = True,
     dashes = day_text.isin(SUMMARY_DASHES) & ids.eq("") & names.eq("")
     flag(summary | dashes, "summary row")
 
-    days = parse_dates(raw.rows[fields["day"]], day_first=day_first)
+    days = parse_dates(raw.rows[fields["day"]], day_first=day_first, year=year, date_format=date_format)
     flag(day_text.isin(_BLANK_CELLS), "missing date")
     flag(days.isna(), "bad date")
     if columns.period_end is not None:
-        ends = parse_dates(raw.rows[columns.period_end], day_first=day_first)
+        ends = parse_dates(raw.rows[columns.period_end], day_first=day_first, year=year, date_format=date_format)
         flag(ends.notna() & ends.ne(days), "not a single day")
 
     key = ids.where(ids.ne(""), None)
@@ -884,6 +1005,8 @@ def normalise(raw: RawTable, columns: ColumnMap, *, day_first: bool = True,
         flag(values.isna() & ~column.blank, f"non-numeric value in {metric}")
         if zero_marks:
             values[raw.rows[fields[metric]].map(lambda cell: str(cell).strip() in zero_marks)] = 0.0
+        if factors and metric in factors:
+            values = values * float(factors[metric])
         parsed[metric] = values
     flag(pd.Series(np.logical_and.reduce([n.blank for n in numbers.values()]), index=index), "no metric values")
 
@@ -891,6 +1014,8 @@ def normalise(raw: RawTable, columns: ColumnMap, *, day_first: bool = True,
                         **parsed}, index=index)
     for header, values in segments.items():
         out[SEGMENT_PREFIX + header] = values
+    for header, position in columns.extras.items():
+        out[EXTRA_PREFIX + header] = texts(position)
     out["problem"] = problem
     return out
 
@@ -919,7 +1044,8 @@ def validate(frame: pd.DataFrame, *, today: dt.date) -> tuple[pd.DataFrame, pd.D
     ok = reason.isna()
     distinct = frame.loc[ok, keys + list(METRICS)].drop_duplicates()
     clashing = distinct.loc[distinct.duplicated(keys, keep=False), keys].drop_duplicates()
-    flag(ok & _in(frame, keys, clashing), CONFLICT)
+    clash = ok & _in(frame, keys, clashing)
+    flag(clash, _conflict_reason(frame[clash], keys))
 
     poisoned = reason.notna() & ~reason.isin(ROW_REASONS)
     day_keys = ["campaign_key", "day"]
@@ -943,6 +1069,24 @@ def validate(frame: pd.DataFrame, *, today: dt.date) -> tuple[pd.DataFrame, pd.D
     return good, quarantine
 
 
+_DERIVED = re.compile(r"ctr|cpc|cpm|cpa|cpv|roas|rate|avg|average|%|per |frequency|reach|cost per|стоимость|цена|"
+                      r"ср\.|средн|率|均")
+
+
+def _conflict_reason(rows: pd.DataFrame, keys: list[str]) -> str:
+    """"conflicting duplicate", naming the unread columns the clashing rows differ in (a breakdown, most likely)."""
+    extras = [c for c in rows.columns if c.startswith(EXTRA_PREFIX)]
+    if rows.empty or not extras:
+        return CONFLICT
+    varying = [c.removeprefix(EXTRA_PREFIX) for c in extras if rows.groupby(keys)[c].nunique().gt(1).any()]
+    if not varying:
+        return CONFLICT
+    varying.sort(key=lambda h: bool(_DERIVED.search(h.casefold())))
+    names = ", ".join(repr(h) for h in varying[:3])
+    return (f"{CONFLICT}: the rows differ only in {names}, not a column Cadence reads; if it is a breakdown, "
+            f"--map \"{varying[0]}=segment\" sums over it")
+
+
 def _in(frame: pd.DataFrame, keys: list[str], wanted: pd.DataFrame) -> pd.Series:
     """Which rows of `frame` have their `keys` among the rows of `wanted`."""
     if wanted.empty:
@@ -961,15 +1105,24 @@ def _hundredths(values: pd.Series) -> pd.Series:
 def daily_records(good: pd.DataFrame) -> pd.DataFrame:
     """One record per campaign and day: the non-repeated rows summed, with how many rows went into each.
 
-    A metric blank in any of a day's rows is missing for that day (NA), not the sum of the others."""
+    A metric blank in any of a day's rows is missing for that day (NA), not the sum of the others. Money and
+    conversions over several rows are summed as the decimals the file wrote and rounded once, at the end."""
     rows = good[~good["duplicate"]].copy()
     blank = rows[list(METRICS)].isna()
+    several = rows.duplicated(["campaign_pk", "day"], keep=False)
+    exact = {m: rows.loc[several, m].fillna(0) for m in METRICS if m not in INTEGER_METRICS}
     for metric in METRICS:
         known = rows[metric].fillna(0)
         rows[metric] = known.astype("int64") if metric in INTEGER_METRICS else _hundredths(known)
     keys = [rows["campaign_pk"], rows["day"]]
     grouped = rows.groupby(["campaign_pk", "day"], sort=True)
     records = grouped[list(METRICS)].sum().astype("Int64")
+    for metric, values in exact.items():
+        if not values.empty:
+            # repr gives the shortest decimal that reads back as the same float: the number as the file wrote it.
+            sums = values.map(lambda v: Decimal(repr(float(v)))).groupby(
+                [rows.loc[several, "campaign_pk"], rows.loc[several, "day"]]).sum()
+            records.loc[sums.index, metric] = [int(v.scaleb(2).quantize(Decimal(1), ROUND_HALF_UP)) for v in sums]
     records = records.mask(blank.groupby(keys, sort=True).any())
     records["rows"] = grouped.size()
     return records.reset_index()
@@ -995,8 +1148,16 @@ def import_file(
     account: str,
     known_campaigns_only: bool = False,
     today: dt.date | None = None,
+    mapping: dict[str, str] | None = None,
+    year: int | None = None,
+    date_format: str | None = None,
+    rates: dict[str, Decimal] | None = None,
 ) -> ImportReport:
-    """Import one export into one account: every row loaded, quarantined with a reason, or counted a duplicate."""
+    """Import one export into one account: every row loaded, quarantined with a reason, or counted a duplicate.
+
+    `mapping` ({header: field}) goes over the account's saved mapping; `year` and `date_format` read dates the
+    usual forms do not; `rates` convert money named in another currency. A report with `nothing_loaded` set
+    loaded nothing, and says why."""
     platform = check_platform(platform)
     path = Path(path)
     data = _read_bytes(path)
@@ -1005,21 +1166,34 @@ def import_file(
         found = find_account(session, account, platform)
         previous = session.scalars(select(ImportBatch).where(
             ImportBatch.account_id == found.id, ImportBatch.file_sha256 == digest)).one_or_none()
-        if previous is not None:
+        if previous is not None and (previous.loaded or previous.duplicates):
             return _previous_report(session, previous, account)
         account_id, zone, account_platform = found.id, found.time_zone, found.platform.value
+        currency, saved = found.currency, saved_mapping(session, found.id)
     today = today or today_in(zone)
+    if date_format is not None and "%" not in date_format:
+        raise CadenceError(f"--date-format {date_format!r} has no % codes: write it as for strftime, e.g. %d.%m.%Y")
 
-    raw = read_export(data, path.name)
-    columns = map_columns(raw.header, platform, name=path.name)
+    merged = {**saved, **(mapping or {})}
+    raw = read_export(data, path.name, known=merged)
+    _check_mapped_headers(raw.header, mapping or {}, path.name)
+    columns = map_columns(raw.header, platform, name=path.name, mapping=merged)
+    columns = with_text_columns(raw, columns)
+    factors, notes = money_factors(raw, columns, currency, rates, name=path.name, account=account)
     # A generic file for a Google Ads account most likely writes dates the way Google Ads does.
     day_first = DAY_FIRST_DEFAULT[account_platform if platform == "generic" else platform]
-    frame = normalise(raw, columns, day_first=day_first, zero_marks=ZERO_MARKS.get(platform, frozenset()))
+    frame = normalise(raw, columns, day_first=day_first, zero_marks=ZERO_MARKS.get(platform, frozenset()),
+                      year=year, date_format=date_format, factors=factors)
     good, quarantine = validate(frame, today=today)
     report = ImportReport(file_name=path.name, platform=platform, account=account, rows_in=len(frame),
-                          source=raw.source, summed_over=list(columns.segments))
+                          source=raw.source, notes=notes,
+                          columns={raw.header[i]: f for f, i in columns.fields.items()})
     try:
         with Session(engine) as session, session.begin():
+            if previous is not None:
+                # That import loaded nothing: this one, perhaps with other options, takes its place.
+                session.delete(session.get(ImportBatch, previous.id))
+                session.flush()
             batch = ImportBatch(account_id=account_id, platform=Platform(platform), file_name=path.name[:500],
                                 file_sha256=digest, rows_in=len(frame), loaded=0, inserted=0, updated=0,
                                 quarantined=0, duplicates=0)
@@ -1053,9 +1227,69 @@ def import_file(
     report.reasons = dict(Counter(quarantine["reason"]).most_common())
     report.examples = [QuarantineExample(int(n), r, _raw_values(raw, n))
                        for n, r in quarantine["reason"].head(EXAMPLES).items()]
+    report.summed_over = summed_over(good, list(columns.segments))
     if not good.empty:
         report.first_day, report.last_day = good["day"].min().date(), good["day"].max().date()
+    if report.loaded == 0 and report.duplicates == 0:
+        report.nothing_loaded = _main_reason(raw, columns, report)
     return report
+
+
+def _check_mapped_headers(header: list[str], mapping: dict[str, str], name: str) -> None:
+    """Every header a --map names is in the file: a typo is an error, not a silently ignored option."""
+    present = {normalise_header(h) for h in header}
+    absent = [h for h in mapping if normalise_header(h) not in present]
+    if absent:
+        seen = ", ".join(repr(h) for h in header[:40])
+        raise CadenceError(f"{name}: --map names {', '.join(repr(h) for h in absent)}, which is not a header "
+                           f"of this file (headers: {seen})")
+
+
+def summed_over(good: pd.DataFrame, segments: list[str]) -> list[str]:
+    """The breakdown columns whose values differ within some campaign and day: the ones rows were summed over."""
+    if good.empty:
+        return []
+    rows = good[~good["duplicate"]]
+    keys = ["campaign_key", "day"]
+    return [s for s in segments if rows.groupby(keys)[SEGMENT_PREFIX + s].nunique().gt(1).any()]
+
+
+def _main_reason(raw: RawTable, columns: ColumnMap, report: ImportReport) -> str:
+    """Why an import loaded nothing, in one sentence naming what to change."""
+    if report.rows_in == 0:
+        return "the file has a header but no data rows"
+    reason, rows = next(iter(report.reasons.items()))
+    if reason == "bad date":
+        position = columns.fields["day"]
+        trouble = date_trouble(raw.rows[position], raw.header[position])
+        if trouble:
+            return trouble
+    if reason == "unknown campaign":
+        return (f"none of the file's campaigns is in account {report.account} and --known-campaigns-only "
+                "keeps new ones out")
+    return f"every row was quarantined; the commonest reason is {reason!r} ({rows} of {report.rows_in} rows)"
+
+
+def saved_mapping(session: Session, account_id: int) -> dict[str, str]:
+    """The account's saved header → field mapping."""
+    rows = session.execute(select(ImportMapping.header, ImportMapping.field)
+                           .where(ImportMapping.account_id == account_id).order_by(ImportMapping.id)).all()
+    return dict(rows)
+
+
+def save_mapping(session: Session, account_id: int, mapping: dict[str, str]) -> None:
+    """Add or change the account's saved mapping; "HEADER=" (no field) forgets a header."""
+    existing = {normalise_header(m.header): m for m in session.scalars(
+        select(ImportMapping).where(ImportMapping.account_id == account_id))}
+    for header, role in mapping.items():
+        row = existing.get(normalise_header(header))
+        if not role:
+            if row is not None:
+                session.delete(row)
+        elif row is None:
+            session.add(ImportMapping(account_id=account_id, header=header[:300], field=role))
+        else:
+            row.header, row.field, row.updated_at = header[:300], role, dt.datetime.now(dt.timezone.utc)
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -28,12 +28,17 @@ CADENCE = Path(sys.executable).parent / "cadence"
 runner = CliRunner()
 
 
+# The currency each fixture export is in.
+CURRENCIES = {Platform.GOOGLE_ADS: "USD", Platform.META: "USD", Platform.OCEAN_ENGINE: "CNY"}
+
+
 def _account(engine: Engine, platform: Platform = Platform.YANDEX_DIRECT, external_id: str = "ya-1") -> None:
     with Session(engine) as s, s.begin():
         am = Staff(email="am@agency.example", name="An AM", role=StaffRole.AM)
         client = Client(slug="acme", name="Acme", industry="retail", market="RU", time_zone="Europe/Moscow",
                         currency="RUB", cooperation_start=dt.date(2024, 1, 1), owner_am=am)
-        s.add(AdAccount(client=client, platform=platform, external_id=external_id, name="Main", currency="RUB",
+        s.add(AdAccount(client=client, platform=platform, external_id=external_id, name="Main",
+                        currency=CURRENCIES.get(platform, "RUB"),
                         time_zone="Europe/Moscow", created_on=dt.date(2024, 1, 1)))
 
 
