@@ -36,6 +36,7 @@ from tasks.mappings import (
     INTEGER_METRICS,
     MAP_ROLES,
     METRICS,
+    MONTH_ALIASES,
     PERIOD_END_ALIASES,
     PLATFORM_ALIASES,
     SEGMENT_ALIASES,
@@ -96,6 +97,7 @@ class ColumnMap:
     segments: dict[str, int]
     period_end: int | None = None
     currency_column: int | None = None
+    month_column: int | None = None
     ignored: frozenset[int] = frozenset()
     extras: dict[str, int] = field(default_factory=dict)
 
@@ -137,6 +139,7 @@ class ImportReport:
     examples: list[QuarantineExample] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)
+    unread: list[str] = field(default_factory=list)
     nothing_loaded: str | None = None
 
     @property
@@ -425,6 +428,7 @@ _ALIASES = {
 _SEGMENTS = frozenset(normalise_header(s) for s in SEGMENT_ALIASES)
 _PERIOD_ENDS = frozenset(normalise_header(s) for s in PERIOD_END_ALIASES)
 _CURRENCY_COLUMNS = frozenset(normalise_header(s) for s in CURRENCY_COLUMN_ALIASES)
+_MONTHS_COLUMNS = frozenset(normalise_header(s) for s in MONTH_ALIASES)
 
 
 def _match_fields(header: list[str], platform: str, taken: frozenset[int] = frozenset()) -> dict[str, int]:
@@ -510,15 +514,17 @@ def map_columns(header: list[str], platform: str, *, name: str = "the file",
     segments.update({header[i]: i for i, h in unused if h in _SEGMENTS or _without_suffix(h) in _SEGMENTS})
     period_end = next((i for i, h in unused if h in _PERIOD_ENDS), None)
     currency_column = next((i for i, h in unused if h in _CURRENCY_COLUMNS), None)
+    month_column = next((i for i, h in unused if h in _MONTHS_COLUMNS), None)
     ignored = frozenset(i for i, role in chosen.items() if role == "ignore")
     return ColumnMap(fields=fields, segments=dict(sorted(segments.items(), key=lambda kv: kv[1])),
-                     period_end=period_end, currency_column=currency_column, ignored=ignored)
+                     period_end=period_end, currency_column=currency_column, month_column=month_column,
+                     ignored=ignored)
 
 
 def with_text_columns(raw: RawTable, columns: ColumnMap) -> ColumnMap:
     """Unrecognised columns sorted out: text ones (banner, audience, …) become segments, numeric ones extras."""
     taken = {*columns.fields.values(), *columns.segments.values(), *columns.ignored,
-             columns.period_end, columns.currency_column}
+             columns.period_end, columns.currency_column, columns.month_column}
     segments, extras = dict(columns.segments), {}
     for position, header in enumerate(raw.header):
         if position in taken or position not in raw.rows.columns:
@@ -534,7 +540,7 @@ def with_text_columns(raw: RawTable, columns: ColumnMap) -> ColumnMap:
             extras[header] = position
     return ColumnMap(fields=columns.fields, segments=dict(sorted(segments.items(), key=lambda kv: kv[1])),
                      period_end=columns.period_end, currency_column=columns.currency_column,
-                     ignored=columns.ignored, extras=extras)
+                     month_column=columns.month_column, ignored=columns.ignored, extras=extras)
 
 
 def describe_mapping(platform: str) -> list[tuple[str, tuple[str, ...]]]:
@@ -903,13 +909,24 @@ def parse_dates(values: pd.Series, *, day_first: bool = True, year: int | None =
     return pd.to_datetime(values.map(lambda v: lookup.get(v)), errors="coerce")
 
 
-def date_trouble(values: pd.Series, header: str) -> str | None:
+def _month_and_day(months: pd.Series, days: pd.Series) -> pd.Series:
+    """"April" and "5" (or "4" and "5") as "5 April" ("5.4"): a date without a year, for --year to complete."""
+    month = months.map(_cell_text)
+    day = days.map(lambda v: _cell_text(v).split(".")[0] if _DAY_OF_MONTH.fullmatch(_cell_text(v)) else None)
+    joined = np.where(month.str.fullmatch(r"\d{1,2}"), day + "." + month, day + " " + month)
+    return pd.Series(joined, index=days.index, dtype=object).where(day.notna() & month.ne(""), days)
+
+
+def date_trouble(values: pd.Series, header: str, month: str | None = None) -> str | None:
     """Why a day column's cells are not dates, in a sentence that names the option that helps, if it is plain."""
     cells = [t for t in (_cell_text(v) for v in values) if t and t not in _BLANK_CELLS]
     if not cells:
         return None
     sample = cells[:1000]
     if all(_DAY_OF_MONTH.fullmatch(t) and 1 <= float(t) <= 31 for t in sample):
+        if month is not None:
+            return (f"the {header!r} column holds days of the month ({sample[0]}) and {month!r} the month: "
+                    f"give --year to make them dates")
         return (f"the {header!r} column holds days of the month ({sample[0]}), not dates, and no column gives "
                 f"the month: --map a column with full dates to day (--map \"Date=day\"); --year and --date-format "
                 f"read dates that lack only the year")
@@ -978,7 +995,10 @@ def normalise(raw: RawTable, columns: ColumnMap, *, day_first: bool = True,
     dashes = day_text.isin(SUMMARY_DASHES) & ids.eq("") & names.eq("")
     flag(summary | dashes, "summary row")
 
-    days = parse_dates(raw.rows[fields["day"]], day_first=day_first, year=year, date_format=date_format)
+    day_cells = raw.rows[fields["day"]]
+    if columns.month_column is not None and year is not None and date_format is None:
+        day_cells, day_first = _month_and_day(raw.rows[columns.month_column], day_cells), True
+    days = parse_dates(day_cells, day_first=day_first, year=year, date_format=date_format)
     flag(day_text.isin(_BLANK_CELLS), "missing date")
     flag(days.isna(), "bad date")
     if columns.period_end is not None:
@@ -1187,7 +1207,8 @@ def import_file(
     good, quarantine = validate(frame, today=today)
     report = ImportReport(file_name=path.name, platform=platform, account=account, rows_in=len(frame),
                           source=raw.source, notes=notes,
-                          columns={raw.header[i]: f for f, i in columns.fields.items()})
+                          columns={raw.header[i]: f for f, i in columns.fields.items()},
+                          unread=list(columns.extras))
     try:
         with Session(engine) as session, session.begin():
             if previous is not None:
@@ -1261,7 +1282,8 @@ def _main_reason(raw: RawTable, columns: ColumnMap, report: ImportReport) -> str
     reason, rows = next(iter(report.reasons.items()))
     if reason == "bad date":
         position = columns.fields["day"]
-        trouble = date_trouble(raw.rows[position], raw.header[position])
+        month = None if columns.month_column is None else raw.header[columns.month_column]
+        trouble = date_trouble(raw.rows[position], raw.header[position], month)
         if trouble:
             return trouble
     if reason == "unknown campaign":

@@ -94,6 +94,8 @@ SEGMENT_ALIASES: frozenset[str] = frozenset({
     "тип площадки", "место показа", "час", "объявления",
     "设备", "平台", "广告位", "地域", "省份", "城市", "年龄", "性别", "创意", "创意id", "单元",
     "关键词", "小时", "版位",
+    "banner", "banner size", "creative", "creative name", "audience", "target audience", "interest", "placement name",
+    "баннер", "креатив", "аудитория", "сегмент аудитории", "受众", "定向", "素材",
 })
 
 # The end of the period a row covers: when it is not the row's day, the row is not a daily figure
@@ -120,6 +122,9 @@ DAY_FIRST_DEFAULT: dict[str, bool] = {
 
 # What `--map "HEADER=ROLE"` may name besides a field: a breakdown column summed over, or a column to leave out.
 MAP_ROLES: tuple[str, ...] = ("segment", "ignore")
+
+# A month column beside a day column that holds only days of the month (1-31): with --year they make the date.
+MONTH_ALIASES: tuple[str, ...] = ("month", "месяц", "月份", "月")
 
 # A column that says which currency the money columns are in ("Currency code" in Google Ads exports).
 CURRENCY_COLUMN_ALIASES: tuple[str, ...] = ("currency", "currency code", "валюта", "货币", "币种")
