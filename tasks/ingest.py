@@ -849,8 +849,8 @@ def _excel_serial(value: float) -> dt.date | None:
 
 
 _NO_YEAR_NUMERIC = re.compile(r"(\d{1,2})([./-])(\d{1,2})")
-_NO_YEAR_DAY_MONTH = re.compile(r"\d{1,2}[\s-]+[^\W\d_]+\.?")
-_NO_YEAR_MONTH_DAY = re.compile(r"[^\W\d_]+\.?\s+\d{1,2}")
+_NO_YEAR_DAY_MONTH = re.compile(r"\d{1,2}[\s-]+([^\W\d_]+)\.?")
+_NO_YEAR_MONTH_DAY = re.compile(r"([^\W\d_]+)\.?\s+\d{1,2}")
 _NO_YEAR_CJK = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日?")
 _DAY_OF_MONTH = re.compile(r"\d{1,2}(?:\.0+)?")
 
@@ -859,9 +859,9 @@ def _with_year(text: str, year: int) -> str:
     """A date text without a year ("24.11", "11/24", "Nov 24", "24 ноября", "11月24日") given `year`."""
     if m := _NO_YEAR_NUMERIC.fullmatch(text):
         return f"{text}{m[2]}{year}"
-    if _NO_YEAR_DAY_MONTH.fullmatch(text):
+    if (m := _NO_YEAR_DAY_MONTH.fullmatch(text)) and m[1][:3].casefold() in _MONTHS:
         return f"{text} {year}"
-    if _NO_YEAR_MONTH_DAY.fullmatch(text):
+    if (m := _NO_YEAR_MONTH_DAY.fullmatch(text)) and m[1][:3].casefold() in _MONTHS:
         return f"{text}, {year}"
     if _NO_YEAR_CJK.fullmatch(text):
         return f"{year}年{text}"
