@@ -47,6 +47,7 @@ from tasks.mappings import (
 
 HEADER_SCAN_ROWS = 30
 SNIFF_CHARS = 20_000
+MARKET_ENCODINGS = ("gb18030", "cp1251")
 DELIMITERS: dict[str, str] = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 MAX_EXTERNAL_ID = 64
 MAX_CAMPAIGN_NAME = 300
@@ -193,18 +194,18 @@ def _decodings(data: bytes, name: str) -> list[tuple[str, str]]:
         return [("utf-8", data.decode("utf-8"))]
     except UnicodeDecodeError:
         pass
-    # Not UTF-8: charset-normalizer's candidates, most likely first (cp1251 for Russian, gb18030 for Chinese, …).
+    # Not UTF-8: charset-normalizer's candidates, most likely first. It misses GB18030 in short, mostly-ASCII
+    # files, so the legacy encodings of the markets Cadence speaks (zh, ru) are always candidates too.
     from charset_normalizer import from_bytes
 
     options = []
-    for match in from_bytes(data):
-        encoding = codecs.lookup(match.encoding).name
+    for encoding in dict.fromkeys([*(codecs.lookup(m.encoding).name for m in from_bytes(data)), *MARKET_ENCODINGS]):
         try:
             options.append((encoding, data.decode(encoding)))
         except UnicodeDecodeError:
             continue
     if not options:
-        raise CadenceError(f"{name} is not text in any encoding charset-normalizer recognises")
+        raise CadenceError(f"{name} is not text in UTF-8, UTF-16 or any encoding charset-normalizer recognises")
     return options
 
 
@@ -237,7 +238,7 @@ def _read_text(data: bytes, name: str, known: frozenset[str] = frozenset()) -> R
     if "\x00" in first:
         line = first.count("\n", 0, first.index("\x00")) + 1
         raise _nul_error(name, f"line {line}")
-    found: list[tuple[int, bool, int, str, str, int]] = []
+    found: list[tuple[int, bool, int, str, str, str, int]] = []
     for encoding, text in options:
         sniffed = _sniffed_delimiter(text)
         for delimiter in DELIMITERS:
@@ -245,14 +246,18 @@ def _read_text(data: bytes, name: str, known: frozenset[str] = frozenset()) -> R
             hit = _find_header(head, known)
             if hit is not None:
                 index, score = hit
-                found.append((score, delimiter == sniffed, len(head[index]), text, delimiter, index))
-        if found:
-            break
+                found.append((score, delimiter == sniffed, len(head[index]), encoding, text, delimiter, index))
     if not found:
         first = next((line.strip() for line in options[0][1].splitlines() if line.strip()), "")
         raise CadenceError(f"{name}: no recognisable header in the first {HEADER_SCAN_ROWS} lines "
                            f"(first line: {first[:80]!r}): name its columns with {MAP_SYNTAX}")
-    _, _, _, text, delimiter, header_index = max(found, key=lambda f: f[:3])
+    best_score = max(f[0] for f in found)
+    top = [f for f in found if f[0] == best_score]
+    encodings = list(dict.fromkeys(f[3] for f in top))
+    if len(encodings) > 1:
+        encoding = _likeliest_encoding(data, encodings)
+        top = [f for f in top if f[3] == encoding]
+    _, _, _, encoding, text, delimiter, header_index = max(top, key=lambda f: f[:3])
 
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] = []
@@ -289,6 +294,15 @@ def _line_of(text: str, delimiter: str, record: int) -> int:
     for _ in islice(reader, record):
         line = reader.line_num
     return line + 1
+
+
+def _likeliest_encoding(data: bytes, encodings: list[str]) -> str:
+    """Of encodings that all decode and all show the same header, the one charset-normalizer prefers among them."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=encodings).best()
+    guess = codecs.lookup(best.encoding).name if best else ""
+    return next((e for e in encodings if e == guess), encodings[0])
 
 
 def _read_xlsx(data: bytes, name: str, known: frozenset[str] = frozenset()) -> RawTable:
@@ -1212,7 +1226,7 @@ def import_file(
     try:
         with Session(engine) as session, session.begin():
             if previous is not None:
-                # That import loaded nothing: this one, perhaps with other options, takes its place.
+                # That import loaded nothing: this one, with other options or mapping, takes its place if it loads.
                 session.delete(session.get(ImportBatch, previous.id))
                 session.flush()
             batch = ImportBatch(account_id=account_id, platform=Platform(platform), file_name=path.name[:500],
@@ -1237,6 +1251,14 @@ def import_file(
             report.batch_id = batch.id
             for name in ("loaded", "inserted", "updated", "quarantined", "duplicates", "campaigns_created"):
                 setattr(batch, name, getattr(report, name))
+            if previous is not None and report.loaded == 0 and report.duplicates == 0:
+                raise _LoadsNothingAgain
+    except _LoadsNothingAgain:
+        report.reasons = dict(Counter(quarantine["reason"]).most_common())
+        with Session(engine) as session:
+            prior = _previous_report(session, session.get(ImportBatch, previous.id), account)  # type: ignore[union-attr]
+        prior.nothing_loaded = _main_reason(raw, columns, report)
+        return prior
     except IntegrityError:
         with Session(engine) as session:
             racer = session.scalars(select(ImportBatch.id).where(
@@ -1254,6 +1276,10 @@ def import_file(
     if report.loaded == 0 and report.duplicates == 0:
         report.nothing_loaded = _main_reason(raw, columns, report)
     return report
+
+
+class _LoadsNothingAgain(Exception):
+    """A file whose earlier import loaded nothing loads nothing again: that import stands, nothing is written."""
 
 
 def _check_mapped_headers(header: list[str], mapping: dict[str, str], name: str) -> None:

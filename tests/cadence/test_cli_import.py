@@ -84,9 +84,11 @@ def test_import_prints_counts_that_add_up_reasons_and_quarantined_rows(engine):
 def test_known_campaigns_only_flag(sqlite_engine):
     _account(sqlite_engine, Platform.META, "act_1")
     result = _import(str(EXPORTS / "meta_bom.csv"), "-p", "meta", "-a", "act_1", "--known-campaigns-only")
-    assert result.exit_code == 0, result.output
+    # Nothing loaded: the report, then a non-zero exit with the main reason.
+    assert result.exit_code != 0, result.output
     assert "4 rows in = 0 loaded + 4 quarantined + 0 duplicates" in result.output
     assert "unknown campaign" in result.output
+    assert "none of the file's campaigns is in account act_1 and --known-campaigns-only" in str(result.exception)
 
 
 def _files(tmp_path: Path) -> dict[str, Path]:
