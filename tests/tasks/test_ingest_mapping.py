@@ -251,3 +251,18 @@ def test_a_month_column_and_days_of_the_month_make_dates_with_a_year():
 ])
 def test_date_trouble_names_the_option_that_helps(cells, month, expected):
     assert date_trouble(pd.Series(cells, dtype=object), "Day", month).startswith(expected)
+
+
+def test_the_docs_list_every_accepted_header():
+    from pathlib import Path
+
+    from tasks.mappings import PLATFORM_ALIASES
+
+    docs = (Path(__file__).parents[2] / "docs" / "imports.md").read_text()
+    for platform in ("google_ads", "meta", "yandex_direct", "vk", "ocean_engine"):
+        section = docs.split(f"### {platform}\n", 1)[1].split("###", 1)[0]
+        for field, aliases in PLATFORM_ALIASES[platform].items():
+            row = next(line for line in section.splitlines() if line.startswith(f"| `{field}` |"))
+            assert all(f"`{a}`" in row for a in aliases), (platform, field)
+    for _, names in describe_mapping("generic")[8:]:
+        assert all(f"`{n}`" in docs for n in names)
