@@ -78,6 +78,7 @@ EXTRA_PREFIX = "extra:"
 MONEY = ("spend", "conversion_value")
 # A column whose filled cells are mostly not numbers is a breakdown (banner, audience, placement): summed over.
 TEXT_SHARE = 0.5
+TEXT_SAMPLE = 2_000
 MAP_SYNTAX = '--map "HEADER=field"'
 
 
@@ -468,7 +469,8 @@ def _find_header(rows: list[list[str]], known: frozenset[str] = frozenset()) -> 
     best: tuple[int, int] | None = None
     for index, cells in enumerate(rows):
         texts = [_cell_text(c) for c in cells]
-        score = len(_match_fields(texts, "generic")) + sum(normalise_header(t) in known for t in texts if t)
+        score = len(_match_fields(texts, "generic")) + sum(
+            normalise_header(t) in known or _without_suffix(normalise_header(t)) in known for t in texts if t)
         if score >= 2 and (best is None or score > best[1]):
             best = (index, score)
     return best
@@ -495,10 +497,12 @@ def map_columns(header: list[str], platform: str, *, name: str = "the file",
 
     `mapping` ({header: field, "segment" or "ignore"}) comes first; headers it names that the file lacks are skipped."""
     normalised = [normalise_header(h) for h in header]
+    loose = [_without_suffix(h) for h in normalised]
     chosen: dict[int, str] = {}
     for text, role in (mapping or {}).items():
         key = normalise_header(text)
-        position = next((i for i, h in enumerate(normalised) if h == key and i not in chosen), None)
+        position = next((i for names in (normalised, loose) for i, h in enumerate(names)
+                         if h == key and i not in chosen), None)
         if position is not None:
             chosen[position] = role
     fields = {role: i for i, role in chosen.items() if role in FIELDS}
@@ -543,8 +547,8 @@ def with_text_columns(raw: RawTable, columns: ColumnMap) -> ColumnMap:
     for position, header in enumerate(raw.header):
         if position in taken or position not in raw.rows.columns:
             continue
-        cells = raw.rows[position].map(_cell_text)
-        filled = cells[~cells.isin(_BLANK_CELLS)]
+        cells = raw.rows[position].head(TEXT_SAMPLE * 5).map(_cell_text)
+        filled = cells[~cells.isin(_BLANK_CELLS)].head(TEXT_SAMPLE)
         if filled.empty:
             continue
         numbers = parse_numbers(filled)
@@ -1284,7 +1288,7 @@ class _LoadsNothingAgain(Exception):
 
 def _check_mapped_headers(header: list[str], mapping: dict[str, str], name: str) -> None:
     """Every header a --map names is in the file: a typo is an error, not a silently ignored option."""
-    present = {normalise_header(h) for h in header}
+    present = {normalise_header(h) for h in header} | {_without_suffix(normalise_header(h)) for h in header}
     absent = [h for h in mapping if normalise_header(h) not in present]
     if absent:
         seen = ", ".join(repr(h) for h in header[:40])

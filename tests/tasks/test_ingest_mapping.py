@@ -266,3 +266,15 @@ def test_the_docs_list_every_accepted_header():
             assert all(f"`{a}`" in row for a in aliases), (platform, field)
     for _, names in describe_mapping("generic")[8:]:
         assert all(f"`{n}`" in docs for n in names)
+
+
+def test_a_header_nobody_knows_is_found_through_the_mapping():
+    data = "Informe de campañas\nFecha;Campaña;Clics;Coste (EUR)\n02/11/2026;Marca;5;1,50\n".encode()
+    with pytest.raises(CadenceError, match=r'no recognisable header .*name its columns with --map "HEADER=field"'):
+        read_export(data, "informe.csv")
+    mapping = {"Fecha": "day", "Campaña": "campaign_name", "Clics": "clicks", "Coste": "spend"}
+    raw = read_export(data, "informe.csv", known=mapping)
+    assert raw.header == ["Fecha", "Campaña", "Clics", "Coste (EUR)"] and "header on line 2" in raw.source
+    # "Coste" names "Coste (EUR)": a --map need not repeat the currency note.
+    columns = map_columns(raw.header, "generic", mapping=mapping)
+    assert columns.fields == {"day": 0, "campaign_name": 1, "clicks": 2, "spend": 3}
