@@ -278,3 +278,14 @@ def test_a_header_nobody_knows_is_found_through_the_mapping():
     # "Coste" names "Coste (EUR)": a --map need not repeat the currency note.
     columns = map_columns(raw.header, "generic", mapping=mapping)
     assert columns.fields == {"day": 0, "campaign_name": 1, "clicks": 2, "spend": 3}
+
+
+RUSSIAN = ("Дата;Кампания;Показы;Клики;Расход\n01.11.2026;Поиск по бренду;1 000;10;100,50\n"
+           "02.11.2026;Ретаргетинг;2 000;20;200,50\n")
+
+
+@pytest.mark.parametrize("encoding", ["koi8_r", "cp866", "iso8859_5", "mac_cyrillic"])
+def test_encodings_no_list_here_names_are_read_through_charset_normalizer(encoding):
+    raw = read_export(RUSSIAN.encode(encoding), "export.csv")
+    assert raw.header[:2] == ["Дата", "Кампания"]
+    assert raw.rows.loc[2, 1] == "Поиск по бренду"
