@@ -47,6 +47,7 @@ from tasks.mappings import (
 
 HEADER_SCAN_ROWS = 30
 SNIFF_CHARS = 20_000
+HEAD_CHARS = 200_000
 MARKET_ENCODINGS = ("gb18030", "cp1251")
 DELIMITERS: dict[str, str] = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 MAX_EXTERNAL_ID = 64
@@ -175,8 +176,12 @@ def read_export(data: bytes, name: str, known: Iterable[str] = ()) -> RawTable:
     return _read_text(data, name, known)
 
 
+# Readings _decodings returns whole; the others are heads, and the one chosen is decoded again in full.
+_WHOLE_READINGS = frozenset({"utf-8", "utf-8-sig", "utf-16-le", "utf-16-be"})
+
+
 def _decodings(data: bytes, name: str) -> list[tuple[str, str]]:
-    """The readings of these bytes as text worth trying, most likely first."""
+    """The readings of these bytes as text worth trying, most likely first (of a long file only the head)."""
     boms = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
     for bom, encoding in boms:
         if data.startswith(bom):
@@ -201,8 +206,11 @@ def _decodings(data: bytes, name: str) -> list[tuple[str, str]]:
 
     options = []
     for encoding in dict.fromkeys([*(codecs.lookup(m.encoding).name for m in from_bytes(data)), *MARKET_ENCODINGS]):
+        if encoding in _WHOLE_READINGS:
+            continue  # UTF-8 did not decode; UTF-16 has its own test above
         try:
-            options.append((encoding, data.decode(encoding)))
+            # Only the head of each reading is kept for finding the header: the chosen one is decoded again.
+            options.append((encoding, data.decode(encoding)[:HEAD_CHARS]))
         except UnicodeDecodeError:
             continue
     if not options:
@@ -259,6 +267,8 @@ def _read_text(data: bytes, name: str, known: frozenset[str] = frozenset()) -> R
         encoding = _likeliest_encoding(data, encodings)
         top = [f for f in top if f[3] == encoding]
     _, _, _, encoding, text, delimiter, header_index = max(top, key=lambda f: f[:3])
+    if len(options) > 1 or encoding not in _WHOLE_READINGS:
+        text = data.decode(encoding)
 
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] = []
