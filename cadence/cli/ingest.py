@@ -89,7 +89,8 @@ def print_mapping(platform: str) -> None:
                   box=None, padding=(0, 2, 0, 0))
     for field, aliases in describe_mapping(name):
         table.add_row(field, escape(", ".join(aliases)))
-    out.print(f"[bold]{name}[/] headers; any other column is named with --map \"HEADER=field\"")
+    out.print(f"[bold]{name}[/] headers, tried before every other platform's; any other column is named with "
+              f"--map \"HEADER=field\" (docs/imports.md)", soft_wrap=True)
     out.print(table)
 
 
