@@ -30,6 +30,10 @@ class Settings(BaseSettings):
                              " as the sender of client mail, and in report headers and footers")
     brand_colour: str = Field("#4c72b0", description="the agency's colour (#rrggbb) for report headings and charts")
     logo_path: Path | None = Field(None, description="the agency's logo (PNG or SVG) in report headers")
+    inbox_dir: Path | None = Field(None, description="the drop folder: <inbox>/<account external id>/<export>; "
+                                   "default: home/inbox")
+    inbox_urls: list[str] = Field(default_factory=list, description="more drop folders as fsspec URLs "
+                                  "(s3://bucket/inbox, …), laid out the same way")
 
     @field_validator("brand_colour")
     @classmethod
@@ -65,6 +69,10 @@ class Settings(BaseSettings):
     @property
     def reports_path(self) -> Path:
         return (self.reports_dir or self.home / "reports").resolve()
+
+    @property
+    def inbox_roots(self) -> list[str]:
+        return [str((self.inbox_dir or self.home / "inbox").resolve()), *self.inbox_urls]
 
     @property
     def zone(self) -> ZoneInfo:

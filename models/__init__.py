@@ -2,7 +2,7 @@
 
 from models.agency import AdAccount, Campaign, Client, Contact, DailyMetric, Staff
 from models.base import Base
-from models.ingest import ImportBatch, QuarantinedRow
+from models.ingest import ImportBatch, ImportMapping, QuarantinedRow
 from models.messaging import MessageReview, OutboundMessage, Report
 from models.service import (
     ClientRequest,
@@ -26,6 +26,7 @@ __all__ = [
     "DisplayName",
     "Finding",
     "ImportBatch",
+    "ImportMapping",
     "Incident",
     "IncidentEvent",
     "Interaction",

@@ -50,3 +50,16 @@ class QuarantinedRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     batch: Mapped[ImportBatch] = relationship(back_populates="quarantine")
+
+
+class ImportMapping(Base):
+    """An account's own column names: export header → field (or segment, ignore), used by every later import."""
+
+    __tablename__ = "import_mapping"
+    __table_args__ = (UniqueConstraint("account_id", "header"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("ad_account.id", ondelete="CASCADE"), index=True)
+    header: Mapped[str] = mapped_column(String(300), comment="as the export writes it; compared normalised")
+    field: Mapped[str] = mapped_column(String(40), comment="a canonical field, 'segment' or 'ignore'")
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -13,7 +13,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -24,15 +24,19 @@ from sqlalchemy import Engine, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import AdAccount, Campaign, DailyMetric, ImportBatch, QuarantinedRow
+from models import AdAccount, Campaign, DailyMetric, ImportBatch, ImportMapping, QuarantinedRow
 from models.enums import Platform
 from tasks.clock import today_in
 from tasks.errors import CadenceError
 from tasks.mappings import (
+    CURRENCY_COLUMN_ALIASES,
+    CURRENCY_NOTES,
     DAY_FIRST_DEFAULT,
     FIELDS,
     INTEGER_METRICS,
+    MAP_ROLES,
     METRICS,
+    MONTH_ALIASES,
     PERIOD_END_ALIASES,
     PLATFORM_ALIASES,
     SEGMENT_ALIASES,
@@ -42,8 +46,10 @@ from tasks.mappings import (
 )
 
 HEADER_SCAN_ROWS = 30
+SNIFF_CHARS = 20_000
+HEAD_CHARS = 200_000
+MARKET_ENCODINGS = ("gb18030", "cp1251")
 DELIMITERS: dict[str, str] = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-FALLBACK_ENCODINGS = ("gb18030", "cp1251")
 MAX_EXTERNAL_ID = 64
 MAX_CAMPAIGN_NAME = 300
 EARLIEST_DAY = dt.date(2000, 1, 1)
@@ -69,6 +75,12 @@ LIMITS = {"impressions": 9e18, "clicks": 9e18, "spend": 1e16, "conversions": 1e1
 INCOMPLETE = "other row for this campaign and day quarantined"
 CONFLICT = "conflicting duplicate"
 SEGMENT_PREFIX = "segment:"
+EXTRA_PREFIX = "extra:"
+MONEY = ("spend", "conversion_value")
+# A column whose filled cells are mostly not numbers is a breakdown (banner, audience, placement): summed over.
+TEXT_SHARE = 0.5
+TEXT_SAMPLE = 2_000
+MAP_SYNTAX = '--map "HEADER=field"'
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,10 @@ class ColumnMap:
     fields: dict[str, int]
     segments: dict[str, int]
     period_end: int | None = None
+    currency_column: int | None = None
+    month_column: int | None = None
+    ignored: frozenset[int] = frozenset()
+    extras: dict[str, int] = field(default_factory=dict)
 
     @property
     def metrics(self) -> list[str]:
@@ -124,6 +140,10 @@ class ImportReport:
     summed_over: list[str] = field(default_factory=list)
     source: str = ""
     examples: list[QuarantineExample] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
+    unread: list[str] = field(default_factory=list)
+    nothing_loaded: str | None = None
 
     @property
     def reconciles(self) -> bool:
@@ -140,21 +160,28 @@ def check_platform(value: str) -> str:
     return key
 
 
-def read_export(data: bytes, name: str) -> RawTable:
-    """The header row and the data rows of a CSV, XLSX or Parquet export, whatever its encoding and title lines."""
+def read_export(data: bytes, name: str, known: Iterable[str] = ()) -> RawTable:
+    """The header row and the data rows of a CSV, XLSX or Parquet export, whatever its encoding and title lines.
+
+    `known` are the headers a mapping names, which help find the header row of an export with unusual names."""
     if not data.strip():
         raise CadenceError(f"{name} is empty")
+    known = frozenset(normalise_header(k) for k in known)
     if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(data, name)
+        return _read_xlsx(data, name, known)
     if data.startswith(b"PAR1"):
-        return _read_parquet(data, name)
+        return _read_parquet(data, name, known)
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         raise CadenceError(f"{name} is an old-style .xls workbook: save it as .xlsx or CSV and import that")
-    return _read_text(data, name)
+    return _read_text(data, name, known)
+
+
+# Readings _decodings returns whole; the others are heads, and the one chosen is decoded again in full.
+_WHOLE_READINGS = frozenset({"utf-8", "utf-8-sig", "utf-16-le", "utf-16-be"})
 
 
 def _decodings(data: bytes, name: str) -> list[tuple[str, str]]:
-    """The readings of these bytes as text worth trying, most likely first."""
+    """The readings of these bytes as text worth trying, most likely first (of a long file only the head)."""
     boms = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
     for bom, encoding in boms:
         if data.startswith(bom):
@@ -173,14 +200,21 @@ def _decodings(data: bytes, name: str) -> list[tuple[str, str]]:
         return [("utf-8", data.decode("utf-8"))]
     except UnicodeDecodeError:
         pass
+    # Not UTF-8: charset-normalizer's candidates, most likely first. It misses GB18030 in short, mostly-ASCII
+    # files, so the legacy encodings of the markets Cadence speaks (zh, ru) are always candidates too.
+    from charset_normalizer import from_bytes
+
     options = []
-    for encoding in FALLBACK_ENCODINGS:
+    for encoding in dict.fromkeys([*(codecs.lookup(m.encoding).name for m in from_bytes(data)), *MARKET_ENCODINGS]):
+        if encoding in _WHOLE_READINGS:
+            continue  # UTF-8 did not decode; UTF-16 has its own test above
         try:
-            options.append((encoding, data.decode(encoding)))
+            # Only the head of each reading is kept for finding the header: the chosen one is decoded again.
+            options.append((encoding, data.decode(encoding)[:HEAD_CHARS]))
         except UnicodeDecodeError:
             continue
     if not options:
-        raise CadenceError(f"{name} is not text in UTF-8, UTF-16, GB18030 or CP1251")
+        raise CadenceError(f"{name} is not text in UTF-8, UTF-16 or any encoding charset-normalizer recognises")
     return options
 
 
@@ -196,8 +230,16 @@ def _csv_rows(text: str, delimiter: str, limit: int | None = None) -> list[list[
     return rows
 
 
-def _read_text(data: bytes, name: str) -> RawTable:
-    """A delimited text export: the encoding and delimiter are the ones under which a header is found."""
+def _sniffed_delimiter(text: str) -> str | None:
+    """The delimiter csv.Sniffer reads in the first lines, if it settles on one of the known ones."""
+    try:
+        return csv.Sniffer().sniff(text[:SNIFF_CHARS], delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        return None
+
+
+def _read_text(data: bytes, name: str, known: frozenset[str] = frozenset()) -> RawTable:
+    """A delimited text export: the likeliest encoding, and the delimiter under which the header names most fields."""
     options = _decodings(data, name)
     if not any(text.strip() for _, text in options):
         raise CadenceError(f"{name} is empty")
@@ -205,25 +247,28 @@ def _read_text(data: bytes, name: str) -> RawTable:
     if "\x00" in first:
         line = first.count("\n", 0, first.index("\x00")) + 1
         raise _nul_error(name, f"line {line}")
-    found: list[tuple[int, int, str, str, str, int]] = []
+    found: list[tuple[int, bool, int, str, str, str, int]] = []
     for encoding, text in options:
+        sniffed = _sniffed_delimiter(text)
         for delimiter in DELIMITERS:
             head = _csv_rows(text, delimiter, HEADER_SCAN_ROWS)
-            hit = _find_header(head)
+            hit = _find_header(head, known)
             if hit is not None:
                 index, score = hit
-                found.append((score, len(head[index]), encoding, text, delimiter, index))
+                found.append((score, delimiter == sniffed, len(head[index]), encoding, text, delimiter, index))
     if not found:
         first = next((line.strip() for line in options[0][1].splitlines() if line.strip()), "")
         raise CadenceError(f"{name}: no recognisable header in the first {HEADER_SCAN_ROWS} lines "
-                           f"(first line: {first[:80]!r})")
+                           f"(first line: {first[:80]!r}): name its columns with {MAP_SYNTAX}")
     best_score = max(f[0] for f in found)
     top = [f for f in found if f[0] == best_score]
-    encodings = list(dict.fromkeys(f[2] for f in top))
+    encodings = list(dict.fromkeys(f[3] for f in top))
     if len(encodings) > 1:
         encoding = _likeliest_encoding(data, encodings)
-        top = [f for f in top if f[2] == encoding]
-    _, _, encoding, text, delimiter, header_index = max(top, key=lambda f: f[1])
+        top = [f for f in top if f[3] == encoding]
+    _, _, _, encoding, text, delimiter, header_index = max(top, key=lambda f: f[:3])
+    if len(options) > 1 or encoding not in _WHOLE_READINGS:
+        text = data.decode(encoding)
 
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] = []
@@ -263,15 +308,15 @@ def _line_of(text: str, delimiter: str, record: int) -> int:
 
 
 def _likeliest_encoding(data: bytes, encodings: list[str]) -> str:
-    """Of single-byte and GB fallbacks that all decode and all show a header, the one charset-normalizer prefers."""
+    """Of encodings that all decode and all show the same header, the one charset-normalizer prefers among them."""
     from charset_normalizer import from_bytes
 
     best = from_bytes(data, cp_isolation=encodings).best()
-    guess = best.encoding.replace("_", "") if best else ""
-    return next((e for e in encodings if e.replace("-", "").replace("_", "") == guess), encodings[0])
+    guess = codecs.lookup(best.encoding).name if best else ""
+    return next((e for e in encodings if e == guess), encodings[0])
 
 
-def _read_xlsx(data: bytes, name: str) -> RawTable:
+def _read_xlsx(data: bytes, name: str, known: frozenset[str] = frozenset()) -> RawTable:
     """The first sheet of a workbook with a recognisable header; cells keep their types (dates, numbers)."""
     from openpyxl import load_workbook
 
@@ -284,7 +329,7 @@ def _read_xlsx(data: bytes, name: str) -> RawTable:
         for sheet in book.worksheets:
             head = [[_cell_text(v) for v in row]
                     for row in sheet.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS, values_only=True)]
-            hit = _find_header(head)
+            hit = _find_header(head, known)
             if hit is not None and (best is None or hit[1] > best[2]):
                 best = (sheet, *hit)
         if best is None:
@@ -307,14 +352,14 @@ def _read_xlsx(data: bytes, name: str) -> RawTable:
     return _table(header, rows, numbers, source, fill=None)
 
 
-def _read_parquet(data: bytes, name: str) -> RawTable:
+def _read_parquet(data: bytes, name: str, known: frozenset[str] = frozenset()) -> RawTable:
     """A Parquet export: its column names are the header; row numbers count the header as row 1."""
     try:
         frame = pd.read_parquet(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a damaged file
         raise CadenceError(f"{name} is not a readable Parquet file ({type(exc).__name__})") from None
     header = [str(c) for c in frame.columns]
-    if _find_header([header]) is None:
+    if _find_header([header], known) is None:
         raise CadenceError(f"{name}: no recognisable columns (columns: {', '.join(header)[:200]})")
     frame = frame.reset_index(drop=True)
     frame.columns = range(len(header))
@@ -371,12 +416,34 @@ def normalise_header(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip().strip("\"'").strip()).casefold()
 
 
-_SUFFIX = re.compile(r"\s*(?:\([^()]*\)|,\s*(?:руб\.?|р\.|₽|¥|\$|€|元|[a-z]{3}))$")
+# A trailing note in brackets of any style, or after a comma: "cost (usd)", "cost [eur]", "花费(元)" (NFKC
+# turns "（元）" into "(元)"), "расход, руб.", "cost, eur", "消耗【元】".
+_SUFFIX = re.compile(r"\s*(?:\(([^()]*)\)|\[([^\[\]]*)\]|【([^【】]*)】|,\s*(руб\.?|р\.|₽|¥|\$|€|元|[a-z]{3}))$")
+_ISO_CURRENCIES = frozenset((
+    "USD EUR GBP CNY RUB JPY KRW INR TRY UAH KZT BYN HKD TWD SGD AUD CAD CHF BRL MXN AED THB VND IDR MYR PHP PLN "
+    "CZK SEK NOK DKK NZD ZAR ILS SAR HUF RON BGN ARS CLP COP PEN EGP NGN PKR BDT UZS AMD GEL AZN KGS MNT").split())
 
 
 def _without_suffix(header: str) -> str:
     """A normalised header without its trailing note: "cost (usd)" → "cost", "расход, руб." → "расход"."""
     return _SUFFIX.sub("", header)
+
+
+def header_currency(header: str) -> frozenset[str] | None:
+    """The currencies a header's trailing note can mean ("Cost [EUR]" → EUR, "Расход, руб." → RUB), if it names one."""
+    match = _SUFFIX.search(normalise_header(header))
+    if match is None:
+        return None
+    note = next(g for g in match.groups() if g is not None).strip()
+    return currency_of(note)
+
+
+def currency_of(note: str) -> frozenset[str] | None:
+    """What a currency code, word or symbol can mean; None if it names no currency ("all" in "Clicks (all)")."""
+    text = note.strip().casefold()
+    if text.upper() in _ISO_CURRENCIES:
+        return frozenset({text.upper()})
+    return CURRENCY_NOTES.get(text) or CURRENCY_NOTES.get(text.rstrip("."))
 
 
 _ALIASES = {
@@ -385,54 +452,195 @@ _ALIASES = {
 }
 _SEGMENTS = frozenset(normalise_header(s) for s in SEGMENT_ALIASES)
 _PERIOD_ENDS = frozenset(normalise_header(s) for s in PERIOD_END_ALIASES)
+_CURRENCY_COLUMNS = frozenset(normalise_header(s) for s in CURRENCY_COLUMN_ALIASES)
+_MONTHS_COLUMNS = frozenset(normalise_header(s) for s in MONTH_ALIASES)
 
 
-def _match_fields(header: list[str], platform: str) -> dict[str, int]:
+def _match_fields(header: list[str], platform: str, taken: frozenset[int] = frozenset()) -> dict[str, int]:
     """Canonical field → column position: the platform's aliases in order, then everyone's; exact names first."""
     exact = [normalise_header(h) for h in header]
     loose = [_without_suffix(h) for h in exact]
-    taken: set[int] = set()
+    used = set(taken)
     fields: dict[str, int] = {}
     for name in FIELDS:
         aliases = _ALIASES[platform][name] + _ALIASES["generic"][name]
         position = next((i for names in (exact, loose) for alias in aliases
-                         for i, h in enumerate(names) if h == alias and i not in taken), None)
+                         for i, h in enumerate(names) if h == alias and i not in used), None)
         if position is not None:
             fields[name] = position
-            taken.add(position)
+            used.add(position)
     return fields
 
 
-def _find_header(rows: list[list[str]]) -> tuple[int, int] | None:
-    """(index, fields named) of the row naming the most canonical fields, at least two: the header."""
+def _find_header(rows: list[list[str]], known: frozenset[str] = frozenset()) -> tuple[int, int] | None:
+    """(index, fields named) of the row naming the most canonical fields, at least two: the header.
+
+    `known` are headers a --map or the account's saved mapping names: they count as fields too."""
     best: tuple[int, int] | None = None
     for index, cells in enumerate(rows):
-        score = len(_match_fields([_cell_text(c) for c in cells], "generic"))
+        texts = [_cell_text(c) for c in cells]
+        score = len(_match_fields(texts, "generic")) + sum(
+            normalise_header(t) in known or _without_suffix(normalise_header(t)) in known for t in texts if t)
         if score >= 2 and (best is None or score > best[1]):
             best = (index, score)
     return best
 
 
-def map_columns(header: list[str], platform: str, *, name: str = "the file") -> ColumnMap:
-    """The column map for this header; a file without day, campaign, spend and impressions or clicks is unreadable."""
-    fields = _match_fields(header, platform)
+def parse_map(items: Iterable[str]) -> dict[str, str]:
+    """`--map "HEADER=field"` values as {header: field}; a bad item is a CadenceError that shows the syntax."""
+    mapping: dict[str, str] = {}
+    for item in items:
+        header, sep, role = item.rpartition("=")
+        header, role = header.strip(), role.strip().lower().replace(" ", "_")
+        if not sep or not header:
+            raise CadenceError(f"--map {item!r} is not HEADER=field (e.g. --map \"Amount Spent=spend\")")
+        if role not in FIELDS and role not in MAP_ROLES:
+            raise CadenceError(f"--map {item!r}: {role!r} is not a field; use one of "
+                               f"{', '.join((*FIELDS, *MAP_ROLES))}")
+        mapping[header] = role
+    return mapping
+
+
+def map_columns(header: list[str], platform: str, *, name: str = "the file",
+                mapping: dict[str, str] | None = None) -> ColumnMap:
+    """The column map for this header; a file without day, campaign, spend and impressions or clicks is unreadable.
+
+    `mapping` ({header: field, "segment" or "ignore"}) comes first; headers it names that the file lacks are skipped."""
+    normalised = [normalise_header(h) for h in header]
+    loose = [_without_suffix(h) for h in normalised]
+    chosen: dict[int, str] = {}
+    for text, role in (mapping or {}).items():
+        key = normalise_header(text)
+        position = next((i for names in (normalised, loose) for i, h in enumerate(names)
+                         if h == key and i not in chosen), None)
+        if position is not None:
+            chosen[position] = role
+    fields = {role: i for i, role in chosen.items() if role in FIELDS}
+    fields.update(_match_fields(header, platform, frozenset(chosen)) | fields)
+    fields = {f: fields[f] for f in FIELDS if f in fields}
     missing = []
     if "day" not in fields:
         missing.append("day")
     if "campaign_id" not in fields and "campaign_name" not in fields:
-        missing.append("campaign (id or name)")
+        missing.append("campaign_name")
     if "spend" not in fields:
         missing.append("spend")
     if "impressions" not in fields and "clicks" not in fields:
         missing.append("impressions or clicks")
     if missing:
         seen = ", ".join(repr(h) for h in header[:40]) + (", …" if len(header) > 40 else "")
-        raise CadenceError(f"{name}: no column for {', '.join(missing)} in the {platform} mapping "
-                           f"(headers seen: {seen})")
-    unused = [(i, normalise_header(h)) for i, h in enumerate(header) if i not in fields.values()]
-    segments = {header[i]: i for i, h in unused if h in _SEGMENTS or _without_suffix(h) in _SEGMENTS}
+        wanted = ", ".join("campaign (id or name)" if m == "campaign_name" else m for m in missing)
+        accepted = "; ".join(f"{f}: {', '.join(repr(a) for a in PLATFORM_ALIASES[platform][f][:6])}"
+                             for m in missing for f in (m.split(" or ") if " or " in m else [m]))
+        example = next(f for f in (m.split(" or ")[0] for m in missing))
+        raise CadenceError(f"{name}: no column for {wanted} in the {platform} mapping (headers seen: {seen}); "
+                           f"accepted names — {accepted}; `cadence import --show-mapping {platform}` lists them all; "
+                           f"or say which column it is with {MAP_SYNTAX.replace('field', example)}")
+    used = set(fields.values())
+    unused = [(i, h) for i, h in enumerate(normalised) if i not in used and i not in chosen]
+    segments = {header[i]: i for i, role in chosen.items() if role == "segment"}
+    segments.update({header[i]: i for i, h in unused if h in _SEGMENTS or _without_suffix(h) in _SEGMENTS})
     period_end = next((i for i, h in unused if h in _PERIOD_ENDS), None)
-    return ColumnMap(fields=fields, segments=segments, period_end=period_end)
+    currency_column = next((i for i, h in unused if h in _CURRENCY_COLUMNS), None)
+    month_column = next((i for i, h in unused if h in _MONTHS_COLUMNS), None)
+    ignored = frozenset(i for i, role in chosen.items() if role == "ignore")
+    return ColumnMap(fields=fields, segments=dict(sorted(segments.items(), key=lambda kv: kv[1])),
+                     period_end=period_end, currency_column=currency_column, month_column=month_column,
+                     ignored=ignored)
+
+
+def with_text_columns(raw: RawTable, columns: ColumnMap) -> ColumnMap:
+    """Unrecognised columns sorted out: text ones (banner, audience, …) become segments, numeric ones extras."""
+    taken = {*columns.fields.values(), *columns.segments.values(), *columns.ignored,
+             columns.period_end, columns.currency_column, columns.month_column}
+    segments, extras = dict(columns.segments), {}
+    for position, header in enumerate(raw.header):
+        if position in taken or position not in raw.rows.columns:
+            continue
+        cells = raw.rows[position].head(TEXT_SAMPLE * 5).map(_cell_text)
+        filled = cells[~cells.isin(_BLANK_CELLS)].head(TEXT_SAMPLE)
+        if filled.empty:
+            continue
+        numbers = parse_numbers(filled)
+        if numbers.isna().mean() > TEXT_SHARE and parse_dates(filled).isna().mean() > TEXT_SHARE:
+            segments[header] = position
+        else:
+            extras[header] = position
+    return ColumnMap(fields=columns.fields, segments=dict(sorted(segments.items(), key=lambda kv: kv[1])),
+                     period_end=columns.period_end, currency_column=columns.currency_column,
+                     month_column=columns.month_column, ignored=columns.ignored, extras=extras)
+
+
+def describe_mapping(platform: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(field, accepted header names) for a platform, in the order they are tried; then the breakdown columns."""
+    platform = check_platform(platform)
+    rows = [(f, PLATFORM_ALIASES[platform][f]) for f in FIELDS]
+    return [*rows, ("segment (summed over)", tuple(sorted(SEGMENT_ALIASES))),
+            ("currency column", CURRENCY_COLUMN_ALIASES)]
+
+
+def parse_rates(items: Iterable[str]) -> dict[str, Decimal]:
+    """`--rate EUR=98.5` values (units of the account's currency per unit of EUR) as {"EUR": Decimal("98.5")}."""
+    rates: dict[str, Decimal] = {}
+    for item in items:
+        code, _, value = item.partition("=")
+        code = code.strip().upper()
+        try:
+            rate = Decimal(value.strip().replace(",", "."))
+        except ArithmeticError:
+            rate = Decimal(0)
+        if code not in _ISO_CURRENCIES or not rate.is_finite() or rate <= 0:
+            raise CadenceError(f"--rate {item!r} is not CODE=RATE with a currency code and a positive rate "
+                               f"(e.g. --rate EUR=98.5: one EUR is 98.5 of the account's currency)")
+        rates[code] = rate
+    return rates
+
+
+def _named_currencies(raw: RawTable, columns: ColumnMap, metric: str) -> list[tuple[str, frozenset[str]]]:
+    """(where, currencies it may mean) for what the file says of one money column: its header, a currency
+    column, currency marks in its cells."""
+    position = columns.fields[metric]
+    header = raw.header[position]
+    named = []
+    if (from_header := header_currency(header)) is not None:
+        named.append((f"the column {header!r}", from_header))
+    if columns.currency_column is not None:
+        cells = {_cell_text(v) for v in pd.unique(raw.rows[columns.currency_column].to_numpy(dtype=object))}
+        for cell in sorted(cells - _BLANK_CELLS):
+            named.append((f"the {raw.header[columns.currency_column]!r} column ({cell})",
+                          currency_of(cell) or frozenset({cell.upper()})))
+    texts = [v for v in islice(pd.unique(raw.rows[position].to_numpy(dtype=object)), 2000) if isinstance(v, str)]
+    marks = {m.strip() for t in texts for m in _CURRENCY.findall(t)}
+    for mark in sorted(marks):
+        if (meaning := currency_of(mark)) is not None:
+            named.append((f"{mark!r} in the {header!r} cells", meaning))
+    return named
+
+
+def money_factors(raw: RawTable, columns: ColumnMap, currency: str, rates: dict[str, Decimal] | None = None,
+                  *, name: str = "the file", account: str = "") -> tuple[dict[str, Decimal], list[str]]:
+    """The rate each money column is multiplied by to be in the account's currency, and notes on conversions.
+
+    A column in another currency is refused unless the user gave its rate (`--rate EUR=98.5`)."""
+    factors: dict[str, Decimal] = {}
+    notes: list[str] = []
+    for metric in (m for m in MONEY if m in columns.fields):
+        for where, meaning in _named_currencies(raw, columns, metric):
+            if currency in meaning:
+                continue
+            code = next((c for c in sorted(meaning) if c in (rates or {})), None)
+            if code is None:
+                other = "/".join(sorted(meaning))
+                raise CadenceError(
+                    f"{name}: {where} is in {other} but account {account} is in {currency}: import an export in "
+                    f"{currency}, or convert at a rate you choose with --rate {sorted(meaning)[0]}=RATE "
+                    f"(how many {currency} one {sorted(meaning)[0]} is)")
+            if factors.setdefault(metric, rates[code]) != rates[code]:  # type: ignore[index]
+                raise CadenceError(f"{name}: {metric} is named in more than one currency ({where} is in {code})")
+            note = f"{metric} converted from {code} at {rates[code]} {currency} per {code}"  # type: ignore[index]
+            if note not in notes:
+                notes.append(note)
+    return factors, notes
 
 
 # A platform's own way of writing zero: Yandex Direct reports print "--" for a metric that was 0 that day.
@@ -668,23 +876,58 @@ def _excel_serial(value: float) -> dt.date | None:
     return EXCEL_EPOCH + dt.timedelta(days=int(value))
 
 
-def parse_dates(values: pd.Series, *, day_first: bool = True) -> pd.Series:
+_NO_YEAR_NUMERIC = re.compile(r"(\d{1,2})([./-])(\d{1,2})")
+_NO_YEAR_DAY_MONTH = re.compile(r"\d{1,2}[\s-]+([^\W\d_]+)\.?")
+_NO_YEAR_MONTH_DAY = re.compile(r"([^\W\d_]+)\.?\s+\d{1,2}")
+_NO_YEAR_CJK = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日?")
+_DAY_OF_MONTH = re.compile(r"\d{1,2}(?:\.0+)?")
+
+
+def _with_year(text: str, year: int) -> str:
+    """A date text without a year ("24.11", "11/24", "Nov 24", "24 ноября", "11月24日") given `year`."""
+    if m := _NO_YEAR_NUMERIC.fullmatch(text):
+        return f"{text}{m[2]}{year}"
+    if (m := _NO_YEAR_DAY_MONTH.fullmatch(text)) and m[1][:3].casefold() in _MONTHS:
+        return f"{text} {year}"
+    if (m := _NO_YEAR_MONTH_DAY.fullmatch(text)) and m[1][:3].casefold() in _MONTHS:
+        return f"{text}, {year}"
+    if _NO_YEAR_CJK.fullmatch(text):
+        return f"{year}年{text}"
+    return text
+
+
+def _strptime(text: str, date_format: str, year: int | None) -> dt.date | None:
+    """One cell read with an explicit strftime format; a format without a year takes `year`."""
+    if year is not None and not re.search(r"%[Yy]", date_format):
+        text, date_format = f"{text} {year}", f"{date_format} %Y"
+    try:
+        return dt.datetime.strptime(text, date_format).date()
+    except ValueError:
+        return None
+
+
+def parse_dates(values: pd.Series, *, day_first: bool = True, year: int | None = None,
+                date_format: str | None = None) -> pd.Series:
     """Days from a column of export cells, as datetime64 with NaT where blank or not a date.
 
     Accepts ISO, YYYY/MM/DD, D.MM.YYYY, DD/MM/YYYY or MM/DD/YYYY (decided for the whole column, `day_first`
     when nothing decides), 2026年11月24日, YYYYMMDD, "Nov 24, 2026", "24 ноября 2026 г.", Excel serials and
-    date cells.
+    date cells; with `year`, the same without a year ("24.11", "Nov 24"); with `date_format`, that strftime
+    format only (text cells).
     """
     if values.dtype.kind == "M":
         stamps = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) is not None else values
         return stamps.dt.normalize()
     uniques = pd.unique(values.to_numpy(dtype=object))
     texts = {u: _date_text(u) for u in uniques if isinstance(u, str)}
+    if year is not None and date_format is None:
+        texts = {u: _with_year(t, year) for u, t in texts.items()}
     first = _day_first(texts.values(), day_first)
     lookup: dict[Any, dt.date | None] = {}
     for value in uniques:
         if isinstance(value, str):
-            lookup[value] = _parse_date_text(texts[value], first)
+            lookup[value] = (_strptime(value.strip(), date_format, year) if date_format
+                             else _parse_date_text(texts[value], first))
         elif isinstance(value, dt.datetime) and value is not pd.NaT:
             lookup[value] = value.date()
         elif isinstance(value, dt.date):
@@ -692,6 +935,35 @@ def parse_dates(values: pd.Series, *, day_first: bool = True) -> pd.Series:
         elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
             lookup[value] = None if math.isnan(value) else _excel_serial(float(value))
     return pd.to_datetime(values.map(lambda v: lookup.get(v)), errors="coerce")
+
+
+def _month_and_day(months: pd.Series, days: pd.Series) -> pd.Series:
+    """"April" and "5" (or "4" and "5") as "5 April" ("5.4"): a date without a year, for --year to complete."""
+    month = months.map(_cell_text)
+    day = days.map(lambda v: _cell_text(v).split(".")[0] if _DAY_OF_MONTH.fullmatch(_cell_text(v)) else None)
+    joined = np.where(month.str.fullmatch(r"\d{1,2}"), day + "." + month, day + " " + month)
+    return pd.Series(joined, index=days.index, dtype=object).where(day.notna() & month.ne(""), days)
+
+
+def date_trouble(values: pd.Series, header: str, month: str | None = None) -> str | None:
+    """Why a day column's cells are not dates, in a sentence that names the option that helps, if it is plain."""
+    cells = [t for t in (_cell_text(v) for v in values) if t and t not in _BLANK_CELLS]
+    if not cells:
+        return None
+    sample = cells[:1000]
+    if all(_DAY_OF_MONTH.fullmatch(t) and 1 <= float(t) <= 31 for t in sample):
+        if month is not None:
+            return (f"the {header!r} column holds days of the month ({sample[0]}) and {month!r} the month: "
+                    f"give --year to make them dates")
+        return (f"the {header!r} column holds days of the month ({sample[0]}), not dates, and no column gives "
+                f"the month: --map a column with full dates to day (--map \"Date=day\"); --year and --date-format "
+                f"read dates that lack only the year")
+    texts = [_date_text(t) for t in sample]
+    if all(_with_year(t, 2000) != t for t in texts):
+        return (f"the {header!r} column has dates without a year ({sample[0]!r}): give --year "
+                f"(and --date-format if the day and month order is not plain)")
+    return (f"the {header!r} column is not dates Cadence reads ({sample[0]!r}): give --date-format, "
+            f"e.g. --date-format %d/%m/%Y")
 
 
 _SUMMARY = re.compile("^(?:" + "|".join(
@@ -725,9 +997,10 @@ def name_key(name: str) -> str:
 
 
 def normalise(raw: RawTable, columns: ColumnMap, *, day_first: bool = True,
-              zero_marks: frozenset[str] = frozenset()) -> pd.DataFrame:
+              zero_marks: frozenset[str] = frozenset(), year: int | None = None, date_format: str | None = None,
+              factors: dict[str, Decimal] | None = None) -> pd.DataFrame:
     """One parsed row per file row: day, campaign key, metrics (blank cells and absent columns NaN: missing, not
-    zero), segments, and any `problem`."""
+    zero; money times its `factors` rate), segments, unread columns (`extra:`), and any `problem`."""
     index = raw.rows.index
     problem = pd.Series(None, index=index, dtype=object)
 
@@ -750,11 +1023,14 @@ def normalise(raw: RawTable, columns: ColumnMap, *, day_first: bool = True,
     dashes = day_text.isin(SUMMARY_DASHES) & ids.eq("") & names.eq("")
     flag(summary | dashes, "summary row")
 
-    days = parse_dates(raw.rows[fields["day"]], day_first=day_first)
+    day_cells = raw.rows[fields["day"]]
+    if columns.month_column is not None and year is not None and date_format is None:
+        day_cells, day_first = _month_and_day(raw.rows[columns.month_column], day_cells), True
+    days = parse_dates(day_cells, day_first=day_first, year=year, date_format=date_format)
     flag(day_text.isin(_BLANK_CELLS), "missing date")
     flag(days.isna(), "bad date")
     if columns.period_end is not None:
-        ends = parse_dates(raw.rows[columns.period_end], day_first=day_first)
+        ends = parse_dates(raw.rows[columns.period_end], day_first=day_first, year=year, date_format=date_format)
         flag(ends.notna() & ends.ne(days), "not a single day")
 
     key = ids.where(ids.ne(""), None)
@@ -777,6 +1053,8 @@ def normalise(raw: RawTable, columns: ColumnMap, *, day_first: bool = True,
         flag(values.isna() & ~column.blank, f"non-numeric value in {metric}")
         if zero_marks:
             values[raw.rows[fields[metric]].map(lambda cell: str(cell).strip() in zero_marks)] = 0.0
+        if factors and metric in factors:
+            values = values * float(factors[metric])
         parsed[metric] = values
     flag(pd.Series(np.logical_and.reduce([n.blank for n in numbers.values()]), index=index), "no metric values")
 
@@ -784,6 +1062,8 @@ def normalise(raw: RawTable, columns: ColumnMap, *, day_first: bool = True,
                         **parsed}, index=index)
     for header, values in segments.items():
         out[SEGMENT_PREFIX + header] = values
+    for header, position in columns.extras.items():
+        out[EXTRA_PREFIX + header] = texts(position)
     out["problem"] = problem
     return out
 
@@ -812,7 +1092,8 @@ def validate(frame: pd.DataFrame, *, today: dt.date) -> tuple[pd.DataFrame, pd.D
     ok = reason.isna()
     distinct = frame.loc[ok, keys + list(METRICS)].drop_duplicates()
     clashing = distinct.loc[distinct.duplicated(keys, keep=False), keys].drop_duplicates()
-    flag(ok & _in(frame, keys, clashing), CONFLICT)
+    clash = ok & _in(frame, keys, clashing)
+    flag(clash, _conflict_reason(frame[clash], keys))
 
     poisoned = reason.notna() & ~reason.isin(ROW_REASONS)
     day_keys = ["campaign_key", "day"]
@@ -836,6 +1117,24 @@ def validate(frame: pd.DataFrame, *, today: dt.date) -> tuple[pd.DataFrame, pd.D
     return good, quarantine
 
 
+_DERIVED = re.compile(r"ctr|cpc|cpm|cpa|cpv|roas|rate|avg|average|%|per |frequency|reach|cost per|стоимость|цена|"
+                      r"ср\.|средн|率|均")
+
+
+def _conflict_reason(rows: pd.DataFrame, keys: list[str]) -> str:
+    """"conflicting duplicate", naming the unread columns the clashing rows differ in (a breakdown, most likely)."""
+    extras = [c for c in rows.columns if c.startswith(EXTRA_PREFIX)]
+    if rows.empty or not extras:
+        return CONFLICT
+    varying = [c.removeprefix(EXTRA_PREFIX) for c in extras if rows.groupby(keys)[c].nunique().gt(1).any()]
+    if not varying:
+        return CONFLICT
+    varying.sort(key=lambda h: bool(_DERIVED.search(h.casefold())))
+    names = ", ".join(repr(h) for h in varying[:3])
+    return (f"{CONFLICT}: the rows differ only in {names}, not a column Cadence reads; if it is a breakdown, "
+            f"--map \"{varying[0]}=segment\" sums over it")
+
+
 def _in(frame: pd.DataFrame, keys: list[str], wanted: pd.DataFrame) -> pd.Series:
     """Which rows of `frame` have their `keys` among the rows of `wanted`."""
     if wanted.empty:
@@ -854,15 +1153,24 @@ def _hundredths(values: pd.Series) -> pd.Series:
 def daily_records(good: pd.DataFrame) -> pd.DataFrame:
     """One record per campaign and day: the non-repeated rows summed, with how many rows went into each.
 
-    A metric blank in any of a day's rows is missing for that day (NA), not the sum of the others."""
+    A metric blank in any of a day's rows is missing for that day (NA), not the sum of the others. Money and
+    conversions over several rows are summed as the decimals the file wrote and rounded once, at the end."""
     rows = good[~good["duplicate"]].copy()
     blank = rows[list(METRICS)].isna()
+    several = rows.duplicated(["campaign_pk", "day"], keep=False)
+    exact = {m: rows.loc[several, m].fillna(0) for m in METRICS if m not in INTEGER_METRICS}
     for metric in METRICS:
         known = rows[metric].fillna(0)
         rows[metric] = known.astype("int64") if metric in INTEGER_METRICS else _hundredths(known)
     keys = [rows["campaign_pk"], rows["day"]]
     grouped = rows.groupby(["campaign_pk", "day"], sort=True)
     records = grouped[list(METRICS)].sum().astype("Int64")
+    for metric, values in exact.items():
+        if not values.empty:
+            # repr gives the shortest decimal that reads back as the same float: the number as the file wrote it.
+            sums = values.map(lambda v: Decimal(repr(float(v)))).groupby(
+                [rows.loc[several, "campaign_pk"], rows.loc[several, "day"]]).sum()
+            records.loc[sums.index, metric] = [int(v.scaleb(2).quantize(Decimal(1), ROUND_HALF_UP)) for v in sums]
     records = records.mask(blank.groupby(keys, sort=True).any())
     records["rows"] = grouped.size()
     return records.reset_index()
@@ -888,8 +1196,16 @@ def import_file(
     account: str,
     known_campaigns_only: bool = False,
     today: dt.date | None = None,
+    mapping: dict[str, str] | None = None,
+    year: int | None = None,
+    date_format: str | None = None,
+    rates: dict[str, Decimal] | None = None,
 ) -> ImportReport:
-    """Import one export into one account: every row loaded, quarantined with a reason, or counted a duplicate."""
+    """Import one export into one account: every row loaded, quarantined with a reason, or counted a duplicate.
+
+    `mapping` ({header: field}) goes over the account's saved mapping; `year` and `date_format` read dates the
+    usual forms do not; `rates` convert money named in another currency. A report with `nothing_loaded` set
+    loaded nothing, and says why."""
     platform = check_platform(platform)
     path = Path(path)
     data = _read_bytes(path)
@@ -898,21 +1214,35 @@ def import_file(
         found = find_account(session, account, platform)
         previous = session.scalars(select(ImportBatch).where(
             ImportBatch.account_id == found.id, ImportBatch.file_sha256 == digest)).one_or_none()
-        if previous is not None:
+        if previous is not None and (previous.loaded or previous.duplicates):
             return _previous_report(session, previous, account)
         account_id, zone, account_platform = found.id, found.time_zone, found.platform.value
+        currency, saved = found.currency, saved_mapping(session, found.id)
     today = today or today_in(zone)
+    if date_format is not None and "%" not in date_format:
+        raise CadenceError(f"--date-format {date_format!r} has no % codes: write it as for strftime, e.g. %d.%m.%Y")
 
-    raw = read_export(data, path.name)
-    columns = map_columns(raw.header, platform, name=path.name)
+    merged = {**saved, **(mapping or {})}
+    raw = read_export(data, path.name, known=merged)
+    _check_mapped_headers(raw.header, mapping or {}, path.name)
+    columns = map_columns(raw.header, platform, name=path.name, mapping=merged)
+    columns = with_text_columns(raw, columns)
+    factors, notes = money_factors(raw, columns, currency, rates, name=path.name, account=account)
     # A generic file for a Google Ads account most likely writes dates the way Google Ads does.
     day_first = DAY_FIRST_DEFAULT[account_platform if platform == "generic" else platform]
-    frame = normalise(raw, columns, day_first=day_first, zero_marks=ZERO_MARKS.get(platform, frozenset()))
+    frame = normalise(raw, columns, day_first=day_first, zero_marks=ZERO_MARKS.get(platform, frozenset()),
+                      year=year, date_format=date_format, factors=factors)
     good, quarantine = validate(frame, today=today)
     report = ImportReport(file_name=path.name, platform=platform, account=account, rows_in=len(frame),
-                          source=raw.source, summed_over=list(columns.segments))
+                          source=raw.source, notes=notes,
+                          columns={raw.header[i]: f for f, i in columns.fields.items()},
+                          unread=list(columns.extras))
     try:
         with Session(engine) as session, session.begin():
+            if previous is not None:
+                # That import loaded nothing: this one, with other options or mapping, takes its place if it loads.
+                session.delete(session.get(ImportBatch, previous.id))
+                session.flush()
             batch = ImportBatch(account_id=account_id, platform=Platform(platform), file_name=path.name[:500],
                                 file_sha256=digest, rows_in=len(frame), loaded=0, inserted=0, updated=0,
                                 quarantined=0, duplicates=0)
@@ -935,6 +1265,14 @@ def import_file(
             report.batch_id = batch.id
             for name in ("loaded", "inserted", "updated", "quarantined", "duplicates", "campaigns_created"):
                 setattr(batch, name, getattr(report, name))
+            if previous is not None and report.loaded == 0 and report.duplicates == 0:
+                raise _LoadsNothingAgain
+    except _LoadsNothingAgain:
+        report.reasons = dict(Counter(quarantine["reason"]).most_common())
+        with Session(engine) as session:
+            prior = _previous_report(session, session.get(ImportBatch, previous.id), account)  # type: ignore[union-attr]
+        prior.nothing_loaded = _main_reason(raw, columns, report)
+        return prior
     except IntegrityError:
         with Session(engine) as session:
             racer = session.scalars(select(ImportBatch.id).where(
@@ -946,9 +1284,74 @@ def import_file(
     report.reasons = dict(Counter(quarantine["reason"]).most_common())
     report.examples = [QuarantineExample(int(n), r, _raw_values(raw, n))
                        for n, r in quarantine["reason"].head(EXAMPLES).items()]
+    report.summed_over = summed_over(good, list(columns.segments))
     if not good.empty:
         report.first_day, report.last_day = good["day"].min().date(), good["day"].max().date()
+    if report.loaded == 0 and report.duplicates == 0:
+        report.nothing_loaded = _main_reason(raw, columns, report)
     return report
+
+
+class _LoadsNothingAgain(Exception):
+    """A file whose earlier import loaded nothing loads nothing again: that import stands, nothing is written."""
+
+
+def _check_mapped_headers(header: list[str], mapping: dict[str, str], name: str) -> None:
+    """Every header a --map names is in the file: a typo is an error, not a silently ignored option."""
+    present = {normalise_header(h) for h in header} | {_without_suffix(normalise_header(h)) for h in header}
+    absent = [h for h in mapping if normalise_header(h) not in present]
+    if absent:
+        seen = ", ".join(repr(h) for h in header[:40])
+        raise CadenceError(f"{name}: --map names {', '.join(repr(h) for h in absent)}, which is not a header "
+                           f"of this file (headers: {seen})")
+
+
+def summed_over(good: pd.DataFrame, segments: list[str]) -> list[str]:
+    """The breakdown columns whose values differ within some campaign and day: the ones rows were summed over."""
+    if good.empty:
+        return []
+    rows = good[~good["duplicate"]]
+    keys = ["campaign_key", "day"]
+    return [s for s in segments if rows.groupby(keys)[SEGMENT_PREFIX + s].nunique().gt(1).any()]
+
+
+def _main_reason(raw: RawTable, columns: ColumnMap, report: ImportReport) -> str:
+    """Why an import loaded nothing, in one sentence naming what to change."""
+    if report.rows_in == 0:
+        return "the file has a header but no data rows"
+    reason, rows = next(iter(report.reasons.items()))
+    if reason == "bad date":
+        position = columns.fields["day"]
+        month = None if columns.month_column is None else raw.header[columns.month_column]
+        trouble = date_trouble(raw.rows[position], raw.header[position], month)
+        if trouble:
+            return trouble
+    if reason == "unknown campaign":
+        return (f"none of the file's campaigns is in account {report.account} and --known-campaigns-only "
+                "keeps new ones out")
+    return f"every row was quarantined; the commonest reason is {reason!r} ({rows} of {report.rows_in} rows)"
+
+
+def saved_mapping(session: Session, account_id: int) -> dict[str, str]:
+    """The account's saved header → field mapping."""
+    rows = session.execute(select(ImportMapping.header, ImportMapping.field)
+                           .where(ImportMapping.account_id == account_id).order_by(ImportMapping.id)).all()
+    return dict(rows)
+
+
+def save_mapping(session: Session, account_id: int, mapping: dict[str, str]) -> None:
+    """Add or change the account's saved mapping; "HEADER=" (no field) forgets a header."""
+    existing = {normalise_header(m.header): m for m in session.scalars(
+        select(ImportMapping).where(ImportMapping.account_id == account_id))}
+    for header, role in mapping.items():
+        row = existing.get(normalise_header(header))
+        if not role:
+            if row is not None:
+                session.delete(row)
+        elif row is None:
+            session.add(ImportMapping(account_id=account_id, header=header[:300], field=role))
+        else:
+            row.header, row.field, row.updated_at = header[:300], role, dt.datetime.now(dt.timezone.utc)
 
 
 def _read_bytes(path: Path) -> bytes:

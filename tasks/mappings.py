@@ -94,6 +94,8 @@ SEGMENT_ALIASES: frozenset[str] = frozenset({
     "тип площадки", "место показа", "час", "объявления",
     "设备", "平台", "广告位", "地域", "省份", "城市", "年龄", "性别", "创意", "创意id", "单元",
     "关键词", "小时", "版位",
+    "banner", "banner size", "creative", "creative name", "audience", "target audience", "interest", "placement name",
+    "баннер", "креатив", "аудитория", "сегмент аудитории", "受众", "定向", "素材",
 })
 
 # The end of the period a row covers: when it is not the row's day, the row is not a daily figure
@@ -116,4 +118,25 @@ DAY_FIRST_DEFAULT: dict[str, bool] = {
     "yandex_direct": True,
     "vk": True,
     "ocean_engine": True,
+}
+
+# What `--map "HEADER=ROLE"` may name besides a field: a breakdown column summed over, or a column to leave out.
+MAP_ROLES: tuple[str, ...] = ("segment", "ignore")
+
+# A month column beside a day column that holds only days of the month (1-31): with --year they make the date.
+MONTH_ALIASES: tuple[str, ...] = ("month", "месяц", "月份", "月")
+
+# A column that says which currency the money columns are in ("Currency code" in Google Ads exports).
+CURRENCY_COLUMN_ALIASES: tuple[str, ...] = ("currency", "currency code", "валюта", "货币", "币种")
+
+# Currency notes in headers ("Cost (EUR)", "Расход, руб.", "花费（元）") and money cells ("€1.20"): what they
+# may mean. A symbol shared by several currencies ("$", "¥") only disagrees with an account in none of them.
+CURRENCY_NOTES: dict[str, frozenset[str]] = {
+    "руб": frozenset({"RUB"}), "руб.": frozenset({"RUB"}), "р.": frozenset({"RUB"}), "₽": frozenset({"RUB"}),
+    "rur": frozenset({"RUB"}), "元": frozenset({"CNY"}), "人民币": frozenset({"CNY"}), "rmb": frozenset({"CNY"}),
+    "€": frozenset({"EUR"}), "£": frozenset({"GBP"}), "₹": frozenset({"INR"}), "₩": frozenset({"KRW"}),
+    "₺": frozenset({"TRY"}), "₴": frozenset({"UAH"}), "₸": frozenset({"KZT"}), "₫": frozenset({"VND"}),
+    "฿": frozenset({"THB"}), "¥": frozenset({"CNY", "JPY"}), "￥": frozenset({"CNY", "JPY"}),
+    "$": frozenset({"USD", "CAD", "AUD", "NZD", "HKD", "SGD", "TWD", "MXN"}),
+    "us$": frozenset({"USD"}), "hk$": frozenset({"HKD"}), "c$": frozenset({"CAD"}), "a$": frozenset({"AUD"}),
 }

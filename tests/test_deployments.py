@@ -27,6 +27,7 @@ EXPECTED = {
     "monthly-recap": "monthly-recap",
     "quarterly-strategy-pack": "quarterly-strategy-pack",
     "service-watch": "service-watch",
+    "inbox": "inbox",
     "crisis-escalation": "crisis-escalation",
     "incident-action": "incident-action",
     "client-review": "client-review",
@@ -73,7 +74,7 @@ def test_ops_can_filter_and_read_every_deployment(name):
 
 def test_every_cron_has_a_time_zone_and_a_unique_slug():
     schedules = [s for spec in SPECS.values() for s in spec.schedules]
-    assert len(schedules) == 5
+    assert len(schedules) == 6
     assert all(s.schedule.timezone == "Asia/Shanghai" for s in schedules)
     slugs = [s.slug for s in schedules]
     assert len(set(slugs)) == len(slugs) and all(re.fullmatch(r"[a-z0-9-]+", s) for s in slugs)
@@ -92,6 +93,8 @@ def test_schedules_fire_when_the_agency_expects_them():
     assert [(d.year, d.month, d.day) for d in pack] == [(2026, 4, 5), (2026, 7, 5), (2026, 10, 5), (2027, 1, 5)]
     watch = fires(SPECS["service-watch"], 97, start)
     assert {b - a for a, b in zip(watch, watch[1:])} == {dt.timedelta(minutes=15)}
+    inbox = fires(SPECS["inbox"], 13, start)
+    assert {b - a for a, b in zip(inbox, inbox[1:])} == {dt.timedelta(minutes=10)}
 
 
 def test_on_demand_deployments_have_no_schedule_and_a_form():
@@ -116,8 +119,9 @@ def test_on_demand_deployments_have_no_schedule_and_a_form():
 def test_runs_that_must_not_overlap_have_a_concurrency_limit():
     limits = {name: spec.concurrency_limit for name, spec in SPECS.items() if spec.concurrency_limit}
     assert set(limits) == {"daily-account-sweep", "standup-summary", "monthly-recap", "quarterly-strategy-pack",
-                           "service-watch", "crisis-escalation"}
+                           "service-watch", "crisis-escalation", "inbox"}
     assert all(limit.limit == 1 for limit in limits.values())
+    assert limits["inbox"].collision_strategy == ConcurrencyLimitStrategy.CANCEL_NEW
     assert limits["daily-account-sweep"].collision_strategy == ConcurrencyLimitStrategy.ENQUEUE
     assert limits["service-watch"].collision_strategy == ConcurrencyLimitStrategy.CANCEL_NEW
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from cadence.wiring import ready_engine
@@ -185,3 +185,54 @@ def add_account(
             created_on=dt.date.today(),
         ))
     out.print(f"{platform.value} account {external_id} added to {client}")
+
+
+mapping_app = typer.Typer(help="An account's saved export column names, used by every `cadence import`.",
+                          no_args_is_help=True)
+app.add_typer(mapping_app, name="mapping")
+
+
+def store_mapping(engine: Engine, account: str, platform: str, mapping: dict[str, str]) -> None:
+    """Save header → field pairs (an empty field forgets the header) for one account."""
+    from tasks.ingest import check_platform, find_account, save_mapping
+
+    with Session(engine) as s, s.begin():
+        save_mapping(s, find_account(s, account, check_platform(platform)).id, mapping)
+
+
+@mapping_app.command("set")
+def set_mapping(
+    account: str = typer.Argument(..., help="the account's external id"),
+    maps: list[str] = typer.Option([], "--map", "-m", help='--map "Amount Spent=spend" (repeatable)'),
+    forget: list[str] = typer.Option([], "--forget", help="a header to take out of the saved mapping (repeatable)"),
+    platform: str = typer.Option("generic", "--platform", "-p", help="needed when the id exists on two platforms"),
+) -> None:
+    """Save which export column is which field for this account; later imports use it without --map."""
+    from tasks.ingest import parse_map
+
+    if not maps and not forget:
+        raise CadenceError('give --map "HEADER=field" or --forget HEADER')
+    store_mapping(ready_engine(), account, platform, {**parse_map(maps), **dict.fromkeys(forget, "")})
+    show_mapping(account, platform)
+
+
+@mapping_app.command("show")
+def show_mapping(
+    account: str = typer.Argument(..., help="the account's external id"),
+    platform: str = typer.Option("generic", "--platform", "-p", help="needed when the id exists on two platforms"),
+) -> None:
+    """Show the account's saved column mapping."""
+    from tasks.ingest import check_platform, find_account, saved_mapping
+
+    with Session(ready_engine()) as s:
+        found = find_account(s, account, check_platform(platform))
+        mapping, name = saved_mapping(s, found.id), f"{found.platform.value} account {found.external_id}"
+    if not mapping:
+        out.print(f"{name} has no saved mapping: imports use the platform's header names "
+                  f"(`cadence import --show-mapping {found.platform.value}`)")
+        return
+    table = Table("header in the export", "read as")
+    for header, field in mapping.items():
+        table.add_row(header, field)
+    out.print(f"{name} saved mapping:")
+    out.print(table)

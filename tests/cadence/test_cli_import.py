@@ -28,12 +28,17 @@ CADENCE = Path(sys.executable).parent / "cadence"
 runner = CliRunner()
 
 
+# The currency each fixture export is in.
+CURRENCIES = {Platform.GOOGLE_ADS: "USD", Platform.META: "USD", Platform.OCEAN_ENGINE: "CNY"}
+
+
 def _account(engine: Engine, platform: Platform = Platform.YANDEX_DIRECT, external_id: str = "ya-1") -> None:
     with Session(engine) as s, s.begin():
         am = Staff(email="am@agency.example", name="An AM", role=StaffRole.AM)
         client = Client(slug="acme", name="Acme", industry="retail", market="RU", time_zone="Europe/Moscow",
                         currency="RUB", cooperation_start=dt.date(2024, 1, 1), owner_am=am)
-        s.add(AdAccount(client=client, platform=platform, external_id=external_id, name="Main", currency="RUB",
+        s.add(AdAccount(client=client, platform=platform, external_id=external_id, name="Main",
+                        currency=CURRENCIES.get(platform, "RUB"),
                         time_zone="Europe/Moscow", created_on=dt.date(2024, 1, 1)))
 
 
@@ -79,9 +84,11 @@ def test_import_prints_counts_that_add_up_reasons_and_quarantined_rows(engine):
 def test_known_campaigns_only_flag(sqlite_engine):
     _account(sqlite_engine, Platform.META, "act_1")
     result = _import(str(EXPORTS / "meta_bom.csv"), "-p", "meta", "-a", "act_1", "--known-campaigns-only")
-    assert result.exit_code == 0, result.output
+    # Nothing loaded: the report, then a non-zero exit with the main reason.
+    assert result.exit_code != 0, result.output
     assert "4 rows in = 0 loaded + 4 quarantined + 0 duplicates" in result.output
     assert "unknown campaign" in result.output
+    assert "none of the file's campaigns is in account act_1 and --known-campaigns-only" in str(result.exception)
 
 
 def _files(tmp_path: Path) -> dict[str, Path]:

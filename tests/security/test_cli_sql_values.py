@@ -157,7 +157,8 @@ def test_hostile_text_through_every_command_is_data_or_one_error_line(engine, cl
         cli.fails("client", "add", "--slug", "bad", "--name", "Bad", *bad, "--currency", "CNY", "--am-email", "a@b.c")
     assert v in cli.ok("client", "list")
 
-    cli.ok("account", "add", "--client", v, "--platform", "meta", "--external-id", v, "--name", v, ad_account=1)
+    cli.ok("account", "add", "--client", v, "--platform", "meta", "--external-id", v, "--name", v,
+           "--currency", "USD", ad_account=1)  # the export is in USD
     assert one(engine, select(AdAccount.name).where(AdAccount.external_id == v)) == v
     cli.fails("account", "add", "--client", v + "'", "--platform", "meta", "--external-id", "y", expected="no client")
     cli.fails("account", "add", "--client", v, "--platform", "meta", "--external-id", v, expected="already exists")

@@ -314,6 +314,10 @@ def test_plan_writes_compares_only_the_metrics_the_file_has():
     assert plan["action"].tolist() == ["same", "update", "insert"]
 
 
+# The currency each fixture export is in.
+CURRENCIES = {Platform.GOOGLE_ADS: "USD", Platform.META: "USD", Platform.OCEAN_ENGINE: "CNY"}
+
+
 def _account(engine: Engine, platform: Platform = Platform.YANDEX_DIRECT, external_id: str = "ya-1") -> int:
     with Session(engine) as s, s.begin():
         client = s.scalars(select(Client)).first()
@@ -322,7 +326,8 @@ def _account(engine: Engine, platform: Platform = Platform.YANDEX_DIRECT, extern
             client = Client(slug="acme", name="Acme", industry="retail", market="RU", time_zone="Europe/Moscow",
                             currency="RUB", cooperation_start=dt.date(2024, 1, 1), owner_am=am)
         account = AdAccount(client=client, platform=platform, external_id=external_id, name=external_id,
-                            currency="RUB", time_zone="Europe/Moscow", created_on=dt.date(2024, 1, 1))
+                            currency=CURRENCIES.get(platform, "RUB"), time_zone="Europe/Moscow",
+                            created_on=dt.date(2024, 1, 1))
         s.add(account)
         s.flush()
         return account.id

@@ -1,0 +1,17 @@
+"""Every few minutes: exports dropped into the inbox folders imported, each moved to done/ or failed/ with its report."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from tasks.inbox import configured_roots, import_inbox_file, list_inbox, publish_inbox_artifact
+
+
+@flow(name="inbox", log_prints=True)
+def inbox(roots: list[str] | None = None) -> dict:
+    """Import every waiting file (default roots: the settings' inbox folder and URLs), one at a time."""
+    files = list_inbox(roots or configured_roots())
+    results = [import_inbox_file(item) for item in files]
+    publish_inbox_artifact(results)
+    return {"files": len(results), "done": sum(r.outcome == "done" for r in results),
+            "failed": [f"{r.account}/{r.name}" for r in results if r.outcome != "done"]}
