@@ -14,6 +14,7 @@ from models.service import (
     KeyDate,
     OptimisationNote,
 )
+from models.sync import PlatformConnection
 
 __all__ = [
     "AdAccount",
@@ -33,6 +34,7 @@ __all__ = [
     "MessageReview",
     "OptimisationNote",
     "OutboundMessage",
+    "PlatformConnection",
     "QuarantinedRow",
     "Report",
     "Staff",

@@ -890,9 +890,23 @@ def import_file(
     today: dt.date | None = None,
 ) -> ImportReport:
     """Import one export into one account: every row loaded, quarantined with a reason, or counted a duplicate."""
-    platform = check_platform(platform)
     path = Path(path)
-    data = _read_bytes(path)
+    return import_bytes(engine, _read_bytes(path), path.name, platform=platform, account=account,
+                        known_campaigns_only=known_campaigns_only, today=today)
+
+
+def import_bytes(
+    engine: Engine,
+    data: bytes,
+    name: str,
+    *,
+    platform: str,
+    account: str,
+    known_campaigns_only: bool = False,
+    today: dt.date | None = None,
+) -> ImportReport:
+    """Import an export's bytes, named `name`, into one account (a file, or a platform pull serialised as one)."""
+    platform = check_platform(platform)
     digest = hashlib.sha256(data).hexdigest()
     with Session(engine) as session:
         found = find_account(session, account, platform)
@@ -903,17 +917,17 @@ def import_file(
         account_id, zone, account_platform = found.id, found.time_zone, found.platform.value
     today = today or today_in(zone)
 
-    raw = read_export(data, path.name)
-    columns = map_columns(raw.header, platform, name=path.name)
+    raw = read_export(data, name)
+    columns = map_columns(raw.header, platform, name=name)
     # A generic file for a Google Ads account most likely writes dates the way Google Ads does.
     day_first = DAY_FIRST_DEFAULT[account_platform if platform == "generic" else platform]
     frame = normalise(raw, columns, day_first=day_first, zero_marks=ZERO_MARKS.get(platform, frozenset()))
     good, quarantine = validate(frame, today=today)
-    report = ImportReport(file_name=path.name, platform=platform, account=account, rows_in=len(frame),
+    report = ImportReport(file_name=name, platform=platform, account=account, rows_in=len(frame),
                           source=raw.source, summed_over=list(columns.segments))
     try:
         with Session(engine) as session, session.begin():
-            batch = ImportBatch(account_id=account_id, platform=Platform(platform), file_name=path.name[:500],
+            batch = ImportBatch(account_id=account_id, platform=Platform(platform), file_name=name[:500],
                                 file_sha256=digest, rows_in=len(frame), loaded=0, inserted=0, updated=0,
                                 quarantined=0, duplicates=0)
             session.add(batch)
@@ -933,15 +947,15 @@ def import_file(
             report.quarantined = len(quarantine)
             report.campaigns_created = created
             report.batch_id = batch.id
-            for name in ("loaded", "inserted", "updated", "quarantined", "duplicates", "campaigns_created"):
-                setattr(batch, name, getattr(report, name))
+            for counter in ("loaded", "inserted", "updated", "quarantined", "duplicates", "campaigns_created"):
+                setattr(batch, counter, getattr(report, counter))
     except IntegrityError:
         with Session(engine) as session:
             racer = session.scalars(select(ImportBatch.id).where(
                 ImportBatch.account_id == account_id, ImportBatch.file_sha256 == digest)).first()
         if racer is None:
             raise
-        raise CadenceError(f"{path.name} was imported into {account} as batch {racer} by another run "
+        raise CadenceError(f"{name} was imported into {account} as batch {racer} by another run "
                            "at the same time") from None
     report.reasons = dict(Counter(quarantine["reason"]).most_common())
     report.examples = [QuarantineExample(int(n), r, _raw_values(raw, n))
