@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -32,6 +32,9 @@ from models.enums import (
     Tier,
     Tone,
 )
+
+if TYPE_CHECKING:
+    from models.sync import PlatformConnection
 
 
 class Staff(Base):
@@ -153,6 +156,7 @@ class AdAccount(Base):
     sync_problem_since: Mapped[dt.datetime | None]
 
     client: Mapped[Client] = relationship(back_populates="accounts")
+    connection: Mapped[PlatformConnection | None] = relationship()
     campaigns: Mapped[list[Campaign]] = relationship(back_populates="account", cascade="all, delete-orphan")
 
 

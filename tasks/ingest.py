@@ -904,12 +904,16 @@ def import_bytes(
     account: str,
     known_campaigns_only: bool = False,
     today: dt.date | None = None,
+    account_platform: str | None = None,
 ) -> ImportReport:
-    """Import an export's bytes, named `name`, into one account (a file, or a platform pull serialised as one)."""
+    """Import an export's bytes, named `name`, into one account (a file, or a platform pull serialised as one).
+
+    `account_platform` finds the account on that platform when the headers are read as another (a pull's generic
+    export); the batch is recorded under the account's platform then."""
     platform = check_platform(platform)
     digest = hashlib.sha256(data).hexdigest()
     with Session(engine) as session:
-        found = find_account(session, account, platform)
+        found = find_account(session, account, account_platform or platform)
         previous = session.scalars(select(ImportBatch).where(
             ImportBatch.account_id == found.id, ImportBatch.file_sha256 == digest)).one_or_none()
         if previous is not None:
@@ -927,7 +931,8 @@ def import_bytes(
                           source=raw.source, summed_over=list(columns.segments))
     try:
         with Session(engine) as session, session.begin():
-            batch = ImportBatch(account_id=account_id, platform=Platform(platform), file_name=name[:500],
+            batch = ImportBatch(account_id=account_id, platform=Platform(account_platform or platform),
+                                file_name=name[:500],
                                 file_sha256=digest, rows_in=len(frame), loaded=0, inserted=0, updated=0,
                                 quarantined=0, duplicates=0)
             session.add(batch)
