@@ -19,6 +19,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
@@ -27,6 +30,7 @@ from models.base import utcnow
 from models.enums import Audience, EntityStatus, Language, Platform, StaffRole
 from tasks import i18n
 from tasks.connectors import ConnectionInfo, Secrets, connector_for
+from tasks.db import configured_engine
 from tasks.connectors.base import (
     AccountInfo,
     AuthExpired,
@@ -301,7 +305,7 @@ def open_connectors(engine: Engine, account_ids: Sequence[int],
     return connectors, errors
 
 
-def record_outcomes(engine: Engine, outcomes: Sequence[Outcome], day: dt.date) -> int:
+def record_outcomes(engine: Engine, outcomes: Sequence[Outcome]) -> int:
     """Mark expired logins and their accounts, queue one reconnect message per login and recipient; returns new."""
     expired = [o for o in outcomes if o.status == "auth_expired"]
     now = utcnow()
@@ -385,9 +389,101 @@ def sync_accounts(engine: Engine, account_ids: Sequence[int], *, as_of: dt.date 
             close = getattr(connector, "close", None)
             if close is not None:
                 close()
-    record_outcomes(engine, outcomes, as_of or dt.date.today())
+    record_outcomes(engine, outcomes)
     return outcomes
 
 
 def outcome_dict(outcome: Outcome) -> dict[str, Any]:
     return {**asdict(outcome), "rows_lost": outcome.rows_lost}
+
+
+# Requests per second a whole pool of workers may send to each platform (Prefect global rate limits, created if
+# missing). Yandex also limits each advertiser to 20 report requests per 10 s: one account is pulled by one
+# task at a time, at most 3 requests plus polls spaced by retryIn, so that one holds by construction.
+RATE_LIMITS: dict[str, float] = {"yandex_direct": 20.0, "google_ads": 10.0, "meta": 10.0}
+
+
+def rate_limit_name(platform: str) -> str:
+    return f"platform-sync:{platform}"
+
+
+def ensure_rate_limits(limits: dict[str, float] = RATE_LIMITS) -> list[str]:
+    """Create each platform's global rate limit on the Prefect server when it is missing; returns those created."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectNotFound
+
+    created = []
+    with get_client(sync_client=True) as api:
+        for platform, per_second in limits.items():
+            name = rate_limit_name(platform)
+            try:
+                api.read_global_concurrency_limit_by_name(name)
+            except ObjectNotFound:
+                slots = max(1, int(per_second))
+                api.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(
+                    name=name, limit=slots, slot_decay_per_second=per_second))
+                created.append(name)
+    return created
+
+
+def prefect_throttle(platform: str) -> Callable[[], None] | None:
+    """Before each platform request: take a slot of the platform's rate limit (waits when the pool is at it)."""
+    if platform not in RATE_LIMITS:
+        return None
+    from prefect.concurrency.sync import rate_limit
+
+    name = rate_limit_name(platform)
+    return lambda: rate_limit(name, occupy=1, strict=False)
+
+
+def summary_markdown(label: str, outcomes: Sequence[dict[str, Any]]) -> str:
+    """The run's artifact: totals, then every account that did not sync and why."""
+    ok = [o for o in outcomes if o["status"] == "ok"]
+    failed = [o for o in outcomes if o["status"] != "ok"]
+    lines = [f"# Platform sync {label}", "",
+             f"- accounts: {len(outcomes):,} ({len(ok):,} synced, {len(failed):,} not)",
+             f"- rows pulled: {sum(o['rows'] for o in ok):,}; inserted {sum(o['inserted'] for o in ok):,}, "
+             f"updated {sum(o['updated'] for o in ok):,}, quarantined {sum(o['quarantined'] for o in ok):,}, "
+             f"unchanged {sum(o['duplicates'] for o in ok):,}; rows lost: {sum(o['rows_lost'] for o in outcomes)}",
+             f"- quota waits: {sum(o['quota_errors'] for o in outcomes):,}; report polls: "
+             f"{sum(o['pending_polls'] for o in outcomes):,}"]
+    if failed:
+        lines += ["", "## Not synced", "", "| account | platform | status | why |", "|---|---|---|---|"]
+        for o in sorted(failed, key=lambda o: (o["status"], o["platform"], o["external_id"]))[:500]:
+            why = (o["error"] or "").replace("|", "\\|").replace("\n", " ")[:300]
+            lines.append(f"| {o['external_id']} | {o['platform']} | {o['status']} | {why} |")
+        if any(o["status"] == "auth_expired" for o in failed):
+            lines += ["", "Reconnect with `cadence account connect PLATFORM --label LABEL`; the AM and ops were told."]
+    return "\n".join(lines) + "\n"
+
+
+@task(name="plan-sync-chunks", cache_policy=NO_CACHE)
+def plan_sync_chunks(accounts: list[str] | None, platforms: list[str] | None, chunk_accounts: int) -> list[list[int]]:
+    """The connected accounts to pull, in chunks of `chunk_accounts` (one task each)."""
+    ensure_rate_limits()
+    return chunk(connected_accounts(configured_engine(), accounts, platforms), max(1, chunk_accounts))
+
+
+@task(name="sync-chunk", task_run_name="sync-chunk-{index}", cache_policy=NO_CACHE)
+def sync_chunk(account_ids: list[int], as_of: dt.date | None, days: int | None, index: int = 0) -> list[dict[str, Any]]:
+    """Pull one chunk of accounts; each failure is logged and returned, never raised."""
+    logger = get_run_logger()
+    outcomes = sync_accounts(configured_engine(), account_ids, as_of=as_of, days=days, throttle=prefect_throttle)
+    for o in outcomes:
+        if o.status != "ok":
+            logger.warning("%s %s not synced (%s): %s", o.platform, o.external_id, o.status, o.error)
+    return [outcome_dict(o) for o in outcomes]
+
+
+@task(name="publish-sync-summary", cache_policy=NO_CACHE)
+def publish_summary(label: str, outcomes: list[dict[str, Any]]) -> str:
+    """The platform-sync markdown artifact and a table of the accounts not synced."""
+    summary = summary_markdown(label, outcomes)
+    create_markdown_artifact(summary, key="platform-sync-summary", description=f"Platform sync {label}")
+    failed = [{k: o[k] for k in ("external_id", "platform", "status", "error", "start", "end")}
+              for o in outcomes if o["status"] != "ok"]
+    create_table_artifact(failed[:1000] or [{"external_id": "-", "platform": "-", "status": "all synced",
+                                             "error": "", "start": "", "end": ""}],
+                          key="platform-sync-failures", description=f"Accounts not synced, {label}")
+    return summary
