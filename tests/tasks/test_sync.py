@@ -252,3 +252,20 @@ def test_connectors_are_registered_by_platform(monkeypatch):
     connector = connector_for(ConnectionInfo(1, "yandex_direct", "x", {"agency": True}),
                               Secrets({"token": "env:YA_T"}))
     assert connector.platform == "yandex_direct" and connector.restatement_days == 3
+
+
+def test_an_expired_access_token_is_refreshed_and_the_rotated_pair_saved_back(fake, monkeypatch):
+    fake.add_client(_client("shop-a"))
+    fake.refresh_tokens.add("1:refresh-old")
+    monkeypatch.setenv("YA_ACCESS", "y0_expired")
+    monkeypatch.setenv("YA_REFRESH", "1:refresh-old")
+    monkeypatch.setenv("YA_SECRET", "app-secret")
+    secrets = Secrets({"token": "env:YA_ACCESS", "refresh_token": "env:YA_REFRESH", "client_secret": "env:YA_SECRET"})
+    y = connector_for(ConnectionInfo(1, "yandex_direct", "x", {"agency": True, "base_url": fake.url,
+                                                                "oauth_url": fake.url, "oauth_client_id": "app"}),
+                      secrets)
+    assert [a.external_id for a in y.accounts()] == ["shop-a"]
+    import os
+
+    assert os.environ["YA_ACCESS"] in fake.tokens and os.environ["YA_REFRESH"] != "1:refresh-old"
+    assert os.environ["YA_REFRESH"] in fake.refresh_tokens
