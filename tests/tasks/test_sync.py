@@ -14,6 +14,7 @@ from models.enums import Platform, StaffRole
 from tasks.connectors import ConnectionInfo, Secrets, connector_for
 from tasks.connectors.base import AccountInfo, CampaignSettings, DailyRow, MalformedResponse, ReportPending
 from tasks.connectors.yandex import YandexDirect, parse_report
+from tasks.metrics import load_sweep_frames
 from tasks.sync import connected_accounts, export_rows, pull_window, sync_accounts, upsert_campaigns
 from tests.fakes.yandex_server import FakeCampaign, FakeClient, FakeYandexDirect, Scripted
 
@@ -198,6 +199,10 @@ def test_an_expired_token_sends_one_reconnect_message_and_the_other_logins_go_on
         assert "y0_revoked" not in " ".join(m.body_text + m.subject for m in messages)
         b = s.scalars(select(AdAccount).where(AdAccount.external_id == "shop-b")).one()
         assert b.sync_problem.startswith("reconnect") and b.connection.problem
+        client_id = b.client_id
+    frames = load_sweep_frames(engine, [client_id], D[3])
+    problems = dict(zip(frames.accounts["account_id"], frames.accounts["sync_problem"]))
+    assert problems[b.id].startswith("reconnect") and sum(p is not None for p in problems.values()) == 1
     sync_accounts(engine, connected_accounts(engine), as_of=AS_OF)
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(OutboundMessage)) == 2
