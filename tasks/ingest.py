@@ -732,7 +732,9 @@ def normalise(raw: RawTable, columns: ColumnMap, *, day_first: bool = True,
     problem = pd.Series(None, index=index, dtype=object)
 
     def flag(mask: pd.Series, reason: str) -> None:
-        problem[problem.isna() & mask] = reason
+        hit = problem.isna() & mask
+        if hit.any():
+            problem[hit] = reason
 
     def texts(position: int | None, parse: Any = _cell_text) -> pd.Series:
         if position is None:
@@ -793,7 +795,9 @@ def validate(frame: pd.DataFrame, *, today: dt.date) -> tuple[pd.DataFrame, pd.D
     reason = frame["problem"].copy()
 
     def flag(mask: pd.Series, text: str) -> None:
-        reason[reason.isna() & mask] = text
+        hit = reason.isna() & mask
+        if hit.any():  # a masked assignment costs milliseconds even when it sets nothing (a pull imports often)
+            reason[hit] = text
 
     days = frame["day"]
     flag(days > pd.Timestamp(today + dt.timedelta(days=1)), "date in the future")
