@@ -274,3 +274,13 @@ def test_an_expired_access_token_is_refreshed_and_the_rotated_pair_saved_back(fa
 
     assert os.environ["YA_ACCESS"] in fake.tokens and os.environ["YA_REFRESH"] != "1:refresh-old"
     assert os.environ["YA_REFRESH"] in fake.refresh_tokens
+
+
+def test_the_throttle_takes_rate_limit_slots_in_batches():
+    from tasks.sync import BatchedThrottle
+
+    taken = []
+    throttle = BatchedThrottle("platform-sync:yandex_direct", 4, lambda name, occupy, strict: taken.append(occupy))
+    for _ in range(9):
+        throttle()
+    assert taken == [4, 4, 4]
