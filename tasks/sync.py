@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -245,8 +245,11 @@ def run_pulls(engine: Engine, pulls: Sequence[Pull], connectors: dict[int, Conne
 
 
 def plan_pulls(engine: Engine, account_ids: Sequence[int], connectors: dict[int, Connector], *,
-               as_of: dt.date | None, days: int | None, now: dt.datetime | None = None) -> list[Pull]:
-    """The pulls of these accounts, each window from the account's own zone and its connector's restatement."""
+               as_of: dt.date | None, days: int | None, now: dt.datetime | None = None,
+               bad: list[Outcome] | None = None) -> list[Pull]:
+    """The pulls of these accounts, each window from the account's own zone and its connector's restatement;
+    an account whose window cannot be worked out goes to `bad`."""
+    bad = [] if bad is None else bad
     with Session(engine) as session:
         accounts = session.execute(select(AdAccount.id, AdAccount.connection_id, AdAccount.platform,
                                           AdAccount.external_id, AdAccount.name, AdAccount.currency,
@@ -254,8 +257,13 @@ def plan_pulls(engine: Engine, account_ids: Sequence[int], connectors: dict[int,
     pulls = []
     for a in accounts:
         connector = connectors[a.connection_id]
-        start, end, today = pull_window(a.time_zone, connector.restatement_days, connector.weekly_restatement_days,
-                                        as_of=as_of, now=now, days=days)
+        try:
+            start, end, today = pull_window(a.time_zone, connector.restatement_days,
+                                            connector.weekly_restatement_days, as_of=as_of, now=now, days=days)
+        except (ZoneInfoNotFoundError, ValueError):
+            bad.append(Outcome(a.id, a.external_id, a.platform.value, "", "", status="failed",
+                               error=f"unknown time zone {a.time_zone!r}: fix it with `cadence account connect`"))
+            continue
         info = AccountInfo(platform=a.platform.value, external_id=a.external_id, name=a.name, currency=a.currency,
                            time_zone=a.time_zone)
         pulls.append(Pull(a.id, a.connection_id, info, start, end, today))
@@ -383,7 +391,7 @@ def sync_accounts(engine: Engine, account_ids: Sequence[int], *, as_of: dt.date 
         unopened = [Outcome(a.id, a.external_id, a.platform.value, "", "", status="failed", error=broken[a.connection_id])
                     for a in accounts if a.connection_id in broken]
         live = [a.id for a in accounts if a.connection_id in connectors]
-        pulls = plan_pulls(engine, live, connectors, as_of=as_of, days=days, now=now)
+        pulls = plan_pulls(engine, live, connectors, as_of=as_of, days=days, now=now, bad=unopened)
         outcomes = run_pulls(engine, pulls, connectors, sleep=sleep, clock=clock, deadline_s=deadline_s) + unopened
     finally:
         for connector in connectors.values():
@@ -485,7 +493,9 @@ def plan_sync_chunks(accounts: list[str] | None, platforms: list[str] | None, ch
     return chunk(connected_accounts(configured_engine(), accounts, platforms), max(1, chunk_accounts))
 
 
-@task(name="sync-chunk", task_run_name="sync-chunk-{index}", cache_policy=NO_CACHE)
+# A retry re-pulls the chunk: what was loaded is recognised by its SHA-256 and changes nothing.
+@task(name="sync-chunk", task_run_name="sync-chunk-{index}", cache_policy=NO_CACHE, retries=1,
+      retry_delay_seconds=30)
 def sync_chunk(account_ids: list[int], as_of: dt.date | None, days: int | None, index: int = 0) -> list[dict[str, Any]]:
     """Pull one chunk of accounts; each failure is logged and returned, never raised."""
     logger = get_run_logger()

@@ -10,6 +10,7 @@ from flows.platform_sync import platform_sync
 from models import DailyMetric, OutboundMessage
 from tasks.sync import rate_limit_name
 from tests.fakes.yandex_server import FakeYandexDirect
+from tests.leaks import find_leaks
 from tests.tasks.test_sync import AS_OF, TOKEN, _client, _setup
 
 
@@ -32,5 +33,11 @@ def test_the_flow_pulls_every_account_in_chunks_and_lists_the_failures(engine, p
         limit = api.read_global_concurrency_limit_by_name(rate_limit_name("yandex_direct"))
         assert limit.slot_decay_per_second > 0
         artifact = api.read_latest_artifacts()
+        logs = api.read_logs()
+        runs = api.read_flow_runs()
     summary = next(a for a in artifact if a.key == "platform-sync-summary")
-    assert "shop-c" in summary.data and "auth_expired" in summary.data and TOKEN not in summary.data
+    assert "shop-c" in summary.data and "auth_expired" in summary.data
+    assert any("shop-c not synced (auth_expired)" in log.message for log in logs)
+    texts = [(f"artifact {a.key}", str(a.data)) for a in artifact] + [("log", log.message) for log in logs]
+    texts += [(f"parameters {r.name}", str(r.parameters)) for r in runs]
+    assert find_leaks(texts, secrets=[TOKEN, "y0_revoked"]) == []

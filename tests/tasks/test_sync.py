@@ -284,3 +284,14 @@ def test_the_throttle_takes_rate_limit_slots_in_batches():
     for _ in range(9):
         throttle()
     assert taken == [4, 4, 4]
+
+
+def test_an_account_with_an_unknown_time_zone_fails_alone(engine, fake, monkeypatch):
+    fake.add_client(_client("shop-a"))
+    fake.add_client(_client("shop-b"))
+    ids = _setup(engine, fake, logins=("shop-a", "shop-b"), monkeypatch=monkeypatch)
+    with Session(engine) as s, s.begin():
+        s.get(AdAccount, ids["shop-a"]).time_zone = "Mars/Olympus"
+    outcomes = {o.external_id: o for o in sync_accounts(engine, connected_accounts(engine))}
+    assert outcomes["shop-a"].status == "failed" and "Mars/Olympus" in outcomes["shop-a"].error
+    assert outcomes["shop-b"].status == "ok"
