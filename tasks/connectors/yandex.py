@@ -28,9 +28,11 @@ from tasks.connectors.base import (
 API = "https://api.direct.yandex.com"
 OAUTH = "https://oauth.yandex.ru"
 FIELDS = ("Date", "CampaignId", "CampaignName", "Impressions", "Clicks", "Cost", "Conversions", "Revenue")
-# Error codes (Yandex Direct API v5, "Errors and warnings"): the token, the units, the limits.
+# Error codes (Yandex Direct API v5, "Errors and warnings"): the token or rights (a person must act), the units
+# and limits (wait), the server's own trouble (ask again). 56 and 9000 (queue full) are as Reports answers them.
 AUTH_CODES = frozenset({53, 54, 58, 513})
 QUOTA_CODES = frozenset({152, 506, 56, 9000})
+TRANSIENT_CODES = frozenset({52, 1000, 1001, 1002})
 DEFAULT_ZONE = "Europe/Moscow"
 MICROS = Decimal(1_000_000)
 STATUS = {"ON": "active", "OFF": "paused", "SUSPENDED": "paused", "ENDED": "paused", "CONVERTED": "removed",
@@ -186,7 +188,9 @@ class YandexDirect:
         if error is not None and error.get("error_code") in (53,) and not refreshed and self._can_refresh():
             self._refresh_token()
             return self._post(path, body, login, extra, refreshed=True)
-        if response.status_code >= 500 and error is None:
+        if response.status_code == 502 or (response.status_code >= 500 and error is None) or (
+                error is not None and error.get("error_code") in TRANSIENT_CODES):
+            # 502: Reports ran out of time building it online; the server's own trouble: ask again later.
             raise ReportPending(f"yandex_direct {path}: HTTP {response.status_code}",
                                 _seconds(response.headers.get("retryIn"), RETRY_5XX_SECONDS))
         if error is not None:

@@ -295,3 +295,13 @@ def test_an_account_with_an_unknown_time_zone_fails_alone(engine, fake, monkeypa
     outcomes = {o.external_id: o for o in sync_accounts(engine, connected_accounts(engine))}
     assert outcomes["shop-a"].status == "failed" and "Mars/Olympus" in outcomes["shop-a"].error
     assert outcomes["shop-b"].status == "ok"
+
+
+@pytest.mark.parametrize("answer", [Scripted(502, None), Scripted(500, 1000), Scripted(400, 52)])
+def test_the_servers_own_trouble_is_asked_again_later(engine, fake, monkeypatch, answer):
+    fake.add_client(_client("shop-a"))
+    fake.script("shop-a", answer)
+    _setup(engine, fake, monkeypatch=monkeypatch)
+    monkeypatch.setattr("tasks.connectors.yandex.RETRY_5XX_SECONDS", 0.0)
+    (outcome,) = sync_accounts(engine, connected_accounts(engine), as_of=AS_OF)
+    assert (outcome.status, outcome.pending_polls, outcome.rows) == ("ok", 1, 6)
