@@ -9,7 +9,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import AdAccount, Campaign, Client, DailyMetric, ImportBatch, OutboundMessage, PlatformConnection, Staff
+from models import (
+    AdAccount,
+    Campaign,
+    Client,
+    DailyMetric,
+    ImportBatch,
+    OutboundMessage,
+    PlatformConnection,
+    QuarantinedRow,
+    Staff,
+)
 from models.enums import Platform, StaffRole
 from tasks.connectors import ConnectionInfo, Secrets, connector_for
 from tasks.connectors.base import AccountInfo, CampaignSettings, DailyRow, MalformedResponse, ReportPending
@@ -305,3 +315,15 @@ def test_the_servers_own_trouble_is_asked_again_later(engine, fake, monkeypatch,
     monkeypatch.setattr("tasks.connectors.yandex.RETRY_5XX_SECONDS", 0.0)
     (outcome,) = sync_accounts(engine, connected_accounts(engine), as_of=AS_OF)
     assert (outcome.status, outcome.pending_polls, outcome.rows) == ("ok", 1, 6)
+
+
+def test_a_pulled_row_that_fails_validation_is_quarantined_as_in_a_file(engine, fake, monkeypatch):
+    client = fake.add_client(_client("shop-a"))
+    client.stats[(101, D[0])] = (10, 50, Decimal("5.00"), Decimal("0"), Decimal("0"))  # clicks above impressions
+    _setup(engine, fake, monkeypatch=monkeypatch)
+    (outcome,) = sync_accounts(engine, connected_accounts(engine), as_of=AS_OF)
+    assert (outcome.status, outcome.quarantined, outcome.inserted, outcome.rows_lost) == ("ok", 1, 5, 0)
+    with Session(engine) as s:
+        (row,) = s.scalars(select(QuarantinedRow)).all()
+        assert row.reason == "clicks above impressions" and row.raw["Campaign ID"] == "101"
+    assert ("101", D[0]) not in _metrics(engine, "shop-a")
