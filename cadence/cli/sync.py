@@ -194,3 +194,25 @@ def sync_command(
         out.print(f"  {external_id}: {status} (see the platform-sync-summary artifact)")
     if result["failed"]:
         raise typer.Exit(1)
+
+
+def logins_command() -> None:
+    """Show each platform login: its accounts, when it last synced, and what needs a person (reconnect)."""
+    from sqlalchemy import func
+
+    with Session(ready_engine()) as s:
+        rows = s.execute(
+            select(PlatformConnection, func.count(AdAccount.id))
+            .outerjoin(AdAccount, AdAccount.connection_id == PlatformConnection.id)
+            .group_by(PlatformConnection.id)
+            .order_by(PlatformConnection.platform, PlatformConnection.label)
+        ).all()
+    if not rows:
+        out.print("no platform logins yet: `cadence account connect PLATFORM --label NAME`")
+        return
+    table = Table("platform", "label", "accounts", "last synced (UTC)", "problem")
+    for connection, accounts in rows:
+        synced = connection.last_synced_at.strftime("%Y-%m-%d %H:%M") if connection.last_synced_at else "never"
+        table.add_row(connection.platform.value, connection.label, str(accounts), synced,
+                      (connection.problem or "")[:120])
+    out.print(table)

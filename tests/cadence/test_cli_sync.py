@@ -83,3 +83,5 @@ def test_cadence_sync_pulls_now_and_exits_non_zero_when_an_account_did_not_sync(
         fake.revoke(TOKEN)
         failed = runner.invoke(app, ["sync", "--as-of", "2026-11-25", "--days", "2"], env={"COLUMNS": "200"})
     assert failed.exit_code == 1 and "shop-b: auth_expired" in failed.output
+    listing = cli("account", "logins")
+    assert "agency" in listing and "error 53" in listing and "never" not in listing
