@@ -30,7 +30,9 @@ OAUTH = "https://oauth.yandex.ru"
 FIELDS = ("Date", "CampaignId", "CampaignName", "Impressions", "Clicks", "Cost", "Conversions", "Revenue")
 # Error codes (Yandex Direct API v5, "Errors and warnings"): the token or rights (a person must act), the units
 # and limits (wait), the server's own trouble (ask again). 56 and 9000 (queue full) are as Reports answers them.
-AUTH_CODES = frozenset({53, 54, 58, 513})
+AUTH_CODES = frozenset({53, 58, 513})
+# 54 "no rights" is about one client (no longer the agency's, or read-only): that account fails, the login goes on.
+NO_RIGHTS = 54
 QUOTA_CODES = frozenset({152, 506, 56, 9000})
 TRANSIENT_CODES = frozenset({52, 1000, 1001, 1002})
 DEFAULT_ZONE = "Europe/Moscow"
@@ -254,6 +256,8 @@ def _error(error: dict[str, Any], where: str, retry_in: str | None) -> Connector
     text = f"{text.strip()[:250]} (request {error.get('request_id', '-')})"
     if code in AUTH_CODES:
         return AuthExpired(text)
+    if code == NO_RIGHTS:
+        return ConnectorError(f"{text}: the login has no rights to this client any more (check it in Direct)")
     if code in QUOTA_CODES:
         return QuotaExceeded(text, _seconds(retry_in, 60.0 if code != 152 else 600.0))
     return ConnectorError(text)

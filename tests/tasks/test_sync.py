@@ -327,3 +327,15 @@ def test_a_pulled_row_that_fails_validation_is_quarantined_as_in_a_file(engine, 
         (row,) = s.scalars(select(QuarantinedRow)).all()
         assert row.reason == "clicks above impressions" and row.raw["Campaign ID"] == "101"
     assert ("101", D[0]) not in _metrics(engine, "shop-a")
+
+
+def test_no_rights_to_one_client_fails_that_account_and_not_the_login(engine, fake, monkeypatch):
+    fake.add_client(_client("shop-a"))
+    fake.add_client(_client("shop-b"))
+    fake.script("shop-a", Scripted(400, 54))
+    _setup(engine, fake, logins=("shop-a", "shop-b"), monkeypatch=monkeypatch)
+    outcomes = {o.external_id: o for o in sync_accounts(engine, connected_accounts(engine), as_of=AS_OF)}
+    assert outcomes["shop-a"].status == "failed" and "no rights" in outcomes["shop-a"].error
+    assert outcomes["shop-b"].status == "ok"
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(OutboundMessage)) == 0
