@@ -337,7 +337,11 @@ def record_outcomes(engine: Engine, outcomes: Sequence[Outcome]) -> int:
             connection = session.get(PlatformConnection, connection_id)
             connection.problem = next(o.error for o in expired if o.account_id == group[0].id)
             since = min(a.sync_problem_since for a in group)
-            new += enqueue(session, reconnect_messages(session, connection, group, since))
+            # The token is the login's: every account it reaches is without data, whichever chunk saw it first.
+            reached = session.scalars(select(AdAccount).where(AdAccount.connection_id == connection_id,
+                                                              AdAccount.status != EntityStatus.REMOVED)
+                                      .order_by(AdAccount.external_id)).all()
+            new += enqueue(session, reconnect_messages(session, connection, reached, since))
     return new
 
 

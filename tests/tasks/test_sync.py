@@ -339,3 +339,14 @@ def test_no_rights_to_one_client_fails_that_account_and_not_the_login(engine, fa
     assert outcomes["shop-b"].status == "ok"
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(OutboundMessage)) == 0
+
+
+def test_a_dead_login_seen_by_two_chunks_sends_one_message_naming_all_its_accounts(engine, fake, monkeypatch):
+    for login in ("shop-b", "shop-d"):
+        fake.add_client(_client(login))
+    ids = _setup(engine, fake, logins=("shop-b", "shop-d"), label="old", token="y0_revoked", monkeypatch=monkeypatch)
+    for account_id in ids.values():  # one chunk each
+        sync_accounts(engine, [account_id], as_of=AS_OF)
+    with Session(engine) as s:
+        messages = s.scalars(select(OutboundMessage)).all()
+    assert len(messages) == 2 and all("shop-b" in m.body_text and "shop-d" in m.body_text for m in messages)
