@@ -14,6 +14,7 @@ from models.service import (
     KeyDate,
     OptimisationNote,
 )
+from models.sync import PlatformConnection
 
 __all__ = [
     "AdAccount",
@@ -34,6 +35,7 @@ __all__ = [
     "MessageReview",
     "OptimisationNote",
     "OutboundMessage",
+    "PlatformConnection",
     "QuarantinedRow",
     "Report",
     "Staff",

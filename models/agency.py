@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -32,6 +32,9 @@ from models.enums import (
     Tier,
     Tone,
 )
+
+if TYPE_CHECKING:
+    from models.sync import PlatformConnection
 
 
 class Staff(Base):
@@ -146,8 +149,14 @@ class AdAccount(Base):
     )
     paused_by_client_at: Mapped[dt.datetime | None]
     created_on: Mapped[dt.date]
+    connection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("platform_connection.id", ondelete="SET NULL"), index=True,
+        comment="the platform login its metrics are pulled with; NULL: imported from files")
+    sync_problem: Mapped[str | None] = mapped_column(String(300), comment="why the morning pull got nothing")
+    sync_problem_since: Mapped[dt.datetime | None]
 
     client: Mapped[Client] = relationship(back_populates="accounts")
+    connection: Mapped[PlatformConnection | None] = relationship()
     campaigns: Mapped[list[Campaign]] = relationship(back_populates="account", cascade="all, delete-orphan")
 
 

@@ -42,6 +42,7 @@ ACCOUNTS_COLUMNS = [
     "status",  # "active" | "paused" | "removed"
     "paused_by_client_day",  # date or NaT
     "currency",  # optional, used in the wording only
+    "sync_problem",  # optional: why the platform pull got nothing (e.g. "reconnect: ..."), None when it did
 ]
 CLIENTS_COLUMNS = [
     "client_id",
@@ -341,10 +342,12 @@ def _account_table(accounts: pd.DataFrame, universe: pd.DataFrame, day_number: i
         "status": acc["status"].to_numpy(dtype=object),
         "paused_off": _offsets(acc["paused_by_client_day"], day_number),
         "currency": acc["currency"].to_numpy(dtype=object),
+        "sync_problem": acc["sync_problem"].to_numpy(dtype=object),
         "listed": True,
     })
     extra = universe.loc[~universe["account_id"].isin(acc["account_id"]), ["account_id", "client_id"]]
-    extra = extra.drop_duplicates("account_id").assign(status=None, paused_off=np.nan, currency=None, listed=False)
+    extra = extra.drop_duplicates("account_id").assign(status=None, paused_off=np.nan, currency=None,
+                                                       sync_problem=None, listed=False)
     acc = pd.concat([acc, extra], ignore_index=True) if len(extra) else acc
     acc = acc[acc["client_id"].notna()]
     acc = acc.assign(client_id=acc["client_id"].astype(np.int64))
@@ -430,7 +433,7 @@ def prepare_window(metrics: pd.DataFrame | None, campaigns: pd.DataFrame | None,
     day_number = int(np.datetime64(day_ts.date(), "D").astype(np.int64))
     metrics = _conform(metrics, METRICS_COLUMNS, optional=("conversion_value", "client_id"))
     campaigns = _conform(campaigns, CAMPAIGNS_COLUMNS, optional=("edited_at_day", "initiative", "client_id"))
-    accounts = _conform(accounts, ACCOUNTS_COLUMNS, optional=("currency", "paused_by_client_day"))
+    accounts = _conform(accounts, ACCOUNTS_COLUMNS, optional=("currency", "paused_by_client_day", "sync_problem"))
     clients = _conform(clients, CLIENTS_COLUMNS, optional=("settings", "monthly_budget", "cpa_min"))
 
     universe = _campaign_table(campaigns, day_number)
@@ -1422,10 +1425,16 @@ def detect_data_not_arrived(w: SweepWindow) -> pd.DataFrame:
         evidence.append({"last_day_with_data": last, "days_missing": k,
                          "baseline_days": int(with_data[i]), "baseline_daily_spend": _num(baseline[i]),
                          "status": _text(acc["status"].iat[a]), "currency": cur})
+        problem = _text(acc["sync_problem"].iat[a])
+        if problem:
+            evidence[-1]["sync_problem"] = problem
         usual = f"; it usually spends {_money(baseline[i], cur)} a day" if baseline[i] > 0 else ""
+        why = (f" The morning platform pull says: {problem}. Reconnect the login (`cadence account connect`);"
+               " the next pull fetches the missing days" if problem else
+               " Check the import and the platform connection (access token, permissions, export schedule) and"
+               " re-import the missing days")
         words.append(f"No metrics have arrived for this account since {last}"
-                     f" ({_plural(k, 'day', 'days')} missing{usual}). Check the import and the platform connection"
-                     " (access token, permissions, export schedule) and re-import the missing days; until the data"
+                     f" ({_plural(k, 'day', 'days')} missing{usual}).{why}; until the data"
                      " arrives the sweep cannot judge the account or its campaigns.")
     return _findings(w, "data_not_arrived", np.where(critical, "critical", "warning").tolist(), evidence, words,
                      accounts=idx)

@@ -1005,7 +1005,9 @@ def normalise(raw: RawTable, columns: ColumnMap, *, day_first: bool = True,
     problem = pd.Series(None, index=index, dtype=object)
 
     def flag(mask: pd.Series, reason: str) -> None:
-        problem[problem.isna() & mask] = reason
+        hit = problem.isna() & mask
+        if hit.any():
+            problem[hit] = reason
 
     def texts(position: int | None, parse: Any = _cell_text) -> pd.Series:
         if position is None:
@@ -1073,7 +1075,9 @@ def validate(frame: pd.DataFrame, *, today: dt.date) -> tuple[pd.DataFrame, pd.D
     reason = frame["problem"].copy()
 
     def flag(mask: pd.Series, text: str) -> None:
-        reason[reason.isna() & mask] = text
+        hit = reason.isna() & mask
+        if hit.any():  # a masked assignment costs milliseconds even when it sets nothing (a pull imports often)
+            reason[hit] = text
 
     days = frame["day"]
     flag(days > pd.Timestamp(today + dt.timedelta(days=1)), "date in the future")
@@ -1206,12 +1210,35 @@ def import_file(
     `mapping` ({header: field}) goes over the account's saved mapping; `year` and `date_format` read dates the
     usual forms do not; `rates` convert money named in another currency. A report with `nothing_loaded` set
     loaded nothing, and says why."""
-    platform = check_platform(platform)
     path = Path(path)
-    data = _read_bytes(path)
+    return import_bytes(engine, _read_bytes(path), path.name, platform=platform, account=account,
+                        known_campaigns_only=known_campaigns_only, today=today, mapping=mapping, year=year,
+                        date_format=date_format, rates=rates)
+
+
+def import_bytes(
+    engine: Engine,
+    data: bytes,
+    name: str,
+    *,
+    platform: str,
+    account: str,
+    known_campaigns_only: bool = False,
+    today: dt.date | None = None,
+    account_platform: str | None = None,
+    mapping: dict[str, str] | None = None,
+    year: int | None = None,
+    date_format: str | None = None,
+    rates: dict[str, Decimal] | None = None,
+) -> ImportReport:
+    """Import an export's bytes, named `name`, into one account (a file, or a platform pull serialised as one).
+
+    `account_platform` finds the account on that platform when the headers are read as another (a pull's generic
+    export); the batch is recorded under the account's platform then. The other options are import_file's."""
+    platform = check_platform(platform)
     digest = hashlib.sha256(data).hexdigest()
     with Session(engine) as session:
-        found = find_account(session, account, platform)
+        found = find_account(session, account, account_platform or platform)
         previous = session.scalars(select(ImportBatch).where(
             ImportBatch.account_id == found.id, ImportBatch.file_sha256 == digest)).one_or_none()
         if previous is not None and (previous.loaded or previous.duplicates):
@@ -1223,17 +1250,17 @@ def import_file(
         raise CadenceError(f"--date-format {date_format!r} has no % codes: write it as for strftime, e.g. %d.%m.%Y")
 
     merged = {**saved, **(mapping or {})}
-    raw = read_export(data, path.name, known=merged)
-    _check_mapped_headers(raw.header, mapping or {}, path.name)
-    columns = map_columns(raw.header, platform, name=path.name, mapping=merged)
+    raw = read_export(data, name, known=merged)
+    _check_mapped_headers(raw.header, mapping or {}, name)
+    columns = map_columns(raw.header, platform, name=name, mapping=merged)
     columns = with_text_columns(raw, columns)
-    factors, notes = money_factors(raw, columns, currency, rates, name=path.name, account=account)
+    factors, notes = money_factors(raw, columns, currency, rates, name=name, account=account)
     # A generic file for a Google Ads account most likely writes dates the way Google Ads does.
     day_first = DAY_FIRST_DEFAULT[account_platform if platform == "generic" else platform]
     frame = normalise(raw, columns, day_first=day_first, zero_marks=ZERO_MARKS.get(platform, frozenset()),
                       year=year, date_format=date_format, factors=factors)
     good, quarantine = validate(frame, today=today)
-    report = ImportReport(file_name=path.name, platform=platform, account=account, rows_in=len(frame),
+    report = ImportReport(file_name=name, platform=platform, account=account, rows_in=len(frame),
                           source=raw.source, notes=notes,
                           columns={raw.header[i]: f for f, i in columns.fields.items()},
                           unread=list(columns.extras))
@@ -1243,7 +1270,8 @@ def import_file(
                 # That import loaded nothing: this one, with other options or mapping, takes its place if it loads.
                 session.delete(session.get(ImportBatch, previous.id))
                 session.flush()
-            batch = ImportBatch(account_id=account_id, platform=Platform(platform), file_name=path.name[:500],
+            batch = ImportBatch(account_id=account_id, platform=Platform(account_platform or platform),
+                                file_name=name[:500],
                                 file_sha256=digest, rows_in=len(frame), loaded=0, inserted=0, updated=0,
                                 quarantined=0, duplicates=0)
             session.add(batch)
@@ -1263,8 +1291,8 @@ def import_file(
             report.quarantined = len(quarantine)
             report.campaigns_created = created
             report.batch_id = batch.id
-            for name in ("loaded", "inserted", "updated", "quarantined", "duplicates", "campaigns_created"):
-                setattr(batch, name, getattr(report, name))
+            for counter in ("loaded", "inserted", "updated", "quarantined", "duplicates", "campaigns_created"):
+                setattr(batch, counter, getattr(report, counter))
             if previous is not None and report.loaded == 0 and report.duplicates == 0:
                 raise _LoadsNothingAgain
     except _LoadsNothingAgain:
@@ -1279,7 +1307,7 @@ def import_file(
                 ImportBatch.account_id == account_id, ImportBatch.file_sha256 == digest)).first()
         if racer is None:
             raise
-        raise CadenceError(f"{path.name} was imported into {account} as batch {racer} by another run "
+        raise CadenceError(f"{name} was imported into {account} as batch {racer} by another run "
                            "at the same time") from None
     report.reasons = dict(Counter(quarantine["reason"]).most_common())
     report.examples = [QuarantineExample(int(n), r, _raw_values(raw, n))

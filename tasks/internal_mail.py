@@ -197,6 +197,8 @@ def _data_not_arrived(ev: Mapping[str, Any]) -> str:
     days = int(ev.get("days_missing") or 0)
     text = ngettext_("No data since %(day)s (%(num)s day missing)", "No data since %(day)s (%(num)s days missing)",
                      days) % {"day": _day(ev.get("last_day_with_data")), "num": days}
+    if ev.get("sync_problem"):
+        return text + _usual(ev) + gettext_("; the platform login expired: reconnect it")
     return text + _usual(ev) + gettext_("; check the import and the platform connection")
 
 

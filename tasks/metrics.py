@@ -149,8 +149,10 @@ def load_sweep_frames(engine: Engine, client_ids: Sequence[int], day: dt.date,
 
     accounts_q = select(
         AdAccount.id, AdAccount.client_id, AdAccount.status, AdAccount.paused_by_client_at, AdAccount.currency,
+        AdAccount.sync_problem,
     ).where(AdAccount.client_id.in_(ids))
-    raw = _frame(engine, accounts_q, ["account_id", "client_id", "status", "paused_by_client_at", "currency"])
+    raw = _frame(engine, accounts_q, ["account_id", "client_id", "status", "paused_by_client_at", "currency",
+                                      "sync_problem"])
     accounts = raw.drop(columns=["paused_by_client_at"]).assign(
         status=raw["status"].map(lambda s: getattr(s, "value", s)),
         paused_by_client_day=pd.to_datetime(

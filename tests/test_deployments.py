@@ -22,6 +22,7 @@ from tasks.errors import CadenceError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 EXPECTED = {
+    "platform-sync": "platform-sync",
     "daily-account-sweep": "daily-account-sweep",
     "standup-summary": "standup-summary",
     "monthly-recap": "monthly-recap",
@@ -74,7 +75,7 @@ def test_ops_can_filter_and_read_every_deployment(name):
 
 def test_every_cron_has_a_time_zone_and_a_unique_slug():
     schedules = [s for spec in SPECS.values() for s in spec.schedules]
-    assert len(schedules) == 6
+    assert len(schedules) == 7
     assert all(s.schedule.timezone == "Asia/Shanghai" for s in schedules)
     slugs = [s.slug for s in schedules]
     assert len(set(slugs)) == len(slugs) and all(re.fullmatch(r"[a-z0-9-]+", s) for s in slugs)
@@ -85,6 +86,9 @@ def test_schedules_fire_when_the_agency_expects_them():
     start = dt.datetime(2026, 3, 2, 0, 0, tzinfo=SHANGHAI)
     sweep = fires(SPECS["daily-account-sweep"], 3, start)
     assert [(d.day, d.hour, d.minute) for d in sweep] == [(2, 7, 30), (3, 7, 30), (4, 7, 30)]
+    pull = fires(SPECS["platform-sync"], 3, start)
+    assert [(d.day, d.hour) for d in pull] == [(2, 6), (3, 6), (4, 6)]
+    assert all(p < s for p, s in zip(pull, sweep)), "the pull runs before the sweep it feeds"
     standup = fires(SPECS["standup-summary"], 4, start)
     assert [(d.strftime("%a"), d.hour, d.minute) for d in standup] == [("Mon", 8, 30), ("Thu", 8, 30)] * 2
     recap = fires(SPECS["monthly-recap"], 2, start)
@@ -118,8 +122,8 @@ def test_on_demand_deployments_have_no_schedule_and_a_form():
 
 def test_runs_that_must_not_overlap_have_a_concurrency_limit():
     limits = {name: spec.concurrency_limit for name, spec in SPECS.items() if spec.concurrency_limit}
-    assert set(limits) == {"daily-account-sweep", "standup-summary", "monthly-recap", "quarterly-strategy-pack",
-                           "service-watch", "crisis-escalation", "inbox"}
+    assert set(limits) == {"platform-sync", "daily-account-sweep", "standup-summary", "monthly-recap",
+                           "quarterly-strategy-pack", "service-watch", "crisis-escalation", "inbox"}
     assert all(limit.limit == 1 for limit in limits.values())
     assert limits["inbox"].collision_strategy == ConcurrencyLimitStrategy.CANCEL_NEW
     assert limits["daily-account-sweep"].collision_strategy == ConcurrencyLimitStrategy.ENQUEUE

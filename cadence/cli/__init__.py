@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from cadence.cli import accounts, check, db, demo, findings, ingest, labels, notes, outbox, prefect_ops
 from cadence.cli import service as service_cli
+from cadence.cli import sync as sync_cli
 from cadence.cli.run import run_command
 from tasks.errors import CadenceError
 
@@ -29,7 +30,10 @@ app.add_typer(findings.app, name="findings")
 app.add_typer(notes.app, name="note")
 app.add_typer(labels.key_dates_app, name="key-date")
 app.add_typer(labels.labels_app, name="label")
+accounts.app.command("connect")(sync_cli.connect_command)
+accounts.app.command("logins")(sync_cli.logins_command)
 app.command("import")(ingest.import_command)
+app.command("sync")(sync_cli.sync_command)
 app.command("demo")(demo.demo_command)
 app.command("check-output")(check.check_output_command)
 app.command("run")(run_command)

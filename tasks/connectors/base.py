@@ -92,6 +92,14 @@ class QuotaExceeded(ConnectorError):
         self.retry_after = retry_after
 
 
+class ReportPending(ConnectorError):
+    """The platform is still building the report: ask again after `retry_after` seconds (the worker moves on)."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class AuthExpired(ConnectorError):
     """The token expired or was revoked: a person must reconnect the account (`cadence account connect`)."""
 

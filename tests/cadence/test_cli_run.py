@@ -32,7 +32,7 @@ def test_flows_are_found_by_deployment_flow_or_function_name(name, deployment):
     ("daily-sweep", "did you mean daily-account-sweep?"),
     ("standup", "did you mean standup-summary?"),
     ("crisis", "did you mean crisis-escalation?"),
-    ("zzzzzzzz", "valid: daily-account-sweep, standup-summary"),
+    ("zzzzzzzz", "valid: platform-sync, daily-account-sweep, standup-summary"),
 ])
 def test_a_wrong_name_lists_the_valid_ones_and_the_nearest(name, nearest):
     with pytest.raises(CadenceError) as refused:

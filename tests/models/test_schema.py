@@ -113,3 +113,20 @@ def test_the_acknowledgement_columns_migrate_down_and_up(engine):
     assert current_revision(engine) == head_revision()
     assert {"acknowledged_at", "acknowledged_by", "ack_note"} <= {
         c["name"] for c in inspect(engine).get_columns("finding")}
+
+
+def test_the_platform_sync_tables_migrate_down_and_up(engine):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from models.db import alembic_config, upgrade
+
+    command.downgrade(alembic_config(engine), "0008_finding_ack")
+    assert "platform_connection" not in inspect(engine).get_table_names()
+    assert {"connection_id", "sync_problem", "sync_problem_since"}.isdisjoint(
+        c["name"] for c in inspect(engine).get_columns("ad_account"))
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    assert "platform_connection" in inspect(engine).get_table_names()
+    assert {"connection_id", "sync_problem", "sync_problem_since"} <= {
+        c["name"] for c in inspect(engine).get_columns("ad_account")}

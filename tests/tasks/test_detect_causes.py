@@ -343,3 +343,12 @@ def test_materiality_of_an_account_cause_counts_the_days() -> None:
 def test_warnings_are_left_alone() -> None:
     found = run_detectors(*swc_world(150.0).frames(), D)
     assert "materiality" not in by(found, "spend_without_conversions")[0]["evidence"]
+
+
+def test_data_not_arrived_says_the_platform_login_must_be_reconnected() -> None:
+    world = late_world(2)
+    world.accounts[0]["sync_problem"] = "reconnect: the platform login expired or was revoked"
+    found = world.one("data_not_arrived")
+    assert found["evidence"]["sync_problem"].startswith("reconnect")
+    assert "Reconnect the login" in found["recommendation"] and "re-import" not in found["recommendation"]
+    assert "sync_problem" not in late_world(2).one("data_not_arrived")["evidence"]

@@ -14,6 +14,7 @@ from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po
 
 from tasks import escalation, i18n, internal_mail, sla, tiering
+from tasks import sync as platform_sync
 from tasks.reports import edges as report_edges
 from tasks.messaging.compose import Preferences, client_update_context, compose
 from tasks.messaging.outbox import Window
@@ -69,7 +70,7 @@ def _messages_in_templates() -> set[str]:
         message = extracted[2]
         found.add(message if isinstance(message, str) else message[0])
     for module in (i18n.__file__, internal_mail.__file__, sla.__file__, tiering.__file__, report_edges.__file__,
-                   escalation.__file__):
+                   escalation.__file__, platform_sync.__file__):
         keywords = {"N_": None, "gettext_": None, "ngettext_": (1, 2)}
         for extracted in extract_from_file("python", module, keywords=keywords):
             found.add(extracted[1] if isinstance(extracted[1], str) else extracted[1][0])

@@ -185,3 +185,10 @@ def test_an_immaterial_finding_says_it_is_not_a_crisis(language, expected):
                 "materiality": {"at_risk": 9.84, "share": 0.0018, "floor": 100, "material": False}}
     with i18n.use(language):
         assert plain(internal_mail.headline("launch_guard", evidence)).endswith(expected)
+
+
+def test_a_reconnect_headline_replaces_the_check_the_import_advice():
+    from tasks.internal_mail import headline
+
+    ev = {"last_day_with_data": "2026-11-22", "days_missing": 2, "sync_problem": "reconnect: expired"}
+    assert headline("data_not_arrived", ev).endswith("; the platform login expired: reconnect it")
