@@ -44,10 +44,34 @@ def yandex_fake(args: argparse.Namespace, logins: list[str], first: dt.date, las
         fake.add_client(client)
         if args.quota_every and n % args.quota_every == 0:
             fake.script(login, Scripted(400, 9000, retry_in=args.retry_in))
-    return fake
+    fake.__enter__()
+    return fake, {"agency": True, "base_url": fake.url}, {"token": "y0_bench"}, logins
 
 
-FAKES = {"yandex_direct": yandex_fake}
+def google_fake(args: argparse.Namespace, logins: list[str], first: dt.date, last: dt.date):
+    """The Google Ads gRPC fake (TLS, OAuth token endpoint) with one manager over len(logins) client accounts."""
+    from tests.fakes.google_ads_server import FakeGoogleAds, generated_agency
+
+    agency = generated_agency(len(logins), args.campaigns, (last - first).days + 1, last, seed=7)
+    fake = FakeGoogleAds(agency=agency, latency_s=args.latency_ms / 1000,
+                         quota_every=args.quota_every * 2 if args.quota_every else 0)
+    fake.__enter__()
+    return fake, fake.settings(), fake.secrets(), [str(a.id) for a in agency.accounts if not a.manager]
+
+
+def meta_fake(args: argparse.Namespace, logins: list[str], first: dt.date, last: dt.date):
+    """The Meta Graph API fake (async Insights jobs) with len(logins) ad accounts of a system user."""
+    from tests.fakes.meta_graph_server import FakeMetaGraph, seeded
+
+    fake = FakeMetaGraph(latency_s=args.latency_ms / 1000)
+    fake.__enter__()
+    seeded(fake, len(logins), [first + dt.timedelta(days=i) for i in range((last - first).days + 1)], args.campaigns)
+    ids = [f"act_{10_000_000 + a}" for a in range(len(logins))]
+    return fake, {"base_url": fake.url, "poll_s": 0.05, "backoff_s": 0.5}, {"access_token": fake.token}, ids
+
+
+# platform -> (args, logins, first, last) -> (started fake, connection options, secrets, account external ids)
+FAKES = {"yandex_direct": yandex_fake, "google_ads": google_fake, "meta": meta_fake}
 
 
 def main() -> None:
@@ -74,7 +98,6 @@ def main() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ["PREFECT_TASK_RUNNER_THREAD_POOL_MAX_WORKERS"] = str(args.workers)
-    os.environ["BENCH_TOKEN"] = "y0_bench"
 
     from prefect.testing.utilities import prefect_test_harness
     from sqlalchemy import func, select
@@ -99,13 +122,15 @@ def main() -> None:
         am = Staff(email="am@agency.example", name="An AM", role=StaffRole.AM)
         client = Client(slug="bench", name="Bench", industry="retail", market="RU", time_zone="Europe/Moscow",
                         currency="RUB", cooperation_start=dt.date(2024, 1, 1), owner_am=am)
-        for platform, count in zip(platforms, per_platform):
+        for platform, count in zip(platforms, per_platform, strict=True):
             logins = [f"{platform[:2]}-client-{i:05d}" for i in range(count)]
-            fake = FAKES[platform](args, logins, first, args.as_of).__enter__()
+            fake, options, secrets, logins = FAKES[platform](args, logins, first, args.as_of)
             fakes.append(fake)
-            connection = PlatformConnection(platform=Platform(platform), label="bench",
-                                            secrets={"token": "env:BENCH_TOKEN"},
-                                            options={"agency": True, "base_url": fake.url})
+            refs = {}
+            for role, value in secrets.items():  # read at run time from the environment, as in production
+                os.environ[f"BENCH_{platform.upper()}_{role.upper()}"] = value
+                refs[role] = f"env:BENCH_{platform.upper()}_{role.upper()}"
+            connection = PlatformConnection(platform=Platform(platform), label="bench", secrets=refs, options=options)
             for login in logins:
                 s.add(AdAccount(client=client, platform=Platform(platform), external_id=login, name=login,
                                 currency="RUB", time_zone="Europe/Moscow", created_on=first, connection=connection))
@@ -122,7 +147,7 @@ def main() -> None:
         fake.__exit__(None, None, None)
     with Session(engine) as s:
         stored = s.scalar(select(func.count()).select_from(DailyMetric).where(DailyMetric.day.between(first, last)))
-    quota_errors = sum(f.quota_errors for f in fakes)
+    quota_errors = sum(getattr(f, "quota_errors", 0) for f in fakes)
     figures = {
         "accounts": args.accounts, "days": args.days, "campaigns_per_account": args.campaigns,
         "latency_ms": args.latency_ms, "platforms": ",".join(platforms),
