@@ -78,6 +78,11 @@ def certificate() -> tuple[bytes, bytes, Path]:
     """(cert PEM, key PEM, cert file) of this process's self-signed certificate for 127.0.0.1 and localhost."""
     global _cert
     with _cert_lock:
+        # Kept on disk per process, so this module imported under two names (fakes.… and tests.fakes.…) still
+        # serves the one certificate gRPC was told to trust.
+        home = Path(tempfile.gettempdir()) / f"fake-google-ads-{os.getpid()}"
+        if _cert is None and (home / "key.pem").is_file():
+            _cert = ((home / "roots.pem").read_bytes(), (home / "key.pem").read_bytes(), home / "roots.pem")
         if _cert is None:
             from cryptography import x509
             from cryptography.hazmat.primitives import hashes, serialization
@@ -98,8 +103,10 @@ def certificate() -> tuple[bytes, bytes, Path]:
             cert_pem = cert.public_bytes(serialization.Encoding.PEM)
             key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                         serialization.NoEncryption())
-            path = Path(tempfile.mkdtemp(prefix="fake-google-ads-")) / "roots.pem"
+            home.mkdir(exist_ok=True)
+            path = home / "roots.pem"
             path.write_bytes(cert_pem)
+            (home / "key.pem").write_bytes(key_pem)  # written last: its presence means both are complete
             _cert = (cert_pem, key_pem, path)
         return _cert
 
