@@ -42,6 +42,7 @@ from models import (
 from models.enums import ClientStatus, EntityStatus, MessageStatus, ReportKind
 from tasks.clock import simulated_time
 from tasks.demo import METRIC_COLUMNS, insert_metric_rows
+from tasks.detect import MATERIAL_FLOORS
 
 # The deployments with schedules, in the order they run when two share a moment (the sweep's findings feed the
 # stand-up; the watch dispatches what the others queued).
@@ -137,12 +138,13 @@ class PlatformFeed:
         with Session(engine) as s:
             active = (
                 select(Campaign.id.label("campaign_id"), AdAccount.id.label("account_id"),
-                       AdAccount.client_id, Client.cpa_max)
+                       AdAccount.client_id, Client.cpa_max, AdAccount.currency)
                 .join(AdAccount, AdAccount.id == Campaign.account_id).join(Client, Client.id == AdAccount.client_id)
                 .where(Campaign.status == EntityStatus.ACTIVE, AdAccount.status == EntityStatus.ACTIVE,
                        Client.status == ClientStatus.ACTIVE)
             )
-            owners = pd.DataFrame(s.execute(active).all(), columns=["campaign_id", "account_id", "client_id", "cpa_max"])
+            owners = pd.DataFrame(s.execute(active).all(), columns=["campaign_id", "account_id", "client_id", "cpa_max",
+                                                                "currency"])
             rows = s.execute(
                 select(DailyMetric.campaign_id, DailyMetric.day, DailyMetric.impressions, DailyMetric.clicks,
                        DailyMetric.spend, DailyMetric.conversions, DailyMetric.conversion_value)
@@ -156,6 +158,14 @@ class PlatformFeed:
         self.template = template.groupby(["campaign_id", "weekday"], as_index=False).mean(numeric_only=True)
         self.owners = owners
         self.problems = self._plan_problems(problems, template)
+        # A planted spend-without-conversions day is material for its client (detect.apply_materiality): at least
+        # 15% of the client's usual daily spend and above the floor in the account's currency, so it is a crisis.
+        usual = template.groupby("campaign_id")["spend"].mean()
+        client_daily = usual.groupby(owners.set_index("campaign_id")["client_id"]).sum()
+        floors = owners["currency"].map(MATERIAL_FLOORS).fillna(MATERIAL_FLOORS["DEFAULT"])
+        self.material_spend = pd.Series(
+            np.maximum(0.15 * owners["client_id"].map(client_daily).fillna(0.0).to_numpy(), 1.2 * floors.to_numpy()),
+            index=owners["campaign_id"].to_numpy())
 
     def _plan_problems(self, count: int, template: pd.DataFrame) -> list[PlantedProblem]:
         """Campaigns that convert steadily get two bad days somewhere in the month; half stop spending usefully,
@@ -201,7 +211,9 @@ class PlatformFeed:
             rows.loc[hit, "conversions"] = 0.0
             rows.loc[hit, "conversion_value"] = 0.0
             if problem.kind == "spend_without_conversions":
-                rows.loc[hit, "spend"] = np.maximum(rows.loc[hit, "spend"], np.round(4 * cpa_max[hit], 2))
+                material = rows.loc[hit, "campaign_id"].map(self.material_spend).fillna(0.0)
+                rows.loc[hit, "spend"] = np.round(np.maximum.reduce([rows.loc[hit, "spend"], 4 * cpa_max[hit],
+                                                                     material]), 2)
         rows["day"] = day
         return rows[list(METRIC_COLUMNS)]
 
