@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
+from cli_helpers import cli, fails
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
-from cadence.cli import app
 from models import ClientRequest, Incident, Interaction, OutboundMessage
-
-runner = CliRunner()
-
-
-def cli(*args: str) -> str:
-    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def fails(*args: str) -> str:
-    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
-    assert result.exit_code != 0
-    return str(result.exception)
 
 
 def test_requests_on_the_1_3_7_clock(engine):
