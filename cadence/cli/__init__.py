@@ -48,6 +48,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def main() -> None:
     """Entry point: runs the app; a known failure is one line on stderr and exit code 2."""
+    # The Prefect servers Cadence starts send no usage telemetry unless asked: an agency's host is often offline,
+    # where each attempt logged an ERROR every 10 minutes.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     try:
         app(standalone_mode=True)
     except CadenceError as exc:
