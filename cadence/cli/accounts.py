@@ -7,11 +7,11 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from cadence.cli.output import console, print_table
 from cadence.wiring import ready_engine
 from models import AdAccount, Campaign, Client, Staff
 from models.enums import Platform, StaffRole, Tier
@@ -21,7 +21,7 @@ from tasks.messaging.review import APPROVAL_KINDS, approval_mode, set_approval
 app = typer.Typer(help="List or add ad accounts.", no_args_is_help=True)
 clients_app = typer.Typer(help="List or add clients.", no_args_is_help=True)
 # Names, notes and addresses are data: printed as given, never read as Rich markup or :emoji: codes.
-out = Console(highlight=False, markup=False, emoji=False)
+out = console()
 
 
 def _zone(value: str) -> str:
@@ -66,7 +66,10 @@ def list_clients() -> None:
     for client, owner, accounts in rows:
         table.add_row(client.slug, client.name, client.effective_tier.value, client.market, client.currency,
                       owner, str(accounts))
-    out.print(table if rows else "no clients yet: `cadence demo` makes a demo agency, `cadence client add` one client")
+    if rows:
+        print_table(out, table)
+    else:
+        out.print("no clients yet: `cadence demo` makes a demo agency, `cadence client add` one client")
 
 
 @clients_app.command("add")
@@ -161,7 +164,10 @@ def list_accounts(client: str | None = typer.Option(None, help="only this client
     for account, slug, campaigns in rows:
         table.add_row(slug, account.platform.value, account.external_id, account.name, account.currency,
                       account.status.value, str(campaigns))
-    out.print(table if rows else "no accounts yet: `cadence account add` adds one")
+    if rows:
+        print_table(out, table)
+    else:
+        out.print("no accounts yet: `cadence account add` adds one")
 
 
 @app.command("add")

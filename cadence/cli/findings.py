@@ -7,12 +7,12 @@ import json
 from enum import Enum
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cadence.cli.output import console, print_table
 from cadence.wiring import ready_engine
 from models import AdAccount, Campaign, Client, Finding
 from models.base import utcnow
@@ -21,7 +21,7 @@ from tasks.errors import CadenceError
 
 app = typer.Typer(help="The sweep's findings: list, show, acknowledge.", no_args_is_help=True)
 # Slugs, names and advice are data: printed as given, never read as Rich markup or :emoji: codes.
-out = Console(highlight=False, markup=False, emoji=False)
+out = console()
 
 Status = Enum("Status", {v.name: v.value for v in FindingStatus}, type=str)  # type: ignore[misc]
 Level = Enum("Level", {v.name: v.value for v in Severity}, type=str)  # type: ignore[misc]
@@ -41,15 +41,6 @@ def _day(value: str | None) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise CadenceError(f"--day must be a date like 2026-11-25, got {value!r}") from None
-
-
-def _print_wide(table: Table) -> None:
-    """Print a table in full: piped or redirected output is as wide as the table needs, never cut at 80."""
-    if out.is_terminal:
-        out.print(table)
-        return
-    width = max(out.measure(table, options=out.options.update(max_width=10_000)).maximum, 40)
-    Console(highlight=False, markup=False, emoji=False, width=width, file=out.file).print(table)
 
 
 def _subject(campaign: str | None, subject: str) -> str:
@@ -106,7 +97,7 @@ def list_findings(
     for f, slug, account, campaign in rows[:limit]:
         table.add_row(str(f.id), f.severity.value, f.status.value, slug, account, _subject(campaign, f.subject),
                       f.detector, _short(f.recommendation, 70))
-    _print_wide(table)
+    print_table(out, table)
     counts: dict[str, int] = {}
     for f, *_ in rows:
         counts[f.severity.value] = counts.get(f.severity.value, 0) + 1

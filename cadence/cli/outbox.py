@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cadence.cli.output import console, print_table
 from cadence.wiring import get_transport, ready_engine
 from models import MessageReview, OutboundMessage, Staff
 from models.base import utcnow
@@ -22,7 +22,7 @@ from tasks.messaging.review import decide
 app = typer.Typer(help="The outbox of messages: list, show, send, retry, release, approve, edit, reject.",
                   no_args_is_help=True)
 # Names, notes and addresses are data: printed as given, never read as Rich markup or :emoji: codes.
-out = Console(highlight=False, markup=False, emoji=False)
+out = console()
 
 
 def _short(text: str | None, width: int) -> str:
@@ -53,7 +53,10 @@ def list_messages(
         table.add_row(str(m.id), m.status.value, "crisis" if m.is_crisis else "", m.kind, m.recipient,
                       _short(m.subject, 40), str(m.attempts), _when(m.next_attempt_at or m.hold_until),
                       _short(m.last_error or m.hold_reason, 50))
-    out.print(table if rows else "the outbox is empty" if not counts else "no message in those states")
+    if rows:
+        print_table(out, table)
+    else:
+        out.print("the outbox is empty" if not counts else "no message in those states")
     if counts:
         out.print("  ".join(f"{k.value}: {v}" for k, v in sorted(counts.items(), key=lambda kv: kv[0].value)))
 
