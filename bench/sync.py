@@ -23,12 +23,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+def _latency(args: argparse.Namespace):
+    """The network's round trip, served by every fake before each answer (--latency-ms)."""
+    seconds = args.latency_ms / 1000
+    return (lambda: time.sleep(seconds)) if seconds > 0 else None
+
+
 def yandex_fake(args: argparse.Namespace, logins: list[str], first: dt.date, last: dt.date):
     """The Yandex Direct fake with `logins` as an agency's clients, some days without impressions."""
     from tests.fakes.yandex_server import FakeCampaign, FakeClient, FakeYandexDirect, Scripted
 
     fake = FakeYandexDirect("y0_bench", offline_polls=args.offline_polls, retry_in=args.retry_in,
-                            latency_s=args.latency_ms / 1000)
+                            delay=_latency(args))
     rng = random.Random(7)
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     for n, login in enumerate(logins):
@@ -53,7 +59,7 @@ def google_fake(args: argparse.Namespace, logins: list[str], first: dt.date, las
     from tests.fakes.google_ads_server import FakeGoogleAds, generated_agency
 
     agency = generated_agency(len(logins), args.campaigns, (last - first).days + 1, last, seed=7)
-    fake = FakeGoogleAds(agency=agency, latency_s=args.latency_ms / 1000,
+    fake = FakeGoogleAds(agency=agency, delay=_latency(args),
                          quota_every=args.quota_every * 2 if args.quota_every else 0)
     fake.__enter__()
     return fake, fake.settings(), fake.secrets(), [str(a.id) for a in agency.accounts if not a.manager]
@@ -63,7 +69,7 @@ def meta_fake(args: argparse.Namespace, logins: list[str], first: dt.date, last:
     """The Meta Graph API fake (async Insights jobs) with len(logins) ad accounts of a system user."""
     from tests.fakes.meta_graph_server import FakeMetaGraph, seeded
 
-    fake = FakeMetaGraph(latency_s=args.latency_ms / 1000)
+    fake = FakeMetaGraph(delay=_latency(args))
     fake.__enter__()
     seeded(fake, len(logins), [first + dt.timedelta(days=i) for i in range((last - first).days + 1)], args.campaigns)
     ids = [f"act_{10_000_000 + a}" for a in range(len(logins))]

@@ -153,10 +153,12 @@ def _decimal(value: Any, what: str) -> Decimal:
 class _Api(FacebookAdsApi):
     """The SDK's API object with Cadence's edges: errors translated, throttles obeyed, bodies checked."""
 
-    def __init__(self, session: FacebookSession, api_version: str, policy: Policy, sleep: Callable[[float], None]):
+    def __init__(self, session: FacebookSession, api_version: str, policy: Policy, sleep: Callable[[float], None],
+                 clock: Callable[[], float] = time.monotonic):
         super().__init__(session, api_version)
         self.policy = policy
         self.sleep = sleep
+        self.clock = clock
         self.host = urlsplit(session.GRAPH).netloc
         self._quiet_until = 0.0  # monotonic time before which the usage header asked us not to call
 
@@ -191,11 +193,11 @@ class _Api(FacebookAdsApi):
                                     "that is not a JSON object; nothing of this pull is kept")
         wait, high = buc_wait_s(response.headers())
         if high >= self.policy.high_water_pct:
-            self._quiet_until = time.monotonic() + (wait or self.policy.backoff_s)
+            self._quiet_until = self.clock() + (wait or self.policy.backoff_s)
         return response
 
     def _respect_usage(self) -> None:
-        left = self._quiet_until - time.monotonic()
+        left = self._quiet_until - self.clock()
         if left <= 0:
             return
         if left > self.policy.max_wait_s:
@@ -251,14 +253,15 @@ class MetaConnector:
                  base_url: str = GRAPH_URL, action_types: Iterable[str] = DEFAULT_ACTION_TYPES,
                  value_action_types: Iterable[str] | None = None,
                  account_action_types: Mapping[str, Iterable[str]] | None = None, app_secret: str | None = None,
-                 policy: Policy = Policy(), sleep: Callable[[float], None] = time.sleep):
+                 policy: Policy = Policy(), sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic):
         if not access_token:
             raise AuthExpired("No Meta access token: connect with `cadence account connect meta`")
         session = FacebookSession(access_token=access_token, app_secret=app_secret, timeout=policy.timeout_s)
         session.GRAPH = base_url.rstrip("/")  # the SDK builds every URL from the session's GRAPH
         # Not FacebookAdsApi.init: that sets a process-wide default API (two agencies' tokens would share it) and
         # installs the SDK's crash reporter, which posts tracebacks to Meta.
-        self.api = _Api(session, api_version or FacebookAdsApi.API_VERSION, policy, sleep)
+        self.api = _Api(session, api_version or FacebookAdsApi.API_VERSION, policy, sleep, clock)
         self.policy = policy
         self.business_id = business_id
         self.action_types = tuple(action_types)
@@ -369,7 +372,7 @@ class MetaConnector:
             job_id = job["report_run_id"]
         except (KeyError, TypeError, AttributeError, FacebookError):
             raise MalformedResponse(f"Meta did not answer a report_run_id for the Insights job of {span}") from None
-        deadline = time.monotonic() + self.policy.job_timeout_s
+        deadline = self.api.clock() + self.policy.job_timeout_s
         while True:
             job.api_get(fields=["async_status", "async_percent_completion", "error_code", "error_subcode",
                                 "error_message"])
@@ -385,7 +388,7 @@ class MetaConnector:
                                      "of it is kept; the next sync asks again (Meta suggests fewer days per job)")
             if status not in JOB_RUNNING and status != JOB_DONE:
                 raise MalformedResponse(f"Meta's Insights job {job_id} for {span} reports status {status!r}")
-            if time.monotonic() >= deadline:
+            if self.api.clock() >= deadline:
                 raise ConnectorError(f"Meta's Insights job {job_id} for {span} was still {status!r} at {pct}% after "
                                      f"{self.policy.job_timeout_s:.0f} s; the next sync asks again")
             self.sleep(self.policy.poll_s)

@@ -23,8 +23,8 @@ import re
 import secrets
 import tempfile
 import threading
-import time
 from collections import Counter, deque
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -312,13 +312,15 @@ def _enum(enum_cls, name: str):
 class FakeGoogleAds:
     """Start with `with FakeGoogleAds() as fake:`; point the connector at `fake.settings()` / `fake.secrets()`."""
 
-    def __init__(self, agency: Agency | None = None, batch_rows: int = 10_000, latency_s: float = 0.0,
+    def __init__(self, agency: Agency | None = None, batch_rows: int = 10_000,
+                 delay: Callable[[], object] | None = None,
                  quota_every: int = 0, workers: int = 32,
                  developer_token: str = "dev-token-fake", client_id: str = "client-id-fake.apps",
                  client_secret: str = "client-secret-fake", refresh_token: str = "1//refresh-token-fake") -> None:
         self.agency = agency or demo_agency()
         self.batch_rows = batch_rows
-        self.latency_s = latency_s
+        # Called before each answer: a bench's network latency, or a test's stall (an Event's wait).
+        self.delay = delay
         self.workers = workers  # concurrent requests served (the bench's pool of pullers)
         self.quota_every = quota_every  # every Nth SearchStream answers RESOURCE_EXHAUSTED (0: never)
         self.quota_errors = 0
@@ -433,8 +435,8 @@ class FakeGoogleAds:
 
     # SearchStream
     def _search_stream(self, request: svc.SearchGoogleAdsStreamRequest, context: grpc.ServicerContext):
-        if self.latency_s:
-            time.sleep(self.latency_s)
+        if self.delay is not None:
+            self.delay()
         meta = {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
         request_id = secrets.token_urlsafe(12)
         query = request.query
@@ -663,11 +665,10 @@ def main() -> None:
     parser.add_argument("--campaigns", type=int, default=10)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--end", type=dt.date.fromisoformat, default=dt.date.today() - dt.timedelta(days=1))
-    parser.add_argument("--latency-s", type=float, default=0.0)
     parser.add_argument("--quota-every", type=int, default=0)
     args = parser.parse_args()
     agency = generated_agency(args.accounts, args.campaigns, args.days, args.end)
-    with FakeGoogleAds(agency=agency, latency_s=args.latency_s, quota_every=args.quota_every) as fake:
+    with FakeGoogleAds(agency=agency, quota_every=args.quota_every) as fake:
         print(json.dumps({"settings": fake.settings(), "secrets": fake.secrets(),
                           ROOTS_ENV: os.environ[ROOTS_ENV]}), flush=True)
         signal.sigwait({signal.SIGINT, signal.SIGTERM})

@@ -170,12 +170,13 @@ def _uncursor(value: str) -> int:
 class FakeMetaGraph:
     """Accounts, campaigns, ad sets and daily Insights in memory; report jobs advance one step per status poll."""
 
-    def __init__(self, token: str = DEFAULT_TOKEN, business_id: str = DEFAULT_BUSINESS, latency_s: float = 0.0,
+    def __init__(self, token: str = DEFAULT_TOKEN, business_id: str = DEFAULT_BUSINESS,
+                 delay: Callable[[], object] | None = None,
                  default_page: int = 25, app_secret: str | None = None):
         self.token = token
         self.app_secret = app_secret  # when set, every call must carry appsecret_proof (the app's "require" switch)
         self.business_id = business_id
-        self.latency_s = latency_s
+        self.delay = delay  # called before each answer: a bench's network latency, or a test's stall
         self.default_page = default_page
         self.accounts: dict[str, Account] = {}
         self.job_steps: tuple[tuple[str, int], ...] = DEFAULT_JOB_STEPS
@@ -345,8 +346,8 @@ class FakeMetaGraph:
                     fake.responses.append(status)
 
             def _serve(self, method: str, params: dict[str, str]) -> None:
-                if fake.latency_s:
-                    time.sleep(fake.latency_s)
+                if fake.delay is not None:
+                    fake.delay()
                 path = urlsplit(self.path).path
                 shown = {k: v for k, v in params.items() if k not in ("access_token", "appsecret_proof")}
                 with fake._lock:

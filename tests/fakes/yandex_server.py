@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,14 +56,14 @@ class FakeYandexDirect:
     """Yandex Direct on 127.0.0.1: tokens, an agency's clients, offline reports 201 -> 202 -> 200, limits, errors."""
 
     def __init__(self, token: str = "y0_fake-token", *, offline_polls: int = 0, retry_in: int = 0,
-                 latency_s: float = 0.0, queue_limit: int = 5, requests_per_window: int = 20,
+                 delay: Callable[[], object] | None = None, queue_limit: int = 5, requests_per_window: int = 20,
                  window_s: float = 10.0, refresh_token: str | None = None) -> None:
         self.tokens = {token}
         self.refresh_tokens = {refresh_token} if refresh_token else set()
         self.clients: dict[str, FakeClient] = {}
         self.offline_polls = offline_polls  # how many 202s follow the 201 before the report is ready
         self.retry_in = retry_in
-        self.latency_s = latency_s
+        self.delay = delay  # called before each answer: a bench's network latency, or a test's stall
         self.queue_limit = queue_limit
         self.requests_per_window, self.window_s = requests_per_window, window_s
         self.scripts: dict[str, deque[Scripted]] = defaultdict(deque)
@@ -206,8 +207,8 @@ class FakeYandexDirect:
 
             def do_POST(self) -> None:  # noqa: N802 - the http.server naming
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if fake.latency_s:
-                    time.sleep(fake.latency_s)
+                if fake.delay is not None:
+                    fake.delay()
                 if self.path == "/token":
                     form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
                     if form.get("refresh_token") not in fake.refresh_tokens:

@@ -7,7 +7,7 @@ import random
 import signal
 import subprocess
 import sys
-import time
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -50,19 +50,27 @@ def test_killed_dispatches_deliver_every_message_once_or_flag_it_uncertain(engin
             target = fake.total_delivered() + rng.randint(1, 60)
             child = _spawn(db_url, fake.url)
             if round_ % 2 == 0:
-                # Killed inside the provider's accept: it has the message, our commit never happens.
+                # Killed inside the provider's accept: it has the message, our commit never happens (the accept
+                # answers only once the child is dead).
                 def kill_at_target(_key: str, child=child, target=target) -> None:
                     if fake.total_delivered() >= target and child.poll() is None:
                         os.kill(child.pid, signal.SIGKILL)
-                        time.sleep(0.05)
+                        child.wait(timeout=30)
 
                 fake.on_accept = kill_at_target
             else:
-                fake.on_accept = None
-                deadline = time.monotonic() + 30
-                while fake.total_delivered() < target and child.poll() is None and time.monotonic() < deadline:
-                    time.sleep(0.001)
-                time.sleep(rng.uniform(0, 0.005))
+                # Killed from outside once the target is reached: the accept has answered, and the child is
+                # wherever it got to by then (committing, claiming the next batch, sending).
+                reached = threading.Event()
+
+                def note_target(_key: str, target=target, reached=reached) -> None:
+                    if fake.total_delivered() >= target:
+                        reached.set()
+
+                fake.on_accept = note_target
+                for _ in range(60):  # at most 30 s: the target is reached, or the child ended on its own
+                    if reached.wait(timeout=0.5) or child.poll() is not None:
+                        break
                 if child.poll() is None:
                     child.send_signal(signal.SIGKILL)
             child.wait(timeout=30)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import socket
+import threading
 import time
 from decimal import Decimal
 
@@ -230,11 +231,15 @@ def test_a_row_outside_the_asked_range_is_malformed(fake, conn):
 
 
 def test_a_slow_answer_times_out_instead_of_hanging(fake):
-    fake.latency_s = 3
+    stalled = threading.Event()
+    fake.delay = stalled.wait  # the fake answers nothing until the test is over
     conn = connect(fake.settings() | {"timeout_s": 0.5}, fake.secrets())
     t0 = time.monotonic()
-    with pytest.raises(ConnectorError) as err:
-        conn.accounts()
+    try:
+        with pytest.raises(ConnectorError) as err:
+            conn.accounts()
+    finally:
+        stalled.set()
     assert time.monotonic() - t0 < 2.5
     assert not isinstance(err.value, (AuthExpired, QuotaExceeded, MalformedResponse))
 

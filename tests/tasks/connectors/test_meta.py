@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import socket
+import threading
 from decimal import Decimal
 
 import pytest
@@ -28,8 +29,16 @@ PURCHASE = "offsite_conversion.fb_pixel_purchase"
 
 
 class Sleeps(list):
+    """The connector's sleep and clock: each sleep is recorded and moves the clock on, no time passes."""
+
+    now = 0.0
+
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
 
 
 @pytest.fixture
@@ -42,6 +51,7 @@ def make(fake: FakeMetaGraph, **settings) -> tuple[MetaConnector, Sleeps]:
     conn = connect({"base_url": fake.url, "poll_s": 2, "backoff_s": 1, "timeout_s": 5, **settings},
                    {"access_token": fake.token})
     conn.sleep = sleeps = Sleeps()
+    conn.api.clock = sleeps.clock
     return conn, sleeps
 
 
@@ -296,10 +306,10 @@ def test_a_report_job_that_fails_says_so(fake, end, error, expected):
 def test_a_job_that_never_finishes_is_given_up(fake):
     shop(fake)
     fake.job_steps = (("Job Running", 10),)
-    conn, _ = make(fake, job_timeout_s=0.2, poll_s=0.05)
-    conn.sleep = lambda s: __import__("time").sleep(s)
+    conn, sleeps = make(fake, job_timeout_s=600, poll_s=30)
     with pytest.raises(ConnectorError, match="still 'Job Running'"):
         conn.daily_metrics(info(conn), D, D)
+    assert sum(sleeps) == 600  # polled every 30 s of the simulated clock until the 10 minutes were up
 
 
 def test_disabled_and_closed_accounts_are_skipped_and_named(fake):
@@ -340,10 +350,14 @@ def test_no_answer_fails_fast_and_keeps_the_token_out_of_the_message():
 
 
 def test_a_slow_answer_times_out_instead_of_hanging():
-    with FakeMetaGraph(latency_s=1.0) as slow:
+    stalled = threading.Event()  # the fake answers nothing until the test is over
+    with FakeMetaGraph(delay=stalled.wait) as slow:
         conn = connect({"base_url": slow.url, "timeout_s": 0.2, "max_retries": 0}, {"access_token": slow.token})
-        with pytest.raises(ConnectorError, match="ReadTimeout"):
-            conn.accounts()
+        try:
+            with pytest.raises(ConnectorError, match="ReadTimeout"):
+                conn.accounts()
+        finally:
+            stalled.set()
 
 
 def test_an_app_secret_adds_the_appsecret_proof_meta_can_require():
