@@ -13,7 +13,8 @@ from tasks.i18n import N_, gettext_, ngettext_
 
 SEVERITY_LABELS = {"critical": N_("critical"), "warning": N_("warning"), "info": N_("info")}
 METRIC_LABELS = {"spend": N_("Spend"), "impressions": N_("Impressions"), "clicks": N_("Clicks"),
-                 "conversions": N_("Conversions")}
+                 "conversions": N_("Conversions"), "ctr": N_("CTR"), "cvr": N_("Conversion rate")}
+RATE_METRICS = ("ctr", "cvr")  # shares (0.031), shown as percentages
 TIER_LABELS = {"strategic": N_("strategic"), "potential": N_("potential"), "regular": N_("regular")}
 STAGE_LABELS = {"confirm": N_("confirm the request"), "plan": N_("send the first plan"),
                 "deliver": N_("deliver the staged result")}
@@ -131,6 +132,8 @@ def _anomaly(ev: Mapping[str, Any]) -> str:
         if metric == "spend":
             now = i18n.money(m.get("today"), ev.get("currency") or "")
             usual = i18n.money(m.get("baseline"), ev.get("currency") or "")
+        elif metric in RATE_METRICS:
+            now, usual = i18n.percent(m.get("today"), 2), i18n.percent(m.get("baseline"), 2)
         else:
             now, usual = (i18n.number(v, 0 if v is None or v >= 100 or float(v).is_integer() else 1)
                           for v in (m.get("today"), m.get("baseline")))

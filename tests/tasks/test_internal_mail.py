@@ -76,6 +76,22 @@ def test_an_anomaly_headline_prints_ratios_readably(language, expected):
     assert "0.0x" not in text and "0,0" not in text
 
 
+RATE_DROP = {"weekday": "Friday", "currency": "USD", "metrics": [
+    {"metric": "impressions", "today": 150000, "baseline": 10000, "ratio": 15.0, "direction": "spike"},
+    {"metric": "ctr", "today": 0.0021, "baseline": 0.031, "ratio": 0.068, "direction": "drop"}]}
+
+
+@pytest.mark.parametrize(("language", "rate"), [("en", "CTR at 6.8% of the usual for this weekday (0.21% against"
+                                                       " 3.10%)"),
+                                                ("ru", "CTR: 6,8% от обычного для этого дня недели (0,21% против"),
+                                                ("zh", "点击率仅为以往同一周几平均值的6.8%（0.21%，平均3.10%）")])
+def test_a_rate_in_an_anomaly_headline_is_named_and_shown_in_percent(language, rate):
+    with i18n.use(language):
+        text = plain(internal_mail.headline("anomaly", RATE_DROP))
+    assert rate in text, text
+    assert "ctr" not in text and "0.0 against" not in text
+
+
 EVIDENCE = {
     "spend_without_conversions": {"spend_today": 412.5, "target_cpa": 80, "currency": "GBP", "action": "pause"},
     "cpa_above_band": {"window_days": 7, "cpa": 55.2, "pct_above_max": 38.0, "cpa_band": [20, 40], "currency": "EUR"},
