@@ -69,5 +69,30 @@ def next_on_or_after(rule: str, day: dt.date) -> dt.date:
     return this if this >= day else occurrence(rule, day.year + 1)
 
 
+def occurrence_in(on_date: dt.date, recurs_yearly: bool, rule: str | None, year: int) -> dt.date | None:
+    """The day a key date falls on in `year`: from its rule, its stored day's month and day (29 February on the
+    28th in other years), or, when it does not recur, only in its own year."""
+    if rule:
+        try:
+            return occurrence(rule, year)
+        except ValueError:
+            return None
+    if not recurs_yearly:
+        return on_date if on_date.year == year else None
+    try:
+        return on_date.replace(year=year)
+    except ValueError:
+        return dt.date(year, 2, 28)
+
+
+def next_occurrence(on_date: dt.date, recurs_yearly: bool, after: dt.date, rule: str | None = None) -> dt.date | None:
+    """The first day on or after `after` a key date falls on."""
+    for year in (after.year, after.year + 1):
+        on = occurrence_in(on_date, recurs_yearly, rule, year)
+        if on is not None and on >= after:
+            return on
+    return None
+
+
 def fixed(month: int, day: int) -> str:
     return check(f"fixed:{month:02d}-{day:02d}")

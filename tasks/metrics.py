@@ -174,21 +174,6 @@ def load_sweep_frames(engine: Engine, client_ids: Sequence[int], day: dt.date,
 PEAK_FRAME_COLUMNS = ["client_id", "day", "name", "expected_uplift"]
 
 
-def _occurrence(on_date: dt.date, recurs_yearly: bool, rule: str | None, year: int) -> dt.date | None:
-    """The day a key date falls on in `year`: from its rule, its stored day's month and day, or only its own year."""
-    if rule:
-        try:
-            return market_calendar.occurrence(rule, year)
-        except ValueError:
-            return None
-    if not recurs_yearly:
-        return on_date if on_date.year == year else None
-    try:
-        return on_date.replace(year=year)
-    except ValueError:
-        return dt.date(year, 2, 28)
-
-
 def load_peaks(engine: Engine, clients: pd.DataFrame, first: dt.date, day: dt.date) -> pd.DataFrame:
     """Days from `first` through `day` on which each client expects a peak: its market's key dates and its own
     shareable ones (launches; never the private kinds), each with PEAK_DAYS_AROUND days either side.
@@ -217,10 +202,10 @@ def load_peaks(engine: Engine, clients: pd.DataFrame, first: dt.date, day: dt.da
         owners = [k.client_id] if k.client_id is not None else \
             [c for c, m in market_of.items() if k.scope == f"market:{m}"]
         for year in range(first.year - 1, day.year + 2):
-            on = _occurrence(k.on_date, k.recurs_yearly, k.rule, year)
+            on = market_calendar.occurrence_in(k.on_date, k.recurs_yearly, k.rule, year)
             if on is None or on + span < first or on - span > day:
                 continue
-            before = _occurrence(k.on_date, k.recurs_yearly, k.rule, year - 1)
+            before = market_calendar.occurrence_in(k.on_date, k.recurs_yearly, k.rule, year - 1)
             for shift in range(-PEAK_DAYS_AROUND, PEAK_DAYS_AROUND + 1):
                 at = on + dt.timedelta(days=shift)
                 if first <= at <= day:

@@ -42,7 +42,8 @@ from models.enums import (
     RequestStatus,
     Tier,
 )
-from tasks import i18n, internal_mail, market_calendar
+from tasks import i18n, internal_mail
+from tasks.market_calendar import next_occurrence
 from tasks.business_hours import add_business_hours, is_working_day
 from tasks.db import configured_engine
 from tasks.escalation import open_incident, transient
@@ -255,22 +256,6 @@ class KeyDateRow:
     lead_days: int
     note: str
     rule: str | None = None
-
-
-def next_occurrence(on_date: dt.date, recurs_yearly: bool, today: dt.date, rule: str | None = None) -> dt.date | None:
-    """The next time the date comes round on or after `today`: from its yearly rule when it has one."""
-    if rule:
-        return market_calendar.next_on_or_after(rule, today)
-    if not recurs_yearly:
-        return on_date if on_date >= today else None
-    for year in (today.year, today.year + 1):
-        try:
-            candidate = on_date.replace(year=year)
-        except ValueError:
-            candidate = dt.date(year, 2, 28)
-        if candidate >= today:
-            return candidate
-    return None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasks import market_calendar
+from tasks.market_calendar import next_occurrence
 from tasks.metrics import METRIC_COLUMNS, add_ratios
 from tasks.reports.periods import Period
 
@@ -271,22 +271,6 @@ def plan_points(now: Kpis, initiatives: list[dict[str, Any]], highlight: list[di
     if not points:
         points.append({"code": "keep_course"})  # nothing to fix or scale: say so, never an empty plan
     return points
-
-
-def next_occurrence(on_date: dt.date, recurs_yearly: bool, after: dt.date, rule: str | None = None) -> dt.date | None:
-    """The first date on or after `after` a key date falls on: from its yearly rule when it has one."""
-    if rule:
-        return market_calendar.next_on_or_after(rule, after)
-    if not recurs_yearly:
-        return on_date if on_date >= after else None
-    for year in (after.year, after.year + 1):
-        try:
-            candidate = on_date.replace(year=year)
-        except ValueError:
-            candidate = dt.date(year, 2, 28)
-        if candidate >= after:
-            return candidate
-    return None
 
 
 def upcoming(key_dates: list[dict[str, Any]], first: dt.date, last: dt.date,
