@@ -91,14 +91,12 @@ def persist_findings(engine: Engine, client_ids: Sequence[int], day: dt.date,
                    Finding.ack_note)
             .where(Finding.client_id.in_(ids), Finding.day < day, Finding.status != FindingStatus.RESOLVED)
         ).all()
-        earlier_status = {(r.client_id, r.account_id, r.subject, r.detector): r.status for r in earlier}
-        acknowledged = {(r.client_id, r.account_id, r.subject, r.detector): r for r in earlier
-                        if r.status is FindingStatus.ACKNOWLEDGED}
-        earlier_severity = {(r.client_id, r.account_id, r.subject, r.detector): r.severity for r in earlier}
+        before = {(r.client_id, r.account_id, r.subject, r.detector): r for r in earlier}
         now = utcnow()
         for row in rows:
             problem = tuple(row[k] for k in PROBLEM)
-            ack = acknowledged.get(problem)
+            previous = before.get(problem)
+            ack = previous if previous is not None and previous.status is FindingStatus.ACKNOWLEDGED else None
             row["status"] = FindingStatus.ACKNOWLEDGED if ack is not None else FindingStatus.OPEN
             row["acknowledged_at"] = ack.acknowledged_at if ack is not None else None
             row["acknowledged_by"] = ack.acknowledged_by if ack is not None else None
@@ -107,10 +105,10 @@ def persist_findings(engine: Engine, client_ids: Sequence[int], day: dt.date,
             row["updated_at"] = now
             if problem in today_keys:
                 continue
-            carried = problem in earlier_status
+            carried = previous is not None
             result.carried += carried
             result.new += not carried
-            if row["severity"] is Severity.CRITICAL and earlier_severity.get(problem) is not Severity.CRITICAL:
+            if row["severity"] is Severity.CRITICAL and (previous is None or previous.severity is not Severity.CRITICAL):
                 result.new_critical.append({
                     "client_id": row["client_id"], "account_id": row["account_id"],
                     "campaign_id": row["campaign_id"], "subject": row["subject"], "detector": row["detector"],

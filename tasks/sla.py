@@ -414,7 +414,7 @@ def request_lines(group: Sequence[RequestAlert], info: ClientInfo) -> list[str]:
     first = group[0]
     lines = [f"{first.reference}: {first.title}"]
     for a in group:
-        values = {"stage": gettext_(internal_mail.STAGE_LABELS[a.stage]), "due": internal_mail.when(a.due_at, info.window.zone)}
+        values = {"stage": internal_mail.stage(a.stage), "due": internal_mail.when(a.due_at, info.window.zone)}
         lines.append((gettext_("%(stage)s: was due %(due)s, overdue") if a.kind == "breach"
                       else gettext_("%(stage)s: due %(due)s")) % values)
     lines.append(gettext_("%(tier)s client; deadlines count business hours %(start)s–%(end)s %(zone)s") % {
@@ -436,7 +436,7 @@ def request_messages(alerts: Sequence[RequestAlert], clients: dict[int, ClientIn
         shown = [a for a in group if a.kind == "breach"] if breach else group
         with i18n.use(info.am_language):
             separator = gettext_(N_(", "))
-            stages = separator.join(gettext_(internal_mail.STAGE_LABELS[a.stage]) for a in shown)
+            stages = separator.join(internal_mail.stage(a.stage) for a in shown)
             values = {"client": info.name, "reference": first.reference, "stages": stages,
                       "due": internal_mail.when(first.due_at, info.window.zone)}
             if breach:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -52,7 +52,7 @@ class TierVerdict:
     spend_usd: Decimal | None
     months: int
     reason: str
-    facts: Mapping[str, Any] = field(default_factory=dict)
+    facts: Mapping[str, Any]  # what reason_in() words in the reader's language
 
 
 def _points(value: Decimal | int, steps: tuple[tuple[Any, int], ...]) -> int:
@@ -156,7 +156,7 @@ class TierChange:
     after: Tier
     override: Tier | None
     reason: str
-    facts: Mapping[str, Any] = field(default_factory=dict)
+    facts: Mapping[str, Any]  # what reason_in() words in the reader's language
 
 
 def recompute(session: Session, as_of: dt.date, now: dt.datetime,
@@ -200,7 +200,7 @@ def change_messages(session: Session, changes: Sequence[TierChange], as_of: dt.d
             listed = [{"client": names[c.client_id], "before": internal_mail.tier(c.before.value),
                        "after": internal_mail.tier(c.after.value),
                        "override": internal_mail.tier(c.override.value) if c.override else None,
-                       "reason": reason_in(c.facts) if c.facts else c.reason} for c in by_am[am.id]]
+                       "reason": reason_in(c.facts)} for c in by_am[am.id]]
             subject = ngettext_("Tier change for %(num)s of your clients", "Tier changes for %(num)s of your clients",
                                 n) % {"num": n}
         ctx = {"as_of": as_of, "changes": listed, "language": language}

@@ -21,6 +21,7 @@ from rich.table import Table
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
+from cadence.cli.output import parse_day
 from cadence.settings import get_settings
 from cadence.wiring import ready_engine
 from models import OutboundMessage
@@ -94,12 +95,7 @@ def run_flows(as_of: dt.date) -> list[tuple[str, str]]:
 
 
 def _as_of(value: str | None) -> dt.date:
-    if value is None:
-        return dt.datetime.now(get_settings().zone).date()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise CadenceError(f"--as-of must be a date like 2026-11-25, got {value!r}") from None
+    return parse_day(value, "--as-of") or dt.datetime.now(get_settings().zone).date()
 
 
 def _generate(engine: Engine, as_of: dt.date, seed: int, clients: int, days: int, replace: bool) -> DemoSummary:

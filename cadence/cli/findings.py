@@ -12,7 +12,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cadence.cli.output import console, print_table
+from cadence.cli.output import console, parse_day, print_table, short
 from cadence.wiring import ready_engine
 from models import AdAccount, Campaign, Client, Finding
 from models.base import utcnow
@@ -27,20 +27,6 @@ Status = Enum("Status", {v.name: v.value for v in FindingStatus}, type=str)  # t
 Level = Enum("Level", {v.name: v.value for v in Severity}, type=str)  # type: ignore[misc]
 UNRESOLVED = (FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED)
 SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
-
-
-def _short(text: str | None, width: int) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _day(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise CadenceError(f"--day must be a date like 2026-11-25, got {value!r}") from None
 
 
 def _subject(campaign: str | None, subject: str) -> str:
@@ -58,7 +44,7 @@ def list_findings(
     limit: int = typer.Option(200, "--limit", min=1, help="at most this many, most severe first"),
 ) -> None:
     """Findings of one swept day, most severe first, with the client, account and subject in full."""
-    wanted_day = _day(day)
+    wanted_day = parse_day(day, "--day")
     with Session(ready_engine()) as s:
         if client:
             known = set(s.scalars(select(Client.slug).where(Client.slug.in_(client))))
@@ -96,7 +82,7 @@ def list_findings(
         column.no_wrap = True
     for f, slug, account, campaign in rows[:limit]:
         table.add_row(str(f.id), f.severity.value, f.status.value, slug, account, _subject(campaign, f.subject),
-                      f.detector, _short(f.recommendation, 70))
+                      f.detector, short(f.recommendation, 70))
     print_table(out, table)
     counts: dict[str, int] = {}
     for f, *_ in rows:

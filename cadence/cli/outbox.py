@@ -10,7 +10,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cadence.cli.output import console, print_table
+from cadence.cli.output import console, print_table, short
 from cadence.wiring import get_transport, ready_engine
 from models import MessageReview, OutboundMessage, Staff
 from models.base import utcnow
@@ -23,11 +23,6 @@ app = typer.Typer(help="The outbox of messages: list, show, send, retry, release
                   no_args_is_help=True)
 # Names, notes and addresses are data: printed as given, never read as Rich markup or :emoji: codes.
 out = console()
-
-
-def _short(text: str | None, width: int) -> str:
-    text = (text or "").replace("\n", " ")
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _when(value) -> str:
@@ -51,8 +46,8 @@ def list_messages(
     table.columns[1].no_wrap, table.columns[1].min_width = True, len(MessageStatus.AWAITING_APPROVAL.value)
     for m in rows:
         table.add_row(str(m.id), m.status.value, "crisis" if m.is_crisis else "", m.kind, m.recipient,
-                      _short(m.subject, 40), str(m.attempts), _when(m.next_attempt_at or m.hold_until),
-                      _short(m.last_error or m.hold_reason, 50))
+                      short(m.subject, 40), str(m.attempts), _when(m.next_attempt_at or m.hold_until),
+                      short(m.last_error or m.hold_reason, 50))
     if rows:
         print_table(out, table)
     else:

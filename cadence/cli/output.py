@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from rich.console import Console
 from rich.table import Table
+
+from tasks.errors import CadenceError
 
 
 def console() -> Console:
@@ -18,3 +22,19 @@ def print_table(out: Console, table: Table) -> None:
         return
     width = max(out.measure(table, options=out.options.update(max_width=10_000)).maximum, 40)
     Console(highlight=False, markup=False, emoji=False, width=width, file=out.file).print(table)
+
+
+def short(text: str | None, width: int) -> str:
+    """Text on one line, cut with an ellipsis at `width` characters."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def parse_day(value: str | None, option: str) -> dt.date | None:
+    """A YYYY-MM-DD option value as a date (None stays None); anything else is a one-line error naming `option`."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CadenceError(f"{option} must be a date like 2026-11-25, got {value!r}") from None

@@ -21,7 +21,6 @@ import datetime as dt
 import difflib
 import inspect
 import json
-import os
 import time
 import typing
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from cadence.cli.output import parse_day
 from cadence.cli.prefect_ops import _healthy
 from cadence.settings import get_settings
 from tasks.errors import CadenceError
@@ -74,15 +74,6 @@ def resolve(name: str, prefect_yaml: Path = PREFECT_YAML):
     near = difflib.get_close_matches(name, list(known), n=1, cutoff=0.4)
     hint = f"did you mean {known[near[0]].name}? " if near else ""
     raise CadenceError(f"no flow {name!r} in prefect.yaml: {hint}valid: {', '.join(s.name for s in specs)}")
-
-
-def _as_of(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise CadenceError(f"--as-of must be a date like 2026-11-25, got {value!r}") from None
 
 
 def _param(text: str) -> tuple[str, Any]:
@@ -299,12 +290,11 @@ def run_command(
 ) -> None:
     """Run one flow of prefect.yaml now, as its deployment would, and print its state and summary."""
     spec = resolve(flow_name)
-    day = _as_of(as_of)
-    api = os.environ.get("PREFECT_API_URL") or None
+    day = parse_day(as_of, "--as-of")
     # Prefect's import is slow: names and dates are checked first.
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    api = api or _configured_api()
+    api = _configured_api()  # PREFECT_API_URL from the environment or Prefect's profile
     if api and not _healthy(api):
         raise CadenceError(f"no Prefect server answers at {api}: start it (`cadence server`), or unset "
                            "PREFECT_API_URL to run on a temporary local API")
