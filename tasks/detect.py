@@ -155,17 +155,14 @@ class SweepWindow:
     # metric -> (campaigns | accounts, WINDOW_DAYS): a row of that day left the metric blank (missing, not zero)
     missing: dict[str, np.ndarray]
     account_missing: dict[str, np.ndarray]
+    # (campaigns | accounts, WINDOW_DAYS) bool: a metric row arrived for that day, even an all-zero one
+    has_rows: np.ndarray
+    account_has_rows: np.ndarray
+    # (campaigns | accounts, WINDOW_DAYS) bool: it delivered that day (an impression, a click or spend)
+    volume: np.ndarray
+    account_volume: np.ndarray
     # (clients, WINDOW_DAYS): the client expects a peak that day; clients["peak_name"/"peak_uplift"] describe D's
     peak_days: np.ndarray
-    # (campaigns, WINDOW_DAYS) bool: a metric row arrived for that day, even an all-zero one
-    has_rows: np.ndarray | None = None
-
-    def account_rows(self) -> np.ndarray:
-        """(accounts, WINDOW_DAYS) bool: some metric row of the account arrived for that day."""
-        if self.has_rows is None:
-            return np.zeros((len(self.accounts), WINDOW_DAYS), dtype=bool)
-        return _group_sum(self.has_rows.astype(np.float64), self.campaigns["account_pos"].to_numpy(),
-                          len(self.accounts)) > 0
 
     def known(self, metrics: tuple[str, ...], start: np.ndarray | int, length: np.ndarray | int,
               level: str = "campaign") -> np.ndarray:
@@ -485,13 +482,21 @@ def prepare_window(metrics: pd.DataFrame | None, campaigns: pd.DataFrame | None,
     # An account's data begins with its first metric row: days before it are unknown, not days without spend.
     acc["life"] = _group_max(first_row, account_pos, len(acc))
     peak_days = _peak_table(peaks, cli, day_number)
+    account_cube = {m: _group_sum(cube[m], account_pos, len(acc)) for m in METRICS}
     return SweepWindow(day=day_ts, campaigns=universe, accounts=acc, clients=cli, thresholds=thresholds,
-                       cube=cube, account_cube={m: _group_sum(cube[m], account_pos, len(acc)) for m in METRICS},
+                       cube=cube, account_cube=account_cube,
                        bad_rows=_bad_rows(metrics, code, offsets, counted, rows), missing=missing,
                        account_missing={m: _group_sum(missing[m].astype(np.float64), account_pos, len(acc)) > 0
                                         if missing[m].any() else np.zeros((len(acc), WINDOW_DAYS), dtype=bool)
                                         for m in METRICS},
-                       peak_days=peak_days, has_rows=has_rows)
+                       has_rows=has_rows,
+                       account_has_rows=_group_sum(has_rows.astype(np.float64), account_pos, len(acc)) > 0,
+                       volume=_delivered(cube), account_volume=_delivered(account_cube), peak_days=peak_days)
+
+
+def _delivered(cube: dict[str, np.ndarray]) -> np.ndarray:
+    """Which (row, day) cells delivered: an impression, a click or spend."""
+    return (cube["impressions"] > 0) | (cube["clicks"] > 0) | (cube["spend"] > 0)
 
 
 def _window(matrix: np.ndarray, start: np.ndarray | int, length: np.ndarray | int, how: str = "sum") -> np.ndarray:
@@ -985,7 +990,7 @@ def _anomalies(w: SweepWindow, level: str) -> pd.DataFrame:
     weeks = w.ints("anomaly_weeks", 1, max_weeks, level)
     need = np.minimum(w.ints("anomaly_min_weeks", 1, max_weeks, level), weeks)
     columns = 7 * np.arange(1, max_weeks + 1)
-    volume = (cube["impressions"] > 0) | (cube["clicks"] > 0) | (cube["spend"] > 0)
+    volume = w.volume if campaign else w.account_volume
     gaps = np.logical_or.reduce([(w.missing if campaign else w.account_missing)[m] for m in METRICS])
     client_pos = frame["client_pos"].to_numpy()
     peak_days = w.peak_days[client_pos] if len(w.peak_days) else np.zeros(volume.shape, dtype=bool)
@@ -1398,7 +1403,7 @@ def _plural(n: int, one: str, many: str) -> str:
 def detect_data_not_arrived(w: SweepWindow) -> pd.DataFrame:
     """An active account that reported on recent days but has no metric row at all on D: the import is late."""
     acc = w.accounts
-    present = w.account_rows()
+    present = w.account_has_rows
     gap = _gap(present)
     live = ~acc["status"].isin(["paused", "removed"]).to_numpy()
     idx = np.flatnonzero(live & (gap >= 1) & (gap < WINDOW_DAYS))
@@ -1449,10 +1454,10 @@ def detect_stopped_delivering(w: SweepWindow) -> pd.DataFrame:
 
     Every delivering campaign of an account stopped at once is also one account-level finding (folded later)."""
     camps, acc = w.campaigns, w.accounts
-    volume = (w.cube["impressions"] > 0) | (w.cube["clicks"] > 0) | (w.cube["spend"] > 0)
+    volume = w.volume
     blank_today = np.logical_or.reduce([w.missing[m][:, 0] for m in METRICS]) if len(camps) else np.zeros(0, bool)
     account_pos = camps["account_pos"].to_numpy()
-    arrived = w.account_rows()[:, 0]
+    arrived = w.account_has_rows[:, 0]
     account_off = acc["status"].isin(["paused", "removed"]).to_numpy()
     status = camps["status"].to_numpy(dtype=object)
     removed = status == "removed"
@@ -1474,7 +1479,7 @@ def detect_stopped_delivering(w: SweepWindow) -> pd.DataFrame:
     spent = np.where(volume[idx], w.cube["spend"][idx], 0.0)
     baseline = _divide(_window(spent, g, length), delivered)
     paused = status[idx] == "paused"
-    row_today = w.has_rows[idx, 0] if w.has_rows is not None else np.zeros(len(idx), bool)
+    row_today = w.has_rows[idx, 0]
     currency = _currency(w, campaigns=idx)
     evidence, words = [], []
     for i in range(len(idx)):
@@ -1497,8 +1502,7 @@ def detect_stopped_delivering(w: SweepWindow) -> pd.DataFrame:
     # The whole account went dark: its data arrived, nothing delivered, several campaigns stopped at once.
     active = idx[~paused]
     stops = np.bincount(account_pos[active], minlength=len(acc))
-    account_volume = (w.account_cube["impressions"] > 0) | (w.account_cube["clicks"] > 0) \
-        | (w.account_cube["spend"] > 0)
+    account_volume = w.account_volume
     dark = arrived & ~account_volume[:, 0] & (stops >= w.ints("stop_account_min_campaigns", 1, 10**9, "account"))
     accounts = np.flatnonzero(dark)
     if len(accounts):
