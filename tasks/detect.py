@@ -283,13 +283,9 @@ def _group_sum(matrix: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndar
     return out
 
 
-def _group_max(values: np.ndarray, groups: np.ndarray, n_groups: int, empty: int = -1) -> np.ndarray:
-    """Largest value per group (rows sorted by group), `empty` for groups without rows."""
-    out = np.full(n_groups, empty, dtype=np.asarray(values).dtype)
-    if len(groups):
-        starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
-        out[groups[starts]] = np.maximum.reduceat(values, starts, axis=0)
-    return out
+def _first_row(has_rows: np.ndarray) -> np.ndarray:
+    """Each row's earliest day with a metric row, as days before D; -1 for rows with none."""
+    return np.where(has_rows.any(axis=1), WINDOW_DAYS - 1 - np.argmax(has_rows[:, ::-1], axis=1), -1)
 
 
 def _campaign_table(campaigns: pd.DataFrame, day_number: int) -> pd.DataFrame:
@@ -472,7 +468,8 @@ def prepare_window(metrics: pd.DataFrame | None, campaigns: pd.DataFrame | None,
                            if blank.any() else np.zeros((n, WINDOW_DAYS), dtype=bool))
 
     has_rows = rows > 0
-    first_row = np.where(has_rows.any(axis=1), WINDOW_DAYS - 1 - np.argmax(has_rows[:, ::-1], axis=1), -1)
+    account_has_rows = _group_sum(has_rows.astype(np.float64), account_pos, len(acc)) > 0
+    first_row = _first_row(has_rows)
     created = universe["created_off"].to_numpy()
     # A campaign exists from its creation day, or from its first metric row when that is earlier or unknown.
     universe["life"] = np.fmax(np.where(np.isnan(created), -1, created), first_row).astype(np.int64)
@@ -480,7 +477,7 @@ def prepare_window(metrics: pd.DataFrame | None, campaigns: pd.DataFrame | None,
     acc["row_count"] = np.bincount(account_pos, weights=universe["row_count"].to_numpy(),
                                    minlength=len(acc)).astype(np.int64)
     # An account's data begins with its first metric row: days before it are unknown, not days without spend.
-    acc["life"] = _group_max(first_row, account_pos, len(acc))
+    acc["life"] = _first_row(account_has_rows)
     peak_days = _peak_table(peaks, cli, day_number)
     account_cube = {m: _group_sum(cube[m], account_pos, len(acc)) for m in METRICS}
     return SweepWindow(day=day_ts, campaigns=universe, accounts=acc, clients=cli, thresholds=thresholds,
@@ -490,7 +487,7 @@ def prepare_window(metrics: pd.DataFrame | None, campaigns: pd.DataFrame | None,
                                         if missing[m].any() else np.zeros((len(acc), WINDOW_DAYS), dtype=bool)
                                         for m in METRICS},
                        has_rows=has_rows,
-                       account_has_rows=_group_sum(has_rows.astype(np.float64), account_pos, len(acc)) > 0,
+                       account_has_rows=account_has_rows,
                        volume=_delivered(cube), account_volume=_delivered(account_cube), peak_days=peak_days)
 
 
