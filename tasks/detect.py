@@ -589,11 +589,15 @@ def _currency(w: SweepWindow, campaigns: np.ndarray | None = None, accounts: np.
     return [_text(v) or "" for v in w.accounts["currency"].to_numpy()[accounts]]
 
 
+def _account_stopped(w: SweepWindow) -> np.ndarray:
+    """Accounts switched off on purpose: paused or removed."""
+    return w.accounts["status"].isin(["paused", "removed"]).to_numpy()
+
+
 def _stopped(w: SweepWindow) -> np.ndarray:
     """Campaigns switched off on purpose, themselves or through their account."""
-    account_stopped = w.accounts["status"].isin(["paused", "removed"]).to_numpy()
     return w.campaigns["status"].isin(["paused", "removed"]).to_numpy() \
-        | account_stopped[w.campaigns["account_pos"].to_numpy()]
+        | _account_stopped(w)[w.campaigns["account_pos"].to_numpy()]
 
 
 def _records(**columns: Any) -> list[dict[str, Any]]:
@@ -996,7 +1000,7 @@ def _anomalies(w: SweepWindow, level: str) -> pd.DataFrame:
     usable = (np.arange(1, max_weeks + 1)[None, :] <= weeks[:, None]) & volume[:, columns] & ~gaps[:, columns] \
         & ~peak_days[:, columns] & (columns[None, :] <= frame["life"].to_numpy()[:, None])
     count = usable.sum(axis=1)
-    stopped = _stopped(w) if campaign else w.accounts["status"].isin(["paused", "removed"]).to_numpy()
+    stopped = _stopped(w) if campaign else _account_stopped(w)
     idx = np.flatnonzero(~stopped & volume[:, 0] & ~gaps[:, 0] & (count >= need))
     if not len(idx):
         return _empty()
@@ -1402,7 +1406,7 @@ def detect_data_not_arrived(w: SweepWindow) -> pd.DataFrame:
     acc = w.accounts
     present = w.account_has_rows
     gap = _gap(present)
-    live = ~acc["status"].isin(["paused", "removed"]).to_numpy()
+    live = ~_account_stopped(w)
     idx = np.flatnonzero(live & (gap >= 1) & (gap < WINDOW_DAYS))
     if not len(idx):
         return _empty()
@@ -1455,7 +1459,7 @@ def detect_stopped_delivering(w: SweepWindow) -> pd.DataFrame:
     blank_today = np.logical_or.reduce([w.missing[m][:, 0] for m in METRICS]) if len(camps) else np.zeros(0, bool)
     account_pos = camps["account_pos"].to_numpy()
     arrived = w.account_has_rows[:, 0]
-    account_off = acc["status"].isin(["paused", "removed"]).to_numpy()
+    account_off = _account_stopped(w)
     status = camps["status"].to_numpy(dtype=object)
     removed = status == "removed"
     gap = _gap(volume)
