@@ -1397,6 +1397,14 @@ def _before_gap(present: np.ndarray, gap: np.ndarray, days: np.ndarray) -> tuple
     return _window(present.astype(np.float64), np.minimum(gap, WINDOW_DAYS - 1), length), length
 
 
+def _spend_before_gap(present: np.ndarray, spend: np.ndarray, gap: np.ndarray,
+                      days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The usual daily spend before the gap: mean spend over the marked days among the `days` days ending on each
+    row's last marked day. Returns that mean (NaN without a marked day), the marked days and the window's length."""
+    marked, length = _before_gap(present, gap, days)
+    return _divide(_window(np.where(present, spend, 0.0), gap, length), marked), marked, length
+
+
 def _plural(n: int, one: str, many: str) -> str:
     return f"{n:,} {one if n == 1 else many}"
 
@@ -1419,9 +1427,7 @@ def detect_data_not_arrived(w: SweepWindow) -> pd.DataFrame:
         return _empty()
     # The usual day: the account's mean spend over the days it reported, up to its last day with data.
     base_days = w.ints("material_days", 1, WINDOW_DAYS - 1, level="account")[idx]
-    with_data, span = _before_gap(present[idx], g, base_days)
-    spent = np.where(present[idx], w.account_cube["spend"][idx], 0.0)
-    baseline = _divide(_window(spent, g, span), with_data)
+    baseline, with_data, _ = _spend_before_gap(present[idx], w.account_cube["spend"][idx], g, base_days)
     critical = g >= w.ints("freshness_critical_days", 1, WINDOW_DAYS, level="account")[idx]
     currency = _currency(w, accounts=idx)
     evidence, words = [], []
@@ -1474,11 +1480,10 @@ def detect_stopped_delivering(w: SweepWindow) -> pd.DataFrame:
     # A paused campaign is said once its pause is news (within the recent days), not every day for weeks.
     keep = (delivered >= np.minimum(w.ints("stop_min_days", 1, WINDOW_DAYS - 1)[idx], length)) \
         & ((status[idx] != "paused") | (g <= recent))
-    idx, g, delivered, length = idx[keep], g[keep], delivered[keep], length[keep]
+    idx, g = idx[keep], g[keep]
     if not len(idx):
         return _empty()
-    spent = np.where(volume[idx], w.cube["spend"][idx], 0.0)
-    baseline = _divide(_window(spent, g, length), delivered)
+    baseline, delivered, length = _spend_before_gap(volume[idx], w.cube["spend"][idx], g, recent[keep])
     paused = status[idx] == "paused"
     row_today = w.has_rows[idx, 0]
     currency = _currency(w, campaigns=idx)
@@ -1509,9 +1514,8 @@ def detect_stopped_delivering(w: SweepWindow) -> pd.DataFrame:
     if len(accounts):
         a_gap = _gap(account_volume[accounts])
         a_recent = w.ints("stop_recent_days", 1, WINDOW_DAYS - 1, "account")[accounts]
-        a_delivered, a_length = _before_gap(account_volume[accounts], a_gap, a_recent)
-        a_spent = np.where(account_volume[accounts], w.account_cube["spend"][accounts], 0.0)
-        a_baseline = _divide(_window(a_spent, a_gap, a_length), a_delivered)
+        a_baseline, _, _ = _spend_before_gap(account_volume[accounts], w.account_cube["spend"][accounts], a_gap,
+                                             a_recent)
         ids = camps["campaign_id"].to_numpy()
         a_currency = _currency(w, accounts=accounts)
         a_evidence, a_words = [], []
