@@ -1516,12 +1516,14 @@ def detect_stopped_delivering(w: SweepWindow) -> pd.DataFrame:
         a_recent = w.ints("stop_recent_days", 1, WINDOW_DAYS - 1, "account")[accounts]
         a_baseline, _, _ = _spend_before_gap(account_volume[accounts], w.account_cube["spend"][accounts], a_gap,
                                              a_recent)
-        ids = camps["campaign_id"].to_numpy()
+        # Campaigns are grouped by account and sorted by id within it, so each account's stopped ones are a slice.
+        stopped_ids = camps["campaign_id"].to_numpy()[active]
+        first = np.searchsorted(account_pos[active], accounts, side="left")
         a_currency = _currency(w, accounts=accounts)
         a_evidence, a_words = [], []
         for i, a in enumerate(accounts):
             k, cur, n = int(a_gap[i]), a_currency[i], int(stops[a])
-            mine = np.sort(ids[active[account_pos[active] == a]])
+            mine = stopped_ids[first[i] : first[i] + n]
             a_evidence.append({"campaigns_stopped": n, "campaigns": mine[:20].tolist(),
                                "last_day_with_delivery": _iso(w.day, k), "days_stopped": k,
                                "baseline_daily_spend": _num(a_baseline[i]), "currency": cur})
