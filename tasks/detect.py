@@ -1712,14 +1712,19 @@ def apply_materiality(w: SweepWindow, found: pd.DataFrame) -> pd.DataFrame:
         return found
     acc = w.accounts
     days = w.ints("material_days", 1, WINDOW_DAYS - 1, level="client")
-    client_spend = _group_sum(w.account_cube["spend"], acc["client_pos"].to_numpy(), len(w.clients))
-    recent = np.where(np.arange(WINDOW_DAYS)[None, :] >= 1, client_spend, 0.0)
-    recent = np.where(np.arange(WINDOW_DAYS)[None, :] <= days[:, None], recent, 0.0)
+    account_client = acc["client_pos"].to_numpy()
+    client_spend = _group_sum(w.account_cube["spend"], account_client, len(w.clients))
+    # The usual day: mean spend over the days the client spent among days D-1 .. D-days (NaN when it spent on none).
+    # Summed over whole rows with the other days zeroed, not with _window's slice: the order of the additions sets
+    # the last bit, and a mean of cents over an even count often sits on a half cent that the evidence rounds.
+    columns = np.arange(WINDOW_DAYS)[None, :]
+    recent = np.where((columns >= 1) & (columns <= days[:, None]), client_spend, 0.0)
     usual = _divide(recent.sum(axis=1), (recent > 0).sum(axis=1))
     share_at = w.client_values("material_share", "client")
     floor_at = w.client_values("material_floor", "client")
     account_pos = _positions(acc["account_id"].to_numpy(), found["account_id"].to_numpy()[critical])
-    client_pos = _positions(w.clients["client_id"].to_numpy(), found["client_id"].to_numpy()[critical])
+    # A finding's client is its account's (the account decides the client in prepare_window).
+    client_pos = np.where(account_pos >= 0, account_client[account_pos], -1)
     currency = acc["currency"].to_numpy(dtype=object)
     detectors = found["detector"].to_numpy(dtype=object)
     evidences, severity = found["evidence"].tolist(), found["severity"].tolist()
