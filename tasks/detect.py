@@ -1630,10 +1630,11 @@ def fold_root_causes(found: pd.DataFrame) -> pd.DataFrame:
             if not folded:
                 continue
             taken.update(folded)
-            ids = sorted({int(v) for v in found.loc[folded, "campaign_id"].dropna()})
+            touched_ids = {int(v) for v in found.loc[folded, "campaign_id"].dropna()}
             for i in folded:  # a folded account-level cause brings its own campaigns along
                 inner = found.at[i, "evidence"].get("folded") if isinstance(found.at[i, "evidence"], dict) else None
-                ids = sorted(set(ids) | set(inner.get("campaigns", []) if inner else []))
+                touched_ids.update(inner.get("campaigns", []) if inner else [])
+            ids = sorted(touched_ids)
             detectors = found.loc[folded, "detector"].value_counts().sort_index()
             evidence = dict(cause_ev) if isinstance(cause_ev, dict) else {}
             evidence["folded"] = {"count": len(ids), "campaigns": ids[:20],
@@ -1658,11 +1659,14 @@ def _fold_campaign_conversion_drops(found: pd.DataFrame) -> pd.DataFrame:
     if not len(anomalies) or hosts.empty:
         return found
     host_of = {int(c): i for i, c in zip(hosts.index, hosts["campaign_id"], strict=True)}
+    # Only the anomalies of campaigns that have a host reach the loop.
+    anomaly_campaigns = found.loc[anomalies, "campaign_id"].to_numpy(dtype=np.int64)
+    anomalies = anomalies[np.isin(anomaly_campaigns, hosts["campaign_id"].to_numpy(dtype=np.int64))]
     drop = []
     for i in anomalies:
-        host = host_of.get(int(found.at[i, "campaign_id"]))
+        host = host_of[int(found.at[i, "campaign_id"])]
         moves = _moves(found.at[i, "evidence"])
-        if host is None or not moves or not moves <= CONVERSION_DROPS:
+        if not moves or not moves <= CONVERSION_DROPS:
             continue
         evidence = dict(found.at[host, "evidence"])
         evidence["joined"] = {"anomaly": found.at[i, "evidence"]}  # the campaign's own finding, not a cause's
