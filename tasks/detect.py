@@ -994,11 +994,11 @@ def _anomalies(w: SweepWindow, level: str) -> pd.DataFrame:
     volume = w.volume if campaign else w.account_volume
     gaps = np.logical_or.reduce([(w.missing if campaign else w.account_missing)[m] for m in METRICS])
     client_pos = frame["client_pos"].to_numpy()
-    peak_days = w.peak_days[client_pos] if len(w.peak_days) else np.zeros(volume.shape, dtype=bool)
+    baseline_peaks = w.peak_days[:, columns][client_pos]  # only the baseline weeks' columns, not all 56
     # Zero-volume days say nothing about the usual level (paused, capped, not yet live), days with a blank metric
     # say nothing at all, days before the subject existed were not days at all, and a peak is not the usual: all out.
     usable = (np.arange(1, max_weeks + 1)[None, :] <= weeks[:, None]) & volume[:, columns] & ~gaps[:, columns] \
-        & ~peak_days[:, columns] & (columns[None, :] <= frame["life"].to_numpy()[:, None])
+        & ~baseline_peaks & (columns[None, :] <= frame["life"].to_numpy()[:, None])
     count = usable.sum(axis=1)
     stopped = _stopped(w) if campaign else _account_stopped(w)
     idx = np.flatnonzero(~stopped & volume[:, 0] & ~gaps[:, 0] & (count >= need))
@@ -1010,7 +1010,7 @@ def _anomalies(w: SweepWindow, level: str) -> pd.DataFrame:
         return w.client_values(key, level)[idx]
 
     spike, drop, min_z = value("anomaly_spike"), value("anomaly_drop"), value("anomaly_min_z")
-    peak = peak_days[idx, 0]
+    peak = w.peak_days[client_pos[idx], 0]
     uplift = np.where(peak, w.clients["peak_uplift"].to_numpy(dtype="float64")[client_pos[idx]], np.nan)
     known = np.isfinite(uplift)
     # The level D is expected at, as a multiple of the usual one; the thresholds then apply to today / expected.
