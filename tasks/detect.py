@@ -155,17 +155,14 @@ class SweepWindow:
     # metric -> (campaigns | accounts, WINDOW_DAYS): a row of that day left the metric blank (missing, not zero)
     missing: dict[str, np.ndarray]
     account_missing: dict[str, np.ndarray]
+    # (campaigns | accounts, WINDOW_DAYS) bool: a metric row arrived for that day, even an all-zero one
+    has_rows: np.ndarray
+    account_has_rows: np.ndarray
+    # (campaigns | accounts, WINDOW_DAYS) bool: it delivered that day (an impression, a click or spend)
+    volume: np.ndarray
+    account_volume: np.ndarray
     # (clients, WINDOW_DAYS): the client expects a peak that day; clients["peak_name"/"peak_uplift"] describe D's
     peak_days: np.ndarray
-    # (campaigns, WINDOW_DAYS) bool: a metric row arrived for that day, even an all-zero one
-    has_rows: np.ndarray | None = None
-
-    def account_rows(self) -> np.ndarray:
-        """(accounts, WINDOW_DAYS) bool: some metric row of the account arrived for that day."""
-        if self.has_rows is None:
-            return np.zeros((len(self.accounts), WINDOW_DAYS), dtype=bool)
-        return _group_sum(self.has_rows.astype(np.float64), self.campaigns["account_pos"].to_numpy(),
-                          len(self.accounts)) > 0
 
     def known(self, metrics: tuple[str, ...], start: np.ndarray | int, length: np.ndarray | int,
               level: str = "campaign") -> np.ndarray:
@@ -286,13 +283,9 @@ def _group_sum(matrix: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndar
     return out
 
 
-def _group_max(values: np.ndarray, groups: np.ndarray, n_groups: int, empty: int = -1) -> np.ndarray:
-    """Largest value per group (rows sorted by group), `empty` for groups without rows."""
-    out = np.full(n_groups, empty, dtype=np.asarray(values).dtype)
-    if len(groups):
-        starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
-        out[groups[starts]] = np.maximum.reduceat(values, starts, axis=0)
-    return out
+def _first_row(has_rows: np.ndarray) -> np.ndarray:
+    """Each row's earliest day with a metric row, as days before D; -1 for rows with none."""
+    return np.where(has_rows.any(axis=1), WINDOW_DAYS - 1 - np.argmax(has_rows[:, ::-1], axis=1), -1)
 
 
 def _campaign_table(campaigns: pd.DataFrame, day_number: int) -> pd.DataFrame:
@@ -475,7 +468,8 @@ def prepare_window(metrics: pd.DataFrame | None, campaigns: pd.DataFrame | None,
                            if blank.any() else np.zeros((n, WINDOW_DAYS), dtype=bool))
 
     has_rows = rows > 0
-    first_row = np.where(has_rows.any(axis=1), WINDOW_DAYS - 1 - np.argmax(has_rows[:, ::-1], axis=1), -1)
+    account_has_rows = _group_sum(has_rows.astype(np.float64), account_pos, len(acc)) > 0
+    first_row = _first_row(has_rows)
     created = universe["created_off"].to_numpy()
     # A campaign exists from its creation day, or from its first metric row when that is earlier or unknown.
     universe["life"] = np.fmax(np.where(np.isnan(created), -1, created), first_row).astype(np.int64)
@@ -483,15 +477,23 @@ def prepare_window(metrics: pd.DataFrame | None, campaigns: pd.DataFrame | None,
     acc["row_count"] = np.bincount(account_pos, weights=universe["row_count"].to_numpy(),
                                    minlength=len(acc)).astype(np.int64)
     # An account's data begins with its first metric row: days before it are unknown, not days without spend.
-    acc["life"] = _group_max(first_row, account_pos, len(acc))
+    acc["life"] = _first_row(account_has_rows)
     peak_days = _peak_table(peaks, cli, day_number)
+    account_cube = {m: _group_sum(cube[m], account_pos, len(acc)) for m in METRICS}
     return SweepWindow(day=day_ts, campaigns=universe, accounts=acc, clients=cli, thresholds=thresholds,
-                       cube=cube, account_cube={m: _group_sum(cube[m], account_pos, len(acc)) for m in METRICS},
+                       cube=cube, account_cube=account_cube,
                        bad_rows=_bad_rows(metrics, code, offsets, counted, rows), missing=missing,
                        account_missing={m: _group_sum(missing[m].astype(np.float64), account_pos, len(acc)) > 0
                                         if missing[m].any() else np.zeros((len(acc), WINDOW_DAYS), dtype=bool)
                                         for m in METRICS},
-                       peak_days=peak_days, has_rows=has_rows)
+                       has_rows=has_rows,
+                       account_has_rows=account_has_rows,
+                       volume=_delivered(cube), account_volume=_delivered(account_cube), peak_days=peak_days)
+
+
+def _delivered(cube: dict[str, np.ndarray]) -> np.ndarray:
+    """Which (row, day) cells delivered: an impression, a click or spend."""
+    return (cube["impressions"] > 0) | (cube["clicks"] > 0) | (cube["spend"] > 0)
 
 
 def _window(matrix: np.ndarray, start: np.ndarray | int, length: np.ndarray | int, how: str = "sum") -> np.ndarray:
@@ -587,11 +589,15 @@ def _currency(w: SweepWindow, campaigns: np.ndarray | None = None, accounts: np.
     return [_text(v) or "" for v in w.accounts["currency"].to_numpy()[accounts]]
 
 
+def _account_stopped(w: SweepWindow) -> np.ndarray:
+    """Accounts switched off on purpose: paused or removed."""
+    return w.accounts["status"].isin(["paused", "removed"]).to_numpy()
+
+
 def _stopped(w: SweepWindow) -> np.ndarray:
     """Campaigns switched off on purpose, themselves or through their account."""
-    account_stopped = w.accounts["status"].isin(["paused", "removed"]).to_numpy()
     return w.campaigns["status"].isin(["paused", "removed"]).to_numpy() \
-        | account_stopped[w.campaigns["account_pos"].to_numpy()]
+        | _account_stopped(w)[w.campaigns["account_pos"].to_numpy()]
 
 
 def _records(**columns: Any) -> list[dict[str, Any]]:
@@ -985,16 +991,16 @@ def _anomalies(w: SweepWindow, level: str) -> pd.DataFrame:
     weeks = w.ints("anomaly_weeks", 1, max_weeks, level)
     need = np.minimum(w.ints("anomaly_min_weeks", 1, max_weeks, level), weeks)
     columns = 7 * np.arange(1, max_weeks + 1)
-    volume = (cube["impressions"] > 0) | (cube["clicks"] > 0) | (cube["spend"] > 0)
+    volume = w.volume if campaign else w.account_volume
     gaps = np.logical_or.reduce([(w.missing if campaign else w.account_missing)[m] for m in METRICS])
     client_pos = frame["client_pos"].to_numpy()
-    peak_days = w.peak_days[client_pos] if len(w.peak_days) else np.zeros(volume.shape, dtype=bool)
+    baseline_peaks = w.peak_days[:, columns][client_pos]  # only the baseline weeks' columns, not all 56
     # Zero-volume days say nothing about the usual level (paused, capped, not yet live), days with a blank metric
     # say nothing at all, days before the subject existed were not days at all, and a peak is not the usual: all out.
     usable = (np.arange(1, max_weeks + 1)[None, :] <= weeks[:, None]) & volume[:, columns] & ~gaps[:, columns] \
-        & ~peak_days[:, columns] & (columns[None, :] <= frame["life"].to_numpy()[:, None])
+        & ~baseline_peaks & (columns[None, :] <= frame["life"].to_numpy()[:, None])
     count = usable.sum(axis=1)
-    stopped = _stopped(w) if campaign else w.accounts["status"].isin(["paused", "removed"]).to_numpy()
+    stopped = _stopped(w) if campaign else _account_stopped(w)
     idx = np.flatnonzero(~stopped & volume[:, 0] & ~gaps[:, 0] & (count >= need))
     if not len(idx):
         return _empty()
@@ -1004,7 +1010,7 @@ def _anomalies(w: SweepWindow, level: str) -> pd.DataFrame:
         return w.client_values(key, level)[idx]
 
     spike, drop, min_z = value("anomaly_spike"), value("anomaly_drop"), value("anomaly_min_z")
-    peak = peak_days[idx, 0]
+    peak = w.peak_days[client_pos[idx], 0]
     uplift = np.where(peak, w.clients["peak_uplift"].to_numpy(dtype="float64")[client_pos[idx]], np.nan)
     known = np.isfinite(uplift)
     # The level D is expected at, as a multiple of the usual one; the thresholds then apply to today / expected.
@@ -1391,6 +1397,14 @@ def _before_gap(present: np.ndarray, gap: np.ndarray, days: np.ndarray) -> tuple
     return _window(present.astype(np.float64), np.minimum(gap, WINDOW_DAYS - 1), length), length
 
 
+def _spend_before_gap(present: np.ndarray, spend: np.ndarray, gap: np.ndarray,
+                      days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The usual daily spend before the gap: mean spend over the marked days among the `days` days ending on each
+    row's last marked day. Returns that mean (NaN without a marked day), the marked days and the window's length."""
+    marked, length = _before_gap(present, gap, days)
+    return _divide(_window(np.where(present, spend, 0.0), gap, length), marked), marked, length
+
+
 def _plural(n: int, one: str, many: str) -> str:
     return f"{n:,} {one if n == 1 else many}"
 
@@ -1398,9 +1412,9 @@ def _plural(n: int, one: str, many: str) -> str:
 def detect_data_not_arrived(w: SweepWindow) -> pd.DataFrame:
     """An active account that reported on recent days but has no metric row at all on D: the import is late."""
     acc = w.accounts
-    present = w.account_rows()
+    present = w.account_has_rows
     gap = _gap(present)
-    live = ~acc["status"].isin(["paused", "removed"]).to_numpy()
+    live = ~_account_stopped(w)
     idx = np.flatnonzero(live & (gap >= 1) & (gap < WINDOW_DAYS))
     if not len(idx):
         return _empty()
@@ -1413,9 +1427,7 @@ def detect_data_not_arrived(w: SweepWindow) -> pd.DataFrame:
         return _empty()
     # The usual day: the account's mean spend over the days it reported, up to its last day with data.
     base_days = w.ints("material_days", 1, WINDOW_DAYS - 1, level="account")[idx]
-    with_data, span = _before_gap(present[idx], g, base_days)
-    spent = np.where(present[idx], w.account_cube["spend"][idx], 0.0)
-    baseline = _divide(_window(spent, g, span), with_data)
+    baseline, with_data, _ = _spend_before_gap(present[idx], w.account_cube["spend"][idx], g, base_days)
     critical = g >= w.ints("freshness_critical_days", 1, WINDOW_DAYS, level="account")[idx]
     currency = _currency(w, accounts=idx)
     evidence, words = [], []
@@ -1449,11 +1461,11 @@ def detect_stopped_delivering(w: SweepWindow) -> pd.DataFrame:
 
     Every delivering campaign of an account stopped at once is also one account-level finding (folded later)."""
     camps, acc = w.campaigns, w.accounts
-    volume = (w.cube["impressions"] > 0) | (w.cube["clicks"] > 0) | (w.cube["spend"] > 0)
+    volume = w.volume
     blank_today = np.logical_or.reduce([w.missing[m][:, 0] for m in METRICS]) if len(camps) else np.zeros(0, bool)
     account_pos = camps["account_pos"].to_numpy()
-    arrived = w.account_rows()[:, 0]
-    account_off = acc["status"].isin(["paused", "removed"]).to_numpy()
+    arrived = w.account_has_rows[:, 0]
+    account_off = _account_stopped(w)
     status = camps["status"].to_numpy(dtype=object)
     removed = status == "removed"
     gap = _gap(volume)
@@ -1468,13 +1480,12 @@ def detect_stopped_delivering(w: SweepWindow) -> pd.DataFrame:
     # A paused campaign is said once its pause is news (within the recent days), not every day for weeks.
     keep = (delivered >= np.minimum(w.ints("stop_min_days", 1, WINDOW_DAYS - 1)[idx], length)) \
         & ((status[idx] != "paused") | (g <= recent))
-    idx, g, delivered, length = idx[keep], g[keep], delivered[keep], length[keep]
+    idx, g = idx[keep], g[keep]
     if not len(idx):
         return _empty()
-    spent = np.where(volume[idx], w.cube["spend"][idx], 0.0)
-    baseline = _divide(_window(spent, g, length), delivered)
+    baseline, delivered, length = _spend_before_gap(volume[idx], w.cube["spend"][idx], g, recent[keep])
     paused = status[idx] == "paused"
-    row_today = w.has_rows[idx, 0] if w.has_rows is not None else np.zeros(len(idx), bool)
+    row_today = w.has_rows[idx, 0]
     currency = _currency(w, campaigns=idx)
     evidence, words = [], []
     for i in range(len(idx)):
@@ -1497,22 +1508,22 @@ def detect_stopped_delivering(w: SweepWindow) -> pd.DataFrame:
     # The whole account went dark: its data arrived, nothing delivered, several campaigns stopped at once.
     active = idx[~paused]
     stops = np.bincount(account_pos[active], minlength=len(acc))
-    account_volume = (w.account_cube["impressions"] > 0) | (w.account_cube["clicks"] > 0) \
-        | (w.account_cube["spend"] > 0)
+    account_volume = w.account_volume
     dark = arrived & ~account_volume[:, 0] & (stops >= w.ints("stop_account_min_campaigns", 1, 10**9, "account"))
     accounts = np.flatnonzero(dark)
     if len(accounts):
         a_gap = _gap(account_volume[accounts])
         a_recent = w.ints("stop_recent_days", 1, WINDOW_DAYS - 1, "account")[accounts]
-        a_delivered, a_length = _before_gap(account_volume[accounts], a_gap, a_recent)
-        a_spent = np.where(account_volume[accounts], w.account_cube["spend"][accounts], 0.0)
-        a_baseline = _divide(_window(a_spent, a_gap, a_length), a_delivered)
-        ids = camps["campaign_id"].to_numpy()
+        a_baseline, _, _ = _spend_before_gap(account_volume[accounts], w.account_cube["spend"][accounts], a_gap,
+                                             a_recent)
+        # Campaigns are grouped by account and sorted by id within it, so each account's stopped ones are a slice.
+        stopped_ids = camps["campaign_id"].to_numpy()[active]
+        first = np.searchsorted(account_pos[active], accounts, side="left")
         a_currency = _currency(w, accounts=accounts)
         a_evidence, a_words = [], []
         for i, a in enumerate(accounts):
             k, cur, n = int(a_gap[i]), a_currency[i], int(stops[a])
-            mine = np.sort(ids[active[account_pos[active] == a]])
+            mine = stopped_ids[first[i] : first[i] + n]
             a_evidence.append({"campaigns_stopped": n, "campaigns": mine[:20].tolist(),
                                "last_day_with_delivery": _iso(w.day, k), "days_stopped": k,
                                "baseline_daily_spend": _num(a_baseline[i]), "currency": cur})
@@ -1619,10 +1630,11 @@ def fold_root_causes(found: pd.DataFrame) -> pd.DataFrame:
             if not folded:
                 continue
             taken.update(folded)
-            ids = sorted({int(v) for v in found.loc[folded, "campaign_id"].dropna()})
+            touched_ids = {int(v) for v in found.loc[folded, "campaign_id"].dropna()}
             for i in folded:  # a folded account-level cause brings its own campaigns along
                 inner = found.at[i, "evidence"].get("folded") if isinstance(found.at[i, "evidence"], dict) else None
-                ids = sorted(set(ids) | set(inner.get("campaigns", []) if inner else []))
+                touched_ids.update(inner.get("campaigns", []) if inner else [])
+            ids = sorted(touched_ids)
             detectors = found.loc[folded, "detector"].value_counts().sort_index()
             evidence = dict(cause_ev) if isinstance(cause_ev, dict) else {}
             evidence["folded"] = {"count": len(ids), "campaigns": ids[:20],
@@ -1647,11 +1659,14 @@ def _fold_campaign_conversion_drops(found: pd.DataFrame) -> pd.DataFrame:
     if not len(anomalies) or hosts.empty:
         return found
     host_of = {int(c): i for i, c in zip(hosts.index, hosts["campaign_id"], strict=True)}
+    # Only the anomalies of campaigns that have a host reach the loop.
+    anomaly_campaigns = found.loc[anomalies, "campaign_id"].to_numpy(dtype=np.int64)
+    anomalies = anomalies[np.isin(anomaly_campaigns, hosts["campaign_id"].to_numpy(dtype=np.int64))]
     drop = []
     for i in anomalies:
-        host = host_of.get(int(found.at[i, "campaign_id"]))
+        host = host_of[int(found.at[i, "campaign_id"])]
         moves = _moves(found.at[i, "evidence"])
-        if host is None or not moves or not moves <= CONVERSION_DROPS:
+        if not moves or not moves <= CONVERSION_DROPS:
             continue
         evidence = dict(found.at[host, "evidence"])
         evidence["joined"] = {"anomaly": found.at[i, "evidence"]}  # the campaign's own finding, not a cause's
@@ -1701,14 +1716,19 @@ def apply_materiality(w: SweepWindow, found: pd.DataFrame) -> pd.DataFrame:
         return found
     acc = w.accounts
     days = w.ints("material_days", 1, WINDOW_DAYS - 1, level="client")
-    client_spend = _group_sum(w.account_cube["spend"], acc["client_pos"].to_numpy(), len(w.clients))
-    recent = np.where(np.arange(WINDOW_DAYS)[None, :] >= 1, client_spend, 0.0)
-    recent = np.where(np.arange(WINDOW_DAYS)[None, :] <= days[:, None], recent, 0.0)
+    account_client = acc["client_pos"].to_numpy()
+    client_spend = _group_sum(w.account_cube["spend"], account_client, len(w.clients))
+    # The usual day: mean spend over the days the client spent among days D-1 .. D-days (NaN when it spent on none).
+    # Summed over whole rows with the other days zeroed, not with _window's slice: the order of the additions sets
+    # the last bit, and a mean of cents over an even count often sits on a half cent that the evidence rounds.
+    columns = np.arange(WINDOW_DAYS)[None, :]
+    recent = np.where((columns >= 1) & (columns <= days[:, None]), client_spend, 0.0)
     usual = _divide(recent.sum(axis=1), (recent > 0).sum(axis=1))
     share_at = w.client_values("material_share", "client")
     floor_at = w.client_values("material_floor", "client")
     account_pos = _positions(acc["account_id"].to_numpy(), found["account_id"].to_numpy()[critical])
-    client_pos = _positions(w.clients["client_id"].to_numpy(), found["client_id"].to_numpy()[critical])
+    # A finding's client is its account's (the account decides the client in prepare_window).
+    client_pos = np.where(account_pos >= 0, account_client[account_pos], -1)
     currency = acc["currency"].to_numpy(dtype=object)
     detectors = found["detector"].to_numpy(dtype=object)
     evidences, severity = found["evidence"].tolist(), found["severity"].tolist()
