@@ -15,15 +15,16 @@ import hashlib
 import hmac
 import json
 import threading
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from .local_http import LocalHTTPServer
 
 DEFAULT_TOKEN = "EAAfake-system-user-token"
 DEFAULT_BUSINESS = "9100000001"
@@ -167,7 +168,7 @@ def _uncursor(value: str) -> int:
     return int(base64.urlsafe_b64decode(value.encode()).decode())
 
 
-class FakeMetaGraph:
+class FakeMetaGraph(LocalHTTPServer):
     """Accounts, campaigns, ad sets and daily Insights in memory; report jobs advance one step per status poll."""
 
     def __init__(self, token: str = DEFAULT_TOKEN, business_id: str = DEFAULT_BUSINESS,
@@ -188,22 +189,7 @@ class FakeMetaGraph:
         self._script: deque[Scripted] = deque()
         self._lock = threading.Lock()
         self._next_job = 7_000_000_000
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._server.handle_error = lambda request, address: None
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> FakeMetaGraph:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     def add_account(self, id: str, name: str, **kw: Any) -> Account:  # noqa: A002 - the Graph's own word
         account = Account(id, name, **kw)

@@ -10,8 +10,10 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from .local_http import LocalHTTPServer
 
 KEY_ARG = "cadence_key"
 
@@ -110,7 +112,7 @@ def attachments_of(payload: dict[str, Any]) -> list[tuple[str, str | None, bytes
     return [(a["filename"], a.get("type"), base64.b64decode(a["content"])) for a in payload.get("attachments") or []]
 
 
-class FakeSendGrid:
+class FakeSendGrid(LocalHTTPServer):
     """Checks the Authorization header and the JSON shape; answers 202 with X-Message-Id unless scripted otherwise."""
 
     def __init__(self, api_key: str = "SG.fake-key", max_body_bytes: int = 30_000_000, keep_bodies: bool = True):
@@ -126,24 +128,11 @@ class FakeSendGrid:
         self._script: deque[Scripted] = deque()
         self._lock = threading.Lock()
         self._release = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        # A client killed mid-request (the exactly-once test) is expected; no traceback for its broken pipe.
-        self._server.handle_error = lambda request, address: None
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> FakeSendGrid:
-        self._thread.start()
-        return self
+        super().__init__(self._handler())
 
     def __exit__(self, *exc: object) -> None:
         self._release.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().__exit__(*exc)
 
     def script(self, *answers: Scripted) -> None:
         """Answer the next requests with these, in order; afterwards 202 again."""

@@ -11,9 +11,11 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from .local_http import LocalHTTPServer
 
 FIELDS = ("Date", "CampaignId", "CampaignName", "Impressions", "Clicks", "Cost", "Conversions", "Revenue")
 
@@ -52,7 +54,7 @@ class Scripted:
     body: str | None = None
 
 
-class FakeYandexDirect:
+class FakeYandexDirect(LocalHTTPServer):
     """Yandex Direct on 127.0.0.1: tokens, an agency's clients, offline reports 201 -> 202 -> 200, limits, errors."""
 
     def __init__(self, token: str = "y0_fake-token", *, offline_polls: int = 0, retry_in: int = 0,
@@ -72,21 +74,7 @@ class FakeYandexDirect:
         self.quota_errors = 0
         self._recent: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> FakeYandexDirect:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     def add_client(self, client: FakeClient) -> FakeClient:
         self.clients[client.login] = client
