@@ -12,6 +12,7 @@ import re
 import time
 import urllib.error
 from dataclasses import dataclass, field
+from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from http.client import HTTPException
@@ -199,6 +200,7 @@ class SendGridTransport:
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+EML_POLICY = email_policy.default.clone(utf8=True)
 
 
 @dataclass
@@ -231,7 +233,9 @@ class FileOutboxTransport:
             # On a multipart/alternative message this makes it multipart/mixed, the bodies staying the first part.
             maintype, _, subtype = item.mime_type.partition("/")
             message.add_attachment(item.content, maintype=maintype, subtype=subtype, filename=item.filename)
-        return message.as_bytes()
+        # UTF-8 headers (RFC 6532): the default policy's folding of encoded words drops the space at a fold
+        # ("10 рабочих дней" read back as "10 рабочихдней").
+        return message.as_bytes(policy=EML_POLICY)
 
     def send(self, envelope: Envelope) -> SendResult:
         try:

@@ -196,6 +196,18 @@ def test_the_file_outbox_sends_as_the_am_with_reply_to_date_and_a_stable_message
     assert resent["Message-ID"] == parsed["Message-ID"] and resent["From"] == parsed["From"]
 
 
+@pytest.mark.parametrize("subject", [
+    "[напишите первыми] ООО «Альтаир Геймс»: 10 рабочих дней без контакта",
+    "2026年11月28日站会：6个客户，其中1个需要关注 — 上海万象汽车销售有限公司 广州青橙互娱科技有限公司 北京清泉医疗健康有限公司",
+    "Tier changes for 3 of your clients: Summit Motors Inc., Lumen Foods Inc. and Bramble Direct Ltd are moving up",
+])
+def test_a_long_subject_reads_back_word_for_word_from_the_eml(subject):
+    raw = FileOutboxTransport(None, "cadence@agency.example").render(Envelope(1, "k", "c@client.example", subject,
+                                                                              "<p>x</p>", "x"))
+    assert email.message_from_bytes(raw, policy=email.policy.default)["Subject"] == subject
+    assert max(len(line) for line in raw.splitlines()) <= 998
+
+
 def test_the_checks_catch_a_robot_sender_and_missing_headers():
     robot = EmailMessage()
     robot["From"] = "Cadence <cadence@agency.example>"
