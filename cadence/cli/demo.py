@@ -22,6 +22,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
 from cadence.cli.output import parse_day
+from cadence.cli.prefect_ops import use_cadence_prefect_database
 from cadence.settings import get_settings
 from cadence.wiring import ready_engine
 from models import OutboundMessage
@@ -44,7 +45,7 @@ STAGES = {
 }
 
 
-def run_flows(as_of: dt.date) -> list[tuple[str, str]]:
+def run_flows(as_of: dt.date, history: str | None = None) -> list[tuple[str, str]]:
     """Run every flow for `as_of` as the schedules would, then dispatch; returns (flow, what it left where)."""
     from flows.crisis_escalation import crisis_escalation
     from flows.daily_sweep import daily_account_sweep
@@ -61,7 +62,9 @@ def run_flows(as_of: dt.date) -> list[tuple[str, str]]:
     now = dt.datetime.now(settings.zone)
     moment = now if now.date() == as_of else dt.datetime.combine(as_of, dt.time(9, 30), tzinfo=settings.zone)
     done: list[tuple[str, str]] = []
-    out.print("\n[bold]Running the flows[/] (a temporary Prefect API starts first; `cadence server` keeps history)")
+    started = dt.datetime.now(dt.UTC)
+    out.print("\n[bold]Running the flows[/] (a temporary Prefect API starts first; it records into "
+              f"{history or 'the Prefect database you configured'}, which `cadence server` shows)")
 
     sweep = daily_account_sweep(as_of=as_of, notify=True)  # the demo shows the mail whatever day it is run for
     findings = sum(chunk["findings"] for chunk in sweep["chunks"])
@@ -91,6 +94,12 @@ def run_flows(as_of: dt.date) -> list[tuple[str, str]]:
                            f"{states.get(MessageStatus.MANUAL, 0)} for the AM to deliver by phone or messenger, "
                            f"{states.get(MessageStatus.AWAITING_APPROVAL, 0)} awaiting the AM's approval "
                            "(`cadence outbox list --status awaiting_approval`)"))
+    from cadence.cli.prefect_ops import flush_run_history
+
+    task_runs, settled = flush_run_history(started)
+    done.append(("run history", f"{task_runs} task runs recorded{'' if settled else ' so far (still recording)'}"
+                                f" in {history or 'the configured Prefect database'}: `cadence server`, then "
+                                "http://127.0.0.1:4200/runs shows them and their artifacts"))
     return done
 
 
@@ -129,6 +138,7 @@ def demo_command(
     """Generate a realistic demo agency and run every flow for today."""
     settings = get_settings()
     day = _as_of(as_of)
+    history = None if generate_only else use_cadence_prefect_database()
     engine = ready_engine()
     database = make_url(settings.db_url).render_as_string(hide_password=True)
     manifest = manifest_path(settings.home.resolve())
@@ -150,7 +160,7 @@ def demo_command(
             f"the database already holds {held} clients that are not a Cadence demo: "
             "run `cadence demo --fresh` to replace them, or point CADENCE_DATABASE_URL elsewhere"
         )
-    flows = [] if generate_only else run_flows(day)
+    flows = [] if generate_only else run_flows(day, history)
     _print(body, flows, database, settings.outbox_path, settings.reports_path, manifest)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import json
 import os
@@ -11,6 +12,7 @@ import sys
 import threading
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -230,3 +232,41 @@ def serve_command(
         out.print(f"serving {len(deployments)} deployment(s) against {api_url}: "
                   + ", ".join(s.name for s in specs))
         serve(*deployments, limit=limit, print_starting_message=False)
+
+
+FINAL_STATES = ["COMPLETED", "FAILED", "CANCELLED", "CRASHED"]
+
+
+def flush_run_history(since: dt.datetime, settle: float = 2.0, timeout: float = 90.0) -> tuple[int, bool]:
+    """Before a temporary Prefect API stops: send the queued logs and events, then wait until the server has
+    recorded the task runs of every flow run since `since` (all final, the count settled); (task runs, settled).
+
+    Prefect records task runs from events, asynchronously: a temporary server stopped at once drops the last ones.
+    """
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=30)
+    EventsWorker.drain_all(timeout=30)
+    with get_client(sync_client=True) as client:
+        # The count endpoint has no client method; the client's own connection carries the auth header.
+        runs = client._client.post("/flow_runs/filter", json={"flow_runs": {"start_time": {"after_": since.isoformat()}},
+                                                              "limit": 200}).json()
+        where = {"flow_runs": {"id": {"any_": [r["id"] for r in runs]}}}
+
+        def count(**task_runs: Any) -> int:
+            return client._client.post("/task_runs/count", json={**where, "task_runs": task_runs}).json()
+
+        seen, steady_since, deadline = -1, time.monotonic(), time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            total = count()
+            pending = total - count(state={"type": {"any_": FINAL_STATES}})
+            if total != seen or pending:
+                seen, steady_since = total, time.monotonic()
+            elif time.monotonic() - steady_since >= settle:
+                return total, True
+            time.sleep(0.25)
+    return seen, False
