@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -80,10 +81,9 @@ def run_flows(as_of: dt.date, history: str | None = None) -> list[tuple[str, str
     standup_summary(as_of=as_of, dispatch=False)
     done.append(("standup-summary", "AM summaries and client updates in the outbox"))
     monthly_recap(as_of=as_of, dispatch=False)
-    done.append(("monthly-recap", f"{settings.reports_path / 'recap'} ({previous_month(as_of).label})"))
+    done.append(("monthly-recap", _reports_at("recap", previous_month(as_of).label)))
     quarterly_strategy_pack(as_of=as_of, dispatch=False)
-    done.append(("quarterly-strategy-pack", f"{settings.reports_path / 'strategy-pack'} "
-                                            f"({previous_quarter(as_of).label})"))
+    done.append(("quarterly-strategy-pack", _reports_at("strategy-pack", previous_quarter(as_of).label)))
     from cadence.wiring import get_transport
 
     dispatch(engine, get_transport())
@@ -101,6 +101,33 @@ def run_flows(as_of: dt.date, history: str | None = None) -> list[tuple[str, str
                                 f" in {history or 'the configured Prefect database'}: `cadence server`, then "
                                 "http://127.0.0.1:4200/runs shows them and their artifacts"))
     return done
+
+
+def _reports_at(kind: str, period: str) -> str:
+    """A report folder, and its address in a browser once `cadence server` runs."""
+    from tasks.reports.edges import report_link
+
+    folder = get_settings().reports_path / kind / period
+    return f"{folder} ({period}); in a browser, with `cadence server` running: {report_link(str(folder))}/"
+
+
+def _run_recorded(as_of: dt.date, history: str | None) -> list[tuple[str, str]]:
+    """Run the flows with Prefect's settings made here (Prefect reads the environment once, when imported)."""
+    from prefect.settings import (
+        PREFECT_API_DATABASE_CONNECTION_URL,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        temporary_settings,
+    )
+
+    updates: dict[Any, Any] = {}
+    if history:
+        updates[PREFECT_API_DATABASE_CONNECTION_URL] = os.environ[PREFECT_API_DATABASE_CONNECTION_URL.name]
+    if not os.environ.get(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.name):
+        # The first run creates and migrates that database before the temporary API answers: Prefect's 20 s is
+        # too short on a busy laptop.
+        updates[PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS] = 180
+    with temporary_settings(updates):
+        return run_flows(as_of, history)
 
 
 def _as_of(value: str | None) -> dt.date:
@@ -160,7 +187,7 @@ def demo_command(
             f"the database already holds {held} clients that are not a Cadence demo: "
             "run `cadence demo --fresh` to replace them, or point CADENCE_DATABASE_URL elsewhere"
         )
-    flows = [] if generate_only else run_flows(day, history)
+    flows = [] if generate_only else _run_recorded(day, history)
     _print(body, flows, database, settings.outbox_path, settings.reports_path, manifest)
 
 
