@@ -52,9 +52,9 @@ def test_duplicate_triggers_open_one_incident_then_the_form_acknowledges_and_adv
         assert "tracking broken" in incident.cause
         owner = s.get(Staff, incident.owner_id).email
 
-    done = incident_action(first["incident_id"], "acknowledge", owner, as_of=AT + dt.timedelta(minutes=10), send=False)
+    done = incident_action(incident_id=first["incident_id"], action="acknowledge", by=owner, as_of=AT + dt.timedelta(minutes=10), send=False)
     assert done == ["acknowledged"]
-    assert incident_action(first["incident_id"], "advance", owner, stage="facts",
+    assert incident_action(incident_id=first["incident_id"], action="advance", by=owner, stage="facts",
                            as_of=AT + dt.timedelta(minutes=20), send=False)[-1] == "stage facts"
     state = crisis_escalation(finding=critical, as_of=AT + dt.timedelta(hours=2), send=False, return_state=True)
     late = state.result()
