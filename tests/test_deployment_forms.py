@@ -109,3 +109,11 @@ def test_nearest_slugs_come_first():
     assert nearest("acme-shp", known)[0] == "acme-shop"
     assert "qingquan-shangmao" in nearest("qingquan", known)
     assert nearest("zzzz", known) == []
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_every_description_says_in_which_time_zone_its_times_are(name):
+    spec = SPECS[name]
+    zones = {s.schedule.timezone for s in spec.schedules} or {"Asia/Shanghai"}
+    assert all(f"{zone} time" in spec.description or f"({zone})" in spec.description for zone in zones), (
+        f"{name}: the Deployments page shows 'At 07:30 AM every day' with no zone: the description must say it")
