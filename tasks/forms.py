@@ -88,12 +88,12 @@ def moment_or_now(value: Any, now: dt.datetime, zone: str) -> dt.datetime:
     return value.astimezone(dt.timezone.utc)
 
 
-def local_stamp(moment: dt.datetime, zone: str) -> str:
-    """A moment as a run name shows it: the agency's wall clock with its offset, e.g. 2026-11-28T07:45+08."""
-    local = moment.astimezone(ZoneInfo(zone))
+def local_stamp(moment: dt.datetime, zone: str, sep: str = "T") -> str:
+    """A moment (naive: UTC) on a zone's wall clock with its offset, as run names show it: 2026-11-28T07:45+08."""
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)).astimezone(ZoneInfo(zone))
     offset = local.strftime("%z")
     offset = offset[:3] if offset.endswith("00") else f"{offset[:3]}:{offset[3:]}"
-    return f"{local:%Y-%m-%dT%H:%M}{offset}"
+    return f"{local:%Y-%m-%d}{sep}{local:%H:%M}{offset}"
 
 
 def nearest(word: str, known: Iterable[str], n: int = 3) -> list[str]:
