@@ -39,10 +39,10 @@ def list_messages(
 ) -> None:
     """Messages, newest first, one per line.
 
-    Columns: id (for show/send/retry/release/approve); status (queued, held, sent, manual = the AM delivers it by
-    phone or messenger, awaiting_approval, ...); crisis (a crisis notice: never held for business hours or
-    approval); kind; recipient; subject; tries (send attempts so far); next / hold until (the next attempt, or the
-    end of the hold, on the agency's clock with its UTC offset); last error (or why it is held).
+    id (for show, send, retry, release, approve); status (queued, held, sent, manual: the AM delivers it by hand)
+    crisis (yes: a crisis notice, never held for business hours or approval); kind; recipient; subject;
+    tries (send attempts so far); next / hold until (the next attempt or the end of the hold, agency time + offset)
+    last error (or why it is held)
     """
     with Session(ready_engine()) as s:
         query = select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(limit)
