@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from prefect import flow
 from prefect.runtime import flow_run
 
 from tasks.clock import agency_today
+from tasks.forms import TODAY, AgencyDay, Names, Notify, day_or_today, form, notify_choice
 from tasks.runners import sweep_task_runner
 from tasks.sweep import compose_digests, plan_chunks, publish_artifacts, should_notify, sweep_chunk
 
@@ -15,24 +17,33 @@ DEFAULT_CHUNK_CAMPAIGNS = 20_000
 
 
 def _run_name() -> str:
-    return f"sweep-{flow_run.parameters.get('as_of') or agency_today()}"
+    """The day swept (the agency's date), not the day of the run: sweep-2026-11-27 runs on the 28th."""
+    return f"sweep-{day_or_today(flow_run.parameters.get('as_of'), agency_today()) - dt.timedelta(days=1)}"
 
 
 @flow(name="daily-account-sweep", flow_run_name=_run_name, task_runner=sweep_task_runner(), log_prints=True)
 def daily_account_sweep(
-    as_of: dt.date | None = None,
-    clients: list[str] | None = None,
-    chunk_campaigns: int = DEFAULT_CHUNK_CAMPAIGNS,
-    notify: bool | None = None,
+    as_of: Annotated[AgencyDay, form(
+        "Run as on (agency date)", "YYYY-MM-DD or today (the agency's time zone, CADENCE_AGENCY_TIME_ZONE); "
+        "the sweep covers the day before it, the last complete day: today sweeps yesterday")] = TODAY,
+    clients: Annotated[Names, form(
+        "Clients", "client slugs to sweep (`cadence client list`); empty: every active client")] = (),
+    chunk_campaigns: Annotated[int, form(
+        "Campaigns per chunk", "how many campaigns one task sweeps at once; the default suits one machine", ge=1)
+    ] = DEFAULT_CHUNK_CAMPAIGNS,
+    notify: Annotated[Notify, form(
+        "Notify", "auto: digests and crisis events only when sweeping the latest day; yes: also for an earlier "
+        "day (a back-fill); no: findings and artifacts only")] = "auto",
 ) -> dict:
     """Sweep the last complete day before `as_of` (default: today in the agency's zone).
 
     A back-fill (an earlier day) writes its findings quietly: no digest, no crisis event, unless `notify`.
     """
     today = agency_today()
-    as_of = as_of or today
+    as_of = day_or_today(as_of, today)
+    clients = list(clients or []) or None
     day = as_of - dt.timedelta(days=1)
-    loud = should_notify(as_of, today, notify)
+    loud = should_notify(as_of, today, notify_choice(notify))
     chunks = plan_chunks(clients, chunk_campaigns)
     futures = [sweep_chunk.submit(chunk, day, index, loud) for index, chunk in enumerate(chunks)]
     results = [future.result() for future in futures]

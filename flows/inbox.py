@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from prefect import flow
 
+from tasks.forms import Names, form
 from tasks.inbox import configured_roots, import_inbox_file, list_inbox, publish_inbox_artifact
 
 
 @flow(name="inbox", log_prints=True)
-def inbox(roots: list[str] | None = None) -> dict:
+def inbox(roots: Annotated[Names, form(
+        "Folders or URLs", "where to look for exports; empty: $CADENCE_HOME/inbox and CADENCE_INBOX_URLS")] = ()
+          ) -> dict:
     """Import every waiting file (default roots: the settings' inbox folder and URLs), one at a time."""
-    files = list_inbox(roots or configured_roots())
+    files = list_inbox(list(roots or []) or configured_roots())
     results = [import_inbox_file(item) for item in files]
     publish_inbox_artifact(results)
     return {"files": len(results), "done": sum(r.outcome == "done" for r in results),

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from prefect import flow
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
 from models.base import utcnow
+from tasks.clock import agency_zone
+from tasks.forms import NOW, AgencyMoment, form, moment_or_now
 from tasks.messaging.edges import decide_messages, dispatch_outbox, publish_awaiting
 
 
@@ -37,9 +38,17 @@ def _run_name() -> str:
 
 
 @flow(name="message-approval", flow_run_name=_run_name, log_prints=True, retries=0)
-def message_approval(decision: ApprovalDecision, as_of: dt.datetime | None = None, send: bool = True) -> list[str]:
+def message_approval(
+    decision: Annotated[ApprovalDecision, form("Decision", "the message, what you decide, and who you are")],
+    as_of: Annotated[AgencyMoment, form(
+        "Decided at", "now, or YYYY-MM-DD HH:MM in the agency's time zone (for recording a decision made "
+        "earlier)")] = NOW,
+    send: Annotated[bool, form(
+        "Send now", "on: an approved message goes out at once, or when the client's business hours open; "
+        "off: it waits for the service watch")] = True,
+) -> list[str]:
     """Record the decision on each message (all or none), send what was approved, and list what still waits."""
-    as_of = (as_of or utcnow()).astimezone(dt.timezone.utc)
+    as_of = moment_or_now(as_of, utcnow(), agency_zone())
     done = decide_messages([decision.message_id, *decision.more_message_ids], decision.decision, decision.by,
                            as_of, decision.subject or None, decision.body or None, decision.note or None)
     if send and decision.decision != "reject":

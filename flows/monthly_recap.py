@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import Annotated
 
 from prefect import flow
 from prefect.runtime import flow_run
 
 from tasks.clock import agency_today
+from tasks.forms import TODAY, AgencyDay, Names, day_or_today, form
 from tasks.messaging.edges import dispatch_outbox
 from tasks.reports.edges import (
     DEFAULT_CHUNK_CLIENTS,
@@ -19,20 +20,31 @@ from tasks.reports.periods import previous_month
 
 
 def _run_name() -> str:
-    return f"recap-{previous_month(flow_run.parameters.get('as_of') or agency_today()).label}"
+    return f"recap-{previous_month(day_or_today(flow_run.parameters.get('as_of'), agency_today())).label}"
 
 
 @flow(name="monthly-recap", flow_run_name=_run_name, log_prints=True)
 def monthly_recap(
-    as_of: dt.date | None = None,
-    clients: list[str] | None = None,
-    chunk_clients: int = DEFAULT_CHUNK_CLIENTS,
-    pdf_workers: int | None = None,
-    send: bool = True,
-    dispatch: bool = True,
+    as_of: Annotated[AgencyDay, form(
+        "Run as on (agency date)", "YYYY-MM-DD or today (the agency's time zone); reports the last complete "
+        "month before that day")] = TODAY,
+    clients: Annotated[Names, form(
+        "Clients", "client slugs (`cadence client list`); empty: every active client")] = (),
+    chunk_clients: Annotated[int, form(
+        "Clients per chunk", "how many clients one task renders; the default suits one machine", ge=1)
+    ] = DEFAULT_CHUNK_CLIENTS,
+    pdf_workers: Annotated[int, form(
+        "PDF workers", "processes rendering PDFs at once; 0: one per core", ge=0)] = 0,
+    send: Annotated[bool, form(
+        "Compose emails", "on: queue each client's email (once: a re-run queues nothing twice); off: reports only")
+    ] = True,
+    dispatch: Annotated[bool, form(
+        "Dispatch", "on: send what is queued now (client mail still waits for business hours or an AM's "
+        "approval); off: leave it for the service watch")] = True,
 ) -> dict:
     """Recap the last complete month before `as_of` for every active client (or the named ones)."""
-    as_of = as_of or agency_today()
+    as_of = day_or_today(as_of, agency_today())
+    clients, pdf_workers = list(clients or []) or None, pdf_workers or None
     period = previous_month(as_of)
     chunks = plan_report_chunks("recap", clients, chunk_clients)
     # Chunks run one after another: each already renders its PDFs on every core.

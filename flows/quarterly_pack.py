@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import Annotated
 
 from prefect import flow
 from prefect.runtime import flow_run
 
 from tasks.clock import agency_today
+from tasks.forms import TODAY, AgencyDay, Names, day_or_today, form
 from tasks.messaging.edges import dispatch_outbox
 from tasks.reports.edges import (
     DEFAULT_CHUNK_CLIENTS,
@@ -19,20 +20,32 @@ from tasks.reports.periods import previous_quarter
 
 
 def _run_name() -> str:
-    return f"pack-{previous_quarter(flow_run.parameters.get('as_of') or agency_today()).label}"
+    return f"pack-{previous_quarter(day_or_today(flow_run.parameters.get('as_of'), agency_today())).label}"
 
 
 @flow(name="quarterly-strategy-pack", flow_run_name=_run_name, log_prints=True)
 def quarterly_strategy_pack(
-    as_of: dt.date | None = None,
-    clients: list[str] | None = None,
-    chunk_clients: int = DEFAULT_CHUNK_CLIENTS,
-    pdf_workers: int | None = None,
-    send: bool = True,
-    dispatch: bool = True,
+    as_of: Annotated[AgencyDay, form(
+        "Run as on (agency date)", "YYYY-MM-DD or today (the agency's time zone); reports the last complete "
+        "quarter before that day")] = TODAY,
+    clients: Annotated[Names, form(
+        "Clients", "client slugs (`cadence client list`); empty: strategic clients and those who asked for one; "
+        "a client named here gets one whatever its tier")] = (),
+    chunk_clients: Annotated[int, form(
+        "Clients per chunk", "how many clients one task renders; the default suits one machine", ge=1)
+    ] = DEFAULT_CHUNK_CLIENTS,
+    pdf_workers: Annotated[int, form(
+        "PDF workers", "processes rendering PDFs at once; 0: one per core", ge=0)] = 0,
+    send: Annotated[bool, form(
+        "Compose emails", "on: queue each client's email (once: a re-run queues nothing twice); off: reports only")
+    ] = True,
+    dispatch: Annotated[bool, form(
+        "Dispatch", "on: send what is queued now (client mail still waits for business hours or an AM's "
+        "approval); off: leave it for the service watch")] = True,
 ) -> dict:
     """Pack the last complete quarter before `as_of`; named clients get one whatever their tier."""
-    as_of = as_of or agency_today()
+    as_of = day_or_today(as_of, agency_today())
+    clients, pdf_workers = list(clients or []) or None, pdf_workers or None
     period = previous_quarter(as_of)
     chunks = plan_report_chunks("strategy_pack", clients, chunk_clients)
     results = [report_chunk("strategy_pack", chunk, period.label, as_of, index, pdf_workers, send)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -10,7 +11,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from models.base import utcnow
+from tasks.clock import agency_zone
 from tasks.escalation import incident_clocks, open_incidents, publish_incident_timeline
+from tasks.forms import NOW, AgencyMoment, form, local_stamp, moment_or_now
 from tasks.messaging.edges import approvals_changed, dispatch_outbox, outbox_has_work, publish_awaiting
 from tasks.sla import WatchResult, did_something, service_clocks, watch_markdown
 from tasks.tiering import recompute_tiers_if_due, tiers_due
@@ -24,8 +27,9 @@ def _now() -> dt.datetime:
 
 
 def _run_name() -> str:
-    as_of = flow_run.parameters.get("as_of") or _now()
-    return f"watch-{as_of:%Y-%m-%dT%H:%M}" if isinstance(as_of, dt.datetime) else f"watch-{as_of}"
+    """The moment watched, on the agency's clock with its offset: watch-2026-11-28T07:45+08."""
+    zone = agency_zone()
+    return f"watch-{local_stamp(moment_or_now(flow_run.parameters.get('as_of'), _now(), zone), zone)}"
 
 
 @task(name="publish-watch-artifacts", cache_policy=NO_CACHE)
@@ -39,12 +43,19 @@ def publish_watch_artifacts(as_of: dt.datetime, clocks: dict, escalations: list,
 
 
 @flow(name="service-watch", flow_run_name=_run_name, log_prints=True)
-def service_watch(as_of: dt.datetime | None = None, send: bool = True) -> dict:
+def service_watch(
+    as_of: Annotated[AgencyMoment, form(
+        "Watch as at", "now, or YYYY-MM-DD HH:MM (the agency's time zone unless an offset is given, "
+        "e.g. 2026-11-28T07:45+08:00): every clock is judged at that moment")] = NOW,
+    send: Annotated[bool, form(
+        "Send", "on: dispatch the outbox at that moment (held mail whose business hours opened goes out); "
+        "off: clocks and reminders only")] = True,
+) -> dict:
     """Run every service clock at `as_of` (default: now, to the minute); a pass that finds nothing writes nothing.
 
     The outbox is dispatched at `as_of` too: business-hour holds and retry times are judged at that moment.
     """
-    as_of = (as_of or _now()).astimezone(dt.timezone.utc)
+    as_of = moment_or_now(as_of, _now(), agency_zone())
     clocks = service_clocks(as_of)
     # Steps with nothing to do are skipped by a cheap look first: a quiet pass is one task run, not four.
     escalations = incident_clocks(as_of) if open_incidents(as_of) else []

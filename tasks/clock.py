@@ -14,10 +14,14 @@ def today_in(zone: str) -> dt.date:
     return utcnow().astimezone(ZoneInfo(zone)).date()
 
 
-def agency_today() -> dt.date:
+def agency_zone() -> str:
     from cadence.settings import get_settings  # read at run time, never at import
 
-    return today_in(get_settings().agency_time_zone)
+    return get_settings().agency_time_zone
+
+
+def agency_today() -> dt.date:
+    return today_in(agency_zone())
 
 
 @contextmanager

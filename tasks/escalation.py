@@ -529,3 +529,73 @@ def publish_incident_timeline(incident_id: int) -> str:
         markdown = timeline_markdown(s, incident_id)
     create_markdown_artifact(markdown, key=f"incident-{incident_id}", description=f"Incident #{incident_id} timeline")
     return markdown
+
+
+def open_incident_choices(session: Session) -> list[str]:
+    """The open incidents as a form offers them: `#3 acme-shop (facts)`, oldest first."""
+    rows = session.execute(select(Incident.id, Client.slug, Incident.stage)
+                           .join(Client, Client.id == Incident.client_id).where(Incident.closed_at.is_(None)).order_by(Incident.id)).all()
+    return [f"#{i} {slug} ({stage.value})" for i, slug, stage in rows]
+
+
+def next_stage(incident_id: int, slug: str, current: IncidentStage, requested: str) -> IncidentStage:
+    """The stage an advance goes to: `next`, or the named one if it is the next; otherwise one line naming it."""
+    at = STAGE_ORDER.index(current)
+    if at + 1 >= len(STAGE_ORDER):
+        raise CadenceError(f"incident #{incident_id} ({slug}) is closed: there is no next stage")
+    following = STAGE_ORDER[at + 1]
+    if requested in ("next", following.value):
+        return following
+    if requested not in {s.value for s in STAGE_ORDER}:
+        raise CadenceError(f"unknown stage {requested!r}: choose next or {following.value}")
+    raise CadenceError(f"incident #{incident_id} ({slug}) is at {current.value}: the next stage is "
+                       f"{following.value} (choose next or {following.value}), not {requested}")
+
+
+@task(name="check-incident-action", cache_policy=NO_CACHE)
+def check_incident_action(incident_id: int, action: str, stage: str) -> str | None:
+    """Before anything is written: the incident is open and the stage is its next; the resolved stage for an advance."""
+    with Session(configured_engine()) as s:
+        row = s.execute(select(Incident.stage, Client.slug).join(Client, Client.id == Incident.client_id)
+                        .where(Incident.id == incident_id)).first()
+        if row is None or (row.stage == IncidentStage.CLOSED and action == "acknowledge"):
+            choices = open_incident_choices(s)
+            state = "is closed" if row is not None else "does not exist"
+            raise CadenceError(f"incident #{incident_id} {state}; open incidents: "
+                               + (", ".join(choices) if choices else "none"))
+        if action != "advance":
+            return None
+        return next_stage(incident_id, row.slug, row.stage, stage).value
+
+
+INCIDENT_FORM = "incident-action/incident-action"
+INCIDENT_ID_HELP = "the incident's number (`cadence incident list`)"
+
+
+def incident_id_help(choices: list[str]) -> str:
+    """What the incident form says under its number: the open incidents with their clients and stages."""
+    listed = "; ".join(choices) if choices else "none"
+    return f"{INCIDENT_ID_HELP}. Open now: {listed}"
+
+
+@task(name="refresh-incident-form", cache_policy=NO_CACHE)
+def refresh_incident_form() -> bool:
+    """Write the open incidents into the incident-action form's description; no such deployment: nothing to do."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import DeploymentUpdate
+    from prefect.exceptions import ObjectNotFound
+
+    with Session(configured_engine()) as s:
+        text = incident_id_help(open_incident_choices(s))
+    with get_client(sync_client=True) as client:
+        try:
+            deployment = client.read_deployment_by_name(INCIDENT_FORM)
+        except ObjectNotFound:
+            return False  # run without a deployment (a test, `cadence demo`): no form to keep current
+        schema = dict(deployment.parameter_openapi_schema or {})
+        field = (schema.get("properties") or {}).get("incident_id")
+        if field is None or field.get("description") == text:
+            return False
+        field["description"] = text
+        client.update_deployment(deployment.id, DeploymentUpdate(parameter_openapi_schema=schema))
+    return True

@@ -78,10 +78,6 @@ def translations(language: str) -> gettext.NullTranslations:
     return Translations(buffer, domain=DOMAIN)
 
 
-def available_languages() -> list[str]:
-    return [SOURCE_LANGUAGE, *sorted(p.name for p in LOCALE_DIR.iterdir() if (p / "LC_MESSAGES").is_dir())]
-
-
 @dataclass
 class _Active:
     language: str

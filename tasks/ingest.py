@@ -1230,11 +1230,14 @@ def import_bytes(
     year: int | None = None,
     date_format: str | None = None,
     rates: dict[str, Decimal] | None = None,
+    use_saved_mapping: bool = True,
 ) -> ImportReport:
     """Import an export's bytes, named `name`, into one account (a file, or a platform pull serialised as one).
 
     `account_platform` finds the account on that platform when the headers are read as another (a pull's generic
-    export); the batch is recorded under the account's platform then. The other options are import_file's."""
+    export); the batch is recorded under the account's platform then. `use_saved_mapping=False` reads the headers
+    as they are: a pull's canonical export must not be remapped by what an AM saved for the account's files. The
+    other options are import_file's."""
     platform = check_platform(platform)
     digest = hashlib.sha256(data).hexdigest()
     with Session(engine) as session:
@@ -1244,7 +1247,8 @@ def import_bytes(
         if previous is not None and (previous.loaded or previous.duplicates):
             return _previous_report(session, previous, account)
         account_id, zone, account_platform = found.id, found.time_zone, found.platform.value
-        currency, saved = found.currency, saved_mapping(session, found.id)
+        currency = found.currency
+        saved = saved_mapping(session, found.id) if use_saved_mapping else {}
     today = today or today_in(zone)
     if date_format is not None and "%" not in date_format:
         raise CadenceError(f"--date-format {date_format!r} has no % codes: write it as for strftime, e.g. %d.%m.%Y")

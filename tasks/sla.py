@@ -472,8 +472,7 @@ def unresponsive_messages(waiting: Sequence[Unanswered], clients: dict[int, Clie
                                                                                    w.has_messenger))
             lines = [gettext_("Our %(channel)s message of %(when)s has had no answer.") % {
                          "channel": _channel(w.channel), "when": internal_mail.when(w.occurred_at, info.window.zone)},
-                     gettext_("Try another channel: %(options)s (seed 002: no answer in the messenger, call or"
-                              " email).") % {"options": options},
+                     gettext_("Try another channel: %(options)s.") % {"options": options},
                      gettext_("Log the reply when it comes: `%(command)s`") % {
                          "command": f"cadence contact log --client {info.slug} --direction inbound ..."}]
             subject = gettext_("[no answer] %(client)s: try another channel") % {"client": info.name}
@@ -553,8 +552,8 @@ def nudge_messages(nudges: Sequence[Nudge], clients: dict[int, ClientInfo]) -> l
             lines = [since, ngettext_("%(num)s working day without contact; a %(tier)s client allows %(allowed)s.",
                                       "%(num)s working days without contact; a %(tier)s client allows %(allowed)s.",
                                       n.silent_days) % values,
-                     gettext_("Seed 002: write first, several times a week — intermediate results, first leads,"
-                              " what changed."),
+                     gettext_("Write first, several times a week: intermediate results, first leads, what"
+                              " changed."),
                      gettext_("Once written, log it: `%(command)s`") % {
                          "command": f"cadence contact log --client {info.slug} --direction outbound ..."}]
             subject = ngettext_("[write first] %(client)s: %(num)s working day without contact",

@@ -174,7 +174,7 @@ def load_pull(engine: Engine, pull: Pull, campaigns: Sequence[CampaignSettings],
     data = export_rows(rows)
     name = f"{pull.info.platform}-{pull.info.external_id}-{pull.start:%Y%m%d}-{pull.end:%Y%m%d}.csv"
     report = import_bytes(engine, data, name, platform="generic", account=pull.info.external_id,
-                          account_platform=pull.info.platform, today=pull.today)
+                          account_platform=pull.info.platform, today=pull.today, use_saved_mapping=False)
     outcome.rows = len(rows)
     outcome.inserted, outcome.updated = report.inserted, report.updated
     outcome.quarantined, outcome.duplicates = report.quarantined, report.duplicates

@@ -251,18 +251,3 @@ class FileOutboxTransport:
         except OSError as exc:
             return SendResult(Outcome.TRANSIENT, self.name, error=f"cannot write {path}: {exc}")
         return SendResult(Outcome.ACCEPTED, self.name, provider_message_id=path.name)
-
-
-@dataclass
-class RecordingTransport:
-    """A fake for tests: records envelopes and answers from a script of results (accepted when it runs out)."""
-
-    script: list[SendResult] = field(default_factory=list)
-    sent: list[Envelope] = field(default_factory=list)
-    name: str = "recording"
-
-    def send(self, envelope: Envelope) -> SendResult:
-        self.sent.append(envelope)
-        if self.script:
-            return self.script.pop(0)
-        return SendResult(Outcome.ACCEPTED, self.name, provider_message_id=f"rec-{len(self.sent)}")

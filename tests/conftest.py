@@ -109,3 +109,42 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
             os.environ.pop("PREFECT_HOME", None)
         else:
             os.environ["PREFECT_HOME"] = saved
+
+
+# multiprocessing's resource tracker lives until its parent exits, by design; anything else is a leak.
+BENIGN_CHILDREN = ("multiprocessing.resource_tracker",)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The suite leaves no process behind: every child of the test process must be gone when it ends."""
+    import psutil
+
+    from tasks.reports.output import shutdown_pools
+
+    shutdown_pools()  # the warm render workers live as long as their process, by design: stop them first
+    me = psutil.Process()
+    children = [c for c in me.children(recursive=True) if not _benign(c)]
+    _, alive = psutil.wait_procs(children, timeout=10)
+    if not alive:
+        return
+    lines = []
+    for child in alive:
+        lines.append(f"  pid {child.pid}: {' '.join(_cmdline(child))[:200]}")
+        child.kill()
+    session.config.get_terminal_writer().line(
+        f"error: {len(alive)} child process(es) of the test run outlived it (now killed):\n" + "\n".join(lines),
+        red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _cmdline(process) -> list[str]:
+    import psutil
+
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return ["?"]
+
+
+def _benign(process) -> bool:
+    return any(marker in " ".join(_cmdline(process)) for marker in BENIGN_CHILDREN)

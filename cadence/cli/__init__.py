@@ -7,6 +7,7 @@ import sys
 
 import typer
 from rich.console import Console
+from typer.core import TyperOption
 from rich.markup import escape
 
 from cadence.cli import accounts, check, db, demo, findings, ingest, labels, notes, outbox, prefect_ops, reports
@@ -14,6 +15,16 @@ from cadence.cli import service as service_cli
 from cadence.cli import sync as sync_cli
 from cadence.cli.run import run_command
 from tasks.errors import CadenceError
+
+_option_type = TyperOption.display_type_rich
+
+
+def _flag_type(option: TyperOption, ctx: object) -> str | None:
+    """A flag takes no value: its type column stays empty (Typer 0.29 prints `<bool>`, as if it took one)."""
+    return None if option.is_flag else _option_type(option, ctx)
+
+
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 app = typer.Typer(
     name="cadence",

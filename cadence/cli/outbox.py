@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cadence.cli.output import console, print_table, short
+from cadence.settings import get_settings
 from cadence.wiring import get_transport, ready_engine
+from tasks.forms import local_stamp
 from models import MessageReview, OutboundMessage, Staff
 from models.base import utcnow
 from models.enums import MessageStatus, ReviewAction
@@ -26,7 +28,8 @@ out = console()
 
 
 def _when(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+    """A stored moment on the agency's clock, with its offset: 2026-11-28 09:00+08."""
+    return local_stamp(value, get_settings().agency_time_zone, sep=" ") if value else ""
 
 
 @app.command("list")
@@ -34,18 +37,24 @@ def list_messages(
     status: list[MessageStatus] = typer.Option(None, "--status", "-s", help="only these states (repeatable)"),
     limit: int = typer.Option(50, help="at most this many, newest first"),
 ) -> None:
-    """Messages with their state, attempts, next attempt or hold, and last error."""
+    """Messages, newest first, one per line.
+
+    id (for show, send, retry, release, approve); status (queued, held, sent, manual: the AM delivers it by hand)
+    crisis (yes: a crisis notice, never held for business hours or approval); kind; recipient; subject;
+    tries (send attempts so far); next / hold until (the next attempt or the end of the hold, agency time + offset)
+    last error (or why it is held)
+    """
     with Session(ready_engine()) as s:
         query = select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(limit)
         if status:
             query = query.where(OutboundMessage.status.in_(status))
         rows = s.scalars(query).all()
         counts = dict(s.execute(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)).all())
-    table = Table("id", "status", "!", "kind", "recipient", "subject", "tries", "next / hold until", "last error")
+    table = Table("id", "status", "crisis", "kind", "recipient", "subject", "tries", "next / hold until", "last error")
     # The state is what a reader scans for: never folded or cut, even "awaiting_approval" in 80 columns.
     table.columns[1].no_wrap, table.columns[1].min_width = True, len(MessageStatus.AWAITING_APPROVAL.value)
     for m in rows:
-        table.add_row(str(m.id), m.status.value, "crisis" if m.is_crisis else "", m.kind, m.recipient,
+        table.add_row(str(m.id), m.status.value, "yes" if m.is_crisis else "", m.kind, m.recipient,
                       short(m.subject, 40), str(m.attempts), _when(m.next_attempt_at or m.hold_until),
                       short(m.last_error or m.hold_reason, 50))
     if rows:

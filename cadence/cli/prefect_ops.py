@@ -6,6 +6,7 @@ import datetime as dt
 import ipaddress
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +24,17 @@ app = typer.Typer()
 out = Console(highlight=False, markup=False, emoji=False)
 DEFAULT_API_URL = "http://127.0.0.1:4200/api"
 AUTH_SETTING = "PREFECT_SERVER_API_AUTH_STRING"
+
+
+def cadence_command() -> str:
+    """How this shell reaches `cadence`: `.venv/bin/cadence` as the README has it, else the name on PATH or the path."""
+    if (Path.cwd() / ".venv" / "bin" / "cadence").exists():
+        return ".venv/bin/cadence"
+    invoked = Path(sys.argv[0])
+    found = shutil.which("cadence")
+    if invoked.parent == Path() or (found and Path(found).resolve() == invoked.resolve()):
+        return "cadence"
+    return str(invoked.resolve())
 
 
 def _healthy(api_url: str) -> bool:
@@ -180,16 +192,19 @@ def server_command(
     settings = get_settings()
     history = use_cadence_prefect_database()
     reports = open_report_server(host, reports_port or settings.reports_port)
-    out.print(f"Prefect UI: http://{host}:{port}   API: http://{host}:{port}/api")
+    out.print(f"Prefect UI: http://{host}:{port}   API: http://{host}:{port}/api", soft_wrap=True)
     out.print(f"Reports: http://{host}:{reports.port}/ (read only, {settings.reports_path}); artifacts link to "
-              f"{settings.reports_base_url} (CADENCE_REPORTS_URL)")
+              f"{settings.reports_base_url} (CADENCE_REPORTS_URL)", soft_wrap=True)
     if history:
-        out.print(f"run history: {history} (where `cadence demo` records its runs)")
-    out.print(f"in another shell: export PREFECT_API_URL=http://{host}:{port}/api && cadence serve")
+        out.print(f"run history: {history} (where `cadence demo` records its runs)", soft_wrap=True)
+    # Each command on a line of its own and never wrapped, so it can be copied as it is.
+    out.print("then, in another shell in this folder:", soft_wrap=True)
+    out.print(f"export PREFECT_API_URL=http://{host}:{port}/api", soft_wrap=True)
+    out.print(f"{cadence_command()} serve", soft_wrap=True)
     if not _loopback(host) and not os.environ.get("PREFECT_UI_API_URL"):
         out.print(f"browsers on other machines need PREFECT_UI_API_URL=http://<this host's name>:{port}/api")
     if not _loopback(host) and not settings.reports_url:
-        out.print(f"and CADENCE_REPORTS_URL=http://<this host's name>:{reports.port} where flows run")
+        out.print(f"and CADENCE_REPORTS_URL=http://<this host's name>:{reports.port} where flows run", soft_wrap=True)
     # The UI finds its API from these settings, not from --host/--port.
     env = {**os.environ, "PREFECT_SERVER_API_HOST": host, "PREFECT_SERVER_API_PORT": str(port)}
     sys.stdout.flush()
@@ -198,6 +213,22 @@ def server_command(
     if code:
         raise CadenceError(f"the Prefect server exited with code {code}; the report server is stopped too")
     out.print("stopped")
+
+
+def _list_open_incidents(deployment: object) -> None:
+    """The incident form names today's open incidents from the start; the crisis flows keep it current."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.orm import Session
+
+    from tasks.db import configured_engine
+    from tasks.escalation import incident_id_help, open_incident_choices
+
+    try:
+        with Session(configured_engine()) as s:
+            text = incident_id_help(open_incident_choices(s))
+    except SQLAlchemyError:
+        return  # no database yet: the form keeps its static help
+    deployment._parameter_openapi_schema.properties["incident_id"]["description"] = text  # type: ignore[attr-defined]
 
 
 @app.command("serve")
@@ -228,7 +259,10 @@ def serve_command(
         for spec in specs:
             flow = spec.load_flow()
             validate_parameters(spec, flow)
-            deployments.append(runner_deployment(spec, flow))
+            deployment = runner_deployment(spec, flow)
+            if spec.name == "incident-action":
+                _list_open_incidents(deployment)
+            deployments.append(deployment)
         out.print(f"serving {len(deployments)} deployment(s) against {api_url}: "
                   + ", ".join(s.name for s in specs))
         serve(*deployments, limit=limit, print_starting_message=False)

@@ -137,7 +137,7 @@ def build_parameters(flow: Any, deployment: str, as_of: dt.date | None, clients:
     if notify is not None:
         if "notify" not in accepted:
             raise refuse("--notify/--no-notify")
-        params["notify"] = notify
+        params["notify"] = "yes" if notify else "no"  # the form's choices: auto, yes, no
     for text in extra:
         name, value = _param(text)
         if name not in accepted:

@@ -31,13 +31,10 @@ from models.enums import (
     Direction,
     FindingStatus,
     MessageStatus,
-    NoteKind,
     RequestStatus,
 )
 from tasks.messaging.compose import Preferences, preferences
 from tasks.metrics import METRIC_COLUMNS, read_metric_window
-
-NOTE_KINDS = tuple(k.value for k in NoteKind)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -178,12 +177,25 @@ def _warm() -> None:
     pdf_document("<p>warm 中文 русский</p>")
 
 
-@lru_cache(maxsize=2)
+# Warm render workers by size, kept for the life of the process (a worker process renders many chunks).
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
 def _pool(workers: int) -> ProcessPoolExecutor:
-    # spawn, not fork: the parent runs Prefect's threads, and forking a threaded process can deadlock.
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm)
-    atexit.register(pool.shutdown, cancel_futures=True)
+    pool = _POOLS.get(workers)
+    if pool is None:
+        # spawn, not fork: the parent runs Prefect's threads, and forking a threaded process can deadlock.
+        pool = _POOLS[workers] = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                                     initializer=_warm)
+        atexit.register(pool.shutdown, cancel_futures=True)
     return pool
+
+
+def shutdown_pools() -> None:
+    """Stop the warm render workers now, instead of when the process exits."""
+    while _POOLS:
+        _, pool = _POOLS.popitem()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def default_workers() -> int:
@@ -213,7 +225,7 @@ def render_all(jobs: Sequence[RenderJob], workers: int | None = None,
             results.append(future.result())
         except Exception as exc:
             if isinstance(exc, BrokenProcessPool):
-                _pool.cache_clear()  # a dead worker breaks the pool for good: the next chunk gets a new one
+                _POOLS.pop(workers, None)  # a dead worker breaks the pool for good: the next chunk gets a new one
             if on_error is None:
                 raise
             on_error(job, exc)

@@ -71,7 +71,7 @@ def test_a_flow_that_takes_a_moment_gets_0930_agency_time_on_a_past_day():
     ("crisis-escalation", {"clients": ["a", "b"]}, "crisis-escalation takes one --client, got 2"),
     ("daily-account-sweep", {"extra": ["colour=red"]}, "daily-account-sweep takes no parameter 'colour'"),
     ("daily-account-sweep", {"extra": ["as_of"]}, "--param takes NAME=VALUE, got 'as_of'"),
-    ("incident-action", {}, "incident-action needs incident_id, action, by"),
+    ("incident-action", {}, "incident-action needs incident_id, by"),
     ("message-approval", {"as_of": AS_OF, "notify": True}, "message-approval takes no --notify/--no-notify"),
 ])
 def test_what_a_flow_does_not_take_is_refused_not_dropped(deployment, options, refusal):

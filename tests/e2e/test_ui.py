@@ -1,4 +1,5 @@
-"""A manager in the real Prefect UI: opens client-review, fills its form for a demo client, runs it, sees the dossier."""
+"""A manager in the real Prefect UI: opens client-review, fills its form for a demo client, runs it, sees the dossier
+and opens the report from its link."""
 
 from __future__ import annotations
 
@@ -114,6 +115,14 @@ def run_from_the_ui(browser, ui: str, slug: str, serve_log: Path) -> None:
         expect(page.get_by_text("Flow run", exact=True)).to_be_hidden()
         expect(page.locator(".markdown-renderer", has_text="CPA").first).to_contain_text(re.compile(r"Client review.*tier", re.S))
         page.screenshot(path=str(SCREENSHOTS / "client-review-artifact.png"), full_page=True)
+        dossier = page.locator(".markdown-renderer", has_text="CPA").first
+        expect(dossier).to_contain_text("By campaign")  # the detail chosen in the form shows in the artifact
+        # The report opens from the artifact's link, served by the report server `cadence server` started.
+        href = dossier.get_by_role("link", name="HTML", exact=True).get_attribute("href")
+        assert re.match(r"http://127\.0\.0\.1:\d+/review/", href), href
+        page.goto(href)
+        expect(page.locator("h1").first).to_contain_text("Client review")
+        page.screenshot(path=str(SCREENSHOTS / "client-review-report.png"), full_page=True)
     except BaseException:
         page.screenshot(path=str(SCREENSHOTS / "client-review-failed.png"), full_page=True)
         raise

@@ -57,3 +57,34 @@ def test_review_request_validates_like_a_form():
     with pytest.raises(ValidationError):
         ReviewRequest(client="x", detail="everything")
     assert "properties" in ReviewRequest.model_json_schema()
+
+
+def test_a_wrong_slug_fails_at_once_with_the_nearest_slugs(engine, demo, prefect_harness):
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows.client_review import EXAMPLE_SLUG
+
+    with Session(engine) as s:
+        slugs = set(s.scalars(select(Client.slug)))
+    assert EXAMPLE_SLUG in slugs, "the form's example is a client of the demo agency"
+    state = client_review(ReviewRequest(client="demo-contrl"), as_of=AS_OF, return_state=True)
+    assert state.is_failed()
+    with pytest.raises(Exception) as failure:
+        state.result()
+    assert str(failure.value).startswith("no client 'demo-contrl'; did you mean demo-control")
+    assert str(failure.value).endswith("(`cadence client list` shows them all)") and "\n" not in str(failure.value)
+    with get_client(sync_client=True) as client:
+        (run,) = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[
+            state.state_details.flow_run_id])))
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+    assert run.run_count == 1 and [t.name.rsplit("-", 1)[0] for t in tasks] == ["check-client-slug"]
+    assert tasks[0].run_count == 1, "a slug nobody has is not retried"
+
+
+def test_a_review_run_is_named_by_client_and_period(engine, demo, prefect_harness):
+    state = client_review({"client": "demo-control", "first_day": "2026-11-01", "last_day": ""}, as_of=AS_OF,
+                          return_state=True)
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(state.state_details.flow_run_id)
+    assert run.name == "review-demo-control-2026-11-01..2026-11-24"
+    assert state.result()["new_messages"] == 0

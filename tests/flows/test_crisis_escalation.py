@@ -52,9 +52,9 @@ def test_duplicate_triggers_open_one_incident_then_the_form_acknowledges_and_adv
         assert "tracking broken" in incident.cause
         owner = s.get(Staff, incident.owner_id).email
 
-    done = incident_action(first["incident_id"], "acknowledge", owner, as_of=AT + dt.timedelta(minutes=10), send=False)
+    done = incident_action(incident_id=first["incident_id"], action="acknowledge", by=owner, as_of=AT + dt.timedelta(minutes=10), send=False)
     assert done == ["acknowledged"]
-    assert incident_action(first["incident_id"], "advance", owner, stage="facts",
+    assert incident_action(incident_id=first["incident_id"], action="advance", by=owner, stage="facts",
                            as_of=AT + dt.timedelta(minutes=20), send=False)[-1] == "stage facts"
     state = crisis_escalation(finding=critical, as_of=AT + dt.timedelta(hours=2), send=False, return_state=True)
     late = state.result()
@@ -74,3 +74,86 @@ def test_duplicate_triggers_open_one_incident_then_the_form_acknowledges_and_adv
 def test_a_manual_crisis_needs_a_client_and_a_cause(engine, prefect_harness):
     with pytest.raises(Exception, match="needs a client and a cause"):
         crisis_escalation(client="nobody", as_of=AT, send=False)
+
+
+def _runs_and_tasks(state):
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        (run,) = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[
+            state.state_details.flow_run_id])))
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+    return run, tasks
+
+
+def _events(engine) -> int:
+    from models import IncidentEvent
+
+    return _count(engine, IncidentEvent)
+
+
+def test_the_form_refuses_a_wrong_stage_or_number_before_writing_anything(engine, critical, prefect_harness):
+    opened = crisis_escalation(finding=critical, as_of=AT, send=False)
+    incident_id = opened["incident_id"]
+    with Session(engine) as s:
+        owner = s.get(Staff, s.get(Incident, incident_id).owner_id).email
+        slug = s.get(Client, critical["client_id"]).slug
+    before = _events(engine)
+    cases = [
+        ({"incident_id": incident_id, "action": "advance", "stage": "solution", "notes": ["x"]},
+         f"incident #{incident_id} ({slug}) is at opened: the next stage is facts (choose next or facts), not solution"),
+        ({"incident_id": incident_id + 100, "action": "acknowledge"},
+         f"incident #{incident_id + 100} does not exist; open incidents: #{incident_id} {slug} (opened)"),
+    ]
+    for params, error in cases:
+        state = incident_action(**params, by=owner, as_of=AT + dt.timedelta(minutes=5), send=False, return_state=True)
+        assert state.is_failed()
+        with pytest.raises(Exception) as failure:
+            state.result()
+        assert str(failure.value) == error
+        run, tasks = _runs_and_tasks(state)
+        assert run.run_count == 1 and all(t.run_count <= 1 for t in tasks), "bad input is never retried"
+        assert not [t for t in tasks if t.name.startswith("incident-action")], "nothing ran after the check"
+        assert run.name.startswith(f"incident-{params['incident_id']}-")
+    assert _events(engine) == before, "nothing was written"
+
+    # `next` is the person in a hurry's choice: it moves to the one stage that follows.
+    done = incident_action(incident_id=incident_id, action="advance", by=owner, notes=["Tag removed on 24 Nov."],
+                           as_of=AT + dt.timedelta(minutes=9), send=False)
+    assert done[-1] == "stage facts"
+
+
+def test_the_incident_form_lists_the_open_incidents_with_their_clients(engine, critical, prefect_harness):
+    from tasks.deployments import load_specs, runner_deployment
+
+    (spec,) = load_specs(names=["incident-action"])
+    deployment_id = runner_deployment(spec, spec.load_flow()).apply()
+
+    def help_text() -> str:
+        with get_client(sync_client=True) as client:
+            schema = client.read_deployment(deployment_id).parameter_openapi_schema
+        return schema["properties"]["incident_id"]["description"]
+
+    try:
+        assert "Open now" not in help_text()
+        opened = crisis_escalation(finding=critical, as_of=AT, send=False)
+        with Session(engine) as s:
+            incident = s.get(Incident, opened["incident_id"])
+            slug, owner = s.get(Client, incident.client_id).slug, s.get(Staff, incident.owner_id).email
+        assert help_text().endswith(f"Open now: #{incident.id} {slug} (opened)")
+        incident_action(incident_id=incident.id, action="advance", by=owner, notes=["Tag removed."],
+                        as_of=AT + dt.timedelta(minutes=9), send=False)
+        assert help_text().endswith(f"Open now: #{incident.id} {slug} (facts)")
+        for stage, note in (("solution", "New tag."), ("prevention", "Tag monitor."), ("closed", "")):
+            incident_action(incident_id=incident.id, action="advance", by=owner, stage=stage,
+                            notes=[note] if note else [], as_of=AT + dt.timedelta(minutes=20), send=False)
+        assert help_text().endswith("Open now: none")
+    finally:
+        with get_client(sync_client=True) as client:
+            client.delete_deployment(deployment_id)
+
+
+def test_crisis_run_names_say_which_finding_or_when(engine, critical, prefect_harness):
+    state = crisis_escalation(finding=critical, as_of=AT, send=False, return_state=True)
+    run, _ = _runs_and_tasks(state)
+    assert run.name == f"crisis-client-{critical['client_id']}-tracking_broken-account-{critical['day']}"

@@ -164,3 +164,14 @@ def test_cadence_server_takes_the_auth_string_from_the_prefect_profile(no_exec, 
     with temporary_settings({PREFECT_SERVER_API_AUTH_STRING: SECRET}):
         cadence_server(monkeypatch, capsys, "--host", "0.0.0.0")
     assert len(no_exec.calls) == 1
+
+
+def test_cadence_servers_hint_is_exact_and_never_wrapped(no_exec, monkeypatch, capsys, tmp_path):
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "cadence").write_text("")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "30")  # a narrow terminal must not break a command in two
+    _code, out, _err = cadence_server(monkeypatch, capsys, "--port", "4311")
+    lines = out.splitlines()
+    assert "export PREFECT_API_URL=http://127.0.0.1:4311/api" in lines
+    assert ".venv/bin/cadence serve" in lines, "as the README runs it, on a line of its own"

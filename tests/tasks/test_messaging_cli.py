@@ -29,3 +29,29 @@ def test_list_send_show_retry_release(engine, tmp_path: Path):
     again = runner.invoke(app, ["outbox", "send"])
     assert "1 sent" in again.output and "1 dead" in again.output
     assert runner.invoke(app, ["outbox", "show", "99"]).exit_code != 0
+
+
+def test_list_shows_hold_times_with_their_zone_and_explains_every_column(engine):
+    import datetime as dt
+
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from models import OutboundMessage
+
+    put(engine, rows(1, status=MessageStatus.HELD, hold_reason="outside business hours")
+        + rows(1, start=1, is_crisis=True))
+    with Session(engine) as s, s.begin():
+        s.execute(update(OutboundMessage).where(OutboundMessage.status == MessageStatus.HELD)
+                  .values(hold_until=dt.datetime(2026, 11, 28, 1, 0, tzinfo=dt.timezone.utc)))
+    listed = runner.invoke(app, ["outbox", "list"], env={"COLUMNS": "200"})
+    header = listed.output.splitlines()[1]
+    assert "crisis" in header and "!" not in header
+    held = next(line for line in listed.output.splitlines() if "Message 0" in line)
+    assert "2026-11-28 09:00+08" in held, "Shanghai's 09:00, said so"
+    crisis = next(line for line in listed.output.splitlines() if "Message 1" in line)
+    assert " yes " in crisis
+    helped = runner.invoke(app, ["outbox", "list", "--help"], env={"COLUMNS": "200"}).output
+    for column in ("id", "status", "crisis", "kind", "recipient", "subject", "tries", "next / hold until",
+                   "last error"):
+        assert f"{column} (" in helped or f"{column};" in helped, f"--help does not explain {column!r}"

@@ -24,6 +24,7 @@ from models.enums import Platform, StaffRole
 from tasks.connectors import ConnectionInfo, Secrets, connector_for
 from tasks.connectors.base import AccountInfo, CampaignSettings, DailyRow, MalformedResponse, ReportPending
 from tasks.connectors.yandex import YandexDirect, parse_report
+from tasks.ingest import save_mapping
 from tasks.metrics import load_sweep_frames
 from tasks.sync import connected_accounts, export_rows, pull_window, sync_accounts, upsert_campaigns
 from tests.fakes.yandex_server import FakeCampaign, FakeClient, FakeYandexDirect, Scripted
@@ -166,6 +167,17 @@ def test_a_pull_loads_as_an_import_and_an_identical_repull_changes_nothing(engin
     assert _metrics(engine, "shop-a") == stored
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(ImportBatch)) == 1
+
+
+def test_a_mapping_saved_for_the_accounts_files_does_not_remap_a_pull(engine, fake, monkeypatch):
+    # The AM's exports name goal conversions differently; their plain "Conversions" column was set aside.
+    fake.add_client(_client("shop-a"))
+    ids = _setup(engine, fake, monkeypatch=monkeypatch)
+    with Session(engine) as s, s.begin():
+        save_mapping(s, ids["shop-a"], {"Conversions": "ignore", "Cost": "conversion_value"})
+    (outcome,) = sync_accounts(engine, connected_accounts(engine), as_of=AS_OF)
+    assert (outcome.status, outcome.inserted, outcome.quarantined) == ("ok", 6, 0)
+    assert _metrics(engine, "shop-a")[("101", D[0])][:3] == (1000, Decimal("1234.50"), Decimal("3.00"))
 
 
 def test_a_restated_day_updates_exactly_that_day(engine, fake, monkeypatch):

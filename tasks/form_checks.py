@@ -1,0 +1,30 @@
+"""Checks a deployment form's input against the database before a flow writes anything; one clear line if wrong."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Client
+from tasks.db import configured_engine
+from tasks.errors import CadenceError
+from tasks.forms import nearest
+
+
+def unknown_slug_message(slug: str, known: list[str]) -> str:
+    """`no client 'acme-shp'; did you mean acme-shop, acme-store? (cadence client list shows them all)`"""
+    close = nearest(slug, known)
+    hint = f"did you mean {', '.join(close)}?" if close else "no slug is close"
+    return f"no client {slug!r}; {hint} (`cadence client list` shows them all)"
+
+
+@task(name="check-client-slug", cache_policy=NO_CACHE)
+def check_client_slug(slug: str) -> int:
+    """The client's id; a slug nobody has fails the run at once (no retry can help) with the nearest ones."""
+    with Session(configured_engine()) as s:
+        client_id = s.scalar(select(Client.id).where(Client.slug == slug))
+        if client_id is None:
+            raise CadenceError(unknown_slug_message(slug, list(s.scalars(select(Client.slug)))))
+    return client_id

@@ -1,0 +1,107 @@
+"""Deployment forms: parameter types whose schema Prefect's UI shows as titled, described fields with defaults."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterable
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic.fields import FieldInfo
+
+TODAY = "today"
+NOW = "now"
+DAY_PATTERN = r"^(today|\d{4}-\d{2}-\d{2})$"
+MOMENT_PATTERN = r"^(now|\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?)$"
+NOTIFY_CHOICES = ("auto", "yes", "no")
+
+
+def form(title: str, description: str, **constraints: Any) -> FieldInfo:
+    """A parameter's title and description as the UI shows them (Prefect titles a parameter by its name otherwise)."""
+    return Field(json_schema_extra={"title": title, "description": description}, **constraints)
+
+
+def _blank_to_none(value: Any, word: str) -> Any:
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", word)):
+        return None
+    return value
+
+
+def notify_choice(value: Any) -> bool | None:
+    """auto / yes / no (or a bool, or None for auto) as the sweep's tri-state."""
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word not in NOTIFY_CHOICES:
+            raise ValueError(f"notify is one of {', '.join(NOTIFY_CHOICES)}, got {value!r}")
+        return {"auto": None, "yes": True, "no": False}[word]
+    return value
+
+
+# A text field reading "today" (the UI sends what it shows, and a date picker cannot show "today");
+# `None` stays the Python default so callers and `.fn()` keep passing dates or nothing.
+AgencyDay = Annotated[
+    dt.date | None,
+    BeforeValidator(lambda v: _blank_to_none(v, TODAY)),
+    WithJsonSchema({"type": "string", "pattern": DAY_PATTERN}),
+]
+AgencyMoment = Annotated[
+    dt.datetime | None,
+    BeforeValidator(lambda v: _blank_to_none(v, NOW)),
+    WithJsonSchema({"type": "string", "pattern": MOMENT_PATTERN}),
+]
+Notify = Annotated[
+    bool | None,
+    BeforeValidator(notify_choice),
+    WithJsonSchema({"type": "string", "enum": list(NOTIFY_CHOICES)}),
+]
+# Inside a form's model: an empty text box is None (the model validates its "" default).
+OptionalDay = Annotated[
+    dt.date | None,
+    BeforeValidator(lambda v: _blank_to_none(v, "")),
+    WithJsonSchema({"type": "string", "pattern": r"^(\d{4}-\d{2}-\d{2})?$"}),
+]
+OptionalText = Annotated[
+    str | None, BeforeValidator(lambda v: _blank_to_none(v, "")), WithJsonSchema({"type": "string"})]
+# Empty means "all": an empty list, never a "list / None" choice on the form.
+Names = Annotated[list[str], BeforeValidator(lambda v: [] if v is None else v)]
+
+
+def day_or_today(value: Any, today: dt.date) -> dt.date:
+    """A flow's `as_of` day: a date, an ISO string, or today / nothing for `today`."""
+    value = _blank_to_none(value, TODAY)
+    if value is None:
+        return today
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def moment_or_now(value: Any, now: dt.datetime, zone: str) -> dt.datetime:
+    """A flow's `as_of` moment in UTC: an aware datetime, an ISO string (no offset: the agency's zone), or now."""
+    value = _blank_to_none(value, NOW)
+    if value is None:
+        return now.astimezone(dt.timezone.utc)
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.fromisoformat(str(value))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(zone))
+    return value.astimezone(dt.timezone.utc)
+
+
+def local_stamp(moment: dt.datetime, zone: str, sep: str = "T") -> str:
+    """A moment (naive: UTC) on a zone's wall clock with its offset, as run names show it: 2026-11-28T07:45+08."""
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)).astimezone(ZoneInfo(zone))
+    offset = local.strftime("%z")
+    offset = offset[:3] if offset.endswith("00") else f"{offset[:3]}:{offset[3:]}"
+    return f"{local:%Y-%m-%d}{sep}{local:%H:%M}{offset}"
+
+
+def nearest(word: str, known: Iterable[str], n: int = 3) -> list[str]:
+    """The closest known names to a mistyped one, best first (a slug's pieces count as well as its whole)."""
+    known = sorted(set(known))
+    close = difflib.get_close_matches(word, known, n=n, cutoff=0.5)
+    if len(close) < n:
+        pieces = [k for k in known if k not in close and word and (word in k or any(
+            difflib.SequenceMatcher(None, word, part).ratio() >= 0.75 for part in k.split("-")))]
+        close += pieces[:n - len(close)]
+    return close
