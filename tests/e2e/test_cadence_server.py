@@ -19,6 +19,8 @@ import pytest
 
 from e2e_support import api_post, free_port, stop, wait_for
 
+# Each test starts a real Prefect server (tens of seconds); one runs the demo first.
+pytestmark = pytest.mark.slow
 CADENCE = [sys.executable, "-c", "from cadence.cli import main; main()"]
 
 
