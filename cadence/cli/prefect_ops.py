@@ -287,8 +287,8 @@ def flush_run_history(since: dt.datetime, settle: float = 2.0, timeout: float = 
     EventsWorker.drain_all(timeout=30)
     with get_client(sync_client=True) as client:
         # The count endpoint has no client method; the client's own connection carries the auth header.
-        runs = client._client.post("/flow_runs/filter", json={"flow_runs": {"start_time": {"after_": since.isoformat()}},
-                                                              "limit": 200}).json()
+        since_filter = {"flow_runs": {"start_time": {"after_": since.isoformat()}}, "limit": 200}
+        runs = client._client.post("/flow_runs/filter", json=since_filter).json()
         where = {"flow_runs": {"id": {"any_": [r["id"] for r in runs]}}}
 
         def count(**task_runs: Any) -> int:

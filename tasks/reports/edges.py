@@ -424,9 +424,14 @@ ARTIFACT_FINDINGS = 30
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 
 
+def _line(text: Any) -> str:
+    """Text on one line: a line break inside it would end its list item or table row."""
+    return " ".join(str(text).split()) if text not in (None, "") else "—"
+
+
 def _cell(text: Any) -> str:
     """Text for one markdown table cell: on one line, no column breaks."""
-    return " ".join(str(text).split()).replace("|", "\\|") if text not in (None, "") else "—"
+    return _line(text).replace("|", "\\|")
 
 
 def review_markdown(result: dict[str, Any]) -> str:
@@ -452,23 +457,24 @@ def review_markdown(result: dict[str, Any]) -> str:
                      f" {p['projected_use']:.0%} of the budget")
     lines += ["", "Report: " + _links(result)]
     if findings:
-        lines += ["", "## Open findings", "", "| day | severity | detector | campaign | status | recommendation |",
-                  "|---|---|---|---|---|---|"]
+        # A list, not a table: the recommendation is what a manager reads, and a table column cuts it off.
+        lines += ["", "## Open findings", ""]
         for f in findings[:ARTIFACT_FINDINGS]:
-            lines.append(f"| {f['day'].isoformat()} | {f['severity']} | {f['detector'].replace('_', ' ')} |"
-                         f" {_cell(f['campaign'] or 'whole account')} | {f['status']} | {_cell(f['recommendation'])} |")
+            lines.append(f"- **{f['severity']}** {f['day'].isoformat()} · {f['detector'].replace('_', ' ')} ·"
+                         f" {_line(f['campaign'] or 'whole account')} ({f['status']}): {_line(f['recommendation'])}")
         if len(findings) > ARTIFACT_FINDINGS:
             lines += ["", f"… and {len(findings) - ARTIFACT_FINDINGS} more in the report."]
     if ctx["incidents"]:
         lines += ["", "## Open incidents", ""]
         for i in ctx["incidents"]:
-            lines.append(f"- opened {i['opened_at'].astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC: {_cell(i['cause'])} — stage {i['stage']},"
+            opened = i["opened_at"].astimezone(dt.UTC)
+            lines.append(f"- opened {opened:%Y-%m-%d %H:%M} UTC: {_line(i['cause'])} — stage {i['stage']},"
                          f" escalation level {i['escalation_level']}, root-cause document"
                          f" {'written' if i['root_cause_doc'] else 'missing'}")
     late = [r for r in ctx["requests"] if r["state"] in ("breached", "near")]
     if late:
-        lines += ["", "## Requests breached or near a breach (1-3-7)", "", "| request | next step | due (UTC) | state |",
-                  "|---|---|---|---|"]
+        lines += ["", "## Requests breached or near a breach (1-3-7)", "",
+                  "| request | next step | due (UTC) | state |", "|---|---|---|---|"]
         for r in late:
             due = f"{r['due_at'].astimezone(dt.UTC):%Y-%m-%d %H:%M}" if r.get("due_at") else "—"
             request = f"{r['reference']} {r['title']}"

@@ -97,12 +97,12 @@ FINDINGS = [
 
 def test_the_review_artifact_lists_the_findings_themselves_worst_first(reports):
     markdown = review_markdown(_review("summary", FINDINGS, [], reports))
-    rows = [line for line in markdown.splitlines() if line.startswith("| 2026-")]
+    rows = [line for line in markdown.splitlines() if line.startswith("- **")]
     assert rows == [
-        "| 2026-11-24 | critical | tracking broken | whole account | acknowledged | Conversions fell to zero while"
-        " clicks held: check the tag. |",
-        "| 2026-11-23 | warning | cpa above band | Brand \\| Search | open | CPA 310 is above the band 80–120 for 3"
-        " days: narrow targeting. |",
+        "- **critical** 2026-11-24 · tracking broken · whole account (acknowledged): Conversions fell to zero while"
+        " clicks held: check the tag.",
+        "- **warning** 2026-11-23 · cpa above band · Brand | Search (open): CPA 310 is above the band 80–120 for 3"
+        " days: narrow targeting.",
     ]
     assert "open findings: 2 (1 critical)" in markdown
     assert "[PDF](http://127.0.0.1:4201/review/2026-10-27..2026-11-25/acme.en.pdf)" in markdown
@@ -124,7 +124,7 @@ def test_campaign_detail_puts_the_campaign_table_in_the_artifact_too(reports):
 def test_a_long_list_of_findings_is_cut_and_says_where_the_rest_is(reports):
     many = [{**FINDINGS[0], "day": dt.date(2026, 10, 1) + dt.timedelta(days=i)} for i in range(45)]
     markdown = review_markdown(_review("summary", many, [], reports))
-    assert sum(line.startswith("| 2026-") for line in markdown.splitlines()) == 30
+    assert sum(line.startswith("- **warning** 2026-") for line in markdown.splitlines()) == 30
     assert "… and 15 more in the report." in markdown
 
 
