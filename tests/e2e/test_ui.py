@@ -44,9 +44,11 @@ def test_a_manager_runs_a_client_review_from_the_ui(browser, tmp_path: Path):
     engine.dispose()
     slug = sorted({p["client"] for p in demo.problems})[0]
 
-    with prefect_server(tmp_path / "prefect-home", ui=True, via_cadence=True) as (api, env):
+    # The report server reads the reports folder the flows write: the same CADENCE_HOME.
+    cadence_home = {"CADENCE_HOME": str(tmp_path / "cadence")}
+    with prefect_server(tmp_path / "prefect-home", cadence_home, ui=True, via_cadence=True) as (api, env):
         serve_log = tmp_path / "serve.log"
-        serve_env = {**env, "CADENCE_DATABASE_URL": database, "CADENCE_HOME": str(tmp_path / "cadence")}
+        serve_env = {**env, "CADENCE_DATABASE_URL": database, **cadence_home}
         with serve_log.open("w") as log:
             serve = subprocess.Popen([sys.executable, "-c", "from cadence.cli import main; main()", "serve",
                                       "--only", "client-review"], env=serve_env, cwd=tmp_path,
