@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, model_validator
 from tasks.clock import agency_today
 from tasks.messaging.edges import dispatch_outbox
 from tasks.reports.edges import client_review_task, tag_review_tier
+from tasks.today import refresh_today
 
 
 class ReviewRequest(BaseModel):
@@ -48,4 +49,5 @@ def client_review(request: ReviewRequest, as_of: dt.date | None = None, dispatch
                                 str(request.send_to) if request.send_to else None)
     if result["new_messages"] and dispatch:
         dispatch_outbox()
+        refresh_today(as_of)
     return result

@@ -17,6 +17,7 @@ from tasks.escalation import (
     tag_incident_tier,
 )
 from tasks.messaging.edges import dispatch_outbox
+from tasks.today import refresh_today
 
 
 def _now() -> dt.datetime:
@@ -47,6 +48,7 @@ def crisis_escalation(finding: dict[str, Any] | None = None, client: str | None 
     escalations = incident_clocks(as_of)
     sent = dispatch_outbox(now=as_of) if send else {}
     publish_incident_timeline(opened["incident_id"])
+    refresh_today(as_of)
     return {**opened, "escalations": escalations, "outbox": sent}
 
 
@@ -61,4 +63,5 @@ def incident_action(incident_id: int, action: Literal["acknowledge", "advance"],
     if send:
         dispatch_outbox(now=as_of)
     publish_incident_timeline(incident_id)
+    refresh_today(as_of)
     return done

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import flow
 
 from tasks.inbox import configured_roots, import_inbox_file, list_inbox, publish_inbox_artifact
+from tasks.today import refresh_today
 
 
 @flow(name="inbox", log_prints=True)
@@ -13,5 +14,7 @@ def inbox(roots: list[str] | None = None) -> dict:
     files = list_inbox(roots or configured_roots())
     results = [import_inbox_file(item) for item in files]
     publish_inbox_artifact(results)
+    if results:  # quarantined rows are failures the today view lists; an empty pass stays cheap
+        refresh_today()
     return {"files": len(results), "done": sum(r.outcome == "done" for r in results),
             "failed": [f"{r.account}/{r.name}" for r in results if r.outcome != "done"]}

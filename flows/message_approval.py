@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from models.base import utcnow
 from tasks.messaging.edges import decide_messages, dispatch_outbox, publish_awaiting
+from tasks.today import refresh_today
 
 
 class ApprovalDecision(BaseModel):
@@ -45,4 +46,5 @@ def message_approval(decision: ApprovalDecision, as_of: dt.datetime | None = Non
     if send and decision.decision != "reject":
         dispatch_outbox(now=as_of)
     publish_awaiting(as_of)
+    refresh_today(as_of)
     return done
