@@ -551,18 +551,18 @@ def nothing_markdown(slug: str, name: str, day: dt.date) -> str:
     return f"# Today for {name} ({slug}) — {day:%A %d %B %Y}\n\nNothing needs anyone for this client now.\n"
 
 
-def moment_of(as_of: dt.datetime | dt.date | None, zone: str) -> dt.datetime:
-    """A flow's `as_of` as a moment: a day is now when it is today, else 09:30 in `zone` that day (as `cadence run`)."""
+def view_moment(as_of: dt.datetime | dt.date | None, zone: str) -> dt.datetime:
+    """When the published view is of: now, or the flow's moment when that is later (a day is 09:30 in `zone`).
+
+    `agency-today` is always today's: a back-fill of an earlier day never publishes that day's view over it."""
     from models.base import utcnow
 
-    if as_of is None:
-        return utcnow()
-    if isinstance(as_of, dt.datetime):
-        return as_of.astimezone(dt.timezone.utc)
     now = utcnow()
-    if now.astimezone(ZoneInfo(zone)).date() == as_of:
-        return now
-    return dt.datetime.combine(as_of, dt.time(9, 30), tzinfo=ZoneInfo(zone)).astimezone(dt.timezone.utc)
+    if isinstance(as_of, dt.datetime):
+        return max(now, as_of.astimezone(dt.timezone.utc))
+    if isinstance(as_of, dt.date):
+        return max(now, dt.datetime.combine(as_of, dt.time(9, 30), tzinfo=ZoneInfo(zone)).astimezone(dt.timezone.utc))
+    return now
 
 
 @task(name="publish-today", cache_policy=NO_CACHE)
@@ -575,7 +575,7 @@ def publish_today(as_of: dt.datetime | dt.date | None = None) -> dict[str, int]:
     from tasks.db import configured_engine
 
     zone = get_settings().agency_time_zone
-    at = moment_of(as_of, zone)
+    at = view_moment(as_of, zone)
     with Session(configured_engine()) as s:
         today = build_today(s, at, zone)
         views = client_views(s, today)

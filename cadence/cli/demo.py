@@ -87,7 +87,7 @@ def run_flows(as_of: dt.date) -> list[tuple[str, str]]:
     from tasks.today import publish_today
 
     # The dispatch above is the demo's last change: the today view shows what it sent.
-    publish_today(moment, return_state=True)
+    publish_today(return_state=True)
     with engine.connect() as conn:
         states = dict(conn.execute(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)).all())
     done.append(("outbox", f"{settings.outbox_path}: {states.get(MessageStatus.SENT, 0)} sent, "

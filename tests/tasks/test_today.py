@@ -35,7 +35,7 @@ from models.enums import (
     StaffRole,
     Tier,
 )
-from tasks.today import EMPTY, build_today, client_key, client_views, moment, render_markdown
+from tasks.today import EMPTY, build_today, client_key, client_views, moment, render_markdown, view_moment
 
 ZONE = "Asia/Shanghai"
 # 11:00 in Shanghai, 06:00 in Moscow: a Wednesday inside Shanghai business hours.
@@ -188,3 +188,14 @@ def test_client_keys_satisfy_prefects_artifact_key_rules(slug, client_id, key):
 ])
 def test_a_moment_is_in_the_readers_zone_and_utc(at, zone, text):
     assert moment(at, zone) == text
+
+
+def test_the_published_view_is_of_now_unless_the_flow_runs_later():
+    from models.base import utcnow
+
+    before = utcnow()
+    assert view_moment(dt.date(2020, 1, 6), ZONE) >= before, "a back-fill publishes today's view, not 2020's"
+    assert view_moment(None, ZONE) >= before
+    later = before + dt.timedelta(days=400)
+    assert view_moment(later, ZONE) == later
+    assert view_moment(later.date(), "UTC") == dt.datetime.combine(later.date(), dt.time(9, 30), tzinfo=UTC)
