@@ -565,10 +565,9 @@ def view_moment(as_of: dt.datetime | dt.date | None, zone: str) -> dt.datetime:
     return now
 
 
-@task(name="publish-today", cache_policy=NO_CACHE)
-def publish_today(as_of: dt.datetime | dt.date | None = None) -> dict[str, int]:
-    """`agency-today` and one `client-<slug>` artifact per client with something (or that had something), in one
-    task run; an artifact whose text is what the UI already shows is not written again, so a re-run writes nothing."""
+def publish(as_of: dt.datetime | dt.date | None = None) -> dict[str, Any]:
+    """`agency-today` and one `client-<slug>` artifact per client with something (or that had something); an
+    artifact whose text is what the UI already shows is not written again, so a re-run writes nothing."""
     from prefect.artifacts import create_markdown_artifact
 
     from cadence.settings import get_settings  # read at run time, never at import
@@ -595,9 +594,25 @@ def publish_today(as_of: dt.datetime | dt.date | None = None) -> dict[str, int]:
                        "What needs a person today: critical clients, incidents, request clocks, messages, failures")
         create_markdown_artifact(markdown, key=key, description=description)
         written += 1
-    get_run_logger().info("today view at %s: %d of %d artifact(s) changed and written", f"{at:%Y-%m-%d %H:%M} UTC",
-                          written, len(wanted))
-    return {"clients": len(views), "written": written}
+    return {"at": f"{at:%Y-%m-%d %H:%M} UTC", "clients": len(views), "artifacts": len(wanted), "written": written}
+
+
+@task(name="publish-today", cache_policy=NO_CACHE)
+def publish_today(as_of: dt.datetime | dt.date | None = None) -> dict[str, Any]:
+    """The today artifacts from a flow: one task run for all of them."""
+    result = publish(as_of)
+    get_run_logger().info("today view at %s: %d of %d artifact(s) changed and written", result["at"],
+                          result["written"], result["artifacts"])
+    return result
+
+
+def publish_standalone(as_of: dt.datetime | dt.date | None = None) -> dict[str, Any]:
+    """The today artifacts outside any flow (`cadence demo`'s last step): a task run of its own, whose log lines
+    stay in this process, since the API keeps logs only for flow runs."""
+    from prefect.settings import PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW, temporary_settings
+
+    with temporary_settings({PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW: "ignore"}):
+        return publish_today(as_of)
 
 
 def refresh_today(as_of: dt.datetime | dt.date | None = None) -> None:

@@ -84,10 +84,10 @@ def run_flows(as_of: dt.date) -> list[tuple[str, str]]:
     from cadence.wiring import get_transport
 
     dispatch(engine, get_transport())
-    from tasks.today import publish_today
+    from tasks.today import publish_standalone
 
     # The dispatch above is the demo's last change: the today view shows what it sent.
-    publish_today(return_state=True)
+    publish_standalone()
     with engine.connect() as conn:
         states = dict(conn.execute(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)).all())
     done.append(("outbox", f"{settings.outbox_path}: {states.get(MessageStatus.SENT, 0)} sent, "

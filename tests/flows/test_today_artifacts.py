@@ -7,9 +7,12 @@ import sys
 from pathlib import Path
 
 from prefect.client.orchestration import get_client
+from sqlalchemy import delete
 
 from flows.crisis_escalation import crisis_escalation, incident_action
 from flows.service_watch import service_watch
+from models import Incident, OutboundMessage
+from tasks.today import publish_standalone
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "tasks"))
 from messaging_helpers import client_with_contact  # noqa: E402
@@ -57,6 +60,14 @@ def test_a_crisis_publishes_the_today_view_once_and_a_rerun_writes_nothing(engin
     assert incident_action(opened["incident_id"], "acknowledge", "am@agency.example", as_of=later,
                            send=False) == ["already acknowledged"]
     assert (len(_versions("agency-today")), len(_versions("client-acme"))) == counts, "a re-run wrote an artifact"
+
+    # The incident is gone (closed and purged by hand): the client's view says so rather than keep stale lines.
+    with engine.begin() as conn:
+        conn.execute(delete(Incident))
+        conn.execute(delete(OutboundMessage))
+    assert publish_standalone(AT)["written"] == 2
+    assert _versions("client-acme")[0].endswith("Nothing needs anyone for this client now.\n")
+    assert "No incident is open." in _versions("agency-today")[0]
 
 
 def test_a_quiet_watch_pass_stays_one_task_run(engine, prefect_harness):
