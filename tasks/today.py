@@ -30,7 +30,6 @@ from models import (
 from models.enums import Audience, Direction, FindingStatus, MessageStatus, Severity, Tier
 from tasks import i18n, internal_mail
 from tasks.escalation import LEVELS, ladder
-from tasks.messaging.review import awaiting
 from tasks.sla import fold_alerts, load_clients, load_open_requests, request_alerts, requests_in_crisis
 
 AGENCY_KEY = "agency-today"
@@ -294,7 +293,7 @@ def _item(m: OutboundMessage, client: Client | None, contact: Contact | None, st
     elif staff is not None:
         to, zone = staff.name, staff.time_zone or "UTC"
     else:
-        to, zone = "-", am_zone or "UTC"
+        to, zone = "-", am_zone
     return MessageItem(m.id, m.client_id, client.slug if client is not None else "-", m.kind, m.audience.value, to,
                        m.language.value, no_addresses(m.subject), at, zone or "UTC",
                        contact.channel.value if contact is not None else "email", note,
@@ -309,16 +308,16 @@ def message_items(session: Session, as_of: dt.datetime, zone: str) -> dict[str, 
         OutboundMessage.sent_at <= as_of)]
     held = [_item(m, c, ct, st, z, m.hold_until) for m, c, ct, st, z in _messages(
         session, OutboundMessage.status == MessageStatus.HELD, OutboundMessage.created_at <= as_of)]
-    waiting = {w.message_id: w for w in awaiting(session)}
-    approvals = [_item(m, c, ct, st, z, waiting[m.id].waiting_since, am_reads=True) for m, c, ct, st, z in _messages(
-        session, OutboundMessage.id.in_(list(waiting)), OutboundMessage.created_at <= as_of)]
+    approvals = [_item(m, c, ct, st, z, m.created_at, am_reads=True) for m, c, ct, st, z in _messages(
+        session, OutboundMessage.status == MessageStatus.AWAITING_APPROVAL, OutboundMessage.created_at <= as_of)]
     # A call or chat logged with the client after the message was composed is its delivery by hand.
     delivered = exists().where(Interaction.client_id == OutboundMessage.client_id,
                                Interaction.direction == Direction.OUTBOUND,
                                Interaction.occurred_at >= OutboundMessage.created_at,
                                Interaction.occurred_at <= as_of)
-    by_hand = [_item(m, c, ct, st, z, m.created_at, no_addresses(m.body_text), am_reads=True) for m, c, ct, st, z in _messages(
-        session, OutboundMessage.status == MessageStatus.MANUAL, OutboundMessage.created_at <= as_of, ~delivered)]
+    by_hand = [_item(m, c, ct, st, z, m.created_at, no_addresses(m.body_text), am_reads=True)
+               for m, c, ct, st, z in _messages(session, OutboundMessage.status == MessageStatus.MANUAL,
+                                                OutboundMessage.created_at <= as_of, ~delivered)]
     return {"sent": sorted(sent, key=lambda m: (m.at, m.message_id)), "held": sorted(
         held, key=lambda m: (m.at or as_of, m.message_id)), "awaiting": approvals, "by_hand": by_hand}
 
@@ -414,6 +413,11 @@ def _by_am(items: list[MessageItem]) -> str:
     return "By AM: " + ", ".join(f"{am} {n}" for am, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))) + "."
 
 
+def _finding(f: CriticalFinding) -> str:
+    ack = f", acknowledged by {f.acknowledged_by}" if f.acknowledged_by else ""
+    return f"{f.headline} — {f.where}, {f.day} (finding {f.finding_id}{ack})"
+
+
 def render_markdown(today: Today) -> str:
     """The today view as markdown: one section per question, an empty one says so in one line."""
     agency = today.client is None
@@ -428,14 +432,10 @@ def render_markdown(today: Today) -> str:
     if not today.critical:
         lines.append(EMPTY["critical"])
     for c in today.critical:
-        head = c.findings[0]
         more = f" (+{len(c.findings) - 1} more critical)" if agency and len(c.findings) > 1 else ""
-        lines.append(f"- **{c.name}** (`{c.slug}`, {c.tier}, AM {c.am}): {head.headline} — {head.where}, "
-                     f"{head.day}{more}" + (f"; acknowledged by {head.acknowledged_by}" if head.acknowledged_by else ""))
+        lines.append(f"- **{c.name}** (`{c.slug}`, {c.tier}, AM {c.am}): {_finding(c.findings[0])}{more}")
         if not agency:
-            lines += [f"  - {f.headline} — {f.where}, {f.day} (finding {f.finding_id}"
-                      + (f", acknowledged by {f.acknowledged_by})" if f.acknowledged_by else ")")
-                      for f in c.findings[1:]]
+            lines += [f"  - {_finding(f)}" for f in c.findings[1:]]
     if today.critical:
         lines += ["", "Evidence and advice: `cadence findings show ID`; `cadence findings list --severity critical`."]
 

@@ -73,7 +73,7 @@ def agency(engine) -> dict[str, int]:
         s.flush()
         s.add(Finding(client_id=client.id, account_id=account.id, detector="tracking_broken", day=dt.date(2026, 11, 24),
                       severity=Severity.CRITICAL, evidence={"days": 2, "baseline_conversions_per_day": 50},
-                      recommendation="check the tag"))
+                      recommendation="check the tag", status=FindingStatus.ACKNOWLEDGED, acknowledged_by="li.wei"))
         s.add(Finding(client_id=client.id, account_id=account.id, detector="churn_signal", day=dt.date(2026, 11, 23),
                       severity=Severity.CRITICAL, status=FindingStatus.RESOLVED, evidence={},
                       recommendation="resolved: not shown"))
@@ -135,6 +135,7 @@ def test_the_markdown_shows_deadlines_in_the_owners_zone_and_utc_and_no_address(
     # The golden deadline is 06:00 UTC: 09:00 in Moscow, the owner's zone.
     assert "2026-11-25 09:00 Europe/Moscow (06:00 UTC)" in markdown
     assert "level 1: team lead (Lena Lead)" in markdown
+    assert ", 2026-11-24 (finding 1, acknowledged by li.wei)" in markdown
     assert "**overdue**: confirm by" in markdown
     assert "`cadence account connect yandex_direct --label agency-main`" in markdown
     assert "2 of 10 rows quarantined" in markdown
