@@ -40,7 +40,7 @@ IMPORT_WINDOW = dt.timedelta(hours=24)
 AGENCY_ROWS = 25
 # What an empty section says, in the artifacts and in `cadence today`.
 EMPTY = {
-    "critical": "No client has an open critical finding.",
+    "critical": "No open critical finding.",
     "incidents": "No incident is open.",
     "requests": "No request is near or past a deadline.",
     "sent": "Nothing was sent today.",
