@@ -54,10 +54,10 @@ def test_a_crisis_publishes_the_today_view_once_and_a_rerun_writes_nothing(engin
     assert client_view[0].startswith("# Today for Acme Trading (acme)")
 
     later = AT + dt.timedelta(minutes=5)
-    incident_action(opened["incident_id"], "acknowledge", "am@agency.example", as_of=later, send=False)
+    incident_action(opened["incident_id"], action="acknowledge", by="am@agency.example", as_of=later, send=False)
     assert "2026-11-25 03:05 UTC by Anna" in _versions("agency-today")[0]
     counts = len(_versions("agency-today")), len(_versions("client-acme"))
-    assert incident_action(opened["incident_id"], "acknowledge", "am@agency.example", as_of=later,
+    assert incident_action(opened["incident_id"], action="acknowledge", by="am@agency.example", as_of=later,
                            send=False) == ["already acknowledged"]
     assert (len(_versions("agency-today")), len(_versions("client-acme"))) == counts, "a re-run wrote an artifact"
 
