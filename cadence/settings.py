@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite under home")
     outbox_dir: Path | None = Field(None, description="the file outbox; default: home/outbox")
     reports_dir: Path | None = Field(None, description="rendered reports; default: home/reports")
+    reports_port: int = Field(4201, ge=1, le=65535, description="the report server's port (`cadence server`, "
+                              "`cadence reports serve`)")
+    reports_url: str | None = Field(None, description="the reports' address as browsers reach it, for the links in "
+                                    "artifacts; default: the local report server, http://127.0.0.1:<reports_port>")
     sendgrid_api_key: SecretStr | None = Field(None, description="with a key, mail goes out through SendGrid")
     sendgrid_base_url: str = "https://api.sendgrid.com"
     sender_email: str = "cadence@agency.example"
@@ -41,6 +45,13 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
             raise ValueError(f"brand colour {value!r} is not of the form #rrggbb")
         return value.lower()
+
+    @field_validator("reports_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", value.strip()):
+            raise ValueError(f"reports URL {value!r} is not an http:// or https:// address")
+        return value.strip().rstrip("/") if value is not None else None
 
     @field_validator("logo_path")
     @classmethod
@@ -69,6 +80,10 @@ class Settings(BaseSettings):
     @property
     def reports_path(self) -> Path:
         return (self.reports_dir or self.home / "reports").resolve()
+
+    @property
+    def reports_base_url(self) -> str:
+        return self.reports_url or f"http://127.0.0.1:{self.reports_port}"
 
     @property
     def inbox_roots(self) -> list[str]:

@@ -10,7 +10,7 @@ from rich.console import Console
 from typer.core import TyperOption
 from rich.markup import escape
 
-from cadence.cli import accounts, check, db, demo, findings, ingest, labels, notes, outbox, prefect_ops
+from cadence.cli import accounts, check, db, demo, findings, ingest, labels, notes, outbox, prefect_ops, reports
 from cadence.cli import service as service_cli
 from cadence.cli import sync as sync_cli
 from cadence.cli.run import run_command
@@ -51,6 +51,7 @@ app.command("check-output")(check.check_output_command)
 app.command("run")(run_command)
 app.command("today")(today_command)
 app.add_typer(prefect_ops.app)
+app.add_typer(reports.app, name="reports")
 app.add_typer(service_cli.request_app, name="request")
 app.add_typer(service_cli.incident_app, name="incident")
 app.add_typer(service_cli.contact_app, name="contact")

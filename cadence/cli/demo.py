@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
 from cadence.cli.output import parse_day
+from cadence.cli.prefect_ops import use_cadence_prefect_database
 from cadence.settings import get_settings
 from cadence.wiring import ready_engine
 from models import OutboundMessage
@@ -44,7 +46,7 @@ STAGES = {
 }
 
 
-def run_flows(as_of: dt.date) -> list[tuple[str, str]]:
+def run_flows(as_of: dt.date, history: str | None = None) -> list[tuple[str, str]]:
     """Run every flow for `as_of` as the schedules would, then dispatch; returns (flow, what it left where)."""
     from flows.crisis_escalation import crisis_escalation
     from flows.daily_sweep import daily_account_sweep
@@ -61,7 +63,9 @@ def run_flows(as_of: dt.date) -> list[tuple[str, str]]:
     now = dt.datetime.now(settings.zone)
     moment = now if now.date() == as_of else dt.datetime.combine(as_of, dt.time(9, 30), tzinfo=settings.zone)
     done: list[tuple[str, str]] = []
-    out.print("\n[bold]Running the flows[/] (a temporary Prefect API starts first; `cadence server` keeps history)")
+    started = dt.datetime.now(dt.UTC)
+    out.print("\n[bold]Running the flows[/] (a temporary Prefect API starts first; it records into "
+              f"{history or 'the Prefect database you configured'}, which `cadence server` shows)")
 
     sweep = daily_account_sweep(as_of=as_of, notify=True)  # the demo shows the mail whatever day it is run for
     findings = sum(chunk["findings"] for chunk in sweep["chunks"])
@@ -77,10 +81,9 @@ def run_flows(as_of: dt.date) -> list[tuple[str, str]]:
     standup_summary(as_of=as_of, dispatch=False)
     done.append(("standup-summary", "AM summaries and client updates in the outbox"))
     monthly_recap(as_of=as_of, dispatch=False)
-    done.append(("monthly-recap", f"{settings.reports_path / 'recap'} ({previous_month(as_of).label})"))
+    done.append(("monthly-recap", _reports_at("recap", previous_month(as_of).label)))
     quarterly_strategy_pack(as_of=as_of, dispatch=False)
-    done.append(("quarterly-strategy-pack", f"{settings.reports_path / 'strategy-pack'} "
-                                            f"({previous_quarter(as_of).label})"))
+    done.append(("quarterly-strategy-pack", _reports_at("strategy-pack", previous_quarter(as_of).label)))
     from cadence.wiring import get_transport
 
     dispatch(engine, get_transport())
@@ -96,7 +99,40 @@ def run_flows(as_of: dt.date) -> list[tuple[str, str]]:
                            f"{states.get(MessageStatus.AWAITING_APPROVAL, 0)} awaiting the AM's approval "
                            "(`cadence outbox list --status awaiting_approval`)"))
     done.append(("today", "what needs a person: the agency-today and client-<slug> artifacts, `cadence today`"))
+    from cadence.cli.prefect_ops import flush_run_history
+
+    task_runs, settled = flush_run_history(started)
+    done.append(("run history", f"{task_runs} task runs recorded{'' if settled else ' so far (still recording)'}"
+                                f" in {history or 'the configured Prefect database'}: `cadence server`, then "
+                                "http://127.0.0.1:4200/runs shows them and their artifacts"))
     return done
+
+
+def _reports_at(kind: str, period: str) -> str:
+    """A report folder, and its address in a browser once `cadence server` runs."""
+    from tasks.reports.edges import report_link
+
+    folder = get_settings().reports_path / kind / period
+    return f"{folder} ({period}); in a browser, with `cadence server` running: {report_link(str(folder))}/"
+
+
+def _run_recorded(as_of: dt.date, history: str | None) -> list[tuple[str, str]]:
+    """Run the flows with Prefect's settings made here (Prefect reads the environment once, when imported)."""
+    from prefect.settings import (
+        PREFECT_API_DATABASE_CONNECTION_URL,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        temporary_settings,
+    )
+
+    updates: dict[Any, Any] = {}
+    if history:
+        updates[PREFECT_API_DATABASE_CONNECTION_URL] = os.environ[PREFECT_API_DATABASE_CONNECTION_URL.name]
+    if not os.environ.get(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.name):
+        # The first run creates and migrates that database before the temporary API answers: Prefect's 20 s is
+        # too short on a busy laptop.
+        updates[PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS] = 180
+    with temporary_settings(updates):
+        return run_flows(as_of, history)
 
 
 def _as_of(value: str | None) -> dt.date:
@@ -134,6 +170,7 @@ def demo_command(
     """Generate a realistic demo agency and run every flow for today."""
     settings = get_settings()
     day = _as_of(as_of)
+    history = None if generate_only else use_cadence_prefect_database()
     engine = ready_engine()
     database = make_url(settings.db_url).render_as_string(hide_password=True)
     manifest = manifest_path(settings.home.resolve())
@@ -155,7 +192,7 @@ def demo_command(
             f"the database already holds {held} clients that are not a Cadence demo: "
             "run `cadence demo --fresh` to replace them, or point CADENCE_DATABASE_URL elsewhere"
         )
-    flows = [] if generate_only else run_flows(day)
+    flows = [] if generate_only else _run_recorded(day, history)
     _print(body, flows, database, settings.outbox_path, settings.reports_path, manifest)
 
 

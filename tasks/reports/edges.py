@@ -24,7 +24,7 @@ from tasks import i18n, internal_mail
 from tasks.render import render_in
 from tasks.reports import client_view, content, data
 from tasks.reports.benchmarks import client_kpis
-from tasks.reports.output import Rendered, RenderJob, branding, render_all, report_paths
+from tasks.reports.output import Rendered, RenderJob, branding, render_all, report_paths, report_url
 from tasks.reports.periods import (
     DocumentPeriods,
     Period,
@@ -219,20 +219,21 @@ def report_markdown(heading: str, results: list[dict[str, Any]]) -> str:
     lines = [f"# {heading}", "",
              (f"- clients: **{sum(r['clients'] for r in results)}**; reports rendered: **{len(reports)}**;"
               f" new messages in the outbox: {sum(r['new_messages'] for r in results)}"), "",
-             "| client | language | detail | pages | PDF | HTML |", "|---|---|---|---|---|---|"]
+             "| client | language | detail | pages | report |", "|---|---|---|---|---|"]
     for r in sorted(reports, key=lambda r: (r["client"], r["language"], r.get("detail", "summary"))):
         lines.append(f"| {r['client']} | {r['language']} | {r.get('detail', 'summary')} |"
                      f" {r['pages'] if r['pages'] is not None else '—'}"
-                     f"{' (compact)' if r['compact'] else ''} | `{r['pdf'] or '—'}` | `{r['html']}` |")
+                     f"{' (compact)' if r['compact'] else ''} | {_links(r)} |")
     return "\n".join(lines) + "\n"
 
 
 @task(name="publish-report-artifacts", cache_policy=NO_CACHE)
 def publish_reports(key: str, heading: str, results: list[dict[str, Any]]) -> str:
-    """A markdown summary with each report's paths, and a table of the reports, under stable keys."""
+    """A markdown summary with a link to each report, and a table of the reports, under stable keys."""
     markdown = report_markdown(heading, results)
     create_markdown_artifact(markdown, key=key, description=heading)
-    create_table_artifact([{k: r.get(k) for k in ("client", "language", "detail", "pages", "pdf")}
+    create_table_artifact([{**{k: r.get(k) for k in ("client", "language", "detail", "pages")},
+                            "pdf": report_link(r.get("pdf")) or r.get("pdf")}
                            for result in results for r in result["reports"]], key=f"{key}-files",
                           description=f"{heading}: rendered files")
     return markdown
@@ -419,17 +420,33 @@ def build_review(slug: str, period: Period, detail: str, as_of: dt.date, now: dt
             "html": rendered.html_path, "pdf": rendered.pdf_path, "pages": rendered.pages}
 
 
+ARTIFACT_FINDINGS = 30
+SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+
+
+def _line(text: Any) -> str:
+    """Text on one line: a line break inside it would end its list item or table row."""
+    return " ".join(str(text).split()) if text not in (None, "") else "—"
+
+
+def _cell(text: Any) -> str:
+    """Text for one markdown table cell: on one line, no column breaks."""
+    return _line(text).replace("|", "\\|")
+
+
 def review_markdown(result: dict[str, Any]) -> str:
-    """The review artifact: the dossier's headline facts and where the rendered report is."""
+    """The review artifact: the dossier's headline facts, its findings and, at campaign detail, its campaigns."""
     ctx, client = result["context"], result["client"]
-    k = ctx["kpis"]
+    k, currency = ctx["kpis"], client["currency"]
     cpa = f"{k['cpa']:,.2f}" if k["cpa"] is not None else "—"
+    findings = sorted(ctx["findings"], key=lambda f: (SEVERITY_RANK.get(f["severity"], 3), -f["day"].toordinal()))
+    critical = sum(f["severity"] == "critical" for f in findings)
     lines = [f"# {result['title']}", "",
-             f"- tier **{ctx['tier']}**, AM {ctx['am']['name']}, {client['industry']} / {client['market']}",
-             (f"- spend {k['spend']:,.2f} {client['currency']}, conversions {k['conversions']:,.0f}, CPA {cpa}"
+             f"- tier **{ctx['tier']}**, AM {ctx['am']['name']}, {client['industry']} / {client['market']};"
+             f" detail: {ctx['detail']}",
+             (f"- spend {k['spend']:,.2f} {currency}, conversions {k['conversions']:,.0f}, CPA {cpa}"
               f" (verdict: {ctx['verdict']})"),
-             (f"- open findings: {len(ctx['findings'])} ({sum(f['severity'] == 'critical' for f in ctx['findings'])}"
-              f" critical); open incidents: {len(ctx['incidents'])}"),
+             f"- open findings: {len(findings)} ({critical} critical); open incidents: {len(ctx['incidents'])}",
              (f"- SLA: {sum(r['state'] == 'breached' for r in ctx['requests'])} breached,"
               f" {sum(r['state'] == 'near' for r in ctx['requests'])} near a breach"),
              (f"- last written to: {ctx['days_since_contact'] if ctx['days_since_contact'] is not None else 'never'}"
@@ -438,8 +455,68 @@ def review_markdown(result: dict[str, Any]) -> str:
         p = ctx["pacing"]
         lines.append(f"- pacing: {p['spent']:,.2f} of {p['budget']:,.2f} month to date, projected"
                      f" {p['projected_use']:.0%} of the budget")
-    lines += ["", f"Report: `{result['pdf'] or result['html']}` (HTML: `{result['html']}`)"]
+    lines += ["", "Report: " + _links(result)]
+    if findings:
+        # A list, not a table: the recommendation is what a manager reads, and a table column cuts it off.
+        lines += ["", "## Open findings", ""]
+        for f in findings[:ARTIFACT_FINDINGS]:
+            lines.append(f"- **{f['severity']}** {f['day'].isoformat()} · {f['detector'].replace('_', ' ')} ·"
+                         f" {_line(f['campaign'] or 'whole account')} ({f['status']}): {_line(f['recommendation'])}")
+        if len(findings) > ARTIFACT_FINDINGS:
+            lines += ["", f"… and {len(findings) - ARTIFACT_FINDINGS} more in the report."]
+    if ctx["incidents"]:
+        lines += ["", "## Open incidents", ""]
+        for i in ctx["incidents"]:
+            opened = i["opened_at"].astimezone(dt.UTC)
+            lines.append(f"- opened {opened:%Y-%m-%d %H:%M} UTC: {_line(i['cause'])} — stage {i['stage']},"
+                         f" escalation level {i['escalation_level']}, root-cause document"
+                         f" {'written' if i['root_cause_doc'] else 'missing'}")
+    late = [r for r in ctx["requests"] if r["state"] in ("breached", "near")]
+    if late:
+        lines += ["", "## Requests breached or near a breach (1-3-7)", "",
+                  "| request | next step | due (UTC) | state |", "|---|---|---|---|"]
+        for r in late:
+            due = f"{r['due_at'].astimezone(dt.UTC):%Y-%m-%d %H:%M}" if r.get("due_at") else "—"
+            request = f"{r['reference']} {r['title']}"
+            lines.append(f"| {_cell(request)} | {r['step']} | {due} | {r['state']} |")
+    if ctx["detail"] == "campaign":
+        lines += ["", f"## By campaign ({ctx['period']['label']})", ""]
+        if ctx["campaigns"]:
+            lines += [f"| campaign | spend ({currency}) | conversions | CPA | CTR |", "|---|---:|---:|---:|---:|"]
+            for c in ctx["campaigns"]:
+                lines.append(f"| {_cell(c['name'])} | {c['spend']:,.2f} | {c['conversions']:,.0f} |"
+                             f" {_number(c['cpa'])} | {_percent(c['ctr'])} |")
+        else:
+            lines.append("No campaign spent in the period.")
     return "\n".join(lines) + "\n"
+
+
+def _number(value: float | None) -> str:
+    return f"{value:,.2f}" if value is not None else "—"
+
+
+def _percent(value: float | None) -> str:
+    return f"{value:.2%}" if value is not None else "—"
+
+
+def report_link(path: str | None) -> str | None:
+    """Where a browser opens a rendered file: the report server's address (CADENCE_REPORTS_URL) and its place."""
+    if not path:
+        return None
+    from cadence.settings import get_settings
+
+    settings = get_settings()
+    return report_url(settings.reports_base_url, settings.reports_path, path)
+
+
+def _links(result: dict[str, Any]) -> str:
+    """Markdown links to a report's PDF and HTML, or their paths where no server can serve them."""
+    parts = []
+    for label, path in (("PDF", result.get("pdf")), ("HTML", result.get("html"))):
+        if path:
+            url = report_link(path)
+            parts.append(f"[{label}]({url})" if url else f"{label} `{path}`")
+    return " · ".join(parts) or "—"
 
 
 @task(name="build-client-review", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)

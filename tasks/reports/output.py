@@ -14,6 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from tasks.render import TEMPLATES, render_in
 
@@ -49,6 +50,15 @@ def report_paths(root: Path, kind: str, period: str, slug: str, language: str, f
     if not all(path.parent == folder and folder.is_relative_to(root.resolve()) for path in paths):
         raise ValueError(f"report path {base} escapes the reports folder {root}")
     return paths
+
+
+def report_url(base_url: str, root: Path, path: str | Path) -> str | None:
+    """A browser's link to a rendered file: the report server's base URL and the file's place under root."""
+    try:
+        relative = Path(path).resolve().relative_to(Path(root).resolve())
+    except ValueError:
+        return None  # written under another reports folder: this server cannot serve it
+    return f"{base_url.rstrip('/')}/{quote(relative.as_posix())}"
 
 
 DEFAULT_BRAND = {"name": "Cadence", "colour": "#4c72b0", "logo": None}

@@ -82,6 +82,9 @@ def prefect_server(home: Path, extra_env: dict[str, str] | None = None, ui: bool
            # The UI finds its API from these, not from --port.
            "PREFECT_SERVER_API_PORT": str(port), **(extra_env or {})}
     env.pop("PREFECT_API_URL", None)
+    if via_cadence:
+        # Its report server too, on a free port; the flows' report links follow the same setting.
+        env.setdefault("CADENCE_REPORTS_PORT", str(free_port()))
     log_path = home / "server.log"
     with log_path.open("w") as log:
         command = (["-c", "from cadence.cli import main; main()", "server"] if via_cadence

@@ -1,4 +1,5 @@
-"""A manager in the real Prefect UI: opens client-review, fills its form for a demo client, runs it, sees the dossier."""
+"""A manager in the real Prefect UI: opens client-review, fills its form for a demo client, runs it, sees the dossier
+and opens the report from its link."""
 
 from __future__ import annotations
 
@@ -43,9 +44,11 @@ def test_a_manager_runs_a_client_review_from_the_ui(browser, tmp_path: Path):
     engine.dispose()
     slug = sorted({p["client"] for p in demo.problems})[0]
 
-    with prefect_server(tmp_path / "prefect-home", ui=True, via_cadence=True) as (api, env):
+    # The report server reads the reports folder the flows write: the same CADENCE_HOME.
+    cadence_home = {"CADENCE_HOME": str(tmp_path / "cadence")}
+    with prefect_server(tmp_path / "prefect-home", cadence_home, ui=True, via_cadence=True) as (api, env):
         serve_log = tmp_path / "serve.log"
-        serve_env = {**env, "CADENCE_DATABASE_URL": database, "CADENCE_HOME": str(tmp_path / "cadence")}
+        serve_env = {**env, "CADENCE_DATABASE_URL": database, **cadence_home}
         with serve_log.open("w") as log:
             serve = subprocess.Popen([sys.executable, "-c", "from cadence.cli import main; main()", "serve",
                                       "--only", "client-review"], env=serve_env, cwd=tmp_path,
@@ -114,6 +117,14 @@ def run_from_the_ui(browser, ui: str, slug: str, serve_log: Path) -> None:
         expect(page.get_by_text("Flow run", exact=True)).to_be_hidden()
         expect(page.locator(".markdown-renderer", has_text="CPA").first).to_contain_text(re.compile(r"Client review.*tier", re.S))
         page.screenshot(path=str(SCREENSHOTS / "client-review-artifact.png"), full_page=True)
+        dossier = page.locator(".markdown-renderer", has_text="CPA").first
+        expect(dossier).to_contain_text("By campaign")  # the detail chosen in the form shows in the artifact
+        # The report opens from the artifact's link, served by the report server `cadence server` started.
+        href = dossier.get_by_role("link", name="HTML", exact=True).get_attribute("href")
+        assert re.match(r"http://127\.0\.0\.1:\d+/review/", href), href
+        page.goto(href)
+        expect(page.locator("h1").first).to_contain_text("Client review")
+        page.screenshot(path=str(SCREENSHOTS / "client-review-report.png"), full_page=True)
     except BaseException:
         page.screenshot(path=str(SCREENSHOTS / "client-review-failed.png"), full_page=True)
         raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -10,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cadence.settings import get_settings
 from flows.client_review import ReviewRequest, client_review
 from models import Client, OutboundMessage, Report, Staff
 from models.enums import StaffRole
@@ -29,7 +31,10 @@ def test_review_is_stored_published_and_sent_only_to_the_manager_once(engine, de
     request = ReviewRequest(client="demo-control", detail="campaign", send_to=manager)
     first = client_review(request, as_of=AS_OF, dispatch=False)
     assert first["pages"] >= 1 and first["new_messages"] == 1
-    assert "Client review: Demo Control" in first["markdown"] and first["pdf"] in first["markdown"]
+    assert "Client review: Demo Control" in first["markdown"]
+    relative = Path(first["pdf"]).relative_to(get_settings().reports_path).as_posix()
+    assert f"[PDF](http://127.0.0.1:4201/{relative})" in first["markdown"] and first["pdf"] not in first["markdown"]
+    assert "## By campaign" in first["markdown"], "campaign detail shows the campaign table in the artifact too"
     again = client_review(request, as_of=AS_OF, dispatch=False)
     assert again["new_messages"] == 0 and again["report_id"] == first["report_id"]
     with Session(engine) as s:
@@ -38,7 +43,7 @@ def test_review_is_stored_published_and_sent_only_to_the_manager_once(engine, de
         assert s.query(Report).filter(Report.kind == "review").count() == 1
 
     state = client_review(ReviewRequest(client="demo-control"), as_of=AS_OF, dispatch=False, return_state=True)
-    assert state.result()["new_messages"] == 0
+    assert state.result()["new_messages"] == 0 and "## By campaign" not in state.result()["markdown"]
     with Session(engine) as s:
         tier = s.scalar(select(Client).where(Client.slug == "demo-control")).effective_tier.value
     with get_client(sync_client=True) as client:

@@ -1,4 +1,4 @@
-"""The monthly recap as a whole flow: reports stored and queued once, artifacts with the paths."""
+"""The monthly recap as a whole flow: reports stored and queued once, artifacts with links to the reports."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from prefect.client.schemas.sorting import ArtifactSort
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cadence.settings import get_settings
 from flows.monthly_recap import monthly_recap
 from models import Client, Contact, OutboundMessage, Report
 from models.enums import MessageStatus
@@ -56,7 +57,11 @@ def test_recap_flow_renders_stores_queues_and_a_rerun_changes_nothing(engine, de
         assert s.execute(select(Report.client_id, Report.kind, Report.period, Report.language)).all() == stored
         assert s.scalar(select(func.count()).select_from(OutboundMessage)) == messages
     markdown = _artifact("recap-2026-11")
-    assert all(r["pdf"] in markdown for r in reports)
+    root = get_settings().reports_path
+    for r in reports:
+        relative = Path(r["pdf"]).relative_to(root).as_posix()
+        assert f"[PDF](http://127.0.0.1:4201/{relative})" in markdown, "a link a browser opens, not a server path"
+    assert str(root) not in markdown
 
 
 def test_the_recap_email_in_the_file_outbox_carries_the_report_pdf(engine, demo, prefect_harness, tmp_path):

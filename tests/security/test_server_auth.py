@@ -1,12 +1,11 @@
 """Prefect's server with PREFECT_SERVER_API_AUTH_STRING refuses anonymous API calls; `cadence server` will not
-listen beyond loopback without it."""
+listen beyond loopback without it, nor start its report server there."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
-import os
 import sys
 import urllib.error
 import urllib.request
@@ -81,15 +80,41 @@ def test_prefects_client_gets_in_with_prefect_api_auth_string_and_not_without(gu
     assert refused.value.response.status_code == 401
 
 
+class Started:
+    """What `cadence server` would start, recorded instead: Prefect's command and environment, the report server."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+        self.reports: list[tuple[str, int]] = []
+
+
 @pytest.fixture
-def no_exec(monkeypatch: pytest.MonkeyPatch, tmp_path) -> list[tuple]:
-    """Record `cadence server`'s exec of the real server instead of doing it; no Prefect profile, no auth string."""
-    calls: list[tuple] = []
-    monkeypatch.setattr(os, "execve", lambda *args: calls.append(args))
+def no_exec(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Started:
+    """Record `cadence server`'s start of the real servers instead of doing it; no Prefect profile, no auth string."""
+    from cadence.cli import prefect_ops
+
+    started = Started()
+
+    def supervise(argv, env, reports):
+        started.calls.append((argv[0], argv, env))
+        return 0
+
+    class Bound:
+        port = 4201
+
+    def open_report_server(host, port):
+        prefect_ops.report_credentials(host)
+        started.reports.append((host, port))
+        return Bound()
+
+    monkeypatch.setattr(prefect_ops, "supervise", supervise)
+    monkeypatch.setattr(prefect_ops, "open_report_server", open_report_server)
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
+    monkeypatch.setenv("CADENCE_HOME", str(tmp_path / "cadence-home"))
+    monkeypatch.setenv("PREFECT_API_DATABASE_CONNECTION_URL", f"sqlite+aiosqlite:///{tmp_path / 'prefect.db'}")
     monkeypatch.delenv("PREFECT_SERVER_API_AUTH_STRING", raising=False)
     monkeypatch.delenv("PREFECT_UI_API_URL", raising=False)
-    return calls
+    return started
 
 
 def cadence_server(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
@@ -108,7 +133,7 @@ def test_cadence_server_refuses_to_listen_beyond_loopback_without_an_auth_string
     if auth is not None:
         monkeypatch.setenv("PREFECT_SERVER_API_AUTH_STRING", auth)
     code, _out, err = cadence_server(monkeypatch, capsys, "--host", host, "--port", "4299")
-    assert code == 2 and no_exec == []
+    assert code == 2 and no_exec.calls == [] and no_exec.reports == []
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: refusing to listen on")
     assert "PREFECT_SERVER_API_AUTH_STRING" in lines[0]
@@ -117,18 +142,20 @@ def test_cadence_server_refuses_to_listen_beyond_loopback_without_an_auth_string
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "LOCALHOST", "::1", "[::1]"])
 def test_cadence_server_listens_on_loopback_without_an_auth_string(no_exec, monkeypatch, capsys, host):
     cadence_server(monkeypatch, capsys, "--host", host)
-    [(executable, argv, env)] = no_exec
+    [(executable, argv, env)] = no_exec.calls
     assert argv[1:] == ["-m", "prefect", "server", "start", "--host", host, "--port", "4200"]
     assert "PREFECT_SERVER_API_AUTH_STRING" not in env
+    assert no_exec.reports == [(host, 4201)], "the report server listens where Prefect's does, on its own port"
 
 
 def test_cadence_server_listens_beyond_loopback_with_an_auth_string(no_exec, monkeypatch, capsys):
     monkeypatch.setenv("PREFECT_SERVER_API_AUTH_STRING", SECRET)
     _code, out, _err = cadence_server(monkeypatch, capsys, "--host", "0.0.0.0", "--port", "4299")
-    [(_executable, argv, env)] = no_exec
+    [(_executable, argv, env)] = no_exec.calls
     assert argv[-4:] == ["--host", "0.0.0.0", "--port", "4299"]
     assert env["PREFECT_SERVER_API_AUTH_STRING"] == SECRET
     assert "PREFECT_UI_API_URL" in out, "remote browsers need it: the hint is printed"
+    assert no_exec.reports == [("0.0.0.0", 4201)] and "CADENCE_REPORTS_URL" in out
 
 
 def test_cadence_server_takes_the_auth_string_from_the_prefect_profile(no_exec, monkeypatch, capsys):
@@ -136,7 +163,7 @@ def test_cadence_server_takes_the_auth_string_from_the_prefect_profile(no_exec, 
 
     with temporary_settings({PREFECT_SERVER_API_AUTH_STRING: SECRET}):
         cadence_server(monkeypatch, capsys, "--host", "0.0.0.0")
-    assert len(no_exec) == 1
+    assert len(no_exec.calls) == 1
 
 
 def test_cadence_servers_hint_is_exact_and_never_wrapped(no_exec, monkeypatch, capsys, tmp_path):
