@@ -15,6 +15,7 @@ from tasks.form_checks import check_client_slug
 from tasks.messaging.edges import dispatch_outbox
 from tasks.reports.edges import client_review_task, tag_review_tier
 from tasks.synthetic import CONTROL_SLUG as EXAMPLE_SLUG
+from tasks.today import refresh_today
 
 
 class ReviewRequest(BaseModel):
@@ -80,4 +81,5 @@ def client_review(
     result = client_review_task(request.client, first, last, request.detail, as_of, request.send_to or None)
     if result["new_messages"] and dispatch:
         dispatch_outbox()
+        refresh_today(as_of)
     return result

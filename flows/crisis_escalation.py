@@ -22,6 +22,7 @@ from tasks.escalation import (
 )
 from tasks.forms import NOW, AgencyMoment, form, local_stamp, moment_or_now
 from tasks.messaging.edges import dispatch_outbox
+from tasks.today import refresh_today
 
 STAGES = Literal["next", "facts", "solution", "prevention", "closed"]
 
@@ -73,6 +74,7 @@ def crisis_escalation(
     sent = dispatch_outbox(now=as_of) if send else {}
     publish_incident_timeline(opened["incident_id"])
     refresh_incident_form(return_state=True)
+    refresh_today(as_of)
     return {**opened, "escalations": escalations, "outbox": sent}
 
 
@@ -104,4 +106,5 @@ def incident_action(
         dispatch_outbox(now=as_of)
     publish_incident_timeline(incident_id)
     refresh_incident_form(return_state=True)
+    refresh_today(as_of)
     return done

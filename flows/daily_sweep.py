@@ -12,6 +12,7 @@ from tasks.clock import agency_today
 from tasks.forms import TODAY, AgencyDay, Names, Notify, day_or_today, form, notify_choice
 from tasks.runners import sweep_task_runner
 from tasks.sweep import compose_digests, plan_chunks, publish_artifacts, should_notify, sweep_chunk
+from tasks.today import refresh_today
 
 DEFAULT_CHUNK_CAMPAIGNS = 20_000
 
@@ -49,4 +50,5 @@ def daily_account_sweep(
     results = [future.result() for future in futures]
     digests = compose_digests(day, clients, latest=as_of >= today) if loud else {"digests": 0, "new": 0}
     publish_artifacts(day, results, [cid for chunk in chunks for cid in chunk], digests, loud)
+    refresh_today(as_of)
     return {"day": day.isoformat(), "notified": loud, "chunks": results, "digests": digests}

@@ -8,6 +8,7 @@ from prefect import flow
 
 from tasks.forms import Names, form
 from tasks.inbox import configured_roots, import_inbox_file, list_inbox, publish_inbox_artifact
+from tasks.today import refresh_today
 
 
 @flow(name="inbox", log_prints=True)
@@ -18,5 +19,7 @@ def inbox(roots: Annotated[Names, form(
     files = list_inbox(list(roots or []) or configured_roots())
     results = [import_inbox_file(item) for item in files]
     publish_inbox_artifact(results)
+    if results:  # quarantined rows are failures the today view lists; an empty pass stays cheap
+        refresh_today()
     return {"files": len(results), "done": sum(r.outcome == "done" for r in results),
             "failed": [f"{r.account}/{r.name}" for r in results if r.outcome != "done"]}

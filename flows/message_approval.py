@@ -12,6 +12,7 @@ from models.base import utcnow
 from tasks.clock import agency_zone
 from tasks.forms import NOW, AgencyMoment, form, moment_or_now
 from tasks.messaging.edges import decide_messages, dispatch_outbox, publish_awaiting
+from tasks.today import refresh_today
 
 
 class ApprovalDecision(BaseModel):
@@ -54,4 +55,5 @@ def message_approval(
     if send and decision.decision != "reject":
         dispatch_outbox(now=as_of)
     publish_awaiting(as_of)
+    refresh_today(as_of)
     return done

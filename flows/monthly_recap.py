@@ -17,6 +17,7 @@ from tasks.reports.edges import (
     report_chunk,
 )
 from tasks.reports.periods import previous_month
+from tasks.today import refresh_today
 
 
 def _run_name() -> str:
@@ -52,4 +53,5 @@ def monthly_recap(
                for index, chunk in enumerate(chunks)]
     publish_reports(f"recap-{period.label.lower()}", f"Monthly recap {period.label}", results)
     dispatched = dispatch_outbox() if send and dispatch else None
+    refresh_today(as_of)
     return {"period": period.label, "chunks": results, "dispatch": dispatched}

@@ -12,6 +12,7 @@ from tasks.clock import agency_today
 from tasks.forms import TODAY, AgencyDay, Names, day_or_today, form
 from tasks.runners import sweep_task_runner
 from tasks.sync import plan_sync_chunks, publish_summary, sync_chunk
+from tasks.today import refresh_today
 
 DEFAULT_CHUNK_ACCOUNTS = 100
 
@@ -47,6 +48,7 @@ def platform_sync(
     outcomes = [o for future in futures for o in future.result()]
     label = str(as_of or agency_today())
     publish_summary(label, outcomes)
+    refresh_today(as_of)  # a login to reconnect or rows quarantined are failures the today view lists
     failed = [o for o in outcomes if o["status"] != "ok"]
     return {"as_of": label, "accounts": len(outcomes), "synced": len(outcomes) - len(failed),
             "failed": {o["external_id"]: o["status"] for o in failed},

@@ -17,6 +17,7 @@ from tasks.forms import NOW, AgencyMoment, form, local_stamp, moment_or_now
 from tasks.messaging.edges import approvals_changed, dispatch_outbox, outbox_has_work, publish_awaiting
 from tasks.sla import WatchResult, did_something, service_clocks, watch_markdown
 from tasks.tiering import recompute_tiers_if_due, tiers_due
+from tasks.today import refresh_today
 
 # The watch's period: the awaiting-approval list is published when something moved since the last pass.
 PASS = dt.timedelta(minutes=15)
@@ -64,9 +65,14 @@ def service_watch(
     touched = sorted({e["incident_id"] for e in escalations} | {i["incident_id"] for i in clocks["incidents"]})
     for incident_id in touched:
         publish_incident_timeline(incident_id)
-    if did_something(WatchResult(**clocks), escalations, tiers, sent):
+    busy = did_something(WatchResult(**clocks), escalations, tiers, sent)
+    if busy:
         publish_watch_artifacts(as_of, clocks, escalations, tiers, sent)
-    if (any(q["kind"].startswith("approval-") for q in clocks["queued"])
-            or approvals_changed(as_of, as_of - PASS)):
+    approvals = (any(q["kind"].startswith("approval-") for q in clocks["queued"])
+                 or approvals_changed(as_of, as_of - PASS))
+    if approvals:
         publish_awaiting(as_of)
+    # A quiet pass stays one task run: the today view changes only when the pass did something.
+    if busy or approvals:
+        refresh_today(as_of)
     return {"as_of": as_of.isoformat(), **clocks, "escalations": escalations, "tiers": tiers, "outbox": sent}

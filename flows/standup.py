@@ -16,6 +16,7 @@ from tasks.reports.edges import (
     publish_standup,
     standup_chunk,
 )
+from tasks.today import refresh_today
 
 
 def _run_name() -> str:
@@ -49,5 +50,6 @@ def standup_summary(
     updates = sum(r["updates"] for r in results)
     publish_standup(as_of, rows, updates, summaries)
     dispatched = dispatch_outbox() if send and dispatch else None
+    refresh_today(as_of)
     return {"as_of": as_of.isoformat(), "clients": len(rows), "updates": updates,
             "new_updates": sum(r["new_messages"] for r in results), "summaries": summaries, "dispatch": dispatched}

@@ -28,6 +28,7 @@ from models import (
 from models.enums import Audience, IncidentSource, IncidentStage, Language
 from tasks.db import configured_engine, insert_missing
 from tasks.errors import CadenceError
+from tasks.forms import unknown_slug_message
 from tasks.messaging import enqueue
 from tasks.messaging.compose import client_message, compose, preferences, sender
 from tasks import i18n, internal_mail
@@ -85,7 +86,7 @@ def _minutes(span: dt.timedelta) -> str:
     return f"{int(span.total_seconds() // 60)} minutes"
 
 
-def _ladder(session: Session, client: Client) -> list[Staff | None]:
+def ladder(session: Session, client: Client) -> list[Staff | None]:
     """Owner AM, team lead (the client's or the AM's manager), director (the client's or the lead's manager)."""
     owner = session.get(Staff, client.owner_am_id)
     lead = session.get(Staff, client.team_lead_id) if client.team_lead_id else None
@@ -225,7 +226,7 @@ def open_incident(session: Session, *, client_id: int, source: IncidentSource, d
     incident = session.scalars(select(Incident).where(Incident.dedupe_key == dedupe_key)).one()
     if not created:
         return Opened(incident.id, False)
-    owner, lead, _director = _ladder(session, client)
+    owner, lead, _director = ladder(session, client)
     _event(session, incident.id, now, "opened", f"{source.value}: {cause}", actor)
     if facts:
         _event(session, incident.id, now, "note:facts", "\n".join(facts), actor)
@@ -372,8 +373,8 @@ def escalate_due(session: Session, as_of: dt.datetime, policy: LadderPolicy = PO
             IncidentEvent.incident_id == incident.id, IncidentEvent.kind == "golden-deadline-missed").limit(1))
         if level <= incident.escalation_level and (not missed or flagged):
             continue
-        ladder = _ladder(session, client)
-        owner = ladder[0]
+        rungs = ladder(session, client)
+        owner = rungs[0]
         messages = []
         if missed and not flagged:
             _event(session, incident.id, as_of, "golden-deadline-missed",
@@ -382,7 +383,7 @@ def escalate_due(session: Session, as_of: dt.datetime, policy: LadderPolicy = PO
             lines = [N_("The root-cause and preliminary-solution document was not in by the golden deadline."),
                      N_("Submit it now: `cadence incident advance --to solution` with the cause and the solution.")]
             # The rungs called in this pass hear it in their escalation; otherwise the top rung hears it here.
-            told = (owner,) if level > incident.escalation_level else (owner, ladder[2] or ladder[1])
+            told = (owner,) if level > incident.escalation_level else (owner, rungs[2] or rungs[1])
             messages.extend(_internal(incident, client, person, "incident-deadline-missed",
                                       N_("[incident #%(id)s DEADLINE MISSED] %(client)s"),
                                       N_("The golden four hours are over."), lines, owner)
@@ -397,7 +398,7 @@ def escalate_due(session: Session, as_of: dt.datetime, policy: LadderPolicy = PO
             if not raised:
                 continue
             for rung in range(previous + 1, level + 1):
-                person = ladder[rung]
+                person = rungs[rung]
                 if person is None:
                     _event(session, incident.id, as_of, "escalation-gap", f"no {LEVELS[rung]} on file for {client.slug}")
                     continue
@@ -484,7 +485,7 @@ def open_incident_task(as_of: dt.datetime, finding: dict[str, Any] | None = None
                 raise CadenceError("a manual incident needs a client and a cause")
             client_id = s.scalar(select(Client.id).where(Client.slug == client))
             if client_id is None:
-                raise CadenceError(f"no client {client!r}")
+                raise CadenceError(unknown_slug_message(client, s.scalars(select(Client.slug))))
             opened = open_incident(s, client_id=client_id, source=IncidentSource.MANUAL,
                                    dedupe_key=dedupe_key or f"manual:{uuid.uuid4().hex}", cause=cause, now=as_of,
                                    facts=[cause])

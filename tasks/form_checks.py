@@ -10,14 +10,7 @@ from sqlalchemy.orm import Session
 from models import Client
 from tasks.db import configured_engine
 from tasks.errors import CadenceError
-from tasks.forms import nearest
-
-
-def unknown_slug_message(slug: str, known: list[str]) -> str:
-    """`no client 'acme-shp'; did you mean acme-shop, acme-store? (cadence client list shows them all)`"""
-    close = nearest(slug, known)
-    hint = f"did you mean {', '.join(close)}?" if close else "no slug is close"
-    return f"no client {slug!r}; {hint} (`cadence client list` shows them all)"
+from tasks.forms import unknown_slug_message
 
 
 @task(name="check-client-slug", cache_policy=NO_CACHE)

@@ -105,3 +105,10 @@ def nearest(word: str, known: Iterable[str], n: int = 3) -> list[str]:
             difflib.SequenceMatcher(None, word, part).ratio() >= 0.75 for part in k.split("-")))]
         close += pieces[:n - len(close)]
     return close
+
+
+def unknown_slug_message(slug: str, known: Iterable[str]) -> str:
+    """`no client 'acme-shp'; did you mean acme-shop, acme-store? (cadence client list shows them all)`"""
+    close = nearest(slug, known)
+    hint = f"did you mean {', '.join(close)}?" if close else "no slug is close"
+    return f"no client {slug!r}; {hint} (`cadence client list` shows them all)"

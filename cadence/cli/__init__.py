@@ -14,6 +14,7 @@ from cadence.cli import accounts, check, db, demo, findings, ingest, labels, not
 from cadence.cli import service as service_cli
 from cadence.cli import sync as sync_cli
 from cadence.cli.run import run_command
+from cadence.cli.today import today_command
 from tasks.errors import CadenceError
 
 _option_type = TyperOption.display_type_rich
@@ -48,6 +49,7 @@ app.command("sync")(sync_cli.sync_command)
 app.command("demo")(demo.demo_command)
 app.command("check-output")(check.check_output_command)
 app.command("run")(run_command)
+app.command("today")(today_command)
 app.add_typer(prefect_ops.app)
 app.add_typer(reports.app, name="reports")
 app.add_typer(service_cli.request_app, name="request")

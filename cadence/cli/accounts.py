@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from cadence.cli.output import console, print_table
+from cadence.cli.lookup import client_by_slug as _client
 from cadence.wiring import ready_engine
 from models import AdAccount, Campaign, Client, Staff
 from models.enums import Platform, StaffRole, Tier
@@ -42,13 +43,6 @@ def _money(value: str | None, what: str) -> Decimal | None:
     if amount < 0:
         raise CadenceError(f"{what} cannot be negative, got {value}")
     return amount
-
-
-def _client(session: Session, slug: str) -> Client:
-    client = session.scalars(select(Client).where(Client.slug == slug)).one_or_none()
-    if client is None:
-        raise CadenceError(f"no client {slug!r}: see `cadence client list`")
-    return client
 
 
 @clients_app.command("list")

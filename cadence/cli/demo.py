@@ -87,6 +87,10 @@ def run_flows(as_of: dt.date, history: str | None = None) -> list[tuple[str, str
     from cadence.wiring import get_transport
 
     dispatch(engine, get_transport())
+    from tasks.today import publish_standalone
+
+    # The dispatch above is the demo's last change: the today view shows what it sent.
+    publish_standalone()
     with engine.connect() as conn:
         states = dict(conn.execute(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)).all())
     done.append(("outbox", f"{settings.outbox_path}: {states.get(MessageStatus.SENT, 0)} sent, "
@@ -94,6 +98,7 @@ def run_flows(as_of: dt.date, history: str | None = None) -> list[tuple[str, str
                            f"{states.get(MessageStatus.MANUAL, 0)} for the AM to deliver by phone or messenger, "
                            f"{states.get(MessageStatus.AWAITING_APPROVAL, 0)} awaiting the AM's approval "
                            "(`cadence outbox list --status awaiting_approval`)"))
+    done.append(("today", "what needs a person: the agency-today and client-<slug> artifacts, `cadence today`"))
     from cadence.cli.prefect_ops import flush_run_history
 
     task_runs, settled = flush_run_history(started)

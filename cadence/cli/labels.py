@@ -10,8 +10,9 @@ from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cadence.cli.lookup import client_by_slug as _client
 from cadence.wiring import ready_engine
-from models import Client, DisplayName, KeyDate
+from models import DisplayName, KeyDate
 from models.enums import KeyDateKind, LabelKind, Language, Visibility
 from models.service import default_visibility
 from tasks.errors import CadenceError
@@ -26,13 +27,6 @@ out = Console(highlight=False, markup=False, emoji=False)
 Kind = Enum("Kind", {k.name: k.value for k in KeyDateKind}, type=str)  # type: ignore[misc]
 Seen = Enum("Seen", {v.name: v.value for v in Visibility}, type=str)  # type: ignore[misc]
 Lang = Enum("Lang", {v.name: v.value for v in Language}, type=str)  # type: ignore[misc]
-
-
-def _client(s: Session, slug: str) -> Client:
-    found = s.scalars(select(Client).where(Client.slug == slug)).one_or_none()
-    if found is None:
-        raise CadenceError(f"no client {slug!r}: see `cadence client list`")
-    return found
 
 
 @key_dates_app.command("add")

@@ -10,8 +10,9 @@ from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cadence.cli.lookup import client_by_slug
 from cadence.wiring import ready_engine
-from models import AdAccount, Client, OptimisationNote, Staff
+from models import AdAccount, OptimisationNote, Staff
 from models.enums import NoteKind
 from tasks.errors import CadenceError
 
@@ -44,9 +45,7 @@ def add_note(
     except ValueError:
         raise CadenceError(f"--day must be YYYY-MM-DD, got {day!r}") from None
     with Session(ready_engine()) as s, s.begin():
-        found = s.scalars(select(Client).where(Client.slug == client)).one_or_none()
-        if found is None:
-            raise CadenceError(f"no client {client!r}: see `cadence client list`")
+        found = client_by_slug(s, client)
         account_id = None
         if account is not None:
             account_id = s.scalar(select(AdAccount.id).where(AdAccount.client_id == found.id,

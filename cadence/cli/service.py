@@ -11,6 +11,7 @@ from rich.table import Table
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from cadence.cli.lookup import client_by_slug as _client
 from cadence.wiring import ready_engine
 from models import Client, ClientRequest, Contact, Incident, Interaction, Staff
 from models.base import utcnow
@@ -27,13 +28,6 @@ tier_app = typer.Typer(help="Client tiers: recompute from the data, or override.
 # Names, notes and addresses are data: printed as given, never read as Rich markup or :emoji: codes.
 out = Console(highlight=False, markup=False, emoji=False)
 QUEUED_NOTE = "queued in the outbox: the next service-watch run (or `cadence outbox send`) sends it"
-
-
-def _client(session: Session, slug: str) -> Client:
-    client = session.scalars(select(Client).where(Client.slug == slug)).one_or_none()
-    if client is None:
-        raise CadenceError(f"no client {slug!r}: see `cadence client list`")
-    return client
 
 
 def _when(value: str | None, zone: str) -> dt.datetime:

@@ -12,8 +12,9 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cadence.cli.lookup import client_by_slug as _client
 from cadence.wiring import ready_engine
-from models import AdAccount, Client, PlatformConnection
+from models import AdAccount, PlatformConnection
 from models.base import utcnow
 from models.enums import Platform
 from tasks.errors import CadenceError
@@ -164,13 +165,6 @@ def connect_command(
         out.print(f"{len(waiting)} not added (no client): add them with --assign EXTERNAL_ID=CLIENT_SLUG "
                   f"(or --client SLUG for all) and --reuse-secrets, e.g. `cadence account connect {platform} "
                   f"--label {label} --reuse-secrets --assign {waiting[0]}=CLIENT_SLUG`")
-
-
-def _client(session: Session, slug: str) -> Client:
-    found = session.scalars(select(Client).where(Client.slug == slug)).one_or_none()
-    if found is None:
-        raise CadenceError(f"no client {slug!r}: see `cadence client list`")
-    return found
 
 
 def sync_command(

@@ -41,7 +41,7 @@ def prefect(env: dict[str, str], *args: str, timeout: int = 180) -> str:
 
 
 def assert_server_takes_null_limits(api: str) -> None:
-    """`prefect deploy` sends {"limit": null}; FastAPI 0.151+ answers 422 under Prefect 3.8.8's server."""
+    """`prefect deploy` sends {"limit": null}; FastAPI 0.151+ answers 422 under Prefect 3.9.1's server."""
     try:
         api_post(f"{api}/work_pools/cadence/workers/filter", {"offset": None, "limit": None})
     except urllib.error.HTTPError as exc:
