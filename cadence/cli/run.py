@@ -8,8 +8,9 @@ Where it runs:
 - PREFECT_API_URL set but nobody serves the deployment (or `--in-process`): the flow runs in this process,
   reported to that API (it shows in its UI), without the deployment's concurrency limit. Creating a run nobody
   picks up would only leave it Scheduled forever.
-- PREFECT_API_URL not set: the flow runs in this process on a temporary local API (Prefect starts one), as
-  `cadence demo` does; its history goes when the command ends.
+- PREFECT_API_URL not set: the flow runs in this process on a temporary local API (Prefect starts one) over
+  Prefect's own default database, not the $CADENCE_HOME/prefect.db that `cadence demo` records into and
+  `cadence server` serves.
 - PREFECT_API_URL set but not answering: refused. Running elsewhere would hide the run from the server one
   expects it in.
 """
