@@ -267,6 +267,10 @@ def _write_metrics(
         report("metrics", chunk.campaigns_done, total)
     for fk in campaign_fk:
         conn.execute(AddConstraint(fk))
+    if postgres:
+        # Planner statistics for the bulk just written (autovacuum would take its time): the sweep's first read
+        # otherwise plans on an empty table's guesses.
+        conn.exec_driver_sql("ANALYZE daily_metric, campaign, ad_account, client")
     return written, month_to_date
 
 
