@@ -104,6 +104,23 @@ def _prepare(args: argparse.Namespace, engine) -> None:
     print(f"generated in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 
+def _write_findings(engine, path: Path) -> None:
+    """Every finding as one JSON line, sorted, with what identifies it and what it says (not its timestamps)."""
+    import json
+
+    from sqlalchemy import select
+
+    from models import Finding
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(Finding.client_id, Finding.account_id, Finding.subject, Finding.detector,
+                                   Finding.day, Finding.severity, Finding.status, Finding.evidence,
+                                   Finding.recommendation)).all()
+    lines = sorted(json.dumps([*(str(v) for v in r[:7]), r.evidence, r.recommendation], sort_keys=True,
+                              ensure_ascii=False, default=str) for r in rows)
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=2000)
@@ -116,6 +133,8 @@ def main() -> None:
     parser.add_argument("--dask-workers", type=int, default=0,
                         help="run the chunks on a Dask LocalCluster of this many single-threaded workers")
     parser.add_argument("--naive-sample", type=int, default=20, help="accounts swept one task each (0: skip)")
+    parser.add_argument("--findings-out", type=Path,
+                        help="write the day's findings here, one sorted JSON line each (to compare runs)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the generated agency (and the temporary SQLite folder) for --reuse")
     parser.add_argument("--reuse", action="store_true",
@@ -180,6 +199,9 @@ def main() -> None:
                 worker_peaks = list(client.run(
                     lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024).values())
             cluster.close()
+
+        if args.findings_out:
+            _write_findings(engine, args.findings_out)
 
         # The floor, chunk by chunk as the flow holds them: the fastest read of each chunk's window (the frames
         # are loaded first, untimed, so it is a second, warm read) plus bare detection on it, one chunk at a time.
