@@ -271,13 +271,14 @@ def main() -> None:
     for name, value in figures.items():
         print(f"{name}: {value}")
 
-    if args.keep or args.reuse:
+    kept = args.keep or args.reuse
+    if kept:
         print(f"kept: --database-url {engine.url.render_as_string(hide_password=False)} --reuse", file=sys.stderr)
-    else:
-        if args.database_url:
-            with engine.begin() as conn:
-                clear_agency(conn)
-        engine.dispose()
+    elif args.database_url:
+        with engine.begin() as conn:
+            clear_agency(conn)
+    engine.dispose()
+    if not (kept and not args.database_url):  # the work folder holds the kept SQLite file, else only Prefect's home
         shutil.rmtree(workdir, ignore_errors=True)
 
 
