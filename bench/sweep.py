@@ -189,7 +189,7 @@ def main() -> None:
         with tree:
             t0 = time.perf_counter()
             result = sweep(as_of=args.as_of, notify=True, chunk_campaigns=chunk_campaigns,
-                           in_flight=args.in_flight)  # the same work as a morning run
+                           in_flight=args.in_flight or 0)  # the same work as a morning run
             flow_s = time.perf_counter() - t0
         chunks = result["chunks"]
         if cluster is not None:
