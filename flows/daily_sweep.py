@@ -10,7 +10,7 @@ from prefect.runtime import flow_run
 
 from tasks.clock import agency_today
 from tasks.forms import TODAY, AgencyDay, Names, Notify, day_or_today, form, notify_choice
-from tasks.runners import sweep_task_runner
+from tasks.runners import chunks_in_flight, submit_bounded, sweep_task_runner
 from tasks.sweep import compose_digests, plan_chunks, publish_artifacts, should_notify, sweep_chunk
 from tasks.today import refresh_today
 
@@ -35,10 +35,14 @@ def daily_account_sweep(
     notify: Annotated[Notify, form(
         "Notify", "auto: digests and crisis events only when sweeping the latest day; yes: also for an earlier "
         "day (a back-fill); no: findings and artifacts only")] = "auto",
+    in_flight: Annotated[int, form(
+        "Chunks in flight", "how many chunks may be read and detected at once, each holding its metric window "
+        "in memory; 0: automatic (2 on threads, as many as the Dask cluster's workers take)", ge=0)] = 0,
 ) -> dict:
     """Sweep the last complete day before `as_of` (default: today in the agency's zone).
 
     A back-fill (an earlier day) writes its findings quietly: no digest, no crisis event, unless `notify`.
+    At most `in_flight` chunks are unfinished at once (0: 2 on threads, the cluster's workers on Dask).
     """
     today = agency_today()
     as_of = day_or_today(as_of, today)
@@ -46,7 +50,8 @@ def daily_account_sweep(
     day = as_of - dt.timedelta(days=1)
     loud = should_notify(as_of, today, notify_choice(notify))
     chunks = plan_chunks(clients, chunk_campaigns)
-    futures = [sweep_chunk.submit(chunk, day, index, loud) for index, chunk in enumerate(chunks)]
+    futures = submit_bounded(lambda index, chunk: sweep_chunk.submit(chunk, day, index, loud), chunks,
+                             chunks_in_flight(in_flight))
     results = [future.result() for future in futures]
     digests = compose_digests(day, clients, latest=as_of >= today) if loud else {"digests": 0, "new": 0}
     publish_artifacts(day, results, [cid for chunk in chunks for cid in chunk], digests, loud)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from models import (
     AdAccount,
@@ -253,11 +254,23 @@ def _write_metrics(
     month_to_date = np.zeros(len(plan.clients))
     written, total = 0, len(plan.campaigns)
     report("metrics", 0, total)
+    # On PostgreSQL the campaign foreign key is checked once for the whole table, not per COPY row: measured
+    # 13 µs a row instead of 24 (the constraint is added back, validated, in the same transaction).
+    campaign_fk = [fk for fk in DailyMetric.__table__.foreign_key_constraints
+                   if fk.referred_table is Campaign.__table__] if postgres else []
+    for fk in campaign_fk:
+        conn.execute(DropConstraint(fk))
     for chunk in metric_chunks(plan):
         insert_metric_rows(conn, _metric_rows(chunk, campaign_ids, days))
         written += len(chunk)
         month_to_date += chunk.month_to_date
         report("metrics", chunk.campaigns_done, total)
+    for fk in campaign_fk:
+        conn.execute(AddConstraint(fk))
+    if postgres:
+        # Planner statistics for the bulk just written (autovacuum would take its time): the sweep's first read
+        # otherwise plans on an empty table's guesses.
+        conn.exec_driver_sql("ANALYZE daily_metric, campaign, ad_account, client")
     return written, month_to_date
 
 

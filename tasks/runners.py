@@ -1,12 +1,20 @@
-"""How runs run: the sweep's task runner (threads, or Dask when CADENCE_DASK_ADDRESS names one) and run tags."""
+"""How runs run: the sweep's task runner (threads, or Dask when CADENCE_DASK_ADDRESS names one), bounded
+submission, and run tags."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
+from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 DASK_ADDRESS_ENV = "CADENCE_DASK_ADDRESS"
+# Threads share the flow's process: two chunks in memory at once, one read while the other is detected.
+THREAD_CHUNKS_IN_FLIGHT = 2
+
+T = TypeVar("T")
 
 
 def sweep_task_runner(address: str | None = None) -> TaskRunner:
@@ -19,6 +27,41 @@ def sweep_task_runner(address: str | None = None) -> TaskRunner:
     from prefect_dask import DaskTaskRunner  # an optional extra: only needed once a cluster is named
 
     return DaskTaskRunner(address=address)
+
+
+def chunks_in_flight(requested: int | None) -> int | None:
+    """How many chunks may be unfinished at once: `requested`, or when 0 (automatic) 2 on threads and no bound
+    on Dask.
+
+    On Dask the chunks run in the workers' processes, each worker one chunk per thread, so the flow's own
+    process holds no frames and the cluster's scheduler is the bound.
+    """
+    if requested:
+        if requested < 0:
+            raise ValueError(f"in_flight is a number of chunks, or 0 for automatic; got {requested}")
+        return requested
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    runner = context.task_runner if context is not None else None
+    return THREAD_CHUNKS_IN_FLIGHT if runner is None or isinstance(runner, ThreadPoolTaskRunner) else None
+
+
+def submit_bounded(submit: Callable[[int, T], PrefectFuture[Any]], items: Sequence[T],
+                   in_flight: int | None) -> list[PrefectFuture[Any]]:
+    """`submit(index, item)` for every item, never more than `in_flight` unfinished (None: all at once).
+
+    Returns the futures in item order; a failed one fails on its `.result()`, after the others have run.
+    """
+    futures: list[PrefectFuture[Any]] = []
+    pending: set[PrefectFuture[Any]] = set()
+    for index, item in enumerate(items):
+        if in_flight is not None and len(pending) >= in_flight:
+            pending.discard(next(as_completed(list(pending))))
+        future = submit(index, item)
+        futures.append(future)
+        pending.add(future)
+    return futures
 
 
 def tag_current_flow_run(tag: str) -> None:

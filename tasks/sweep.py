@@ -55,6 +55,8 @@ def sweep_chunk(client_ids: list[int], day: dt.date, index: int = 0, notify: boo
     loaded = time.perf_counter()
     findings = run_detectors(frames.metrics, frames.campaigns, frames.accounts, frames.clients, day,
                              peaks=frames.peaks)
+    campaigns, metric_rows = int(frames.campaigns.shape[0]), int(frames.metrics.shape[0])
+    del frames  # the chunk's window is released before its findings are written: memory is bounded by the chunk
     detected = time.perf_counter()
     result = persist_findings(engine, client_ids, day, findings)
     # Raised for every critical problem still without an incident, not only the new ones: a run killed after
@@ -73,8 +75,8 @@ def sweep_chunk(client_ids: list[int], day: dt.date, index: int = 0, notify: boo
     return {
         "index": index,
         "clients": len(client_ids),
-        "campaigns": int(frames.campaigns.shape[0]),
-        "metric_rows": int(frames.metrics.shape[0]),
+        "campaigns": campaigns,
+        "metric_rows": metric_rows,
         "findings": int(len(findings)),
         "new": result.new,
         "carried": result.carried,

@@ -87,14 +87,18 @@ def test_sweep_finds_every_injected_problem_and_is_idempotent(engine, demo, pref
         assert s.scalar(select(func.count()).select_from(Incident).where(Incident.finding_id.is_not(None))) == len(payloads)
 
 
-def test_sweep_in_small_chunks_finds_the_same_as_one_chunk(engine, demo, prefect_harness):
-    daily_account_sweep(as_of=AS_OF, chunk_campaigns=1_000_000)
-    whole = snapshot(engine)
-    with Session(engine) as s, s.begin():
-        s.query(Finding).delete()
-    result = daily_account_sweep(as_of=AS_OF, chunk_campaigns=10)
-    assert len(result["chunks"]) > 3
-    assert [r[:5] + r[6:] for r in snapshot(engine)] == [r[:5] + r[6:] for r in whole]
+def test_sweep_in_small_chunks_finds_the_same_as_one_chunk_whatever_the_chunks_in_flight(engine, demo,
+                                                                                         prefect_harness):
+    daily_account_sweep(as_of=AS_OF, chunk_campaigns=1_000_000, in_flight=1)
+    whole = [r[:5] + r[6:] for r in snapshot(engine)]
+    assert whole
+    for in_flight in (1, 2, 4):
+        with Session(engine) as s, s.begin():
+            s.query(Finding).delete()
+        result = daily_account_sweep(as_of=AS_OF, chunk_campaigns=10, in_flight=in_flight)
+        assert len(result["chunks"]) > 4
+        assert [c["index"] for c in result["chunks"]] == list(range(len(result["chunks"])))
+        assert [r[:5] + r[6:] for r in snapshot(engine)] == whole, f"{in_flight} chunks in flight"
 
 
 def _digests(engine) -> list[OutboundMessage]:
