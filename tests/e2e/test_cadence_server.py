@@ -18,6 +18,7 @@ import psutil
 import pytest
 
 from e2e_support import api_post, free_port, stop, wait_for
+from test_ui import SCREENSHOTS, browser, form_field  # noqa: F401 - browser is a fixture
 
 # Each test starts a real Prefect server (tens of seconds); one runs the demo first.
 pytestmark = pytest.mark.slow
@@ -41,12 +42,14 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def cadence_server(home: Path, reports_port: int) -> Iterator[tuple[subprocess.Popen, str, str, Path]]:
+def cadence_server(home: Path, reports_port: int, ui: bool = False) -> Iterator[tuple[subprocess.Popen, str, str, Path]]:
     """`cadence server` on free ports; yields (its process, API URL, reports URL, its log) once both answer."""
     port, log_path = free_port(), home / "cadence-server.log"
     home.mkdir(parents=True, exist_ok=True)
+    env = {**_env(home, reports_port), "PREFECT_UI_ENABLED": str(ui).lower(),
+           "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false", "PREFECT_SERVER_API_PORT": str(port)}
     with log_path.open("w") as log:
-        proc = subprocess.Popen([*CADENCE, "server", "--port", str(port)], env=_env(home, reports_port), cwd=home,
+        proc = subprocess.Popen([*CADENCE, "server", "--port", str(port)], env=env, cwd=home,
                                 stdout=log, stderr=subprocess.STDOUT)
     api, reports = f"http://127.0.0.1:{port}/api", f"http://127.0.0.1:{reports_port}"
     try:
@@ -94,7 +97,7 @@ def test_no_child_outlives_a_killed_supervisor(tmp_path):
         assert not _answers(f"{api}/health")
 
 
-def test_the_demo_day_is_in_the_ui_and_its_reports_open_from_the_artifacts(tmp_path):
+def test_the_demo_day_is_in_the_ui_and_its_reports_open_from_the_artifacts(tmp_path, browser):
     home, reports_port = tmp_path / "home", free_port()
     demo = subprocess.run([*CADENCE, "demo", "--clients", "6", "--days", "60", "--as-of", "2026-11-25"],
                           env=_env(home, reports_port), cwd=tmp_path, capture_output=True, text=True, timeout=900)
@@ -102,7 +105,7 @@ def test_the_demo_day_is_in_the_ui_and_its_reports_open_from_the_artifacts(tmp_p
     assert str((home / "prefect.db").resolve()) in demo.stdout and "task runs recorded" in demo.stdout
     recorded = int(re.search(r"(\d+) task runs recorded", demo.stdout).group(1))
 
-    with cadence_server(home, reports_port) as (_proc, api, reports, _log):
+    with cadence_server(home, reports_port, ui=True) as (_proc, api, reports, log):
         runs = api_post(f"{api}/flow_runs/filter", {"limit": 200})
         names = {r["name"] for r in runs}
         for flow in ("sweep", "crisis", "watch", "standup", "recap", "pack"):
@@ -114,7 +117,8 @@ def test_the_demo_day_is_in_the_ui_and_its_reports_open_from_the_artifacts(tmp_p
             == task_runs
         artifacts = api_post(f"{api}/artifacts/filter", {"limit": 200})
         keys = {a["key"] for a in artifacts}
-        assert {"sweep-summary", "sweep-findings", "recap-2026-10", "pack-2026-q3", "standup-summary"} <= keys
+        assert {"agency-today", "sweep-summary", "sweep-findings", "recap-2026-10", "pack-2026-q3",
+                "standup-summary"} <= keys
 
         recap = next(a for a in artifacts if a["key"] == "recap-2026-10")["data"]
         links = re.findall(r"\[PDF\]\((http://[^)]+)\)", recap)
@@ -128,3 +132,107 @@ def test_the_demo_day_is_in_the_ui_and_its_reports_open_from_the_artifacts(tmp_p
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"{reports}/recap/2026-10/..%2f..%2f..%2fcadence.db", timeout=10)
         assert refused.value.code == 404
+        newcomer_in_the_browser(browser, api, home, reports_port, log)
+
+
+def newcomer_in_the_browser(browser, api: str, home: Path, reports_port: int, server_log: Path) -> None:
+    """What a newcomer does after `make demo` and `cadence server`: the today view, a report from its link, and
+    the incident form under the clock with a wrong stage."""
+    from playwright.sync_api import expect
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from models import Client, Incident
+    from models.db import make_engine
+    from models.enums import IncidentStage
+
+    ui = api.removesuffix("/api")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.set_default_timeout(30_000)
+    try:
+        # What needs me today: one artifact.
+        page.goto(f"{ui}/artifacts")
+        page.get_by_text("agency-today", exact=True).first.click()
+        # The key's page is its timeline of versions, newest first: the newest is today's view.
+        page.wait_for_url(re.compile(r"/artifacts/key/agency-today"))
+        page.locator("a[href*='/artifacts/artifact/']").first.click()
+        page.wait_for_url(re.compile(r"/artifacts/artifact/[0-9a-f-]{36}"))
+        today = page.locator(".markdown-renderer", has_text="Today at the agency").first
+        expect(today).to_be_visible()
+        expect(today).to_contain_text("Open incidents")
+        page.screenshot(path=str(SCREENSHOTS / "newcomer-agency-today.png"), full_page=True)
+
+        # A report from its link in the recap's artifact, opened by the browser from the report server.
+        page.goto(f"{ui}/artifacts")
+        page.get_by_text("recap-2026-10", exact=True).first.click()
+        page.wait_for_url(re.compile(r"/artifacts/key/recap-2026-10"))
+        page.locator("a[href*='/artifacts/artifact/']").first.click()
+        page.wait_for_url(re.compile(r"/artifacts/artifact/[0-9a-f-]{36}"))
+        link = page.locator(".markdown-renderer a", has_text="HTML").first
+        href = link.get_attribute("href")
+        assert href and href.startswith(f"http://127.0.0.1:{reports_port}/recap/2026-10/"), href
+        page.goto(href)
+        expect(page.locator("body")).to_contain_text("2026")
+        page.screenshot(path=str(SCREENSHOTS / "newcomer-report-from-link.png"), full_page=True)
+
+        # The incident form under the four-hour clock, with a stage the incident is not at.
+        engine = make_engine(f"sqlite:///{home / 'cadence.db'}")
+        with Session(engine) as s:
+            incident_id, slug = s.execute(select(Incident.id, Client.slug).join(Client, Client.id == Incident.client_id)
+                                          .where(Incident.stage == IncidentStage.OPENED)
+                                          .order_by(Incident.id)).first()
+        engine.dispose()
+        serve_log = home / "serve.log"
+        serve_env = {**_env(home, reports_port), "PREFECT_API_URL": api}
+        with serve_log.open("w") as out:
+            serve = subprocess.Popen([*CADENCE, "serve", "--only", "incident-action"], env=serve_env, cwd=home,
+                                     stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_for("cadence serve registering incident-action",
+                     lambda: api_post(f"{api}/deployments/filter",
+                                      {"deployments": {"name": {"any_": ["incident-action"]}}}), 120,
+                     [serve_log, server_log])
+            page.goto(f"{ui}/deployments")
+            page.get_by_role("link", name="incident-action", exact=True).first.click()
+            page.get_by_role("button", name="Run", exact=True).click()
+            page.get_by_text("Custom run", exact=True).click()
+            # The Incident field's help names the open incidents and their clients.
+            expect(form_field(page, "Incident")).to_contain_text(f"#{incident_id} {slug}")
+            form_field(page, "Incident").locator("input").fill(str(incident_id))
+            form_field(page, "By").locator("textarea, input").first.fill("ops@agency.example")
+            choose(page, form_field(page, "Action (Optional)"), "advance", steps=1)
+            choose(page, form_field(page, "Stage (Optional)"), "solution", steps=2)
+            page.screenshot(path=str(SCREENSHOTS / "newcomer-incident-form.png"), full_page=True)
+            page.get_by_role("button", name="Submit", exact=True).click()
+            page.locator("a[href*='/runs/flow-run/']").first.click()
+            page.wait_for_url(re.compile(r"/runs/flow-run/[0-9a-f-]{36}"))
+            expect(page.get_by_text("Failed", exact=True).first).to_be_visible(timeout=120_000)
+            expect(page.get_by_text(re.compile(rf"incident #{incident_id} \({re.escape(slug)}\) is at opened: the next "
+                                               r"stage is facts")).first).to_be_visible(timeout=60_000)
+            page.screenshot(path=str(SCREENSHOTS / "newcomer-incident-refused.png"), full_page=True)
+        finally:
+            stop(serve)
+        engine = make_engine(f"sqlite:///{home / 'cadence.db'}")
+        with Session(engine) as s:
+            assert s.get(Incident, incident_id).stage == IncidentStage.OPENED, "a refused form writes nothing"
+        engine.dispose()
+    except BaseException:
+        page.screenshot(path=str(SCREENSHOTS / "newcomer-failed.png"), full_page=True)
+        raise
+    finally:
+        page.close()
+
+
+def choose(page, field, option: str, steps: int) -> None:
+    """Prefect's select opens from the keyboard (a headless click only focuses it); `steps` down from the default."""
+    from playwright.sync_api import expect
+
+    control = field.locator("button.p-select-button__control")
+    control.focus()
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("option", name=option, exact=True)).to_be_visible()
+    for _ in range(steps):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(control).to_have_text(option)
