@@ -8,7 +8,8 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from tasks.clock import agency_today
-from tasks.forms import TODAY, AgencyDay, Names, day_or_today, form
+from tasks.forms import (TODAY, AgencyDay, ChunkClients, ComposeEmails, DispatchNow, Names, PdfWorkers, day_or_today,
+                         form)
 from tasks.messaging.edges import dispatch_outbox
 from tasks.reports.edges import (
     DEFAULT_CHUNK_CLIENTS,
@@ -31,17 +32,10 @@ def monthly_recap(
         "month before that day")] = TODAY,
     clients: Annotated[Names, form(
         "Clients", "client slugs (`cadence client list`); empty: every active client")] = (),
-    chunk_clients: Annotated[int, form(
-        "Clients per chunk", "how many clients one task renders; the default suits one machine", ge=1)
-    ] = DEFAULT_CHUNK_CLIENTS,
-    pdf_workers: Annotated[int, form(
-        "PDF workers", "processes rendering PDFs at once; 0: one per core", ge=0)] = 0,
-    send: Annotated[bool, form(
-        "Compose emails", "on: queue each client's email (once: a re-run queues nothing twice); off: reports only")
-    ] = True,
-    dispatch: Annotated[bool, form(
-        "Dispatch", "on: send what is queued now (client mail still waits for business hours or an AM's "
-        "approval); off: leave it for the service watch")] = True,
+    chunk_clients: ChunkClients = DEFAULT_CHUNK_CLIENTS,
+    pdf_workers: PdfWorkers = 0,
+    send: ComposeEmails = True,
+    dispatch: DispatchNow = True,
 ) -> dict:
     """Recap the last complete month before `as_of` for every active client (or the named ones)."""
     as_of = day_or_today(as_of, agency_today())

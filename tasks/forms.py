@@ -112,3 +112,14 @@ def unknown_slug_message(slug: str, known: Iterable[str]) -> str:
     close = nearest(slug, known)
     hint = f"did you mean {', '.join(close)}?" if close else "no slug is close"
     return f"no client {slug!r}; {hint} (`cadence client list` shows them all)"
+
+
+# The report flows' (recap, pack) shared knobs, worded once for both forms.
+ChunkClients = Annotated[int, form(
+    "Clients per chunk", "how many clients one task renders; the default suits one machine", ge=1)]
+PdfWorkers = Annotated[int, form("PDF workers", "processes rendering PDFs at once; 0: one per core", ge=0)]
+ComposeEmails = Annotated[bool, form(
+    "Compose emails", "on: queue each client's email (once: a re-run queues nothing twice); off: reports only")]
+DispatchNow = Annotated[bool, form(
+    "Dispatch", "on: send what is queued now (client mail still waits for business hours or an AM's "
+    "approval); off: leave it for the service watch")]
