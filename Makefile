@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup system-run system-test lock clean
+.PHONY: demo test check setup system-run system-test lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
@@ -32,6 +32,10 @@ demo: system-run $(STAMP)
 # pytest's exit code 5 (no tests collected) fails the target like any other non-zero code.
 test: system-test $(STAMP)
 	$(BIN)/python -m pytest
+
+# The fast tier while working: everything but the e2e tests (servers, subprocesses, a browser) and those marked slow.
+check: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not e2e and not slow"
 
 lock:
 	uv pip compile pyproject.toml --extra test --python-version 3.11 --generate-hashes -o requirements.lock

@@ -111,6 +111,16 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
             os.environ["PREFECT_HOME"] = saved
 
 
+E2E_DIR = Path(__file__).resolve().parent / "e2e"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test under tests/e2e is `e2e`: `make check` (-m "not e2e and not slow") leaves them to `make test`."""
+    for item in items:
+        if item.path.is_relative_to(E2E_DIR):
+            item.add_marker(pytest.mark.e2e)
+
+
 # multiprocessing's resource tracker lives until its parent exits, by design; anything else is a leak.
 BENIGN_CHILDREN = ("multiprocessing.resource_tracker",)
 
