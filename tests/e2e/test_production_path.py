@@ -89,7 +89,7 @@ def test_deploy_all_onto_a_process_pool_and_a_worker_runs_the_sweep(db_url, engi
 
         # A past day's sweep is quiet unless asked: this one stands in for that morning's run.
         run = api_post(f"{api}/deployments/{sweep['id']}/create_flow_run",
-                       {"parameters": {"as_of": AS_OF.isoformat(), "notify": True}})
+                       {"parameters": {"as_of": AS_OF.isoformat(), "notify": "yes"}})
         worker_env = {**env, "CADENCE_DATABASE_URL": db_url, "CADENCE_HOME": str(tmp_path / "cadence"),
                       "PREFECT_WORKER_QUERY_SECONDS": "2", "PREFECT_WORKER_PREFETCH_SECONDS": "5"}
         worker_log = tmp_path / "worker.log"
@@ -105,7 +105,7 @@ def test_deploy_all_onto_a_process_pool_and_a_worker_runs_the_sweep(db_url, engi
                     return state if state["state_type"] == "COMPLETED" else None
 
                 finished = wait_for("the sweep deployment run COMPLETED", sweep_done, 180, [worker_log])
-                assert finished["name"] == f"sweep-{AS_OF}"
+                assert finished["name"] == f"sweep-{AS_OF - dt.timedelta(days=1)}"  # the day swept
                 assert set(finished["tags"]) >= {"cadence", "cadence:daily"}
                 chunks = api_post(f"{api}/task_runs/filter", {"flow_runs": {"id": {"any_": [run["id"]]}}})
                 assert {t["state_type"] for t in chunks} == {"COMPLETED"}
@@ -130,7 +130,9 @@ def test_deploy_all_onto_a_process_pool_and_a_worker_runs_the_sweep(db_url, engi
                                   [worker_log])
                 finding = crisis["parameters"]["finding"]
                 assert isinstance(finding, dict) and {"client_id", "detector", "day"} <= set(finding)
-                assert crisis["name"] == f"crisis-{finding['detector']}-client-{finding['client_id']}-{finding['day']}"
+                subject = str(finding.get("subject") or "client").replace(":", "-")
+                assert crisis["name"] == (f"crisis-client-{finding['client_id']}-{finding['detector']}-{subject}-"
+                                          f"{finding['day']}")
                 with Session(engine) as s:
                     assert s.scalar(select(func.count()).select_from(Incident)) >= 1
                 assert_logs_are_clean(api, [run["id"], crisis["id"]], db_url)
