@@ -14,6 +14,16 @@ def today_in(zone: str) -> dt.date:
     return utcnow().astimezone(ZoneInfo(zone)).date()
 
 
+# A flow that takes a moment, run for a day that is not today (a back-fill, the demo), runs at this agency time.
+DAY_MOMENT = dt.time(9, 30)
+
+
+def moment_of(day: dt.date, zone: str) -> dt.datetime:
+    """`day` as a moment in `zone` (aware): now if it is today there, else 09:30 that day."""
+    now = utcnow().astimezone(ZoneInfo(zone))
+    return now if now.date() == day else dt.datetime.combine(day, DAY_MOMENT, tzinfo=ZoneInfo(zone))
+
+
 def agency_zone() -> str:
     from cadence.settings import get_settings  # read at run time, never at import
 

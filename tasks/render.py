@@ -37,3 +37,14 @@ def render_in(locale_language: str, name: str, **context: object) -> str:
     """Render `name` translated into `locale_language`, numbers and dates in its locale."""
     with i18n.use(locale_language):
         return i18n.tidy(locale_language, render(name, **context))
+
+
+def markdown_line(text: object) -> str:
+    """Text on one line for a markdown list item or table row (a line break would end it); empty reads "—"."""
+    return " ".join(str(text).split()) if text not in (None, "") else "—"
+
+
+def markdown_cell(text: object, width: int | None = None) -> str:
+    """Text for one markdown table cell: on one line, no column breaks, cut to `width` with an ellipsis."""
+    cell = markdown_line(text).replace("|", "\\|")
+    return cell if width is None or len(cell) <= width else cell[: width - 1] + "…"

@@ -27,8 +27,11 @@ from models import (
     PlatformConnection,
     Staff,
 )
+from models.base import utcnow
 from models.enums import Audience, Direction, FindingStatus, MessageStatus, Severity, Tier
 from tasks import i18n, internal_mail
+from tasks.clock import moment_of
+from tasks.render import markdown_cell
 from tasks.escalation import LEVELS, ladder
 from tasks.sla import fold_alerts, load_clients, load_open_requests, request_alerts, requests_in_crisis
 
@@ -393,11 +396,6 @@ def client_key(slug: str, client_id: int) -> str:
     return f"client-{name}"
 
 
-def _cell(text: str, width: int = 80) -> str:
-    text = " ".join(str(text).split()).replace("|", "\\|")
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def _capped(items: list, limit: int | None) -> tuple[list, int]:
     if limit is None or len(items) <= limit:
         return items, 0
@@ -451,8 +449,8 @@ def render_markdown(today: Today) -> str:
             passed = today.as_of >= i.golden_deadline_at
             deadline = moment(i.golden_deadline_at, i.owner_zone) + (
                 " — document in" if i.doc_in else (" — **missed**" if passed else ""))
-            lines.append(f"| {i.incident_id} | {i.slug} | {_cell(i.cause, 60)} | {i.stage} | {i.owner} | {ack} | "
-                         f"{rung} | {deadline} |")
+            lines.append(f"| {i.incident_id} | {i.slug} | {markdown_cell(i.cause, 60)} | {i.stage} | {i.owner} | "
+                         f"{ack} | {rung} | {deadline} |")
         lines += ["", "Acknowledge or advance: **Deployments → incident-action → Run** with the incident number, or "
                   "`cadence incident ack|advance ID`; the timeline is the `incident-ID` artifact."]
 
@@ -463,7 +461,7 @@ def render_markdown(today: Today) -> str:
         stages = "; ".join(f"{'**overdue**' if s.kind == 'breach' else 'due soon'}: {s.stage} by "
                            f"{moment(s.due_at, r.am_zone)}" for s in r.stages)
         crisis = " — a crisis is open for it" if r.in_crisis else ""
-        lines.append(f"- `{r.slug}` {r.reference} “{_cell(r.title, 80)}” (AM {r.am}): {stages}{crisis}")
+        lines.append(f"- `{r.slug}` {r.reference} “{markdown_cell(r.title, 80)}” (AM {r.am}): {stages}{crisis}")
 
     lines += ["", "## Messages", "", f"### Sent today ({len(today.sent)})", ""]
     if not today.sent:
@@ -476,8 +474,8 @@ def render_markdown(today: Today) -> str:
         shown, hidden = _capped(listed, limit)
         if shown:
             lines += ["", "| id | client | kind | to | sent (their time) | subject |", "|---|---|---|---|---|---|"]
-            lines += [f"| {m.message_id} | {m.slug} | {m.kind} | {_cell(m.to, 40)} | {moment(m.at, m.zone)} | "
-                      f"{_cell(m.subject, 70)} |" for m in shown]
+            lines += [f"| {m.message_id} | {m.slug} | {m.kind} | {markdown_cell(m.to, 40)} | {moment(m.at, m.zone)} | "
+                      f"{markdown_cell(m.subject, 70)} |" for m in shown]
             lines += _more(hidden, "cadence outbox list --status sent")
 
     lines += ["", f"### Held for the contact's business hours ({len(today.held)})", ""]
@@ -486,8 +484,9 @@ def render_markdown(today: Today) -> str:
     else:
         shown, hidden = _capped(today.held, limit)
         lines += ["| id | client | kind | to | goes out (their time) | subject |", "|---|---|---|---|---|---|"]
-        lines += [f"| {m.message_id} | {m.slug} | {m.kind} | {_cell(m.to, 40)} | "
-                  f"{moment(m.at, m.zone) if m.at else 'when released'} | {_cell(m.subject, 70)} |" for m in shown]
+        lines += [f"| {m.message_id} | {m.slug} | {m.kind} | {markdown_cell(m.to, 40)} | "
+                  f"{moment(m.at, m.zone) if m.at else 'when released'} | {markdown_cell(m.subject, 70)} |"
+                  for m in shown]
         lines += _more(hidden, "cadence outbox list --status held")
         lines += ["", "Send one now anyway: `cadence outbox release ID`."]
 
@@ -500,7 +499,7 @@ def render_markdown(today: Today) -> str:
         lines += ["| id | client | kind | language | waiting since (AM's time) | subject |",
                   "|---|---|---|---|---|---|"]
         lines += [f"| {m.message_id} | {m.slug} | {m.kind} | {m.language} | {moment(m.at, m.zone)} | "
-                  f"{_cell(m.subject, 70)} |" for m in today.awaiting]
+                  f"{markdown_cell(m.subject, 70)} |" for m in today.awaiting]
         lines += ["", "Decide: **Deployments → message-approval → Run** with the id as *Message*, or "
                   "`cadence outbox approve|edit|reject ID --by EMAIL`; read it with `cadence outbox show ID`."]
 
@@ -516,8 +515,8 @@ def render_markdown(today: Today) -> str:
         shown, hidden = _capped(today.by_hand, limit)
         for m in shown:
             lines += ["", f"- **{m.message_id}** `{m.slug}` {m.kind} to {m.to} by {m.channel} ({m.language}), "
-                          f"composed {moment(m.at, m.zone)} (AM's time): “{_cell(m.subject, 90)}”"]
-            say = _cell(m.note, 240) if agency else m.note.strip()
+                          f"composed {moment(m.at, m.zone)} (AM's time): “{markdown_cell(m.subject, 90)}”"]
+            say = markdown_cell(m.note, 240) if agency else m.note.strip()
             lines += ["", *(f"  > {line}" if line.strip() else "  >" for line in say.splitlines())]
         lines += _more(hidden, "cadence outbox list --status manual")
 
@@ -526,7 +525,7 @@ def render_markdown(today: Today) -> str:
         lines.append(EMPTY["failures"])
     else:
         lines += ["| what | client | detail | since | what to do |", "|---|---|---|---|---|"]
-        lines += [f"| {f.what} | {f.slug} | {_cell(f.detail, 160)} | "
+        lines += [f"| {f.what} | {f.slug} | {markdown_cell(f.detail, 160)} | "
                   f"{f'{f.since:%Y-%m-%d %H:%M} UTC' if f.since else ''} | {f.action} |" for f in today.failures]
     return "\n".join(lines) + "\n"
 
@@ -552,16 +551,14 @@ def nothing_markdown(slug: str, name: str, day: dt.date) -> str:
 
 
 def view_moment(as_of: dt.datetime | dt.date | None, zone: str) -> dt.datetime:
-    """When the published view is of: now, or the flow's moment when that is later (a day is 09:30 in `zone`).
+    """When the published view is of: now, or the flow's moment when that is later (a day as `clock.moment_of`).
 
     `agency-today` is always today's: a back-fill of an earlier day never publishes that day's view over it."""
-    from models.base import utcnow
-
     now = utcnow()
     if isinstance(as_of, dt.datetime):
         return max(now, as_of.astimezone(dt.timezone.utc))
     if isinstance(as_of, dt.date):
-        return max(now, dt.datetime.combine(as_of, dt.time(9, 30), tzinfo=ZoneInfo(zone)).astimezone(dt.timezone.utc))
+        return max(now, moment_of(as_of, zone).astimezone(dt.timezone.utc))
     return now
 
 

@@ -36,6 +36,7 @@ from tasks.demo import (
     read_manifest,
     write_manifest,
 )
+from tasks.clock import agency_today, moment_of
 from tasks.errors import CadenceError
 
 out = Console(highlight=False)
@@ -60,8 +61,7 @@ def run_flows(as_of: dt.date, history: str | None = None) -> list[tuple[str, str
 
     settings = get_settings()
     engine = ready_engine()
-    now = dt.datetime.now(settings.zone)
-    moment = now if now.date() == as_of else dt.datetime.combine(as_of, dt.time(9, 30), tzinfo=settings.zone)
+    moment = moment_of(as_of, settings.agency_time_zone)
     done: list[tuple[str, str]] = []
     started = dt.datetime.now(dt.UTC)
     out.print("\n[bold]Running the flows[/] (a temporary Prefect API starts first; it records into "
@@ -136,7 +136,7 @@ def _run_recorded(as_of: dt.date, history: str | None) -> list[tuple[str, str]]:
 
 
 def _as_of(value: str | None) -> dt.date:
-    return parse_day(value, "--as-of") or dt.datetime.now(get_settings().zone).date()
+    return parse_day(value, "--as-of") or agency_today()
 
 
 def _generate(engine: Engine, as_of: dt.date, seed: int, clients: int, days: int, replace: bool) -> DemoSummary:

@@ -33,6 +33,7 @@ from rich.console import Console
 from cadence.cli.output import parse_day
 from cadence.cli.prefect_ops import _healthy
 from cadence.settings import get_settings
+from tasks.clock import moment_of
 from tasks.errors import CadenceError
 
 out = Console(highlight=False, markup=False, emoji=False, soft_wrap=True)
@@ -117,9 +118,7 @@ def build_parameters(flow: Any, deployment: str, as_of: dt.date | None, clients:
             raise refuse("--as-of")
         if _takes_datetime(hints.get("as_of")):
             # A moment, not a day: now if it is today, else 09:30 agency time on that day (as `cadence demo`).
-            zone = get_settings().zone
-            now = dt.datetime.now(zone)
-            params["as_of"] = now if now.date() == as_of else dt.datetime.combine(as_of, dt.time(9, 30), tzinfo=zone)
+            params["as_of"] = moment_of(as_of, get_settings().agency_time_zone)
         else:
             params["as_of"] = as_of
     if clients:

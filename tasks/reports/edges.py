@@ -21,7 +21,7 @@ from tasks.db import configured_engine
 from tasks.messaging import enqueue
 from tasks.messaging.compose import client_message, client_update_context, compose, sender
 from tasks import i18n, internal_mail
-from tasks.render import render_in
+from tasks.render import markdown_cell, markdown_line, render_in
 from tasks.reports import client_view, content, data
 from tasks.reports.benchmarks import client_kpis
 from tasks.reports.output import Rendered, RenderJob, branding, render_all, report_paths, report_url
@@ -424,16 +424,6 @@ ARTIFACT_FINDINGS = 30
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 
 
-def _line(text: Any) -> str:
-    """Text on one line: a line break inside it would end its list item or table row."""
-    return " ".join(str(text).split()) if text not in (None, "") else "—"
-
-
-def _cell(text: Any) -> str:
-    """Text for one markdown table cell: on one line, no column breaks."""
-    return _line(text).replace("|", "\\|")
-
-
 def review_markdown(result: dict[str, Any]) -> str:
     """The review artifact: the dossier's headline facts, its findings and, at campaign detail, its campaigns."""
     ctx, client = result["context"], result["client"]
@@ -461,14 +451,15 @@ def review_markdown(result: dict[str, Any]) -> str:
         lines += ["", "## Open findings", ""]
         for f in findings[:ARTIFACT_FINDINGS]:
             lines.append(f"- **{f['severity']}** {f['day'].isoformat()} · {f['detector'].replace('_', ' ')} ·"
-                         f" {_line(f['campaign'] or 'whole account')} ({f['status']}): {_line(f['recommendation'])}")
+                         f" {markdown_line(f['campaign'] or 'whole account')} ({f['status']}):"
+                         f" {markdown_line(f['recommendation'])}")
         if len(findings) > ARTIFACT_FINDINGS:
             lines += ["", f"… and {len(findings) - ARTIFACT_FINDINGS} more in the report."]
     if ctx["incidents"]:
         lines += ["", "## Open incidents", ""]
         for i in ctx["incidents"]:
             opened = i["opened_at"].astimezone(dt.UTC)
-            lines.append(f"- opened {opened:%Y-%m-%d %H:%M} UTC: {_line(i['cause'])} — stage {i['stage']},"
+            lines.append(f"- opened {opened:%Y-%m-%d %H:%M} UTC: {markdown_line(i['cause'])} — stage {i['stage']},"
                          f" escalation level {i['escalation_level']}, root-cause document"
                          f" {'written' if i['root_cause_doc'] else 'missing'}")
     late = [r for r in ctx["requests"] if r["state"] in ("breached", "near")]
@@ -478,13 +469,13 @@ def review_markdown(result: dict[str, Any]) -> str:
         for r in late:
             due = f"{r['due_at'].astimezone(dt.UTC):%Y-%m-%d %H:%M}" if r.get("due_at") else "—"
             request = f"{r['reference']} {r['title']}"
-            lines.append(f"| {_cell(request)} | {r['step']} | {due} | {r['state']} |")
+            lines.append(f"| {markdown_cell(request)} | {r['step']} | {due} | {r['state']} |")
     if ctx["detail"] == "campaign":
         lines += ["", f"## By campaign ({ctx['period']['label']})", ""]
         if ctx["campaigns"]:
             lines += [f"| campaign | spend ({currency}) | conversions | CPA | CTR |", "|---|---:|---:|---:|---:|"]
             for c in ctx["campaigns"]:
-                lines.append(f"| {_cell(c['name'])} | {c['spend']:,.2f} | {c['conversions']:,.0f} |"
+                lines.append(f"| {markdown_cell(c['name'])} | {c['spend']:,.2f} | {c['conversions']:,.0f} |"
                              f" {_number(c['cpa'])} | {_percent(c['ctr'])} |")
         else:
             lines.append("No campaign spent in the period.")
