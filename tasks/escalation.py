@@ -271,17 +271,23 @@ def acknowledge(session: Session, incident_id: int, by: str, now: dt.datetime) -
     return bool(changed)
 
 
+def following_stage(stage: IncidentStage) -> IncidentStage | None:
+    """The one stage an incident may move to from `stage`; None once it is closed."""
+    at = STAGE_ORDER.index(stage)
+    return STAGE_ORDER[at + 1] if at + 1 < len(STAGE_ORDER) else None
+
+
 def advance(session: Session, incident_id: int, to: IncidentStage, by: str, now: dt.datetime,
             notes: Sequence[str] = (), responsibility: Sequence[str] = (),
             policy: LadderPolicy = POLICY) -> list[str]:
     """Move to the next stage; facts, solution and prevention each go to the client at once. Returns what happened."""
     incident, client = _load(session, incident_id)
     staff = _staff_by_email(session, by)
-    current = STAGE_ORDER.index(incident.stage)
     if to == incident.stage:
         return [f"incident #{incident_id} is already at {to.value}"]
-    if STAGE_ORDER.index(to) != current + 1:
-        nxt = STAGE_ORDER[current + 1].value if current + 1 < len(STAGE_ORDER) else "nothing (closed)"
+    following = following_stage(incident.stage)
+    if to != following:
+        nxt = following.value if following is not None else "nothing (closed)"
         raise CadenceError(f"incident #{incident_id} is at {incident.stage.value}: the next stage is {nxt}")
     if to in CLIENT_STAGES and not notes and not stage_notes(session, incident_id).get(to.value):
         raise CadenceError(f"moving to {to.value} tells the client about it: give at least one --note")
@@ -540,11 +546,14 @@ def open_incident_choices(session: Session) -> list[str]:
 
 
 def next_stage(incident_id: int, slug: str, current: IncidentStage, requested: str) -> IncidentStage:
-    """The stage an advance goes to: `next`, or the named one if it is the next; otherwise one line naming it."""
-    at = STAGE_ORDER.index(current)
-    if at + 1 >= len(STAGE_ORDER):
+    """The stage an advance goes to: `next`, or the named one if it is the next; otherwise one line naming it.
+
+    The stage it is already at is returned as it is: a re-run of the same form says "already at", not an error."""
+    if requested == current.value:
+        return current
+    following = following_stage(current)
+    if following is None:
         raise CadenceError(f"incident #{incident_id} ({slug}) is closed: there is no next stage")
-    following = STAGE_ORDER[at + 1]
     if requested in ("next", following.value):
         return following
     if requested not in {s.value for s in STAGE_ORDER}:

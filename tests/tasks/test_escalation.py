@@ -27,6 +27,7 @@ from tasks.escalation import (
     advance,
     escalate_due,
     golden_missed,
+    next_stage,
     open_incident,
     target_level,
     timeline_markdown,
@@ -224,3 +225,17 @@ def test_a_test_client_is_never_told_of_a_crisis_but_the_agency_still_works_it(e
         done = advance(s, incident_id, IncidentStage.FACTS, "am@agency.example", T0 + 20 * M)
     assert "facts queued for 0 contact(s), not held for business hours" in done
     assert _messages(engine, "crisis-%") == [] and _messages(engine, "incident-%")
+
+
+def test_the_form_and_the_cli_share_one_rule_for_the_next_stage():
+    from models.enums import IncidentStage
+    from tasks.errors import CadenceError
+
+    assert next_stage(7, "acme", IncidentStage.OPENED, "next") == IncidentStage.FACTS
+    assert next_stage(7, "acme", IncidentStage.OPENED, "facts") == IncidentStage.FACTS
+    # A re-run of the same form finds the incident already there: advance() then says so instead of failing.
+    assert next_stage(7, "acme", IncidentStage.FACTS, "facts") == IncidentStage.FACTS
+    with pytest.raises(CadenceError, match="is at opened: the next stage is facts"):
+        next_stage(7, "acme", IncidentStage.OPENED, "solution")
+    with pytest.raises(CadenceError, match="is closed: there is no next stage"):
+        next_stage(7, "acme", IncidentStage.CLOSED, "next")
