@@ -65,10 +65,6 @@ def _auth_string() -> str | None:
     return (secret.get_secret_value().strip() or None) if secret is not None else None
 
 
-def _auth_string_set() -> bool:
-    return _auth_string() is not None
-
-
 DATABASE_SETTINGS = ("PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_SERVER_DATABASE_CONNECTION_URL")
 
 
@@ -183,7 +179,7 @@ def server_command(
 ) -> None:
     """Start Prefect's server and UI, and the read-only report server beside it; Ctrl-C stops both."""
     # Prefect's API has no login by default: whoever reaches the port can read every run and start any deployment.
-    if not _loopback(host) and not _auth_string_set():
+    if not _loopback(host) and _auth_string() is None:
         raise CadenceError(f"refusing to listen on {host!r} without {AUTH_SETTING}: anyone who reaches the port "
                            f"could read every run and start any deployment; set it (user:password) on the server "
                            f"and PREFECT_API_AUTH_STRING on clients and workers, see docs/operations.md")
