@@ -44,7 +44,8 @@ class QuarantinedRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), index=True)
-    row_number: Mapped[int] = mapped_column(comment="line number in the file as an editor shows it, title lines and header counted")
+    row_number: Mapped[int] = mapped_column(
+        comment="line number in the file as an editor shows it, title lines and header counted")
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

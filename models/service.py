@@ -184,8 +184,9 @@ class KeyDate(Base):
     # Next year's occurrence is computed from the rule, never copied from a stored date.
     rule: Mapped[str | None] = mapped_column(
         String(40), comment="how it recurs: fixed:MM-DD or black_friday, spring_festival, ...")
-    visibility: Mapped[Visibility] = mapped_column(str_enum(Visibility, "key_date_visibility"),
-                                                  default=lambda ctx: default_visibility(ctx.get_current_parameters()["kind"]))
+    visibility: Mapped[Visibility] = mapped_column(
+        str_enum(Visibility, "key_date_visibility"),
+        default=lambda ctx: default_visibility(ctx.get_current_parameters()["kind"]))
 
 
 PRIVATE_KINDS = frozenset({KeyDateKind.BIRTHDAY, KeyDateKind.ANNIVERSARY, KeyDateKind.RENEWAL, KeyDateKind.FINANCING})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
@@ -20,7 +20,8 @@ NOTIFY_CHOICES = ("auto", "yes", "no")
 
 def form(title: str, description: str, **constraints: Any) -> FieldInfo:
     """A parameter's title and description as the UI shows them (Prefect titles a parameter by its name otherwise)."""
-    return Field(json_schema_extra={"title": title, "description": description}, **constraints)
+    field: FieldInfo = Field(json_schema_extra={"title": title, "description": description}, **constraints)
+    return field
 
 
 def _blank_to_none(value: Any, word: str) -> Any:
@@ -36,7 +37,7 @@ def notify_choice(value: Any) -> bool | None:
         if word not in NOTIFY_CHOICES:
             raise ValueError(f"notify is one of {', '.join(NOTIFY_CHOICES)}, got {value!r}")
         return {"auto": None, "yes": True, "no": False}[word]
-    return value
+    return cast("bool | None", value)  # anything else is judged by pydantic's bool check after this validator
 
 
 # A text field reading "today" (the UI sends what it shows, and a date picker cannot show "today");
@@ -81,11 +82,10 @@ def moment_or_now(value: Any, now: dt.datetime, zone: str) -> dt.datetime:
     value = _blank_to_none(value, NOW)
     if value is None:
         return now.astimezone(dt.timezone.utc)
-    if not isinstance(value, dt.datetime):
-        value = dt.datetime.fromisoformat(str(value))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(zone))
-    return value.astimezone(dt.timezone.utc)
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(zone))
+    return moment.astimezone(dt.timezone.utc)
 
 
 def local_stamp(moment: dt.datetime, zone: str, sep: str = "T") -> str:

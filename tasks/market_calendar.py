@@ -27,7 +27,8 @@ def spring_festival(year: int) -> dt.date:
     """Chinese New Year's Day (春节), from the lunisolar calendar of the `holidays` package."""
     import holidays
 
-    days = holidays.China(years=year, language="en_US").get_named("Spring Festival", lookup="icontains")
+    china = holidays.country_holidays("CN", years=year, language="en_US")
+    days = china.get_named("Spring Festival", lookup="icontains")
     found = [d for d in days if d.year == year]
     if not found:
         raise ValueError(f"no Spring Festival date known for {year}")

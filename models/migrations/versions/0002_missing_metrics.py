@@ -5,15 +5,15 @@ Revises: 0001
 Create Date: 2026-11-28
 
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002_missing_metrics"
-down_revision: Union[str, Sequence[str], None] = "0001"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 COLUMNS = (("impressions", sa.BigInteger()), ("clicks", sa.BigInteger()),
            ("spend", sa.Numeric(precision=18, scale=2)), ("conversions", sa.Numeric(precision=14, scale=2)),

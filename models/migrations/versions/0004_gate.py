@@ -5,16 +5,16 @@ Revises: 0003_mail
 Create Date: 2026-11-28
 
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0004_gate"
-down_revision: Union[str, Sequence[str], None] = "0003_mail"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0003_mail"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 OLD_STATES = ('queued', 'held', 'sending', 'sent', 'failed', 'dead', 'uncertain', 'manual')
 NEW_STATES = OLD_STATES + ('awaiting_approval', 'rejected')

@@ -5,15 +5,15 @@ Revises: 0004_gate
 Create Date: 2026-11-28
 
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_audience"
-down_revision: Union[str, Sequence[str], None] = "0004_gate"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0004_gate"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 PRIVATE_KINDS = ('birthday', 'anniversary', 'renewal', 'financing')
 

@@ -5,17 +5,16 @@ Revises: 0009_import_mapping
 Create Date: 2026-11-28
 
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
-
 revision: str = "0010_platform_sync"
-down_revision: Union[str, Sequence[str], None] = "0009_import_mapping"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = "0009_import_mapping"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 PLATFORMS = ("generic", "google_ads", "meta", "yandex_direct", "vk", "ocean_engine")
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
