@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check setup system-run system-test lock clean
+.PHONY: demo test check lint lint-fix setup system-run system-test lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
@@ -30,8 +30,18 @@ demo: system-run $(STAMP)
 # One pytest run: every database test runs on SQLite, and on PostgreSQL when
 # CADENCE_TEST_POSTGRES_URL is set (.ci/run sets it; with CI=true an unreachable PostgreSQL fails).
 # pytest's exit code 5 (no tests collected) fails the target like any other non-zero code.
-test: system-test $(STAMP)
+test: lint system-test $(STAMP)
 	$(BIN)/python -m pytest
+
+# ruff over the tree; mypy, strict, over the files pyproject.toml lists (models/ and the pure modules).
+# No `ruff format --check`: the tree is not in ruff's format, and reformatting it is not worth the churn.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# ruff's safe fixes over the tree (import order, unused imports, stale noqa); it prints what is left to mend by hand.
+lint-fix: $(STAMP)
+	$(BIN)/ruff check --fix --statistics .
 
 # The fast tier while working: everything but the e2e tests (servers, subprocesses, a browser) and those marked slow.
 check: $(STAMP)
@@ -41,4 +51,4 @@ lock:
 	uv pip compile pyproject.toml --extra test --python-version 3.11 --generate-hashes -o requirements.lock
 
 clean:
-	rm -rf $(VENV) .cadence .pytest_cache
+	rm -rf $(VENV) .cadence .pytest_cache .ruff_cache .mypy_cache
