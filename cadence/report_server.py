@@ -71,16 +71,16 @@ class ReportHandler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version  # no Python version for a scanner to match
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self._answer(body=True)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._answer(body=False)
 
     def _refuse_method(self) -> None:
         self._plain(HTTPStatus.METHOD_NOT_ALLOWED, "read only: GET and HEAD", {"Allow": "GET, HEAD"})
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _refuse_method  # noqa: N815
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _refuse_method
 
     def _answer(self, body: bool) -> None:
         if self.server.credentials is not None and not check_credentials(

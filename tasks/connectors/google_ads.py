@@ -107,7 +107,7 @@ class _TimedRequest(Request):
         super().__init__()
         self._timeout = timeout
 
-    def __call__(self, url, method="GET", body=None, headers=None, timeout=None, **kwargs):  # noqa: ANN001
+    def __call__(self, url, method="GET", body=None, headers=None, timeout=None, **kwargs):
         return super().__call__(url, method=method, body=body, headers=headers, timeout=self._timeout, **kwargs)
 
 
@@ -234,7 +234,7 @@ class GoogleAdsConnector:
                 self._service = self._client.get_service("GoogleAdsService")
             stream = self._service.search_stream(customer_id=customer_id, query=query, timeout=self.timeout_s)
             rows = [row for batch in stream for row in (type(batch).pb(batch).results if raw else batch.results)]
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a connector error
+        except Exception as exc:  # every failure becomes a connector error
             raise translate(exc, what) from exc
         return iter(rows)
 

@@ -25,7 +25,7 @@ def local_cluster(db_url: str) -> Iterator[Any]:
     """Two single-threaded worker processes, started after db_url so they inherit CADENCE_DATABASE_URL."""
     try:
         from distributed import LocalCluster
-        import prefect_dask  # noqa: F401
+        import prefect_dask  # noqa: F401 - only asks whether it is installed
     except ImportError as exc:
         missing(f"Dask scale-out not tested: {exc.name} is not installed (pip install prefect-dask)")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,

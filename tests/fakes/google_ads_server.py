@@ -416,7 +416,10 @@ class FakeGoogleAds:
     def _token(self, form: dict[str, list[str]]) -> tuple[int, dict]:
         with self._lock:
             self.requests["token"] += 1
-        get = lambda k: (form.get(k) or [""])[0]  # noqa: E731
+
+        def get(key: str) -> str:
+            return (form.get(key) or [""])[0]
+
         if get("grant_type") != "refresh_token":
             return 400, {"error": "unsupported_grant_type"}
         if get("client_id") != self.client_id or get("client_secret") != self.client_secret:

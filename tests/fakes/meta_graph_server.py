@@ -350,10 +350,10 @@ class FakeMetaGraph(LocalHTTPServer):
                 status, body = fake.answer(method, parts[1:], params)
                 self._send(status, json.dumps(body).encode(), headers)
 
-            def do_GET(self) -> None:  # noqa: N802 - the http.server naming
+            def do_GET(self) -> None:
                 self._serve("GET", dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True)))
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
                 query = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))

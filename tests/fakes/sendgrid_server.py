@@ -181,7 +181,7 @@ class FakeSendGrid(LocalHTTPServer):
                 with fake._lock:
                     fake.responses.append(status)
 
-            def do_POST(self) -> None:  # noqa: N802 - the http.server naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 if fake.down:

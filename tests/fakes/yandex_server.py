@@ -193,7 +193,7 @@ class FakeYandexDirect(LocalHTTPServer):
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_POST(self) -> None:  # noqa: N802 - the http.server naming
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if fake.delay is not None:
                     fake.delay()
