@@ -530,7 +530,7 @@ def test_missing_file_and_unknown_platform_fail_before_the_database_is_asked(tmp
 
 def test_blank_cells_are_stored_missing_and_the_sweep_calls_the_day_an_incomplete_export(engine, tmp_path):
     """The issue's case: spend arrived with impressions, clicks and conversions blank."""
-    from tasks.detect import run_detectors
+    from tasks.detect.run import run_detectors
     from tasks.metrics import load_sweep_frames
 
     _account(engine, Platform.GOOGLE_ADS, "g")
