@@ -22,7 +22,6 @@ FINDINGS_COLUMNS = [
     "recommendation",  # plain English with the numbers in
 ]
 
-
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
 

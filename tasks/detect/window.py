@@ -58,10 +58,8 @@ PEAKS_COLUMNS = [
     "expected_uplift",  # last year's uplift for the same day of the event (0.7 is +70 %), NaN without history
 ]
 
-
 WINDOW_DAYS = 56
 METRICS = ("impressions", "clicks", "spend", "conversions")
-
 
 DEFAULT_THRESHOLDS: dict[str, float] = {
     "swc_cpa_multiple": 1.0,  # fire when spend on D >= this x target CPA with no conversion

@@ -69,7 +69,6 @@ ZERO_MARKS = {"yandex_direct": frozenset({"-", "--"})}
 _BLANKS = frozenset({"", "-", "--", "—", "–", "n/a", "na", "nan", "null", "none", "#n/a", "н/д", "нет данных"})
 _BLANK_CELLS = _BLANKS | {b.upper() for b in _BLANKS} | {b.capitalize() for b in _BLANKS}
 
-
 _CURRENCY = re.compile(
     r"(?:[A-Z]{1,2}[$¥]|[$€£¥￥₽₹₩₺₴₸₫฿]|[Рр]уб\.?|(?<=\d)\s*р\.|元"
     r"|(?<![A-Za-z])(?:USD|EUR|GBP|CNY|RMB|RUB|JPY|KRW|INR|TRY|UAH|KZT|BYN|HKD|TWD|SGD|AUD|CAD|CHF|BRL|MXN"

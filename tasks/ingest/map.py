@@ -47,7 +47,6 @@ from tasks.mappings import (
 
 MAX_EXTERNAL_ID = 64
 
-
 PLATFORM_NICKNAMES = {
     "google": "google_ads",
     "adwords": "google_ads",
@@ -58,7 +57,6 @@ PLATFORM_NICKNAMES = {
     "oceanengine": "ocean_engine",
     "ocean": "ocean_engine",
 }
-
 
 SEGMENT_PREFIX = "segment:"
 EXTRA_PREFIX = "extra:"
@@ -332,7 +330,6 @@ def money_factors(raw: RawTable, columns: ColumnMap, currency: str, rates: dict[
 
 # Only dashes stand for "no campaign": "NA" or "None" may well be a campaign's name.
 _NO_NAME = frozenset({"", "-", "--", "—", "–"})
-
 
 _SUMMARY = re.compile("^(?:" + "|".join(
     [re.escape(w) + r"\s*(?:$|[:(\-–—])" for w in SUMMARY_WORDS] + [re.escape(p) for p in SUMMARY_PREFIXES]) + ")")

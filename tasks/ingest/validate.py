@@ -1,19 +1,32 @@
-"""Which parsed rows load and which are quarantined with a reason; the daily records they sum to, the write plan."""
+"""Which parsed rows load and which are quarantined with a reason; the daily records they sum to, the write plan.
+
+parse_export runs every pure step (read, map, normalise, validate) on an export's bytes."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
 
-from tasks.ingest.map import EXTRA_PREFIX, SEGMENT_PREFIX
-from tasks.mappings import INTEGER_METRICS, METRICS
+from tasks.ingest.cells import ZERO_MARKS, RawTable
+from tasks.ingest.map import (
+    EXTRA_PREFIX,
+    SEGMENT_PREFIX,
+    ColumnMap,
+    _check_mapped_headers,
+    map_columns,
+    money_factors,
+    normalise,
+    with_text_columns,
+)
+from tasks.ingest.read import read_export
+from tasks.mappings import DAY_FIRST_DEFAULT, INTEGER_METRICS, METRICS
 
 EARLIEST_DAY = dt.date(2000, 1, 1)
-
 
 # Reasons that leave the rest of the row's campaign-day loadable; any other reason means that a sum over
 # the campaign-day's rows, or a choice between them, would be wrong, so its other rows stay out too.
@@ -156,3 +169,33 @@ def summed_over(good: pd.DataFrame, segments: list[str]) -> list[str]:
     rows = good[~good["duplicate"]]
     keys = ["campaign_key", "day"]
     return [s for s in segments if rows.groupby(keys)[SEGMENT_PREFIX + s].nunique().gt(1).any()]
+
+
+@dataclass(frozen=True)
+class ParsedExport:
+    """An export read, mapped, normalised and validated for one account: what an import loads, before the database."""
+
+    raw: RawTable
+    columns: ColumnMap
+    frame: pd.DataFrame  # one parsed row per file row
+    good: pd.DataFrame  # loadable rows, `duplicate` marking exact repeats
+    quarantine: pd.DataFrame  # quarantined rows with a `reason`
+    notes: list[str]  # the money conversions made
+
+
+def parse_export(data: bytes, name: str, *, platform: str, account: str, account_platform: str, currency: str,
+                 saved: dict[str, str], mapping: dict[str, str] | None, today: dt.date, year: int | None,
+                 date_format: str | None, rates: dict[str, Decimal] | None) -> ParsedExport:
+    """The pure steps of an import: `saved` is the account's mapping, `mapping` the --map given over it."""
+    merged = {**saved, **(mapping or {})}
+    raw = read_export(data, name, known=merged)
+    _check_mapped_headers(raw.header, mapping or {}, name)
+    columns = map_columns(raw.header, platform, name=name, mapping=merged)
+    columns = with_text_columns(raw, columns)
+    factors, notes = money_factors(raw, columns, currency, rates, name=name, account=account)
+    # A generic file for a Google Ads account most likely writes dates the way Google Ads does.
+    day_first = DAY_FIRST_DEFAULT[account_platform if platform == "generic" else platform]
+    frame = normalise(raw, columns, day_first=day_first, zero_marks=ZERO_MARKS.get(platform, frozenset()),
+                      year=year, date_format=date_format, factors=factors)
+    good, quarantine = validate(frame, today=today)
+    return ParsedExport(raw=raw, columns=columns, frame=frame, good=good, quarantine=quarantine, notes=notes)

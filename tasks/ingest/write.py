@@ -21,23 +21,12 @@ from models import AdAccount, Campaign, DailyMetric, ImportBatch, ImportMapping,
 from models.enums import Platform
 from tasks.clock import today_in
 from tasks.errors import CadenceError
-from tasks.ingest.cells import ZERO_MARKS, RawTable, _raw_values, date_trouble
-from tasks.ingest.map import (
-    ColumnMap,
-    _check_mapped_headers,
-    check_platform,
-    map_columns,
-    money_factors,
-    normalise,
-    normalise_header,
-    with_text_columns,
-)
-from tasks.ingest.read import read_export
-from tasks.ingest.validate import daily_records, plan_writes, summed_over, validate
-from tasks.mappings import DAY_FIRST_DEFAULT, INTEGER_METRICS, METRICS
+from tasks.ingest.cells import RawTable, _raw_values, date_trouble
+from tasks.ingest.map import ColumnMap, check_platform, normalise_header
+from tasks.ingest.validate import daily_records, parse_export, plan_writes, summed_over
+from tasks.mappings import INTEGER_METRICS, METRICS
 
 MAX_CAMPAIGN_NAME = 300
-
 
 EXAMPLES = 10
 
@@ -145,19 +134,12 @@ def import_bytes(
     if date_format is not None and "%" not in date_format:
         raise CadenceError(f"--date-format {date_format!r} has no % codes: write it as for strftime, e.g. %d.%m.%Y")
 
-    merged = {**saved, **(mapping or {})}
-    raw = read_export(data, name, known=merged)
-    _check_mapped_headers(raw.header, mapping or {}, name)
-    columns = map_columns(raw.header, platform, name=name, mapping=merged)
-    columns = with_text_columns(raw, columns)
-    factors, notes = money_factors(raw, columns, currency, rates, name=name, account=account)
-    # A generic file for a Google Ads account most likely writes dates the way Google Ads does.
-    day_first = DAY_FIRST_DEFAULT[account_platform if platform == "generic" else platform]
-    frame = normalise(raw, columns, day_first=day_first, zero_marks=ZERO_MARKS.get(platform, frozenset()),
-                      year=year, date_format=date_format, factors=factors)
-    good, quarantine = validate(frame, today=today)
-    report = ImportReport(file_name=name, platform=platform, account=account, rows_in=len(frame),
-                          source=raw.source, notes=notes,
+    parsed = parse_export(data, name, platform=platform, account=account, account_platform=account_platform,
+                          currency=currency, saved=saved, mapping=mapping, today=today, year=year,
+                          date_format=date_format, rates=rates)
+    raw, columns, good, quarantine = parsed.raw, parsed.columns, parsed.good, parsed.quarantine
+    report = ImportReport(file_name=name, platform=platform, account=account, rows_in=len(parsed.frame),
+                          source=raw.source, notes=parsed.notes,
                           columns={raw.header[i]: f for f, i in columns.fields.items()},
                           unread=list(columns.extras))
     try:
@@ -168,7 +150,7 @@ def import_bytes(
                 session.flush()
             batch = ImportBatch(account_id=account_id, platform=Platform(account_platform or platform),
                                 file_name=name[:500],
-                                file_sha256=digest, rows_in=len(frame), loaded=0, inserted=0, updated=0,
+                                file_sha256=digest, rows_in=len(parsed.frame), loaded=0, inserted=0, updated=0,
                                 quarantined=0, duplicates=0)
             session.add(batch)
             session.flush()
