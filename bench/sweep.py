@@ -163,7 +163,7 @@ def main() -> None:
     from flows.daily_sweep import DEFAULT_CHUNK_CAMPAIGNS, daily_account_sweep
     from models import AdAccount
     from tasks.demo import clear_agency
-    from tasks.detect import run_detectors
+    from tasks.detect.run import run_detectors
     from tasks.findings import persist_findings
     from tasks.metrics import (SWEEP_WINDOW_DAYS, active_client_ids, chunk_clients, load_sweep_frames,
                                read_metric_window)

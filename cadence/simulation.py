@@ -42,7 +42,7 @@ from models import (
 from models.enums import ClientStatus, EntityStatus, MessageStatus, ReportKind
 from tasks.clock import simulated_time
 from tasks.demo import METRIC_COLUMNS, insert_metric_rows
-from tasks.detect import MATERIAL_FLOORS
+from tasks.detect.materiality import MATERIAL_FLOORS
 
 # The deployments with schedules, in the order they run when two share a moment (the sweep's findings feed the
 # stand-up; the watch dispatches what the others queued).
@@ -158,7 +158,7 @@ class PlatformFeed:
         self.template = template.groupby(["campaign_id", "weekday"], as_index=False).mean(numeric_only=True)
         self.owners = owners
         self.problems = self._plan_problems(problems, template)
-        # A planted spend-without-conversions day is material for its client (detect.apply_materiality): at least
+        # A planted spend-without-conversions day is material for its client (tasks.detect.materiality): at least
         # 15% of the client's usual daily spend and above the floor in the account's currency, so it is a crisis.
         usual = template.groupby("campaign_id")["spend"].mean()
         client_daily = usual.groupby(owners.set_index("campaign_id")["client_id"]).sum()

@@ -17,7 +17,7 @@ RULES = ("am_advice", "private_date", "other_client", "internal_slug", "english_
          "unequal_comparison", "past_prepare_by", "test_client")
 TRANSLATED = ("zh", "ru")
 PRIVATE_KINDS = ("birthday", "anniversary", "renewal", "financing")
-# The detectors' AM-facing openings (tasks/detect.py): none belongs in a client's document, in any language.
+# The detectors' AM-facing openings (tasks/detect/): none belongs in a client's document, in any language.
 ADVICE_PHRASES = (
     "Call the client today", "Cut its budget or pause it now", "Lower bids and cut the weakest",
     "Raise the bid to get volume", "Tell the client what was fixed", "Narrow the targeting.", "Keep watching until",
@@ -388,7 +388,7 @@ def load_forbidden(engine: Any) -> Forbidden:
 
     from cadence.settings import get_settings
     from models import AdAccount, Base, Campaign, Client, Contact, DailyMetric, Finding, KeyDate, Staff
-    from tasks.detect import DETECTORS
+    from tasks.detect.run import DETECTORS
 
     acc: dict[int, _Acc] = {}
     with Session(engine) as s:

@@ -98,7 +98,7 @@ def report_markdown(result: InboxResult) -> str:
 def import_waiting_file(engine: Engine, item: InboxFile, today: dt.date | None = None) -> InboxResult:
     """Import one inbox file into the account its folder names, then move it and write its report beside it."""
     from models.enums import Platform
-    from tasks.ingest import find_account, import_file
+    from tasks.ingest.write import find_account, import_file
 
     fs, _ = _fs(item.root)
     report: dict[str, Any] = {}

@@ -37,7 +37,7 @@ class SweepFrames:
     campaigns: pd.DataFrame
     accounts: pd.DataFrame
     clients: pd.DataFrame
-    peaks: pd.DataFrame | None = None  # tasks.detect.PEAKS_COLUMNS: the clients' expected peak days in the window
+    peaks: pd.DataFrame | None = None  # tasks.detect.window.PEAKS_COLUMNS: the clients' expected peak days
 
 
 def _frame(engine: Engine, query, columns: Sequence[str]) -> pd.DataFrame:

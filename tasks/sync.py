@@ -1,7 +1,7 @@
 """Platform sync: pull each connected account's days through its connector and load them as a file import would.
 
 A pull is serialised to one canonical CSV (generic headers, one row per campaign-day, blanks for missing) and
-imported through tasks.ingest.import_bytes: the same bytes twice change nothing, a restated day updates, a bad
+imported through tasks.ingest.write.import_bytes: the same bytes twice change nothing, a restated day updates, a bad
 row is quarantined. Pending reports and quota errors do not hold the worker: the account is retried later in
 the same chunk while the others are pulled.
 """
@@ -43,7 +43,7 @@ from tasks.connectors.base import (
 )
 from tasks.errors import CadenceError
 from tasks.i18n import N_, gettext_
-from tasks.ingest import import_bytes
+from tasks.ingest.write import import_bytes
 from tasks.messaging.outbox import enqueue
 
 FLOW = "platform-sync"

@@ -194,7 +194,8 @@ app.add_typer(mapping_app, name="mapping")
 
 def store_mapping(engine: Engine, account: str, platform: str, mapping: dict[str, str]) -> None:
     """Save header → field pairs (an empty field forgets the header) for one account."""
-    from tasks.ingest import check_platform, find_account, save_mapping
+    from tasks.ingest.map import check_platform
+    from tasks.ingest.write import find_account, save_mapping
 
     with Session(engine) as s, s.begin():
         save_mapping(s, find_account(s, account, check_platform(platform)).id, mapping)
@@ -208,7 +209,7 @@ def set_mapping(
     platform: str = typer.Option("generic", "--platform", "-p", help="needed when the id exists on two platforms"),
 ) -> None:
     """Save which export column is which field for this account; later imports use it without --map."""
-    from tasks.ingest import parse_map
+    from tasks.ingest.map import parse_map
 
     if not maps and not forget:
         raise CadenceError('give --map "HEADER=field" or --forget HEADER')
@@ -222,7 +223,8 @@ def show_mapping(
     platform: str = typer.Option("generic", "--platform", "-p", help="needed when the id exists on two platforms"),
 ) -> None:
     """Show the account's saved column mapping."""
-    from tasks.ingest import check_platform, find_account, saved_mapping
+    from tasks.ingest.map import check_platform
+    from tasks.ingest.write import find_account, saved_mapping
 
     with Session(ready_engine()) as s:
         found = find_account(s, account, check_platform(platform))

@@ -15,7 +15,7 @@ from models.enums import Platform
 from tasks.errors import CadenceError
 
 if TYPE_CHECKING:
-    from tasks.ingest import ImportReport
+    from tasks.ingest.write import ImportReport
 
 out = Console(highlight=False)
 SHOWN_EXAMPLES = 5
@@ -53,7 +53,8 @@ def import_command(
 ) -> None:
     """Import a platform export: every row loaded, quarantined with a reason, or a duplicate."""
     # Imported here so that pandas loads only for an import, not for every `cadence` command.
-    from tasks.ingest import import_file, parse_map, parse_rates
+    from tasks.ingest.map import parse_map, parse_rates
+    from tasks.ingest.write import import_file
 
     if show_mapping is not None:
         print_mapping(show_mapping)
@@ -82,7 +83,7 @@ def import_command(
 
 def print_mapping(platform: str) -> None:
     """The header names each field accepts for a platform, as `--show-mapping` prints them."""
-    from tasks.ingest import check_platform, describe_mapping
+    from tasks.ingest.map import check_platform, describe_mapping
 
     name = check_platform(platform)
     table = Table("field", "accepted headers (case, spaces, _ and a currency note in any brackets ignored)",

@@ -24,7 +24,7 @@ out = Console(highlight=False, markup=False, emoji=False, soft_wrap=True)
 
 def _platform(value: str) -> str:
     from tasks.connectors import CONNECTORS
-    from tasks.ingest import PLATFORM_NICKNAMES
+    from tasks.ingest.map import PLATFORM_NICKNAMES
 
     key = re.sub(r"[\s-]+", "_", value.strip().lower())
     key = PLATFORM_NICKNAMES.get(key, key)

@@ -11,7 +11,9 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasks.detect import DETECTORS, FINDINGS_COLUMNS, METRICS, prepare_window, run_detectors
+from tasks.detect.evidence import FINDINGS_COLUMNS
+from tasks.detect.run import DETECTORS, run_detectors
+from tasks.detect.window import METRICS, prepare_window
 
 FUZZ = settings.get_profile("cadence-fuzz")
 D = dt.date(2026, 11, 27)

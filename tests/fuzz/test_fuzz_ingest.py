@@ -23,17 +23,11 @@ from sqlalchemy.orm import Session
 from models import AdAccount, Campaign, Client, DailyMetric, ImportBatch, QuarantinedRow, Staff
 from models.enums import Platform, StaffRole
 from tasks.errors import CadenceError
-from tasks.ingest import (
-    EARLIEST_DAY,
-    LIMITS,
-    daily_records,
-    import_file,
-    map_columns,
-    normalise,
-    parse_numbers,
-    read_export,
-    validate,
-)
+from tasks.ingest.cells import parse_numbers
+from tasks.ingest.map import map_columns, normalise
+from tasks.ingest.read import read_export
+from tasks.ingest.validate import EARLIEST_DAY, LIMITS, daily_records, validate
+from tasks.ingest.write import import_file
 from tasks.mappings import INTEGER_METRICS, METRICS, PLATFORM_ALIASES
 
 FUZZ = settings.get_profile("cadence-fuzz")

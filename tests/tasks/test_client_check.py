@@ -180,7 +180,7 @@ def test_what_must_never_appear_is_read_from_the_database(engine) -> None:
     from models import Finding, KeyDate
     from tasks.client_check import PRIVATE_KINDS, load_forbidden
     from tasks.demo import generate_agency
-    from tasks.detect import run_detectors
+    from tasks.detect.run import run_detectors
     from tasks.findings import persist_findings
     from tasks.metrics import active_client_ids, load_sweep_frames
     from tasks.synthetic import CONTROL_SLUG

@@ -73,7 +73,7 @@ def _render_less(pdf_languages: set[str], charts: bool, monkeypatch: pytest.Monk
 
 def build_day(engine: Any, seed: int, as_of: dt.date, days: int, steps: tuple[str, ...]) -> None:
     """Generate the agency for `as_of` and run that day's client-facing steps as the flows would."""
-    from tasks.detect import run_detectors
+    from tasks.detect.run import run_detectors
     from tasks.escalation import advance, open_incident_task
     from tasks.findings import open_critical_payloads, persist_findings
     from tasks.metrics import active_client_ids, load_sweep_frames

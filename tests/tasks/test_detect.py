@@ -11,17 +11,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.detect import (
+from tasks.detect.evidence import FINDINGS_COLUMNS
+from tasks.detect.run import DETECTORS, run_detectors
+from tasks.detect.window import (
     ACCOUNTS_COLUMNS,
     CAMPAIGNS_COLUMNS,
     CLIENTS_COLUMNS,
     DEFAULT_THRESHOLDS,
-    DETECTORS,
-    FINDINGS_COLUMNS,
     METRICS_COLUMNS,
     client_thresholds,
     prepare_window,
-    run_detectors,
 )
 
 D = dt.date(2026, 3, 18)  # a Wednesday, day 18 of a 31-day month

@@ -10,7 +10,11 @@ import pandas as pd
 import pytest
 from test_detect import D, World, back, base, swc_world, tracking_world
 
-from tasks.detect import DEFAULT_THRESHOLDS, FINDINGS_COLUMNS, MATERIAL_FLOORS, fold_root_causes, run_detectors
+from tasks.detect.causes import fold_root_causes
+from tasks.detect.evidence import FINDINGS_COLUMNS
+from tasks.detect.materiality import MATERIAL_FLOORS
+from tasks.detect.run import run_detectors
+from tasks.detect.window import DEFAULT_THRESHOLDS
 
 
 def by(found: pd.DataFrame, detector: str, subject: str | None = None) -> list[dict[str, Any]]:

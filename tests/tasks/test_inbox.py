@@ -98,7 +98,7 @@ def test_a_file_that_loads_nothing_goes_to_failed_with_its_main_reason(engine, t
     root = tmp_path / "inbox"
     _drop(root, "kg", "kaggle_online_advertising.csv")
     with Session(engine) as s, s.begin():
-        from tasks.ingest import save_mapping
+        from tasks.ingest.write import save_mapping
 
         save_mapping(s, s.scalars(select(AdAccount.id)).one(), {"campaign_number": "campaign_name"})
     (result,) = _run(engine, [str(root)])

@@ -20,22 +20,12 @@ from sqlalchemy.orm import Session
 
 from models import AdAccount, Campaign, Client, DailyMetric, ImportBatch, QuarantinedRow, Staff
 from models.enums import Platform, StaffRole
-from tasks import ingest
 from tasks.errors import CadenceError
-from tasks.ingest import (
-    CONFLICT,
-    INCOMPLETE,
-    check_platform,
-    daily_records,
-    import_file,
-    map_columns,
-    normalise,
-    parse_dates,
-    parse_numbers,
-    plan_writes,
-    read_export,
-    validate,
-)
+from tasks.ingest.cells import parse_dates, parse_numbers
+from tasks.ingest.map import check_platform, map_columns, normalise
+from tasks.ingest.read import read_export
+from tasks.ingest.validate import CONFLICT, INCOMPLETE, daily_records, plan_writes, validate
+from tasks.ingest.write import import_file
 
 EXPORTS = Path(__file__).parents[1] / "fixtures" / "exports"
 TODAY = dt.date(2026, 11, 25)
@@ -502,7 +492,7 @@ def test_a_failure_mid_import_leaves_nothing_behind(engine, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ingest, "_write_quarantine", broken)
+    monkeypatch.setattr("tasks.ingest.write._write_quarantine", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         import_file(engine, EXPORTS / "yandex_direct.csv", platform="yandex_direct", account="ya-1", today=TODAY)
     assert _counts(engine) == {"campaign": 0, "daily_metric": 0, "import_batch": 0, "quarantined_row": 0}
@@ -530,7 +520,7 @@ def test_missing_file_and_unknown_platform_fail_before_the_database_is_asked(tmp
 
 def test_blank_cells_are_stored_missing_and_the_sweep_calls_the_day_an_incomplete_export(engine, tmp_path):
     """The issue's case: spend arrived with impressions, clicks and conversions blank."""
-    from tasks.detect import run_detectors
+    from tasks.detect.run import run_detectors
     from tasks.metrics import load_sweep_frames
 
     _account(engine, Platform.GOOGLE_ADS, "g")

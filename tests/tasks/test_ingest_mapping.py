@@ -10,22 +10,19 @@ import pandas as pd
 import pytest
 
 from tasks.errors import CadenceError
-from tasks.ingest import (
-    CONFLICT,
-    daily_records,
-    date_trouble,
+from tasks.ingest.cells import date_trouble, parse_dates
+from tasks.ingest.map import (
     describe_mapping,
     header_currency,
     map_columns,
     money_factors,
     normalise,
-    parse_dates,
     parse_map,
     parse_rates,
-    read_export,
-    validate,
     with_text_columns,
 )
+from tasks.ingest.read import read_export
+from tasks.ingest.validate import CONFLICT, daily_records, validate
 
 TODAY = dt.date(2026, 11, 26)
 

@@ -24,7 +24,7 @@ from models.enums import Platform, StaffRole
 from tasks.connectors import ConnectionInfo, Secrets, connector_for
 from tasks.connectors.base import AccountInfo, CampaignSettings, DailyRow, MalformedResponse, ReportPending
 from tasks.connectors.yandex import YandexDirect, parse_report
-from tasks.ingest import save_mapping
+from tasks.ingest.write import save_mapping
 from tasks.metrics import load_sweep_frames
 from tasks.sync import connected_accounts, export_rows, pull_window, sync_accounts, upsert_campaigns
 from tests.fakes.yandex_server import FakeCampaign, FakeClient, FakeYandexDirect, Scripted
@@ -265,7 +265,8 @@ def test_unknown_settings_leave_the_stored_values(engine):
 
 
 def test_the_canonical_export_reads_back_through_the_generic_mapping():
-    from tasks.ingest import map_columns, read_export
+    from tasks.ingest.map import map_columns
+    from tasks.ingest.read import read_export
 
     data = export_rows([DailyRow("1", 'Brand, "exact"', D[0], 5, None, Decimal("1.5"), None, Decimal("0"))])
     assert data.decode().splitlines()[1] == '2026-11-21,1,"Brand, ""exact""",5,,1.50,,0.00'
