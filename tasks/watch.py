@@ -44,6 +44,7 @@ class PassDone:
 
 
 def look(engine: Engine, as_of: dt.datetime) -> Due:
+    """One cheap query per step, each stopping at the first row it finds."""
     with Session(engine) as s:
         return Due(incidents=any_open_incident(s, as_of), tiers=due_for_recompute(s, as_of),
                    outbox=has_work(engine, as_of), approvals=approvals_moved(s, as_of - PASS, as_of))
