@@ -7,7 +7,7 @@ from typing import Annotated
 from prefect import flow
 
 from tasks.forms import Names, form
-from tasks.inbox import configured_roots, import_inbox_file, list_inbox, publish_inbox_artifact
+from tasks.inbox import configured_roots, import_inbox_file, inbox_totals, list_inbox, publish_inbox_artifact
 from tasks.today import refresh_today
 
 
@@ -21,5 +21,4 @@ def inbox(roots: Annotated[Names, form(
     publish_inbox_artifact(results)
     if results:  # quarantined rows are failures the today view lists; an empty pass stays cheap
         refresh_today()
-    return {"files": len(results), "done": sum(r.outcome == "done" for r in results),
-            "failed": [f"{r.account}/{r.name}" for r in results if r.outcome != "done"]}
+    return inbox_totals(results)

@@ -10,19 +10,12 @@ from prefect.runtime import flow_run
 from tasks.clock import agency_today
 from tasks.forms import (TODAY, AgencyDay, ChunkClients, ComposeEmails, DispatchNow, Names, PdfWorkers, day_or_today,
                          form)
-from tasks.messaging.edges import dispatch_outbox
-from tasks.reports.edges import (
-    DEFAULT_CHUNK_CLIENTS,
-    plan_report_chunks,
-    publish_reports,
-    report_chunk,
-)
-from tasks.reports.periods import previous_month
-from tasks.today import refresh_today
+from tasks.reports.edges import DEFAULT_CHUNK_CLIENTS
+from tasks.reports.periodic import RECAP, make_reports
 
 
 def _run_name() -> str:
-    return f"recap-{previous_month(day_or_today(flow_run.parameters.get('as_of'), agency_today())).label}"
+    return RECAP.name(day_or_today(flow_run.parameters.get("as_of"), agency_today()))
 
 
 @flow(name="monthly-recap", flow_run_name=_run_name, log_prints=True)
@@ -39,13 +32,4 @@ def monthly_recap(
 ) -> dict:
     """Recap the last complete month before `as_of` for every active client (or the named ones)."""
     as_of = day_or_today(as_of, agency_today())
-    clients, pdf_workers = list(clients or []) or None, pdf_workers or None
-    period = previous_month(as_of)
-    chunks = plan_report_chunks("recap", clients, chunk_clients)
-    # Chunks run one after another: each already renders its PDFs on every core.
-    results = [report_chunk("recap", chunk, period.label, as_of, index, pdf_workers, send)
-               for index, chunk in enumerate(chunks)]
-    publish_reports(f"recap-{period.label.lower()}", f"Monthly recap {period.label}", results)
-    dispatched = dispatch_outbox() if send and dispatch else None
-    refresh_today(as_of)
-    return {"period": period.label, "chunks": results, "dispatch": dispatched}
+    return make_reports(RECAP, as_of, list(clients or []) or None, chunk_clients, pdf_workers or None, send, dispatch)

@@ -11,7 +11,7 @@ from prefect.runtime import flow_run
 from tasks.clock import agency_today
 from tasks.forms import TODAY, AgencyDay, Names, day_or_today, form
 from tasks.runners import sweep_task_runner
-from tasks.sync import plan_sync_chunks, publish_summary, sync_chunk
+from tasks.sync import plan_sync_chunks, publish_summary, sync_chunk, sync_totals
 from tasks.today import refresh_today
 
 DEFAULT_CHUNK_ACCOUNTS = 100
@@ -49,7 +49,4 @@ def platform_sync(
     label = str(as_of or agency_today())
     publish_summary(label, outcomes)
     refresh_today(as_of)  # a login to reconnect or rows quarantined are failures the today view lists
-    failed = [o for o in outcomes if o["status"] != "ok"]
-    return {"as_of": label, "accounts": len(outcomes), "synced": len(outcomes) - len(failed),
-            "failed": {o["external_id"]: o["status"] for o in failed},
-            "rows": sum(o["rows"] for o in outcomes), "rows_lost": sum(o["rows_lost"] for o in outcomes)}
+    return sync_totals(label, outcomes)

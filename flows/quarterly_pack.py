@@ -10,19 +10,12 @@ from prefect.runtime import flow_run
 from tasks.clock import agency_today
 from tasks.forms import (TODAY, AgencyDay, ChunkClients, ComposeEmails, DispatchNow, Names, PdfWorkers, day_or_today,
                          form)
-from tasks.messaging.edges import dispatch_outbox
-from tasks.reports.edges import (
-    DEFAULT_CHUNK_CLIENTS,
-    plan_report_chunks,
-    publish_reports,
-    report_chunk,
-)
-from tasks.reports.periods import previous_quarter
-from tasks.today import refresh_today
+from tasks.reports.edges import DEFAULT_CHUNK_CLIENTS
+from tasks.reports.periodic import PACK, make_reports
 
 
 def _run_name() -> str:
-    return f"pack-{previous_quarter(day_or_today(flow_run.parameters.get('as_of'), agency_today())).label}"
+    return PACK.name(day_or_today(flow_run.parameters.get("as_of"), agency_today()))
 
 
 @flow(name="quarterly-strategy-pack", flow_run_name=_run_name, log_prints=True)
@@ -40,12 +33,4 @@ def quarterly_strategy_pack(
 ) -> dict:
     """Pack the last complete quarter before `as_of`; named clients get one whatever their tier."""
     as_of = day_or_today(as_of, agency_today())
-    clients, pdf_workers = list(clients or []) or None, pdf_workers or None
-    period = previous_quarter(as_of)
-    chunks = plan_report_chunks("strategy_pack", clients, chunk_clients)
-    results = [report_chunk("strategy_pack", chunk, period.label, as_of, index, pdf_workers, send)
-               for index, chunk in enumerate(chunks)]
-    publish_reports(f"pack-{period.label.lower()}", f"Quarterly strategy pack {period.label}", results)
-    dispatched = dispatch_outbox() if send and dispatch else None
-    refresh_today(as_of)
-    return {"period": period.label, "chunks": results, "dispatch": dispatched}
+    return make_reports(PACK, as_of, list(clients or []) or None, chunk_clients, pdf_workers or None, send, dispatch)

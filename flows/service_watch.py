@@ -5,22 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 from prefect.runtime import flow_run
 
 from models.base import utcnow
 from tasks.clock import agency_zone
-from tasks.escalation import incident_clocks, open_incidents, publish_incident_timeline
+from tasks.escalation import incident_clocks, publish_incident_timeline
 from tasks.forms import NOW, AgencyMoment, form, local_stamp, moment_or_now
-from tasks.messaging.edges import approvals_changed, dispatch_outbox, outbox_has_work, publish_awaiting
-from tasks.sla import WatchResult, did_something, service_clocks, watch_markdown
-from tasks.tiering import recompute_tiers_if_due, tiers_due
+from tasks.messaging.edges import dispatch_outbox, publish_awaiting
+from tasks.tiering import recompute_tiers_if_due
 from tasks.today import refresh_today
-
-# The watch's period: the awaiting-approval list is published when something moved since the last pass.
-PASS = dt.timedelta(minutes=15)
+from tasks.watch import look_again, pass_done, publish_watch_artifacts, service_clocks
 
 
 def _now() -> dt.datetime:
@@ -31,16 +26,6 @@ def _run_name() -> str:
     """The moment watched, on the agency's clock with its offset: watch-2026-11-28T07:45+08."""
     zone = agency_zone()
     return f"watch-{local_stamp(moment_or_now(flow_run.parameters.get('as_of'), _now(), zone), zone)}"
-
-
-@task(name="publish-watch-artifacts", cache_policy=NO_CACHE)
-def publish_watch_artifacts(as_of: dt.datetime, clocks: dict, escalations: list, tiers: dict, sent: dict) -> None:
-    """The run's summary, and the tier changes when there are any, under stable keys."""
-    result = WatchResult(**clocks)
-    create_markdown_artifact(watch_markdown(as_of, result, escalations, tiers, sent), key="service-watch",
-                             description="What the service watch found and did")
-    if tiers.get("changes"):
-        create_table_artifact(tiers["changes"], key="tier-changes", description="Clients whose computed tier changed")
 
 
 @flow(name="service-watch", flow_run_name=_run_name, log_prints=True)
@@ -57,22 +42,21 @@ def service_watch(
     The outbox is dispatched at `as_of` too: business-hour holds and retry times are judged at that moment.
     """
     as_of = moment_or_now(as_of, _now(), agency_zone())
-    clocks = service_clocks(as_of)
-    # Steps with nothing to do are skipped by a cheap look first: a quiet pass is one task run, not four.
-    escalations = incident_clocks(as_of) if open_incidents(as_of) else []
-    tiers = recompute_tiers_if_due(as_of) if tiers_due(as_of) else {"recomputed": 0, "changes": []}
-    sent = dispatch_outbox(now=as_of) if send and outbox_has_work(as_of) else {}
-    touched = sorted({e["incident_id"] for e in escalations} | {i["incident_id"] for i in clocks["incidents"]})
-    for incident_id in touched:
+    clocks, due = service_clocks(as_of)
+    # Steps with nothing to do are skipped by the look the clocks' task took: a quiet pass is one task run.
+    escalations = incident_clocks(as_of) if due.incidents else []
+    tiers = recompute_tiers_if_due(as_of) if due.tiers else {"recomputed": 0, "changes": []}
+    if due.incidents or due.tiers:
+        due = look_again(as_of)
+    sent = dispatch_outbox(now=as_of) if send and due.outbox else {}
+    done = pass_done(clocks, escalations, tiers, sent, due)
+    for incident_id in done.incidents:
         publish_incident_timeline(incident_id)
-    busy = did_something(WatchResult(**clocks), escalations, tiers, sent)
-    if busy:
+    if done.busy:
         publish_watch_artifacts(as_of, clocks, escalations, tiers, sent)
-    approvals = (any(q["kind"].startswith("approval-") for q in clocks["queued"])
-                 or approvals_changed(as_of, as_of - PASS))
-    if approvals:
+    if done.approvals:
         publish_awaiting(as_of)
     # A quiet pass stays one task run: the today view changes only when the pass did something.
-    if busy or approvals:
+    if done.busy or done.approvals:
         refresh_today(as_of)
     return {"as_of": as_of.isoformat(), **clocks, "escalations": escalations, "tiers": tiers, "outbox": sent}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -114,10 +115,32 @@ def validate_parameters(spec: DeploymentSpec, flow: Flow[..., Any]) -> None:
         flow.validate_parameters(merged)
 
 
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def code_version(root: Path = PREFECT_YAML.parent) -> str:
+    """The commit the code at `root` is at: its short sha, with "-dirty" when a tracked file has changed since;
+    "unknown" outside git. Every deployment carries it as its version, so a run traces to the code it ran."""
+    try:
+        sha = _git(root, "rev-parse", "--short", "HEAD")
+        changed = _git(root, "status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{sha}-dirty" if changed else sha
+
+
+def version_step() -> dict[str, str]:
+    """`prefect deploy`'s build step (prefect.yaml's `build:`): the code version each deployment's `version:` reads."""
+    return {"version": code_version()}
+
+
 def runner_deployment(spec: DeploymentSpec, flow: Flow[..., Any]) -> RunnerDeployment:
-    """The deployment for Prefect's `serve`: same schedules, triggers, parameters, tags and limit; no work pool."""
+    """The deployment for Prefect's `serve`: same schedules, triggers, parameters, tags, limit and version as
+    `prefect deploy` makes; no work pool."""
     return flow.to_deployment(
         name=spec.name,
+        version=code_version(spec.root),
         schedules=list(spec.schedules),
         triggers=list(spec.triggers),
         parameters=spec.parameters,

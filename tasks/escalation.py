@@ -462,11 +462,10 @@ def transient(_task: Any, _task_run: Any, state: Any) -> bool:
     return True
 
 
-def open_incidents(as_of: dt.datetime) -> bool:
-    """A cheap look before the task: is any incident open at `as_of`?"""
-    with Session(configured_engine()) as s:
-        return s.execute(select(Incident.id).where(Incident.closed_at.is_(None), Incident.opened_at <= as_of)
-                         .limit(1)).first() is not None
+def any_open_incident(session: Session, as_of: dt.datetime) -> bool:
+    """A cheap look before the ladder's task: is any incident open at `as_of`?"""
+    return session.execute(select(Incident.id).where(Incident.closed_at.is_(None), Incident.opened_at <= as_of)
+                           .limit(1)).first() is not None
 
 
 @task(name="incident-clocks", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=transient)

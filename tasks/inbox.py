@@ -174,6 +174,12 @@ def import_inbox_file(item: InboxFile) -> InboxResult:
 
 
 @task(name="publish-inbox-artifact", cache_policy=NO_CACHE)
+def inbox_totals(results: list[InboxResult]) -> dict[str, Any]:
+    """The flow's return: how many files, how many imported, and which failed (account/file)."""
+    return {"files": len(results), "done": sum(r.outcome == DONE for r in results),
+            "failed": [f"{r.account}/{r.name}" for r in results if r.outcome != DONE]}
+
+
 def publish_inbox_artifact(results: list[InboxResult]) -> None:
     """The run's summary under a stable key."""
     from prefect.artifacts import create_markdown_artifact

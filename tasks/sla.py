@@ -10,8 +10,6 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -45,8 +43,7 @@ from models.enums import (
 from tasks import i18n, internal_mail
 from tasks.market_calendar import next_occurrence
 from tasks.business_hours import add_business_hours, is_working_day
-from tasks.db import configured_engine
-from tasks.escalation import open_incident, transient
+from tasks.escalation import open_incident
 from tasks.i18n import N_, gettext_, ngettext_
 from tasks.messaging import enqueue, idempotency_key
 from tasks.messaging.compose import in_tone, preferences
@@ -765,12 +762,3 @@ def did_something(result: WatchResult, escalations: Sequence[dict[str, Any]], ti
     return bool(result.queued or result.incidents or escalations or tiers.get("recomputed")
                 or dispatch.get("attempted") or dispatch.get("held"))
 
-
-@task(name="service-clocks", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,
-      retry_condition_fn=transient)
-def service_clocks(as_of: dt.datetime) -> dict[str, Any]:
-    """Requests, write-first, unresponsive clients, replies owed and key dates: alerts into the outbox."""
-    from cadence.settings import get_settings  # read at run time, never at import
-
-    with Session(configured_engine()) as s, s.begin():
-        return run_service_clocks(s, as_of, get_settings().agency_time_zone).as_dict()

@@ -510,6 +510,14 @@ def sync_chunk(account_ids: list[int], as_of: dt.date | None, days: int | None, 
     return [outcome_dict(o) for o in outcomes]
 
 
+def sync_totals(label: str, outcomes: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The flow's return: accounts pulled and synced, why each other one was not, rows pulled and lost."""
+    failed = [o for o in outcomes if o["status"] != "ok"]
+    return {"as_of": label, "accounts": len(outcomes), "synced": len(outcomes) - len(failed),
+            "failed": {o["external_id"]: o["status"] for o in failed},
+            "rows": sum(o["rows"] for o in outcomes), "rows_lost": sum(o["rows_lost"] for o in outcomes)}
+
+
 @task(name="publish-sync-summary", cache_policy=NO_CACHE)
 def publish_summary(label: str, outcomes: list[dict[str, Any]]) -> str:
     """The platform-sync markdown artifact and a table of the accounts not synced."""

@@ -224,12 +224,6 @@ def recompute_and_notify(session: Session, as_of: dt.date, now: dt.datetime) -> 
                          "override": c.override.value if c.override else "", "reason": c.reason} for c in changes]}
 
 
-def tiers_due(as_of: dt.datetime) -> bool:
-    """A cheap look before the task: does any tier need computing this month?"""
-    with Session(configured_engine()) as s:
-        return due_for_recompute(s, as_of)
-
-
 @task(name="recompute-tiers-if-due", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,
       retry_condition_fn=transient)
 def recompute_tiers_if_due(as_of: dt.datetime) -> dict[str, Any]:

@@ -241,7 +241,8 @@ def serve_command(
                            "(or set PREFECT_API_URL to yours)")
     # The run subprocesses inherit this environment, so they report to the same server.
     os.environ["PREFECT_API_URL"] = api_url
-    from tasks.deployments import load_specs, runner_deployment, validate_parameters  # Prefect is slow to import
+    # Imported here: Prefect is slow to import.
+    from tasks.deployments import code_version, load_specs, runner_deployment, validate_parameters
 
     specs = load_specs(prefect_yaml, only or None)
     # Entrypoints in prefect.yaml are relative to its folder; each run's process starts there.
@@ -259,7 +260,8 @@ def serve_command(
             if spec.name == "incident-action":
                 _list_open_incidents(deployment)
             deployments.append(deployment)
-        out.print(f"serving {len(deployments)} deployment(s) against {api_url}: "
+        version = code_version(prefect_yaml.resolve().parent)
+        out.print(f"serving {len(deployments)} deployment(s) of code {version} against {api_url}: "
                   + ", ".join(s.name for s in specs))
         serve(*deployments, limit=limit, print_starting_message=False)
 

@@ -10,17 +10,9 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.orm import Session
 
-from models.base import utcnow
 from tasks.errors import CadenceError
-from tasks.messaging.outbox import dispatch, has_work
-from tasks.messaging.review import approvals_moved, awaiting, awaiting_markdown, decide
-
-
-def outbox_has_work(now: dt.datetime | None = None) -> bool:
-    """A cheap look before the task: is anything due to send (or to recover) at `now`?"""
-    from cadence.wiring import get_engine  # the composition root picks the edges at run time
-
-    return has_work(get_engine(), now or utcnow())
+from tasks.messaging.outbox import dispatch
+from tasks.messaging.review import awaiting, awaiting_markdown, decide
 
 
 @task(name="dispatch-outbox", cache_policy=NO_CACHE)
@@ -36,14 +28,6 @@ def dispatch_outbox(limit: int | None = None, now: dt.datetime | None = None) ->
         report.manual,
     )
     return report.as_dict()
-
-
-def approvals_changed(as_of: dt.datetime, since: dt.datetime) -> bool:
-    """A cheap look before publishing the awaiting-approval list: did anything start waiting or get decided?"""
-    from cadence.wiring import get_engine  # the composition root picks the edges at run time
-
-    with Session(get_engine()) as s:
-        return approvals_moved(s, since, as_of)
 
 
 @task(name="decide-messages", cache_policy=NO_CACHE)

@@ -20,7 +20,7 @@ from leaks import ANY_EMAIL, SENDGRID_KEY, find_leaks
 from models import Finding, Incident
 from models.db import make_engine
 from tasks.demo import generate_agency
-from tasks.deployments import load_specs
+from tasks.deployments import code_version, load_specs
 
 AS_OF = dt.date(2026, 11, 25)
 
@@ -80,6 +80,7 @@ def test_deploy_all_onto_a_process_pool_and_a_worker_runs_the_sweep(db_url, engi
         deployments = api_post(f"{api}/deployments/filter", {})
         assert sorted(d["name"] for d in deployments) == sorted(s.name for s in load_specs()), out
         assert {d["work_pool_name"] for d in deployments} == {"cadence"}
+        assert {d["version"] for d in deployments} == {code_version()}, "prefect.yaml's build step versions each"
         sweep = next(d for d in deployments if d["name"] == "daily-account-sweep")
         assert [s["schedule"]["timezone"] for s in sweep["schedules"]] == ["Asia/Shanghai"]
         assert sweep["global_concurrency_limit"]["limit"] == 1
