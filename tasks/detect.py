@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tasks.rules import WINDOW_DAYS, most_severe
+
 # Input frames. Ids are integers; money is in the account's currency; days are account-local dates.
 METRICS_COLUMNS = [
     "campaign_id",
@@ -71,9 +73,7 @@ FINDINGS_COLUMNS = [
     "recommendation",  # plain English with the numbers in
 ]
 
-WINDOW_DAYS = 56
 METRICS = ("impressions", "clicks", "spend", "conversions")
-SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
 DEFAULT_THRESHOLDS: dict[str, float] = {
     "swc_cpa_multiple": 1.0,  # fire when spend on D >= this x target CPA with no conversion
@@ -1376,7 +1376,7 @@ def detect_data_quality(w: SweepWindow) -> pd.DataFrame:
         if not len(positions):
             continue
         groups = [issues[(kind, int(p))] for p in positions]
-        severity = [max((s for s, _, _ in g), key=SEVERITY_RANK.__getitem__) for g in groups]
+        severity = [most_severe(s for s, _, _ in g) for g in groups]
         evidence = [{"issues": [e for _, e, _ in g]} for g in groups]
         words = [" ".join(t for _, _, t in g) for g in groups]
         target = {"campaigns": positions} if kind == "campaign" else {"accounts": positions}
@@ -1645,8 +1645,7 @@ def fold_root_causes(found: pd.DataFrame) -> pd.DataFrame:
             found.at[c, "recommendation"] = (
                 f"{found.at[c, 'recommendation']}{touches} {_plural(len(folded), 'finding', 'findings')} folded"
                 f" into this one ({listed}).")
-            worst = max([found.at[c, "severity"], *found.loc[folded, "severity"]], key=SEVERITY_RANK.__getitem__)
-            found.at[c, "severity"] = worst
+            found.at[c, "severity"] = most_severe([found.at[c, "severity"], *found.loc[folded, "severity"]])
             drop.extend(folded)
     return found.drop(index=drop).reset_index(drop=True) if drop else found
 
@@ -1673,8 +1672,7 @@ def _fold_campaign_conversion_drops(found: pd.DataFrame) -> pd.DataFrame:
         found.at[host, "evidence"] = evidence
         found.at[host, "recommendation"] = (f"{found.at[host, 'recommendation']} Against its usual day:"
                                             f" {found.at[i, 'recommendation']}")
-        found.at[host, "severity"] = max(found.at[host, "severity"], found.at[i, "severity"],
-                                         key=SEVERITY_RANK.__getitem__)
+        found.at[host, "severity"] = most_severe([found.at[host, "severity"], found.at[i, "severity"]])
         drop.append(i)
     return found.drop(index=drop).reset_index(drop=True) if drop else found
 
