@@ -298,7 +298,8 @@ def load_silences(session: Session, clients: dict[int, ClientInfo]) -> list[Sile
     silences = []
     for cid, info in clients.items():
         last = max((t for t in (logged.get(cid), sent.get(cid)) if t is not None), default=None)
-        silences.append(Silence(cid, info.write_first_days, info.window.zone, info.window.country, last, info.cooperation_start))
+        silences.append(Silence(cid, info.write_first_days, info.window.zone, info.window.country, last,
+                                info.cooperation_start))
     return silences
 
 
