@@ -165,8 +165,8 @@ def main() -> None:
     from tasks.demo import clear_agency
     from tasks.detect.run import run_detectors
     from tasks.findings import persist_findings
-    from tasks.metrics import (SWEEP_WINDOW_DAYS, active_client_ids, chunk_clients, load_sweep_frames,
-                               read_metric_window)
+    from tasks.metrics import active_client_ids, chunk_clients, load_sweep_frames, read_metric_window
+    from tasks.rules import WINDOW_DAYS
     from tasks.runners import sweep_task_runner
 
     engine = ready_engine()
@@ -205,7 +205,7 @@ def main() -> None:
 
         # The floor, chunk by chunk as the flow holds them: the fastest read of each chunk's window (the frames
         # are loaded first, untimed, so it is a second, warm read) plus bare detection on it, one chunk at a time.
-        first = day - dt.timedelta(days=SWEEP_WINDOW_DAYS - 1)
+        first = day - dt.timedelta(days=WINDOW_DAYS - 1)
         read_s = bare_detect_s = 0.0
         for client_ids in chunk_clients(engine, active_client_ids(engine), chunk_campaigns):
             frames = load_sweep_frames(engine, client_ids, day)

@@ -376,7 +376,7 @@ def check_invariants(engine: Engine, first: dt.date, last: dt.date, deliveries: 
     Keys ending in `_missing`, `_twice`, `_late`, `_stuck` and `_lost` must be 0 for the month to pass.
     """
     from tasks.escalation import POLICY
-    from tasks.reports.content import wants_pack, wants_update
+    from tasks.rules import STANDUP_WEEKDAYS, update_cadence, wants_pack, wants_update
     from tasks.reports.periods import previous_month, previous_quarter, standup_windows, week_windows
 
     out: dict[str, Any] = {}
@@ -411,11 +411,11 @@ def check_invariants(engine: Engine, first: dt.date, last: dt.date, deliveries: 
     got = set(zip(updates["client_id"], updates["period"], strict=True))
     expected_updates = set()
     for day in days:
-        if day.weekday() not in (0, 3):
+        if day.weekday() not in STANDUP_WEEKDAYS:
             continue
         for c in active:
-            if c.id in with_contacts and wants_update({"tier": c.tier.value, "settings": c.settings or {}}, day):
-                every = c.tier.value == "strategic" or (c.settings or {}).get("standup_updates") == "every"
+            if c.id in with_contacts and wants_update(c.tier.value, c.settings, day):
+                every = update_cadence(c.tier.value, c.settings) == "every"
                 window = standup_windows(day)[0] if every else week_windows(day)[0]
                 expected_updates.add((c.id, window.label))
     out["standup_updates_expected"] = len(expected_updates)
@@ -433,7 +433,7 @@ def check_invariants(engine: Engine, first: dt.date, last: dt.date, deliveries: 
         - set(zip(recap_mail["client_id"], recap_mail["period"], strict=True)))
 
     pack_quarters = {previous_quarter(d).label for d in days if d.day == 5 and d.month in (1, 4, 7, 10)}
-    pack_clients = [c for c in active if wants_pack({"tier": c.tier.value, "settings": c.settings or {}})]
+    pack_clients = [c for c in active if wants_pack(c.tier.value, c.settings)]
     expected_packs = {(c.id, q) for c in pack_clients for q in pack_quarters}
     got_packs = {(cid, period) for (cid, kind, period) in reports if kind == ReportKind.STRATEGY_PACK}
     out["packs_expected"] = len(expected_packs)

@@ -20,8 +20,8 @@ from models import AdAccount, Campaign, Client, DailyMetric, KeyDate
 from models.enums import Visibility
 from models.service import PRIVATE_KINDS
 from tasks import market_calendar
+from tasks.rules import WINDOW_DAYS
 
-SWEEP_WINDOW_DAYS = 56
 PEAK_DAYS_AROUND = 2  # a key date's peak covers the day itself and this many days either side
 PEAK_BASELINE_WEEKS = 4  # last year's uplift: the event's day against this many preceding same weekdays
 PEAK_MIN_BASELINE_WEEKS = 3
@@ -149,7 +149,7 @@ def read_metric_window(engine: Engine, campaigns: pd.DataFrame, first: dt.date, 
 
 
 def load_sweep_frames(engine: Engine, client_ids: Sequence[int], day: dt.date,
-                      window_days: int = SWEEP_WINDOW_DAYS) -> SweepFrames:
+                      window_days: int = WINDOW_DAYS) -> SweepFrames:
     """The sweep's inputs for `client_ids`: metrics from `day - window_days + 1` through `day`."""
     ids = list(client_ids)
     first = day - dt.timedelta(days=window_days - 1)

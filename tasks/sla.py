@@ -1,4 +1,5 @@
-"""Service clocks as pure functions: 1-3-7 request deadlines, write first, unresponsive clients, key dates."""
+"""The service watch: 1-3-7 request alerts, write first, unresponsive clients, replies owed, key dates and approvals
+waiting, by the rules of tasks/rules.py, as alerts into the outbox."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ from models.enums import (
 )
 from tasks import i18n, internal_mail
 from tasks.market_calendar import next_occurrence
-from tasks.business_hours import add_business_hours, is_working_day
+from tasks.business_hours import add_business_hours
 from tasks.escalation import open_incident
 from tasks.i18n import N_, gettext_, ngettext_
 from tasks.messaging import enqueue, idempotency_key
@@ -50,54 +51,21 @@ from tasks.messaging.compose import in_tone, preferences
 from tasks.messaging.outbox import Window
 from tasks.messaging.review import ApprovalReminder, Waiting, approval_reminders, awaiting
 from tasks.render import render_in
+from tasks.rules import (
+    STAGES,
+    request_deadlines,
+    silent_days,
+    stage_state,
+    working_days_between,
+    write_first_days,
+    write_first_due,
+)
 
 FLOW = "service-watch"
-STAGES = ("confirm", "plan", "deliver")
-
-
-@dataclass(frozen=True)
-class RequestClock:
-    """How long each 1-3-7 stage may take: business hours to confirm, working days to plan and to deliver."""
-
-    confirm_hours: float
-    plan_days: int
-    deliver_days: int
-
-
-# Seed 003's 1-3-7 for everyone; strategic clients get a tighter clock.
-REQUEST_CLOCKS = {
-    Tier.STRATEGIC: RequestClock(confirm_hours=0.5, plan_days=2, deliver_days=5),
-    Tier.POTENTIAL: RequestClock(confirm_hours=1, plan_days=3, deliver_days=7),
-    Tier.REGULAR: RequestClock(confirm_hours=1, plan_days=3, deliver_days=7),
-}
-# The owner is warned this long (wall clock) before a stage falls due.
-WARN_BEFORE = {"confirm": dt.timedelta(minutes=20), "plan": dt.timedelta(hours=4), "deliver": dt.timedelta(hours=24)}
-# Seed 002: write to the client several times a week; how many working days of silence each tier tolerates.
-WRITE_FIRST_DAYS = {Tier.STRATEGIC: 3, Tier.POTENTIAL: 5, Tier.REGULAR: 7}
 # Working days an unanswered message may wait before the AM tries another channel (seed 002).
 UNRESPONSIVE_DAYS = 2
 # Business time a client's message may wait for our reply before the AM is reminded.
 REPLY_OWED = dt.timedelta(hours=2)
-
-
-@dataclass(frozen=True)
-class Deadlines:
-    confirm: dt.datetime
-    plan: dt.datetime
-    deliver: dt.datetime
-
-
-def request_deadlines(received_at: dt.datetime, window: Window, tier: Tier) -> Deadlines:
-    """Confirm, plan and deliver deadlines in the client's business time; a working day is one business day's hours."""
-    clock = REQUEST_CLOCKS[tier]
-    day = dt.datetime.combine(dt.date.min, window.end) - dt.datetime.combine(dt.date.min, window.start)
-
-    def after(span: dt.timedelta) -> dt.datetime:
-        due = add_business_hours(received_at, span, window.zone, window.country, window.start, window.end)
-        return due.astimezone(dt.timezone.utc)
-
-    return Deadlines(after(dt.timedelta(hours=clock.confirm_hours)), after(day * clock.plan_days),
-                     after(day * clock.deliver_days))
 
 
 @dataclass(frozen=True)
@@ -133,37 +101,23 @@ class RequestAlert:
 
 
 def request_alerts(requests: Iterable[OpenRequest], as_of: dt.datetime) -> list[RequestAlert]:
-    """For each open stage: a warning inside its warn window, a breach once it is due; nothing once it is done."""
+    """For each open stage: a warning when it is near a breach, a breach once it is due; nothing once it is done."""
     alerts = []
     for r in requests:
         stages = (("confirm", r.confirm_due_at, r.acknowledged_at), ("plan", r.plan_due_at, r.planned_at),
                   ("deliver", r.deliver_due_at, r.delivered_at))
         for stage, due, done in stages:
-            if done is not None:
-                continue
-            if as_of >= due:
-                kind = "breach"
-            elif as_of >= due - WARN_BEFORE[stage]:
-                kind = "warning"
-            else:
+            kind = None if done is not None else stage_state(stage, due, as_of)
+            if kind is None:
                 continue
             alerts.append(RequestAlert(r.id, r.client_id, r.reference, r.title, stage, kind, due, r.tier))
     return alerts
 
 
-def working_days_between(start: dt.date, end: dt.date, country: str | None) -> int:
-    """Working days after `start` up to and including `end` (0 if end is not after start)."""
-    count, day = 0, start
-    while day < end:
-        day += dt.timedelta(days=1)
-        count += is_working_day(day, country)
-    return count
-
-
 @dataclass(frozen=True)
 class Silence:
     client_id: int
-    tier: Tier
+    allowed_days: int  # rules.write_first_days: the client's setting, else its tier's
     zone: str
     country: str | None
     last_outbound_at: dt.datetime | None
@@ -185,15 +139,12 @@ class Nudge:
 
 
 def write_first_nudges(clients: Iterable[Silence], as_of: dt.datetime) -> list[Nudge]:
-    """Clients with no outbound contact for more working days than their tier allows."""
+    """Clients with no outbound contact for more working days than they allow (rules.write_first_due)."""
     nudges = []
     for c in clients:
-        today = as_of.astimezone(ZoneInfo(c.zone)).date()
-        since = c.last_outbound_at.astimezone(ZoneInfo(c.zone)).date() if c.last_outbound_at else c.cooperation_start
-        allowed = WRITE_FIRST_DAYS[c.tier]
-        silent = working_days_between(since, today, c.country)
-        if silent > allowed:
-            nudges.append(Nudge(c.client_id, c.last_outbound_at, silent, allowed))
+        silent = silent_days(c.last_outbound_at, as_of, c.zone, c.country, c.cooperation_start)
+        if write_first_due(silent, c.allowed_days):
+            nudges.append(Nudge(c.client_id, c.last_outbound_at, silent, c.allowed_days))
     return nudges
 
 
@@ -296,20 +247,22 @@ class ClientInfo:
     am_id: int
     am_email: str
     am_name: str
+    write_first_days: int
     am_language: str = "en"
 
 
 def load_clients(session: Session) -> dict[int, ClientInfo]:
-    """Every active client with its effective tier, business window and owner AM."""
+    """Every active client with its effective tier, business window, write-first allowance and owner AM."""
     rows = session.execute(
         select(Client.id, Client.slug, Client.name, Client.tier, Client.tier_override, Client.currency,
                Client.time_zone, Client.market, Client.business_hours_start, Client.business_hours_end,
-               Client.cooperation_start, Staff.id, Staff.email, Staff.name, Staff.language)
+               Client.cooperation_start, Staff.id, Staff.email, Staff.name, Staff.language, Client.settings)
         .join(Staff, Staff.id == Client.owner_am_id)
         .where(Client.status == ClientStatus.ACTIVE)
     ).all()
     return {r[0]: ClientInfo(r[0], r[1], r[2], r[4] or r[3], r[5], Window(r[6], r[7], r[8], r[9]), r[10], r[11],
-                             r[12], r[13], r[14].value) for r in rows}
+                             r[12], r[13], write_first_days((r[4] or r[3]).value, r[15]), r[14].value)
+            for r in rows}
 
 
 def load_open_requests(session: Session, clients: dict[int, ClientInfo]) -> list[OpenRequest]:
@@ -322,7 +275,7 @@ def load_open_requests(session: Session, clients: dict[int, ClientInfo]) -> list
         info = clients[r.client_id]
         computed = None
         if r.confirm_due_at is None or r.plan_due_at is None or r.deliver_due_at is None:
-            computed = request_deadlines(r.received_at, info.window, info.tier)
+            computed = request_deadlines(r.received_at, info.window, info.tier.value)
         found.append(OpenRequest(
             r.id, r.client_id, r.reference, r.title, info.tier, r.confirm_due_at or computed.confirm,
             r.plan_due_at or computed.plan, r.deliver_due_at or computed.deliver, r.acknowledged_at, r.planned_at,
@@ -342,7 +295,8 @@ def load_silences(session: Session, clients: dict[int, ClientInfo]) -> list[Sile
     silences = []
     for cid, info in clients.items():
         last = max((t for t in (logged.get(cid), sent.get(cid)) if t is not None), default=None)
-        silences.append(Silence(cid, info.tier, info.window.zone, info.window.country, last, info.cooperation_start))
+        silences.append(Silence(cid, info.write_first_days, info.window.zone, info.window.country, last,
+                                info.cooperation_start))
     return silences
 
 

@@ -24,10 +24,10 @@ from tasks.messaging import enqueue
 from tasks.metrics import active_client_ids, chunk_clients, load_sweep_frames
 from tasks import i18n, internal_mail
 from tasks.render import render_in
+from tasks.rules import SEVERITIES, SEVERITY_RANK
 
 FLOW = "daily-account-sweep"
 CRITICAL_EVENT = "cadence.finding.critical"
-SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
 @task(name="plan-sweep-chunks", cache_policy=NO_CACHE)
@@ -112,11 +112,11 @@ def digest_context(session: Session, day: dt.date, client_ids: list[int]) -> lis
     ams = session.scalars(select(Staff).where(Staff.id.in_(list(clients_per_am)))).all()
     contexts = []
     for am in sorted(ams, key=lambda a: a.email):
-        findings = sorted(by_am.get(am.id, []), key=lambda f: (SEVERITY_ORDER[f["severity"]], f["client"]))
+        findings = sorted(by_am.get(am.id, []), key=lambda f: (SEVERITY_RANK[f["severity"]], f["client"]))
         contexts.append({
             "staff_id": am.id, "email": am.email, "am_name": am.name, "language": am.language.value,
             "day": day, "clients": clients_per_am[am.id], "findings": findings,
-            **{level: sum(f["severity"] == level for f in findings) for level in SEVERITY_ORDER},
+            **{level: sum(f["severity"] == level for f in findings) for level in SEVERITIES},
         })
     return contexts
 
@@ -168,7 +168,7 @@ def findings_table(day: dt.date, client_ids: list[int], limit: int = 500) -> lis
         ).all()
     table = [{"severity": r[0].value, "detector": r[1], "client": r[2], "account": r[3], "campaign": r[4] or "",
               "recommendation": r[5]} for r in rows]
-    table.sort(key=lambda r: (SEVERITY_ORDER[r["severity"]], r["client"], r["detector"]))
+    table.sort(key=lambda r: (SEVERITY_RANK[r["severity"]], r["client"], r["detector"]))
     return table[:limit]
 
 

@@ -18,6 +18,7 @@ from models import AdAccount, Campaign, Client, Finding
 from models.base import utcnow
 from models.enums import FindingStatus, Severity
 from tasks.errors import CadenceError
+from tasks.rules import SEVERITY_RANK
 
 app = typer.Typer(help="The sweep's findings: list, show, acknowledge.", no_args_is_help=True)
 # Slugs, names and advice are data: printed as given, never read as Rich markup or :emoji: codes.
@@ -26,7 +27,6 @@ out = console()
 Status = Enum("Status", {v.name: v.value for v in FindingStatus}, type=str)  # type: ignore[misc]
 Level = Enum("Level", {v.name: v.value for v in Severity}, type=str)  # type: ignore[misc]
 UNRESOLVED = (FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED)
-SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
 def _subject(campaign: str | None, subject: str) -> str:
@@ -72,7 +72,7 @@ def list_findings(
         if severity:
             query = query.where(Finding.severity.in_([Severity(v.value) for v in severity]))
         rows = s.execute(query).all()
-    rows.sort(key=lambda r: (SEVERITY_ORDER.get(r[0].severity, 9), r[1], r[2], r[0].subject, r[0].detector))
+    rows.sort(key=lambda r: (SEVERITY_RANK[r[0].severity], r[1], r[2], r[0].subject, r[0].detector))
     if not rows:
         out.print(f"no {'/'.join(x.value for x in states)} findings for {wanted_day.isoformat()} with those filters")
         return
@@ -89,7 +89,7 @@ def list_findings(
         counts[f.severity.value] = counts.get(f.severity.value, 0) + 1
     more = f" (first {limit} shown)" if len(rows) > limit else ""
     out.print(f"{len(rows)} findings{more}: " + ", ".join(f"{k} {v}" for k, v in sorted(
-        counts.items(), key=lambda kv: SEVERITY_ORDER.get(Severity(kv[0]), 9))))
+        counts.items(), key=lambda kv: SEVERITY_RANK[kv[0]])))
 
 
 def _load(s: Session, finding_id: int) -> tuple[Finding, str, str, str | None]:

@@ -19,6 +19,7 @@ from models.enums import (Channel, ContactRole, Detail, Direction, Honorific, In
                           RequestStatus, Tier, Tone)
 from tasks.errors import CadenceError
 from tasks.messaging.outbox import Window
+from tasks.rules import request_deadlines, stage_state
 
 request_app = typer.Typer(help="Client requests on the 1-3-7 clock.", no_args_is_help=True)
 incident_app = typer.Typer(help="Crises: open, acknowledge, advance, see the timeline.", no_args_is_help=True)
@@ -70,8 +71,6 @@ def add_request(
     received_at: str | None = typer.Option(None, help="ISO time, in the client's zone unless it has an offset"),
 ) -> None:
     """Record a client request; its confirm / plan / deliver deadlines run in the client's business time."""
-    from tasks import sla  # imports Prefect: only commands that need it pay
-
     with Session(ready_engine()) as s, s.begin():
         owner = _client(s, client)
         if s.scalar(select(ClientRequest.id).where(ClientRequest.client_id == owner.id,
@@ -83,7 +82,7 @@ def add_request(
             if contact_id is None:
                 raise CadenceError(f"no contact {contact!r} at {client}")
         received = _when(received_at, owner.time_zone)
-        due = sla.request_deadlines(received, _window(owner), owner.effective_tier)
+        due = request_deadlines(received, _window(owner), owner.effective_tier.value)
         s.add(ClientRequest(client_id=owner.id, contact_id=contact_id, reference=reference, title=title,
                             description=description, received_at=received, confirm_due_at=due.confirm,
                             plan_due_at=due.plan, deliver_due_at=due.deliver))
@@ -150,7 +149,8 @@ def list_requests(client: str | None = typer.Option(None), all_: bool = typer.Op
                                                           ("deliver", r.deliver_due_at, r.delivered_at))
                    if done is None and due is not None]
         stage, due = pending[0] if pending else ("—", None)
-        state = "OVERDUE" if due and due <= now else ("due soon" if due and due - now < dt.timedelta(hours=4) else "")
+        verdict = stage_state(stage, due, now) if due else None
+        state = {"breach": "OVERDUE", "warning": "due soon"}.get(verdict, "")
         listed.append((state != "OVERDUE", due or now, (c.slug, r.reference, r.title[:40], r.status.value, stage,
                                                         _local(due, c.time_zone), state)))
     for *_order, cells in sorted(listed, key=lambda x: (x[0], x[1])):

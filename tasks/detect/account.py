@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from tasks.detect.evidence import _currency, _empty, _findings, _iso, _money, _num
-from tasks.detect.window import WINDOW_DAYS, SweepWindow, _text, _window
+from tasks.detect.window import SweepWindow, _text, _window
+from tasks.rules import WINDOW_DAYS
 
 
 def detect_tracking_broken(w: SweepWindow) -> pd.DataFrame:

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from tasks.detect.evidence import _currency, _empty, _findings, _money, _num
-from tasks.detect.window import METRICS, WINDOW_DAYS, SweepWindow, _account_stopped, _divide, _stopped, _text
+from tasks.detect.window import METRICS, SweepWindow, _account_stopped, _divide, _stopped, _text
+from tasks.rules import WINDOW_DAYS
 
 # Ratio metrics: (numerator, denominator, the numerator's volume floor). Only their falls are alarms.
 RATES = {"ctr": ("clicks", "impressions", "anomaly_min_clicks"),

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasks.detect.evidence import SEVERITY_RANK, _plural
+from tasks.detect.evidence import _plural
+from tasks.rules import most_severe
 
 # Root causes: an account-level cause absorbs the campaign findings it explains (first cause in this order wins).
 CAUSE_ORDER = ("data_not_arrived", "stopped_delivering", "tracking_broken", "churn_signal", "anomaly")
@@ -90,8 +91,7 @@ def fold_root_causes(found: pd.DataFrame) -> pd.DataFrame:
             found.at[c, "recommendation"] = (
                 f"{found.at[c, 'recommendation']}{touches} {_plural(len(folded), 'finding', 'findings')} folded"
                 f" into this one ({listed}).")
-            worst = max([found.at[c, "severity"], *found.loc[folded, "severity"]], key=SEVERITY_RANK.__getitem__)
-            found.at[c, "severity"] = worst
+            found.at[c, "severity"] = most_severe([found.at[c, "severity"], *found.loc[folded, "severity"]])
             drop.extend(folded)
     return found.drop(index=drop).reset_index(drop=True) if drop else found
 
@@ -118,7 +118,6 @@ def _fold_campaign_conversion_drops(found: pd.DataFrame) -> pd.DataFrame:
         found.at[host, "evidence"] = evidence
         found.at[host, "recommendation"] = (f"{found.at[host, 'recommendation']} Against its usual day:"
                                             f" {found.at[i, 'recommendation']}")
-        found.at[host, "severity"] = max(found.at[host, "severity"], found.at[i, "severity"],
-                                         key=SEVERITY_RANK.__getitem__)
+        found.at[host, "severity"] = most_severe([found.at[host, "severity"], found.at[i, "severity"]])
         drop.append(i)
     return found.drop(index=drop).reset_index(drop=True) if drop else found

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from tasks.detect.evidence import _currency, _empty, _findings, _money, _pct, _records
-from tasks.detect.window import WINDOW_DAYS, SweepWindow, _divide, _stopped, _window
+from tasks.detect.window import SweepWindow, _divide, _stopped, _window
+from tasks.rules import WINDOW_DAYS
 
 
 def detect_spend_without_conversions(w: SweepWindow) -> pd.DataFrame:

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from tasks.detect.evidence import _currency, _empty, _findings, _iso, _money, _num, _pct, _records
-from tasks.detect.window import WINDOW_DAYS, SweepWindow, _divide, _stopped, _text, _window
+from tasks.detect.window import SweepWindow, _divide, _stopped, _text, _window
+from tasks.rules import WINDOW_DAYS
 
 
 def _peer_median(groups: np.ndarray, values: np.ndarray, eligible: np.ndarray,

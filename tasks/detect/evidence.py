@@ -22,7 +22,6 @@ FINDINGS_COLUMNS = [
     "recommendation",  # plain English with the numbers in
 ]
 
-SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
 
 def _num(value: Any, digits: int = 2) -> float | int | None:

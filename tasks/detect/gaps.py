@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasks.detect.evidence import SEVERITY_RANK, _currency, _empty, _findings, _iso, _money, _num, _plural
-from tasks.detect.window import METRICS, WINDOW_DAYS, SweepWindow, _account_stopped, _divide, _text, _window
+from tasks.detect.evidence import _currency, _empty, _findings, _iso, _money, _num, _plural
+from tasks.detect.window import METRICS, SweepWindow, _account_stopped, _divide, _text, _window
+from tasks.rules import WINDOW_DAYS, most_severe
 
 
 def detect_data_quality(w: SweepWindow) -> pd.DataFrame:
@@ -83,7 +84,7 @@ def detect_data_quality(w: SweepWindow) -> pd.DataFrame:
         if not len(positions):
             continue
         groups = [issues[(kind, int(p))] for p in positions]
-        severity = [max((s for s, _, _ in g), key=SEVERITY_RANK.__getitem__) for g in groups]
+        severity = [most_severe(s for s, _, _ in g) for g in groups]
         evidence = [{"issues": [e for _, e, _ in g]} for g in groups]
         words = [" ".join(t for _, _, t in g) for g in groups]
         target = {"campaigns": positions} if kind == "campaign" else {"accounts": positions}

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from tasks.detect.evidence import _money, _num
-from tasks.detect.window import WINDOW_DAYS, SweepWindow, _divide, _group_sum, _positions, _text
+from tasks.detect.window import SweepWindow, _divide, _group_sum, _positions, _text
+from tasks.rules import WINDOW_DAYS
 
 # The absolute floor under which no problem is a crisis, in the account's currency (unknown currencies: DEFAULT).
 MATERIAL_FLOORS: dict[str, float] = {

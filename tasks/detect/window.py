@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tasks.rules import WINDOW_DAYS
+
 # Input frames. Ids are integers; money is in the account's currency; days are account-local dates.
 METRICS_COLUMNS = [
     "campaign_id",
@@ -58,7 +60,6 @@ PEAKS_COLUMNS = [
     "expected_uplift",  # last year's uplift for the same day of the event (0.7 is +70 %), NaN without history
 ]
 
-WINDOW_DAYS = 56
 METRICS = ("impressions", "clicks", "spend", "conversions")
 
 DEFAULT_THRESHOLDS: dict[str, float] = {

@@ -9,8 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from models.enums import NoteKind, Tier
-from tasks import i18n
+from models.enums import NoteKind
+from tasks import i18n, rules
 from tasks.messaging.compose import cpa_verdict
 from tasks.reports import charts
 from tasks.reports.benchmarks import benchmark
@@ -45,8 +45,6 @@ TOP_CAMPAIGNS = 15
 TOP_CAMPAIGNS_COMPACT = 6
 KEY_DATE_HORIZON = dt.timedelta(days=14)
 STANDUP_KPIS = ("spend", "conversions", "cpa")
-# Days without writing to the client before it counts as "not contacted for too long" (seed 002: write often).
-WRITE_FIRST_DAYS = {Tier.STRATEGIC.value: 3, Tier.POTENTIAL.value: 5, Tier.REGULAR.value: 7}
 
 
 def _notes(notes: list[dict[str, Any]], period: Period, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -207,7 +205,6 @@ def review_context(client: Mapping[str, Any], metrics: pd.DataFrame, campaigns: 
         pacing = {"spent": spent, "budget": client["monthly_budget"], "projected": projected,
                   "projected_use": projected / client["monthly_budget"], "days": month.days}
     by_campaign = grouped(metrics, campaigns, period, "name")
-    silent = (now - last_contact).days if last_contact else None
     return {
         "kind": "review", "client": _public(client), "period": _period(period), "previous_period": _period(previous),
         "partial": doc.partial,
@@ -216,15 +213,18 @@ def review_context(client: Mapping[str, Any], metrics: pd.DataFrame, campaigns: 
         "initiatives": grouped(metrics, campaigns, period, "initiative"),
         "campaigns": by_campaign if detail == "campaign" else [], "findings": findings, "incidents": incidents,
         "requests": requests, "key_dates": upcoming(key_dates, as_of, as_of + KEY_DATE_HORIZON, as_of),
-        "last_contact": last_contact, "days_since_contact": silent,
-        "write_first_days": write_first_days(client), "notes": _notes(notes, period, tuple(n.value for n in NoteKind)),
-        "am": client["am"], "tier": client["tier"],
+        "last_contact": last_contact, **write_first(client, last_contact, now),
+        "notes": _notes(notes, period, tuple(n.value for n in NoteKind)), "am": client["am"], "tier": client["tier"],
     }
 
 
-def write_first_days(client: Mapping[str, Any]) -> int:
-    """How many days may pass without writing to this client: its setting, else its tier's default."""
-    return int(client["settings"].get("write_first_days", WRITE_FIRST_DAYS.get(client["tier"], 7)))
+def write_first(client: Mapping[str, Any], last_contact: dt.datetime | None, now: dt.datetime) -> dict[str, Any]:
+    """The service watch's write-first verdict for a report: working days since we last wrote (None: never), the
+    client's allowance, and whether it is time to write first."""
+    allowed = rules.write_first_days(client["tier"], client["settings"])
+    silent = rules.silent_days(last_contact, now, client["time_zone"], client["market"], client["cooperation_start"])
+    return {"days_since_contact": silent if last_contact else None, "write_first_days": allowed,
+            "not_contacted": rules.write_first_due(silent, allowed)}
 
 
 def standup_row(client: Mapping[str, Any], metrics: pd.DataFrame, periods: DocumentPeriods,
@@ -235,8 +235,6 @@ def standup_row(client: Mapping[str, Any], metrics: pd.DataFrame, periods: Docum
     window = periods.current
     k, prev_k = totals(metrics, window), totals(metrics, periods.previous)
     since = dt.datetime.combine(window.first, dt.time(), dt.UTC)
-    silent = (now - last_contact).days if last_contact else None
-    limit = write_first_days(client)
     return {
         "slug": client["slug"], "name": client["name"], "tier": client["tier"], "currency": client["currency"],
         "am": client["am"], "kpis": k,
@@ -247,30 +245,10 @@ def standup_row(client: Mapping[str, Any], metrics: pd.DataFrame, periods: Docum
         "critical": sum(f["severity"] == "critical" for f in findings), "incidents": incidents,
         "sla_breached": [r for r in requests if r["state"] == "breached"],
         "sla_near": [r for r in requests if r["state"] == "near"],
-        "days_since_contact": silent, "write_first_days": limit,
-        "not_contacted": silent is None or silent >= limit,
+        **write_first(client, last_contact, now),
         "key_dates": upcoming(key_dates, as_of, as_of + KEY_DATE_HORIZON, as_of),
         "notes": _notes(notes, window, (NoteKind.OPTIMISATION.value,)),
     }
-
-
-def wants_update(client: Mapping[str, Any], as_of: dt.date) -> bool:
-    """Strategic at every stand-up, regular weekly (the Monday one), potential as its setting says (default weekly)."""
-    if client["tier"] == Tier.STRATEGIC.value:
-        return True
-    cadence = client["settings"].get("standup_updates", "weekly") if client["tier"] == Tier.POTENTIAL.value else "weekly"
-    if cadence == "every":
-        return True
-    if cadence == "never":
-        return False
-    return as_of.weekday() == 0
-
-
-def wants_pack(client: Mapping[str, Any]) -> bool:
-    """Strategic clients get the quarterly pack; potential ones when they opted in (settings.quarterly_pack)."""
-    if client["tier"] == Tier.STRATEGIC.value:
-        return True
-    return client["tier"] == Tier.POTENTIAL.value and bool(client["settings"].get("quarterly_pack", False))
 
 
 def _public(client: Mapping[str, Any]) -> dict[str, Any]:

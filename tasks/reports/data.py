@@ -33,6 +33,7 @@ from models.enums import (
     MessageStatus,
     RequestStatus,
 )
+from tasks import rules
 from tasks.messaging.compose import Preferences, preferences
 from tasks.metrics import METRIC_COLUMNS, read_metric_window
 
@@ -178,8 +179,8 @@ def _last_contacts(session: Session, ids: list[int]) -> dict[int, dt.datetime | 
     return out
 
 
-# Near a breach: the next step of the 1-3-7 clock is due within this long.
-NEAR_BREACH = dt.timedelta(hours=24)
+# The reports' names for the service watch's verdicts on a stage (rules.stage_state).
+SLA_STATES = {"breach": "breached", "warning": "near", None: "on_track"}
 
 
 def sla_state(request: ClientRequest, now: dt.datetime) -> dict[str, Any]:
@@ -190,7 +191,7 @@ def sla_state(request: ClientRequest, now: dt.datetime) -> dict[str, Any]:
     for step, done, due in steps:
         if done is None and due is not None:
             due = _aware(due)
-            state = "breached" if due < now else ("near" if due - now <= NEAR_BREACH else "on_track")
+            state = SLA_STATES[rules.stage_state(step, due, now)]
             return {"reference": request.reference, "title": request.title, "step": step, "due_at": due,
                     "state": state}
     return {"reference": request.reference, "title": request.title, "step": "none", "due_at": None,

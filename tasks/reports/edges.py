@@ -20,7 +20,7 @@ from models.enums import Audience, Detail, Language
 from tasks.db import configured_engine
 from tasks.messaging import enqueue
 from tasks.messaging.compose import client_message, client_update_context, compose, sender
-from tasks import i18n, internal_mail
+from tasks import i18n, internal_mail, rules
 from tasks.render import markdown_cell, markdown_line, render_in
 from tasks.reports import client_view, content, data
 from tasks.reports.benchmarks import client_kpis
@@ -80,7 +80,7 @@ def plan_report_chunks(kind: str, client_slugs: list[str] | None, chunk_clients:
     """The clients a report kind goes to (packs: strategic and opted-in potential), in chunks of ids."""
     clients = data.select_clients(configured_engine(), client_slugs)
     if kind == "strategy_pack" and not client_slugs:
-        clients = [c for c in clients if content.wants_pack(c)]
+        clients = [c for c in clients if rules.wants_pack(c["tier"], c["settings"])]
     ids = [c["id"] for c in clients]
     size = max(1, chunk_clients)
     return [ids[i:i + size] for i in range(0, len(ids), size)]
@@ -253,13 +253,13 @@ def standup_chunk_rows(client_ids: list[int], as_of: dt.date, now: dt.datetime,
     for client in chunk.clients:
         cid = client["id"]
         metrics = by_client.get(cid, chunk.metrics.iloc[0:0])
-        every = client["tier"] == "strategic" or client["settings"].get("standup_updates") == "every"
+        every = rules.update_cadence(client["tier"], client["settings"]) == "every"
         since_standup = standup_periods(as_of, now, client.get("time_zone"))
         row = content.standup_row(client, metrics, since_standup or standup_periods(as_of), chunk.notes.get(cid, []),
                                   chunk.findings.get(cid, []), chunk.incidents.get(cid, []),
                                   chunk.requests.get(cid, []), chunk.key_dates.get(cid, []),
                                   chunk.last_contact.get(cid), as_of, now)
-        row["update_due"] = content.wants_update(client, as_of)
+        row["update_due"] = rules.wants_update(client["tier"], client["settings"], as_of)
         rows.append(row)
         if not (send and row["update_due"]) or client.get("is_test"):
             continue
@@ -421,7 +421,6 @@ def build_review(slug: str, period: Period, detail: str, as_of: dt.date, now: dt
 
 
 ARTIFACT_FINDINGS = 30
-SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 
 
 def review_markdown(result: dict[str, Any]) -> str:
@@ -429,7 +428,7 @@ def review_markdown(result: dict[str, Any]) -> str:
     ctx, client = result["context"], result["client"]
     k, currency = ctx["kpis"], client["currency"]
     cpa = f"{k['cpa']:,.2f}" if k["cpa"] is not None else "—"
-    findings = sorted(ctx["findings"], key=lambda f: (SEVERITY_RANK.get(f["severity"], 3), -f["day"].toordinal()))
+    findings = sorted(ctx["findings"], key=lambda f: (rules.SEVERITY_RANK[f["severity"]], -f["day"].toordinal()))
     critical = sum(f["severity"] == "critical" for f in findings)
     lines = [f"# {result['title']}", "",
              f"- tier **{ctx['tier']}**, AM {ctx['am']['name']}, {client['industry']} / {client['market']};"
@@ -440,7 +439,7 @@ def review_markdown(result: dict[str, Any]) -> str:
              (f"- SLA: {sum(r['state'] == 'breached' for r in ctx['requests'])} breached,"
               f" {sum(r['state'] == 'near' for r in ctx['requests'])} near a breach"),
              (f"- last written to: {ctx['days_since_contact'] if ctx['days_since_contact'] is not None else 'never'}"
-              f" days ago (limit {ctx['write_first_days']})")]
+              f" working days ago (limit {ctx['write_first_days']})")]
     if ctx["pacing"]:
         p = ctx["pacing"]
         lines.append(f"- pacing: {p['spent']:,.2f} of {p['budget']:,.2f} month to date, projected"

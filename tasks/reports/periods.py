@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-STANDUP_WEEKDAYS = (0, 3)  # Monday and Thursday (seed 002: stand-ups twice a week)
+from tasks.rules import STANDUP_WEEKDAYS
 
 
 @dataclass(frozen=True)

@@ -77,8 +77,9 @@ def build_day(engine: Any, seed: int, as_of: dt.date, days: int, steps: tuple[st
     from tasks.escalation import advance, open_incident_task
     from tasks.findings import open_critical_payloads, persist_findings
     from tasks.metrics import active_client_ids, load_sweep_frames
-    from tasks.reports import content, data, edges
+    from tasks.reports import data, edges
     from tasks.reports.periods import previous_month, previous_quarter
+    from tasks.rules import wants_pack
 
     generate_agency(engine, as_of=as_of, seed=seed, clients=CLIENTS, days=days)
     now = dt.datetime.combine(as_of, dt.time(9, 30), tzinfo=dt.timezone.utc)
@@ -92,7 +93,7 @@ def build_day(engine: Any, seed: int, as_of: dt.date, days: int, steps: tuple[st
     if "recap" in steps:
         edges.build_chunk("recap", [c["id"] for c in clients], previous_month(as_of), as_of, pdf_workers=1, now=now)
     if "strategy_pack" in steps:
-        edges.build_chunk("strategy_pack", [c["id"] for c in clients if content.wants_pack(c)],
+        edges.build_chunk("strategy_pack", [c["id"] for c in clients if wants_pack(c["tier"], c["settings"])],
                           previous_quarter(as_of), as_of, pdf_workers=1, now=now)
     if "crisis" in steps:
         # What crisis-escalation does with a critical finding, then the AM telling the client the facts.

@@ -263,23 +263,6 @@ def test_key_dates_recur_and_carry_their_preparation_day():
                                                                         dt.date(2026, 6, 11))]
 
 
-@pytest.mark.parametrize(("tier", "settings", "weekday", "expected"), [
-    ("strategic", {}, 3, True), ("regular", {}, 3, False), ("regular", {}, 0, True),
-    ("potential", {"standup_updates": "every"}, 3, True), ("potential", {}, 3, False),
-    ("potential", {"standup_updates": "never"}, 0, False),
-])
-def test_who_gets_a_client_update_at_a_standup(tier, settings, weekday, expected):
-    as_of = dt.date(2026, 11, 23) + dt.timedelta(days=weekday)
-    assert content.wants_update(client(tier=tier, settings=settings), as_of) is expected
-
-
-@pytest.mark.parametrize(("tier", "settings", "expected"), [("strategic", {}, True), ("potential", {}, False),
-                                                            ("potential", {"quarterly_pack": True}, True),
-                                                            ("regular", {"quarterly_pack": True}, False)])
-def test_who_gets_the_quarterly_pack(tier, settings, expected):
-    assert content.wants_pack(client(tier=tier, settings=settings)) is expected
-
-
 def _report_messages() -> set[str]:
     found = set()
     options = {"**.j2": {"extensions": "jinja2.ext.i18n"}}

@@ -1,4 +1,4 @@
-"""Service clocks as tables: 1-3-7 deadlines in business time, alerts, write first, unresponsive, key dates."""
+"""The service watch as tables: request alerts, write first, unresponsive, replies owed, key dates."""
 
 from __future__ import annotations
 
@@ -8,57 +8,25 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from models.enums import Channel, Tier
+from tasks.market_calendar import next_occurrence
 from tasks.messaging.outbox import Window
+from tasks.rules import write_first_days
 from tasks.sla import (
     KeyDateRow,
     OpenRequest,
     Silence,
     Unanswered,
     key_date_reminders,
-    next_occurrence,
     other_channels,
     reply_owed,
     request_alerts,
-    request_deadlines,
     unresponsive,
-    working_days_between,
     write_first_nudges,
 )
 
-SH, MSK, NY = ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/Moscow"), ZoneInfo("America/New_York")
+SH = ZoneInfo("Asia/Shanghai")
 UTC = dt.timezone.utc
 CN = Window("Asia/Shanghai", "CN", dt.time(9), dt.time(18))
-RU = Window("Europe/Moscow", "RU", dt.time(10), dt.time(19))
-US = Window("America/New_York", "US", dt.time(9), dt.time(17))
-
-
-@pytest.mark.parametrize(("received", "window", "tier", "confirm", "plan", "deliver"), [
-    # Tuesday 10:00 in Shanghai: one business hour, then 3 and 7 working days of 9 hours.
-    (dt.datetime(2026, 11, 24, 10, 0, tzinfo=SH), CN, Tier.REGULAR, dt.datetime(2026, 11, 24, 11, 0, tzinfo=SH),
-     dt.datetime(2026, 11, 27, 10, 0, tzinfo=SH), dt.datetime(2026, 12, 3, 10, 0, tzinfo=SH)),
-    # Friday evening: the clock starts on Monday morning; the plan is due at the end of Wednesday.
-    (dt.datetime(2026, 11, 27, 19, 30, tzinfo=SH), CN, Tier.REGULAR, dt.datetime(2026, 11, 30, 10, 0, tzinfo=SH),
-     dt.datetime(2026, 12, 2, 18, 0, tzinfo=SH), dt.datetime(2026, 12, 8, 18, 0, tzinfo=SH)),
-    # 23:59 on a Thursday counts from Friday 09:00.
-    (dt.datetime(2026, 11, 26, 23, 59, tzinfo=SH), CN, Tier.REGULAR, dt.datetime(2026, 11, 27, 10, 0, tzinfo=SH),
-     dt.datetime(2026, 12, 1, 18, 0, tzinfo=SH), dt.datetime(2026, 12, 7, 18, 0, tzinfo=SH)),
-    # Golden Week: 30 minutes left on 30 Sep, the rest after the holidays; 10 Oct (Saturday) is a make-up workday.
-    (dt.datetime(2026, 9, 30, 17, 30, tzinfo=SH), CN, Tier.REGULAR, dt.datetime(2026, 10, 8, 9, 30, tzinfo=SH),
-     dt.datetime(2026, 10, 10, 17, 30, tzinfo=SH), dt.datetime(2026, 10, 15, 17, 30, tzinfo=SH)),
-    # Russia: 8 March falls on a Sunday in 2026 and Monday 9 March is the day off.
-    (dt.datetime(2026, 3, 6, 18, 30, tzinfo=MSK), RU, Tier.REGULAR, dt.datetime(2026, 3, 10, 10, 30, tzinfo=MSK),
-     dt.datetime(2026, 3, 12, 18, 30, tzinfo=MSK), dt.datetime(2026, 3, 18, 18, 30, tzinfo=MSK)),
-    # New York across the spring DST change (8 March 2026): half an hour on Friday, half on Monday in EDT.
-    (dt.datetime(2026, 3, 6, 16, 30, tzinfo=NY), US, Tier.REGULAR, dt.datetime(2026, 3, 9, 9, 30, tzinfo=NY),
-     dt.datetime(2026, 3, 11, 16, 30, tzinfo=NY), dt.datetime(2026, 3, 17, 16, 30, tzinfo=NY)),
-    # Strategic clients: confirm in 30 minutes, plan in 2 working days, deliver in 5.
-    (dt.datetime(2026, 11, 24, 10, 0, tzinfo=SH), CN, Tier.STRATEGIC, dt.datetime(2026, 11, 24, 10, 30, tzinfo=SH),
-     dt.datetime(2026, 11, 26, 10, 0, tzinfo=SH), dt.datetime(2026, 12, 1, 10, 0, tzinfo=SH)),
-])
-def test_request_deadlines_run_in_the_clients_business_time(received, window, tier, confirm, plan, deliver):
-    due = request_deadlines(received, window, tier)
-    assert (due.confirm, due.plan, due.deliver) == (confirm, plan, deliver)
-    assert due.confirm.tzinfo == UTC
 
 
 def _request(**done) -> OpenRequest:
@@ -87,18 +55,8 @@ def test_a_reminder_for_the_same_deadline_has_the_same_period():
     assert early[0].period == later[0].period == "r1-confirm-202611240300"
 
 
-@pytest.mark.parametrize(("start", "end", "country", "days"), [
-    (dt.date(2026, 11, 26), dt.date(2026, 11, 30), "CN", 2),   # Thu → Mon: Friday and Monday
-    (dt.date(2026, 9, 30), dt.date(2026, 10, 8), "CN", 1),     # Golden Week
-    (dt.date(2026, 3, 6), dt.date(2026, 3, 10), "RU", 1),      # 9 March off
-    (dt.date(2026, 11, 30), dt.date(2026, 11, 30), "CN", 0),
-])
-def test_working_days_between(start, end, country, days):
-    assert working_days_between(start, end, country) == days
-
-
 def _silence(tier: Tier, last: dt.datetime | None) -> Silence:
-    return Silence(3, tier, "Asia/Shanghai", "CN", last, dt.date(2025, 1, 1))
+    return Silence(3, write_first_days(tier), "Asia/Shanghai", "CN", last, dt.date(2025, 1, 1))
 
 
 @pytest.mark.parametrize(("tier", "last_local", "as_of_local", "nudged"), [
