@@ -30,13 +30,13 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="cadence-bench-reports-"))
     os.environ["CADENCE_HOME"] = str(home)
     os.environ["CADENCE_DATABASE_URL"] = args.database_url or f"sqlite:///{home / 'cadence.db'}"
-    from cadence.wiring import get_engine
+    from tasks.resources import configured_engine
     from models.db import upgrade
     from tasks.demo import generate_agency
     from tasks.reports.edges import build_chunk
     from tasks.reports.periods import previous_month
 
-    engine = get_engine()
+    engine = configured_engine()
     upgrade(engine)
     started = time.perf_counter()
     generate_agency(engine, as_of=AS_OF, seed=5, clients=args.clients, days=args.days, replace=True)

@@ -26,7 +26,7 @@ from models import (
     Staff,
 )
 from models.enums import Audience, IncidentSource, IncidentStage, Language
-from tasks.db import configured_engine, insert_missing
+from tasks.db import insert_missing
 from tasks.errors import CadenceError
 from tasks.forms import unknown_slug_message
 from tasks.messaging import enqueue
@@ -35,6 +35,8 @@ from tasks import i18n, internal_mail
 from tasks.i18n import N_, gettext_, ngettext_
 from tasks.render import render, render_in
 from tasks.reports import client_view
+from tasks.resources import configured_engine
+from tasks.settings import get_settings
 
 FLOW = "crisis-escalation"
 LEVELS = (N_("owner AM"), N_("team lead"), N_("director"))
@@ -342,8 +344,6 @@ def _client_stage_messages(session: Session, incident: Incident, client: Client,
         return 0
     contacts = session.scalars(select(Contact).where(Contact.client_id == client.id, Contact.is_active.is_(True))
                                .order_by(Contact.id)).all()
-    from cadence.settings import get_settings  # the agency's name is configuration, read at run time
-
     sent_as = sender(owner.name if owner else None, owner.email if owner else None, get_settings().agency_name)
     # The client hears the AM's own words, or a client-safe phrasing of the finding: never Cadence's evidence
     # and advice for the AM (they are in English and written for the agency).

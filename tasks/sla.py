@@ -45,7 +45,7 @@ from models.enums import (
 from tasks import i18n, internal_mail
 from tasks.market_calendar import next_occurrence
 from tasks.business_hours import add_business_hours, is_working_day
-from tasks.db import configured_engine
+from tasks.resources import configured_engine
 from tasks.escalation import open_incident, transient
 from tasks.i18n import N_, gettext_, ngettext_
 from tasks.messaging import enqueue, idempotency_key
@@ -770,7 +770,7 @@ def did_something(result: WatchResult, escalations: Sequence[dict[str, Any]], ti
       retry_condition_fn=transient)
 def service_clocks(as_of: dt.datetime) -> dict[str, Any]:
     """Requests, write-first, unresponsive clients, replies owed and key dates: alerts into the outbox."""
-    from cadence.settings import get_settings  # read at run time, never at import
+    from tasks.settings import get_settings  # read at run time, never at import
 
     with Session(configured_engine()) as s, s.begin():
         return run_service_clocks(s, as_of, get_settings().agency_time_zone).as_dict()

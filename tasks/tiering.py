@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 
 from models import AdAccount, Campaign, Client, DailyMetric, Staff
 from models.enums import Audience, ClientStatus, Language, Tier
-from tasks.db import configured_engine
 from tasks.escalation import transient
 from tasks.messaging import enqueue
 from tasks import i18n, internal_mail
 from tasks.i18n import N_, gettext_, ngettext_
 from tasks.render import render_in
+from tasks.resources import configured_engine
 
 FLOW = "tier-recompute"
 

@@ -12,13 +12,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cadence.cli.lookup import client_by_slug as _client
-from cadence.wiring import ready_engine
 from models import Client, ClientRequest, Contact, Incident, Interaction, Staff
 from models.base import utcnow
 from models.enums import (Channel, ContactRole, Detail, Direction, Honorific, IncidentSource, IncidentStage, Language,
                           RequestStatus, Tier, Tone)
 from tasks.errors import CadenceError
 from tasks.messaging.outbox import Window
+from tasks.resources import ready_engine
 
 request_app = typer.Typer(help="Client requests on the 1-3-7 clock.", no_args_is_help=True)
 incident_app = typer.Typer(help="Crises: open, acknowledge, advance, see the timeline.", no_args_is_help=True)

@@ -14,22 +14,19 @@ from models.base import utcnow
 from tasks.errors import CadenceError
 from tasks.messaging.outbox import dispatch, has_work
 from tasks.messaging.review import approvals_moved, awaiting, awaiting_markdown, decide
+from tasks.resources import configured_engine, configured_transport
 
 
 def outbox_has_work(now: dt.datetime | None = None) -> bool:
     """A cheap look before the task: is anything due to send (or to recover) at `now`?"""
-    from cadence.wiring import get_engine  # the composition root picks the edges at run time
-
-    return has_work(get_engine(), now or utcnow())
+    return has_work(configured_engine(), now or utcnow())
 
 
 @task(name="dispatch-outbox", cache_policy=NO_CACHE)
 def dispatch_outbox(limit: int | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
     """Send what is due at `now` (default: the wall clock); never retried by Prefect, since the outbox states
     already make a re-run safe."""
-    from cadence.wiring import get_engine, get_transport  # the composition root picks the edges at run time
-
-    report = dispatch(get_engine(), get_transport(), now=now, limit=limit)
+    report = dispatch(configured_engine(), configured_transport(), now=now, limit=limit)
     get_run_logger().info(
         "outbox: %d sent, %d failed, %d dead, %d uncertain, %d held, %d manual",
         report.sent, report.failed, report.dead, report.uncertain + report.recovered_uncertain, report.held,
@@ -40,9 +37,7 @@ def dispatch_outbox(limit: int | None = None, now: dt.datetime | None = None) ->
 
 def approvals_changed(as_of: dt.datetime, since: dt.datetime) -> bool:
     """A cheap look before publishing the awaiting-approval list: did anything start waiting or get decided?"""
-    from cadence.wiring import get_engine  # the composition root picks the edges at run time
-
-    with Session(get_engine()) as s:
+    with Session(configured_engine()) as s:
         return approvals_moved(s, since, as_of)
 
 
@@ -50,13 +45,11 @@ def approvals_changed(as_of: dt.datetime, since: dt.datetime) -> bool:
 def decide_messages(message_ids: list[int], action: str, by: str, now: dt.datetime, subject: str | None = None,
                     body: str | None = None, note: str | None = None) -> list[str]:
     """The AM's decision on messages awaiting approval, in one transaction; bad input fails at once, never retried."""
-    from cadence.wiring import get_engine  # the composition root picks the edges at run time
-
     if len(set(message_ids)) != len(message_ids):
         raise CadenceError(f"message ids repeated: {message_ids}")
     if action == "edit" and len(message_ids) > 1:
         raise CadenceError("an edit is for one message: leave `more message ids` empty")
-    with Session(get_engine()) as s, s.begin():
+    with Session(configured_engine()) as s, s.begin():
         lines = [decide(s, i, action, by, now, subject=subject, body=body, note=note).line() for i in message_ids]
     for line in lines:
         get_run_logger().info(line)
@@ -66,9 +59,7 @@ def decide_messages(message_ids: list[int], action: str, by: str, now: dt.dateti
 @task(name="publish-awaiting-approval", cache_policy=NO_CACHE)
 def publish_awaiting(as_of: dt.datetime) -> int:
     """The messages still awaiting approval, as a markdown table under the stable key `awaiting-approval`."""
-    from cadence.wiring import get_engine  # the composition root picks the edges at run time
-
-    with Session(get_engine()) as s:
+    with Session(configured_engine()) as s:
         waiting = awaiting(s)
     create_markdown_artifact(awaiting_markdown(waiting, as_of), key="awaiting-approval",
                              description="Client messages waiting for an AM's approval")

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from models.enums import Audience, Detail, Language
-from tasks.db import configured_engine
 from tasks.messaging import enqueue
 from tasks.messaging.compose import client_message, client_update_context, compose, sender
 from tasks import i18n, internal_mail
@@ -39,6 +38,7 @@ from tasks.reports.periods import (
     week_windows,
 )
 from tasks.reports.store import store_reports
+from tasks.resources import configured_engine
 
 # One chunk loads its clients' metrics at once and renders their PDFs on every core.
 DEFAULT_CHUNK_CLIENTS = 50
@@ -50,14 +50,14 @@ FLOWS = {"recap": "monthly-recap", "strategy_pack": "quarterly-strategy-pack", "
 
 
 def _reports_root():
-    from cadence.settings import get_settings
+    from tasks.settings import get_settings
 
     return get_settings().reports_path
 
 
 def _sent_as(client: dict[str, Any]) -> dict[str, str | None]:
     """The client's owner AM as sender and Reply-To, on the agency's address."""
-    from cadence.settings import get_settings
+    from tasks.settings import get_settings
 
     return sender(client["am"]["name"], client["am"]["email"], get_settings().agency_name)
 
@@ -92,7 +92,7 @@ def report_variants(prefs: list[tuple[int, Any]]) -> list[tuple[str, str]]:
 
 
 def _brand() -> dict[str, Any]:
-    from cadence.settings import get_settings
+    from tasks.settings import get_settings
 
     settings = get_settings()
     return branding(settings.agency_name, settings.brand_colour, settings.logo_path)
@@ -494,7 +494,7 @@ def report_link(path: str | None) -> str | None:
     """Where a browser opens a rendered file: the report server's address (CADENCE_REPORTS_URL) and its place."""
     if not path:
         return None
-    from cadence.settings import get_settings
+    from tasks.settings import get_settings
 
     settings = get_settings()
     return report_url(settings.reports_base_url, settings.reports_path, path)

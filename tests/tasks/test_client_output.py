@@ -18,12 +18,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cadence import wiring
 from models import Client, Staff
 from models.db import make_engine
 from models.enums import IncidentStage
+from tasks import resources
 from tasks.client_check import Document, Violation, check_database, counts
 from tasks.demo import generate_agency
+from tasks.settings import get_settings
 
 CLIENTS = 6  # the smallest agency that still has every market, all three languages and a strategic client
 SEEDS = (1, 2, 3, 4, 5)
@@ -45,11 +46,11 @@ def configured(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.Monkey
     shutil.copyfile(sqlite_template, path)
     monkeypatch.setenv("CADENCE_DATABASE_URL", f"sqlite:///{path}")
     monkeypatch.setenv("CADENCE_HOME", str(tmp_path / "home"))
-    wiring.reset()
+    resources.reset()
     engine = make_engine(f"sqlite:///{path}")
     yield engine
     engine.dispose()
-    wiring.reset()
+    resources.reset()
 
 
 def _render_less(pdf_languages: set[str], charts: bool, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,7 +119,7 @@ def test_every_client_facing_render_of_the_demo_passes_the_client_output_check(
     _render_less({"en", "zh", "ru"} if (seed, as_of) == (PDF_SEED, PDF_DATE) else set(), seed == CHART_SEED,
                  monkeypatch)
     build_day(configured, seed, as_of, days, ("update", *steps))
-    docs, violations = check_database(configured, made_on=as_of)
+    docs, violations = check_database(configured, get_settings().agency_name, made_on=as_of)
     # The check saw what it should: each kind of document the day makes, and every language in a recap day.
     assert {d.language for d in docs} == {"en", "zh", "ru"} or "recap" not in steps
     names = " ".join(d.name for d in docs)
