@@ -11,12 +11,8 @@ from tasks.clock import agency_today
 from tasks.forms import (TODAY, AgencyDay, ChunkClients, ComposeEmails, DispatchNow, Names, PdfWorkers, day_or_today,
                          form)
 from tasks.messaging.edges import dispatch_outbox
-from tasks.reports.edges import (
-    DEFAULT_CHUNK_CLIENTS,
-    plan_report_chunks,
-    publish_reports,
-    report_chunk,
-)
+from tasks.reports.build import DEFAULT_CHUNK_CLIENTS
+from tasks.reports.edges import plan_report_chunks, publish_reports, report_chunk
 from tasks.reports.periods import previous_quarter
 from tasks.today import refresh_today
 

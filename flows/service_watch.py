@@ -12,11 +12,11 @@ from prefect.runtime import flow_run
 
 from models.base import utcnow
 from tasks.clock import agency_zone
-from tasks.escalation import incident_clocks, open_incidents, publish_incident_timeline
+from tasks.escalation_edges import incident_clocks, open_incidents, publish_incident_timeline
 from tasks.forms import NOW, AgencyMoment, form, local_stamp, moment_or_now
 from tasks.messaging.edges import approvals_changed, dispatch_outbox, outbox_has_work, publish_awaiting
 from tasks.sla import WatchResult, did_something, service_clocks, watch_markdown
-from tasks.tiering import recompute_tiers_if_due, tiers_due
+from tasks.tiering_edges import recompute_tiers_if_due, tiers_due
 from tasks.today import refresh_today
 
 # The watch's period: the awaiting-approval list is published when something moved since the last pass.

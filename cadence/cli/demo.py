@@ -110,7 +110,7 @@ def run_flows(as_of: dt.date, history: str | None = None) -> list[tuple[str, str
 
 def _reports_at(kind: str, period: str) -> str:
     """A report folder, and its address in a browser once `cadence server` runs."""
-    from tasks.reports.edges import report_link
+    from tasks.reports.summaries import report_link
 
     folder = get_settings().reports_path / kind / period
     return f"{folder} ({period}); in a browser, with `cadence server` running: {report_link(str(folder))}/"

@@ -56,9 +56,9 @@ def configured(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.Monkey
 def _render_less(pdf_languages: set[str], charts: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """Reports render their HTML as the flow does; a PDF only for the first report in each listed language, and
     charts (their SVG text holds the same labels as the tables) only when asked."""
-    from tasks.reports import edges
+    from tasks.reports import build
 
-    real = edges.render_all
+    real = build.render_all
 
     def render_all(jobs, workers=None, on_error=None):
         kept = []
@@ -69,16 +69,17 @@ def _render_less(pdf_languages: set[str], charts: bool, monkeypatch: pytest.Monk
                                             charts=job.charts if charts else None))
         return real(kept, 1, on_error)
 
-    monkeypatch.setattr(edges, "render_all", render_all)
+    monkeypatch.setattr(build, "render_all", render_all)
 
 
 def build_day(engine: Any, seed: int, as_of: dt.date, days: int, steps: tuple[str, ...]) -> None:
     """Generate the agency for `as_of` and run that day's client-facing steps as the flows would."""
     from tasks.detect import run_detectors
-    from tasks.escalation import advance, open_incident_task
+    from tasks.escalation import advance
+    from tasks.escalation_edges import open_incident_task
     from tasks.findings import open_critical_payloads, persist_findings
     from tasks.metrics import active_client_ids, load_sweep_frames
-    from tasks.reports import content, data, edges
+    from tasks.reports import build, content, data
     from tasks.reports.periods import previous_month, previous_quarter
 
     generate_agency(engine, as_of=as_of, seed=seed, clients=CLIENTS, days=days)
@@ -88,13 +89,15 @@ def build_day(engine: Any, seed: int, as_of: dt.date, days: int, steps: tuple[st
     frames = load_sweep_frames(engine, ids, day)
     persist_findings(engine, ids, day, run_detectors(frames.metrics, frames.campaigns, frames.accounts,
                                                      frames.clients, day))
-    edges.standup_chunk_rows(ids, as_of, now)
+    build.standup_chunk_rows(engine, get_settings(), ids, as_of, now)
     clients = data.select_clients(engine, None)
     if "recap" in steps:
-        edges.build_chunk("recap", [c["id"] for c in clients], previous_month(as_of), as_of, pdf_workers=1, now=now)
+        build.build_chunk(engine, get_settings(), "recap", [c["id"] for c in clients], previous_month(as_of), as_of,
+                          pdf_workers=1, now=now)
     if "strategy_pack" in steps:
-        edges.build_chunk("strategy_pack", [c["id"] for c in clients if content.wants_pack(c)],
-                          previous_quarter(as_of), as_of, pdf_workers=1, now=now)
+        build.build_chunk(engine, get_settings(), "strategy_pack",
+                          [c["id"] for c in clients if content.wants_pack(c)], previous_quarter(as_of), as_of,
+                          pdf_workers=1, now=now)
     if "crisis" in steps:
         # What crisis-escalation does with a critical finding, then the AM telling the client the facts.
         for payload in open_critical_payloads(engine, day)[:1]:
