@@ -30,7 +30,6 @@ from tasks import i18n, internal_mail
 from tasks.i18n import N_, gettext_, ngettext_
 from tasks.render import render, render_in
 from tasks.reports import client_view
-from tasks.settings import get_settings
 
 FLOW = "crisis-escalation"
 LEVELS = (N_("owner AM"), N_("team lead"), N_("director"))
@@ -275,8 +274,9 @@ def following_stage(stage: IncidentStage) -> IncidentStage | None:
 
 def advance(session: Session, incident_id: int, to: IncidentStage, by: str, now: dt.datetime,
             notes: Sequence[str] = (), responsibility: Sequence[str] = (),
-            policy: LadderPolicy = POLICY) -> list[str]:
-    """Move to the next stage; facts, solution and prevention each go to the client at once. Returns what happened."""
+            policy: LadderPolicy = POLICY, *, agency_name: str) -> list[str]:
+    """Move to the next stage; facts, solution and prevention each go to the client at once, from the owner AM at
+    `agency_name`. Returns what happened."""
     incident, client = _load(session, incident_id)
     staff = _staff_by_email(session, by)
     if to == incident.stage:
@@ -310,7 +310,8 @@ def advance(session: Session, incident_id: int, to: IncidentStage, by: str, now:
         incident.closed_at = now
     if to in CLIENT_STAGES:
         follow = {IncidentStage.FACTS: incident.golden_deadline_at, IncidentStage.SOLUTION: now + policy.follow_up}
-        sent = _client_stage_messages(session, incident, client, owner, recorded, to, now, follow.get(to))
+        sent = _client_stage_messages(session, incident, client, owner, recorded, to, now, follow.get(to),
+                                      agency_name)
         _event(session, incident_id, now, "client-told", f"{to.value}: {sent} message(s) to the client", staff.email)
         done.append(f"{to.value} queued for {sent} contact(s), not held for business hours")
     done.append(f"stage {to.value}")
@@ -332,13 +333,13 @@ def _client_finding(session: Session, incident: Incident) -> list[dict[str, Any]
 
 def _client_stage_messages(session: Session, incident: Incident, client: Client, owner: Staff | None,
                            notes: dict[str, list[str]], stage: IncidentStage, now: dt.datetime,
-                           next_update_at: dt.datetime | None) -> int:
+                           next_update_at: dt.datetime | None, agency_name: str) -> int:
     """One crisis notice per active contact in their language and tone, from the owner AM; none to a test client."""
     if client.is_test:
         return 0
     contacts = session.scalars(select(Contact).where(Contact.client_id == client.id, Contact.is_active.is_(True))
                                .order_by(Contact.id)).all()
-    sent_as = sender(owner.name if owner else None, owner.email if owner else None, get_settings().agency_name)
+    sent_as = sender(owner.name if owner else None, owner.email if owner else None, agency_name)
     # The client hears the AM's own words, or a client-safe phrasing of the finding: never Cadence's evidence
     # and advice for the AM (they are in English and written for the agency).
     said = stage_notes(session, incident.id, people_only=True)

@@ -34,6 +34,7 @@ from tasks.escalation import (
 )
 from tasks.forms import unknown_slug_message
 from tasks.resources import configured_engine
+from tasks.settings import get_settings
 
 
 def open_incidents(as_of: dt.datetime) -> bool:
@@ -99,7 +100,8 @@ def incident_action_task(incident_id: int, action: str, by: str, as_of: dt.datet
         if action == "advance":
             if stage is None:
                 raise CadenceError("advance needs a stage")
-            return advance(s, incident_id, IncidentStage(stage), by, as_of, notes or [])
+            return advance(s, incident_id, IncidentStage(stage), by, as_of, notes or [],
+                           agency_name=get_settings().agency_name)
         raise CadenceError(f"unknown action {action!r}: acknowledge or advance")
 
 

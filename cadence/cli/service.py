@@ -20,6 +20,7 @@ from tasks import escalation, tiering
 from tasks.errors import CadenceError
 from tasks.messaging.outbox import Window
 from tasks.resources import ready_engine
+from tasks.settings import get_settings
 
 request_app = typer.Typer(help="Client requests on the 1-3-7 clock.", no_args_is_help=True)
 incident_app = typer.Typer(help="Crises: open, acknowledge, advance, see the timeline.", no_args_is_help=True)
@@ -194,7 +195,8 @@ def advance_incident(
 ) -> None:
     """Move an incident to its next stage; facts, solution and prevention each go to the client at once."""
     with Session(ready_engine()) as s, s.begin():
-        done = escalation.advance(s, incident_id, to, by, utcnow(), note, responsibility)
+        done = escalation.advance(s, incident_id, to, by, utcnow(), note, responsibility,
+                                  agency_name=get_settings().agency_name)
     out.print(f"incident #{incident_id}: " + "; ".join(done))
     if to in escalation.CLIENT_STAGES:
         out.print(QUEUED_NOTE)

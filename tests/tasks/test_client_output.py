@@ -105,7 +105,7 @@ def build_day(engine: Any, seed: int, as_of: dt.date, days: int, steps: tuple[st
             with Session(engine) as s, s.begin():
                 am = s.scalar(select(Staff.email).join(Client, Client.owner_am_id == Staff.id)
                               .where(Client.id == payload["client_id"]))
-                advance(s, opened["incident_id"], IncidentStage.FACTS, am, now)
+                advance(s, opened["incident_id"], IncidentStage.FACTS, am, now, agency_name=get_settings().agency_name)
 
 
 def _report(docs: list[Document], violations: list[Violation]) -> str:
