@@ -1,5 +1,6 @@
 """What a report run does, without Prefect: load a chunk of clients, render their recaps, packs or the manager's
-review, store the report rows, and queue the covering emails and the stand-up's client updates.
+review, store the report rows, queue the covering emails and the stand-up's client updates, and compose each
+AM's stand-up summary.
 
 The database engine and the settings are handed in by the steps in tasks/reports/edges.py (or a benchmark).
 """
@@ -36,7 +37,6 @@ from tasks.reports.periods import (
 )
 from tasks.reports.store import store_reports
 from tasks.settings import Settings
-
 
 # One chunk loads its clients' metrics at once and renders their PDFs on every core.
 DEFAULT_CHUNK_CLIENTS = 50
