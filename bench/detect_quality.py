@@ -371,7 +371,7 @@ def main() -> None:
 
     from prefect.testing.utilities import prefect_test_harness
 
-    from cadence.wiring import ready_engine
+    from tasks.resources import ready_engine
     from flows.daily_sweep import daily_account_sweep
     from tasks.demo import generate_agency
 

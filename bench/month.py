@@ -148,7 +148,7 @@ def _run(args: argparse.Namespace, last: dt.date, work: Path, sendgrid: FakeSend
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from cadence import simulation as sim
-    from cadence.wiring import ready_engine
+    from tasks.resources import ready_engine
 
     engine = ready_engine()
     started = time.perf_counter()

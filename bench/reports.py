@@ -30,13 +30,14 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="cadence-bench-reports-"))
     os.environ["CADENCE_HOME"] = str(home)
     os.environ["CADENCE_DATABASE_URL"] = args.database_url or f"sqlite:///{home / 'cadence.db'}"
-    from cadence.wiring import get_engine
     from models.db import upgrade
     from tasks.demo import generate_agency
-    from tasks.reports.edges import build_chunk
+    from tasks.reports.build import build_chunk
     from tasks.reports.periods import previous_month
+    from tasks.resources import configured_engine
+    from tasks.settings import get_settings
 
-    engine = get_engine()
+    engine = configured_engine()
     upgrade(engine)
     started = time.perf_counter()
     generate_agency(engine, as_of=AS_OF, seed=5, clients=args.clients, days=args.days, replace=True)
@@ -45,7 +46,9 @@ def main() -> None:
     period = previous_month(AS_OF)
     ids = list(range(1, args.clients + 1))
     started = time.perf_counter()
-    results = [build_chunk("recap", ids[i:i + args.chunk], period, AS_OF, pdf_workers=args.workers, now=NOW)
+    settings = get_settings()
+    results = [build_chunk(engine, settings, "recap", ids[i:i + args.chunk], period, AS_OF, pdf_workers=args.workers,
+                           now=NOW)
                for i in range(0, len(ids), args.chunk)]
     wall = time.perf_counter() - started
     reports = [r for result in results for r in result["reports"]]

@@ -25,7 +25,7 @@ SAMPLE_EVERY_S = 0.1
 
 
 def _generate(args: argparse.Namespace) -> None:
-    from cadence.wiring import ready_engine
+    from tasks.resources import ready_engine
     from tasks.demo import generate_agency
 
     generate_agency(ready_engine(), as_of=args.as_of, clients=args.clients, days=args.days,
@@ -159,7 +159,7 @@ def main() -> None:
     from prefect.testing.utilities import prefect_test_harness
     from sqlalchemy import select
 
-    from cadence.wiring import ready_engine
+    from tasks.resources import ready_engine
     from flows.daily_sweep import DEFAULT_CHUNK_CAMPAIGNS, daily_account_sweep
     from models import AdAccount
     from tasks.demo import clear_agency

@@ -109,7 +109,7 @@ def main() -> None:
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
-    from cadence.wiring import ready_engine
+    from tasks.resources import ready_engine
     from flows.platform_sync import platform_sync
     from models import AdAccount, Client, DailyMetric, PlatformConnection, Staff
     from models.enums import Platform, StaffRole

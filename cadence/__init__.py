@@ -1,1 +1,1 @@
-"""Cadence's composition root: settings, the CLI, and the wiring of real or embedded edges."""
+"""Cadence's operator side: the `cadence` CLI and the report server, on the settings and resources of tasks/."""

@@ -10,8 +10,8 @@ from prefect.runtime import flow_run
 
 from models.base import utcnow
 from tasks.clock import agency_zone
-from tasks.escalation import (
-    INCIDENT_ID_HELP,
+from tasks.escalation import INCIDENT_ID_HELP
+from tasks.escalation_edges import (
     check_incident_action,
     incident_action_task,
     incident_clocks,

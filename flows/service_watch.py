@@ -10,10 +10,10 @@ from prefect.runtime import flow_run
 
 from models.base import utcnow
 from tasks.clock import agency_zone
-from tasks.escalation import incident_clocks, publish_incident_timeline
+from tasks.escalation_edges import incident_clocks, publish_incident_timeline
 from tasks.forms import NOW, AgencyMoment, form, local_stamp, moment_or_now
 from tasks.messaging.edges import dispatch_outbox, publish_awaiting
-from tasks.tiering import recompute_tiers_if_due
+from tasks.tiering_edges import recompute_tiers_if_due
 from tasks.today import refresh_today
 from tasks.watch import look_again, pass_done, publish_watch_artifacts, service_clocks
 

@@ -381,12 +381,12 @@ def _titles(key_date: Any) -> set[str]:
     return {t for t in titles if len(t) >= 4}
 
 
-def load_forbidden(engine: Any) -> Forbidden:
-    """What must never reach a client, read from the database: findings' advice, private dates, clients' identities."""
+def load_forbidden(engine: Any, agency_name: str | None) -> Forbidden:
+    """What must never reach a client, read from the database: findings' advice, private dates, clients' identities
+    (the agency's own name is not one of them)."""
     from sqlalchemy import String, cast, func, select
     from sqlalchemy.orm import Session
 
-    from cadence.settings import get_settings
     from models import AdAccount, Base, Campaign, Client, Contact, DailyMetric, Finding, KeyDate, Staff
     from tasks.detect.run import DETECTORS
 
@@ -428,10 +428,9 @@ def load_forbidden(engine: Any) -> Forbidden:
         quarters[key] = quarters.get(key, 0.0) + float(spend or 0)
     for (client_id, _), spend in quarters.items():
         acc[client_id].figures |= figure_keys(spend)
-    agency = getattr(get_settings(), "agency_name", None)
     facts = {c.slug: ClientFacts(slug=c.slug, names=tuple(sorted(acc[c.id].names)),
                                  figures=frozenset(acc[c.id].figures), is_test=_is_test(c),
-                                 own_words=frozenset(acc[c.id].words | _words(agency)))
+                                 own_words=frozenset(acc[c.id].words | _words(agency_name)))
              for c in clients}
     return Forbidden(clients=facts, advice=tuple(sorted(advice)), private_titles=tuple(sorted(private)),
                      initiative_slugs=initiatives, detector_codes=frozenset(DETECTORS))
@@ -492,8 +491,8 @@ def client_documents(engine: Any, client_slug: str | None = None, made_on: dt.da
     return docs
 
 
-def check_database(engine: Any, client_slug: str | None = None, made_on: dt.date | None = None,
+def check_database(engine: Any, agency_name: str | None, client_slug: str | None = None, made_on: dt.date | None = None,
                    pdfs: bool | int = True) -> tuple[list[Document], list[Violation]]:
     """Read every client-facing render and what must never appear in one, and check them."""
     docs = client_documents(engine, client_slug, made_on, pdfs)
-    return docs, check(docs, load_forbidden(engine))
+    return docs, check(docs, load_forbidden(engine, agency_name))

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 from models.base import set_clock_offset, utcnow
+from tasks.settings import get_settings
 
 
 def today_in(zone: str) -> dt.date:
@@ -25,8 +26,7 @@ def moment_of(day: dt.date, zone: str) -> dt.datetime:
 
 
 def agency_zone() -> str:
-    from cadence.settings import get_settings  # read at run time, never at import
-
+    """The agency's time zone from the settings, read at run time, never at import."""
     return get_settings().agency_time_zone
 
 

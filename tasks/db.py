@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Table, and_, or_
+from sqlalchemy import Table, and_, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -74,9 +74,3 @@ def key_filter(table: Table, key: Sequence[str], values: Iterable[tuple[Any, ...
     """A WHERE clause matching any of the given natural-key tuples."""
     return or_(*[and_(*[table.c[col] == v for col, v in zip(key, value, strict=True)]) for value in values])
 
-
-def configured_engine() -> Engine:
-    """The engine the composition root configured, looked up at run time, never at import."""
-    from cadence.wiring import get_engine
-
-    return get_engine()

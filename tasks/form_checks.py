@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Client
-from tasks.db import configured_engine
 from tasks.errors import CadenceError
 from tasks.forms import unknown_slug_message
+from tasks.resources import configured_engine
 
 
 @task(name="check-client-slug", cache_policy=NO_CACHE)

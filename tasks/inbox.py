@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from tasks.errors import CadenceError
+from tasks.resources import configured_engine
 
 DONE, FAILED = "done", "failed"
 REPORT_SUFFIXES = (".report.json", ".report.md")
@@ -152,13 +153,6 @@ def inbox_markdown(results: list[InboxResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def configured_roots() -> list[str]:
-    """The settings' inbox folder and any fsspec URLs, read at run time."""
-    from cadence.settings import get_settings
-
-    return get_settings().inbox_roots
-
-
 @task(name="list-inbox", cache_policy=NO_CACHE)
 def list_inbox(roots: list[str]) -> list[InboxFile]:
     """The files waiting in every configured inbox."""
@@ -168,8 +162,6 @@ def list_inbox(roots: list[str]) -> list[InboxFile]:
 @task(name="import-inbox-file", cache_policy=NO_CACHE)
 def import_inbox_file(item: InboxFile) -> InboxResult:
     """Import one waiting file with the configured database."""
-    from tasks.db import configured_engine
-
     return import_waiting_file(configured_engine(), item)
 
 

@@ -1,16 +1,16 @@
-"""How runs run: the sweep's task runner (threads, or Dask when CADENCE_DASK_ADDRESS names one), bounded
+"""How runs run: the sweep's task runner (threads, or Dask when the settings name a scheduler), bounded
 submission, and run tags."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-DASK_ADDRESS_ENV = "CADENCE_DASK_ADDRESS"
+from tasks.settings import get_settings
+
 # Threads share the flow's process: two chunks in memory at once, one read while the other is detected.
 THREAD_CHUNKS_IN_FLIGHT = 2
 
@@ -18,10 +18,11 @@ T = TypeVar("T")
 
 
 def sweep_task_runner(address: str | None = None) -> TaskRunner:
-    """A DaskTaskRunner on `address` (default: $CADENCE_DASK_ADDRESS), else Prefect's default thread pool."""
+    """A DaskTaskRunner on `address` (default: the settings' dask_address, CADENCE_DASK_ADDRESS), else Prefect's
+    default thread pool."""
     # Read when the flow module is imported, i.e. in each run's own process, so no secret or
     # address is ever baked into prefect.yaml.
-    address = address or os.environ.get(DASK_ADDRESS_ENV) or None
+    address = address or get_settings().dask_address or None
     if address is None:
         return ThreadPoolTaskRunner()
     from prefect_dask import DaskTaskRunner  # an optional extra: only needed once a cluster is named

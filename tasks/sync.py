@@ -31,7 +31,6 @@ from models.base import utcnow
 from models.enums import Audience, EntityStatus, Language, Platform, StaffRole
 from tasks import i18n
 from tasks.connectors import ConnectionInfo, Secrets, connector_for
-from tasks.db import configured_engine
 from tasks.connectors.base import (
     AccountInfo,
     AuthExpired,
@@ -45,6 +44,7 @@ from tasks.errors import CadenceError
 from tasks.i18n import N_, gettext_
 from tasks.ingest.write import import_bytes
 from tasks.messaging.outbox import enqueue
+from tasks.resources import configured_engine
 
 FLOW = "platform-sync"
 HEADERS = ("Date", "Campaign ID", "Campaign", "Impressions", "Clicks", "Cost", "Conversions", "Conversion value")

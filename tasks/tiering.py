@@ -8,15 +8,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from models import AdAccount, Campaign, Client, DailyMetric, Staff
 from models.enums import Audience, ClientStatus, Language, Tier
-from tasks.db import configured_engine
-from tasks.escalation import transient
 from tasks.messaging import enqueue
 from tasks import i18n, internal_mail
 from tasks.i18n import N_, gettext_, ngettext_
@@ -222,14 +218,3 @@ def recompute_and_notify(session: Session, as_of: dt.date, now: dt.datetime) -> 
     return {"recomputed": len(verdicts),
             "changes": [{"client": c.slug, "before": c.before.value, "after": c.after.value,
                          "override": c.override.value if c.override else "", "reason": c.reason} for c in changes]}
-
-
-@task(name="recompute-tiers-if-due", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,
-      retry_condition_fn=transient)
-def recompute_tiers_if_due(as_of: dt.datetime) -> dict[str, Any]:
-    """The first watch run of a month (or the first after a missed one) recomputes every tier."""
-
-    with Session(configured_engine()) as s, s.begin():
-        if not due_for_recompute(s, as_of):
-            return {"recomputed": 0, "changes": []}
-        return recompute_and_notify(s, as_of.date(), as_of)

@@ -33,6 +33,8 @@ from tasks import i18n, internal_mail
 from tasks.clock import moment_of
 from tasks.render import markdown_cell
 from tasks.escalation import LEVELS, ladder
+from tasks.resources import configured_engine
+from tasks.settings import get_settings
 from tasks.sla import fold_alerts, load_clients, load_open_requests, request_alerts, requests_in_crisis
 
 AGENCY_KEY = "agency-today"
@@ -566,9 +568,6 @@ def publish(as_of: dt.datetime | dt.date | None = None) -> dict[str, Any]:
     """`agency-today` and one `client-<slug>` artifact per client with something (or that had something); an
     artifact whose text is what the UI already shows is not written again, so a re-run writes nothing."""
     from prefect.artifacts import create_markdown_artifact
-
-    from cadence.settings import get_settings  # read at run time, never at import
-    from tasks.db import configured_engine
 
     zone = get_settings().agency_time_zone
     at = view_moment(as_of, zone)

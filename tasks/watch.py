@@ -13,9 +13,9 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from tasks.db import configured_engine
 from tasks.escalation import any_open_incident, transient
 from tasks.messaging.outbox import has_work
+from tasks.resources import configured_engine
 from tasks.messaging.review import approvals_moved
 from tasks.sla import WatchResult, did_something, run_service_clocks, watch_markdown
 from tasks.tiering import due_for_recompute
@@ -55,7 +55,7 @@ def look(engine: Engine, as_of: dt.datetime) -> Due:
 def service_clocks(as_of: dt.datetime) -> tuple[dict[str, Any], Due]:
     """Requests, write-first, unresponsive clients, replies owed and key dates: alerts into the outbox; then
     the look at what else is due, in the same task run (a quiet pass stays one task run)."""
-    from cadence.settings import get_settings  # read at run time, never at import
+    from tasks.settings import get_settings  # read at run time, never at import
 
     engine = configured_engine()
     with Session(engine) as s, s.begin():

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from cadence import wiring
 from models import Base
 from models.db import make_engine, upgrade
+from tasks import resources
 
 import network_guard  # noqa: E402 - tests/ is on sys.path (rootdir conftest)
 
@@ -81,9 +81,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
         engine.dispose()
     monkeypatch.setenv("CADENCE_DATABASE_URL", url)
     monkeypatch.setenv("CADENCE_HOME", str(tmp_path / "home"))
-    wiring.reset()
+    resources.reset()
     yield url
-    wiring.reset()
+    resources.reset()
 
 
 @pytest.fixture

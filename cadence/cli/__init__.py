@@ -6,6 +6,7 @@ import os
 import sys
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from typer.core import TyperOption
 from rich.markup import escape
@@ -16,6 +17,7 @@ from cadence.cli import sync as sync_cli
 from cadence.cli.run import run_command
 from cadence.cli.today import today_command
 from tasks.errors import CadenceError
+from tasks.settings import get_settings
 
 _option_type = TyperOption.display_type_rich
 
@@ -60,6 +62,14 @@ app.add_typer(service_cli.tier_app, name="tier")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def _debug() -> bool:
+    """CADENCE_DEBUG, read through the settings; settings that do not validate show their error in one line."""
+    try:
+        return get_settings().debug
+    except ValidationError:
+        return False
+
+
 def main() -> None:
     """Entry point: runs the app; a known failure is one line on stderr and exit code 2."""
     # The Prefect servers Cadence starts send no usage telemetry unless asked: an agency's host is often offline,
@@ -74,7 +84,7 @@ def main() -> None:
         err.print("interrupted")
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the user gets one line; CADENCE_DEBUG=1 shows the rest
-        if os.environ.get("CADENCE_DEBUG"):
+        if _debug():
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         err.print(f"[bold red]error:[/] {type(exc).__name__}: {escape(first)} (set CADENCE_DEBUG=1 for details)",

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from cadence.cli.output import console, print_table
 from cadence.cli.lookup import client_by_slug as _client
-from cadence.wiring import ready_engine
 from models import AdAccount, Campaign, Client, Staff
 from models.enums import Platform, StaffRole, Tier
 from tasks.errors import CadenceError
 from tasks.messaging.review import APPROVAL_KINDS, approval_mode, set_approval
+from tasks.resources import ready_engine
 
 app = typer.Typer(help="List or add ad accounts.", no_args_is_help=True)
 clients_app = typer.Typer(help="List or add clients.", no_args_is_help=True)

@@ -8,9 +8,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cadence.wiring import ready_engine
 from tasks.client_check import RULES, check_database, counts
 from tasks.errors import CadenceError
+from tasks.resources import ready_engine
+from tasks.settings import get_settings
 
 # Excerpts are client text: printed as given, never read as Rich markup.
 out = Console(highlight=False, markup=False, emoji=False)
@@ -38,7 +39,7 @@ def check_output_command(
         with engine.connect() as conn:
             if conn.scalar(select(Client.id).where(Client.slug == client)) is None:
                 raise CadenceError(f"no client with slug {client!r}")
-    documents, violations = check_database(engine, client, made_on, pdfs)
+    documents, violations = check_database(engine, get_settings().agency_name, client, made_on, pdfs)
     if violations:
         table = Table(title="Client-output violations", title_justify="left")
         for column in ("client", "document", "rule", "excerpt"):

@@ -6,9 +6,9 @@ import typer
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
-from cadence.settings import get_settings
-from cadence.wiring import get_engine
 from models.db import current_revision, head_revision, upgrade
+from tasks.resources import configured_engine
+from tasks.settings import get_settings
 
 app = typer.Typer(help="Create or migrate Cadence's database.", no_args_is_help=True)
 out = Console(highlight=False)
@@ -21,7 +21,7 @@ def _where() -> str:
 @app.command("upgrade")
 def upgrade_command(revision: str = typer.Argument("head", help="target revision")) -> None:
     """Create the database, or migrate it to the newest schema."""
-    engine = get_engine()
+    engine = configured_engine()
     before = current_revision(engine)
     upgrade(engine, revision)
     after = current_revision(engine)
@@ -32,4 +32,4 @@ def upgrade_command(revision: str = typer.Argument("head", help="target revision
 @app.command("current")
 def current_command() -> None:
     """Show the database's schema revision and the newest one."""
-    out.print(f"database {_where()}: at {current_revision(get_engine()) or 'empty'}, newest {head_revision()}")
+    out.print(f"database {_where()}: at {current_revision(configured_engine()) or 'empty'}, newest {head_revision()}")

@@ -24,8 +24,6 @@ from sqlalchemy.engine import make_url
 
 from cadence.cli.output import parse_day
 from cadence.cli.prefect_ops import use_cadence_prefect_database
-from cadence.settings import get_settings
-from cadence.wiring import ready_engine
 from models import OutboundMessage
 from models.enums import MessageStatus
 from tasks.demo import (
@@ -38,6 +36,8 @@ from tasks.demo import (
 )
 from tasks.clock import agency_today, moment_of
 from tasks.errors import CadenceError
+from tasks.resources import ready_engine
+from tasks.settings import get_settings
 
 out = Console(highlight=False)
 STAGES = {
@@ -84,9 +84,9 @@ def run_flows(as_of: dt.date, history: str | None = None) -> list[tuple[str, str
     done.append(("monthly-recap", _reports_at("recap", previous_month(as_of).label)))
     quarterly_strategy_pack(as_of=as_of, dispatch=False)
     done.append(("quarterly-strategy-pack", _reports_at("strategy-pack", previous_quarter(as_of).label)))
-    from cadence.wiring import get_transport
+    from tasks.resources import configured_transport
 
-    dispatch(engine, get_transport())
+    dispatch(engine, configured_transport())
     from tasks.today import publish_standalone
 
     # The dispatch above is the demo's last change: the today view shows what it sent.
@@ -110,7 +110,7 @@ def run_flows(as_of: dt.date, history: str | None = None) -> list[tuple[str, str
 
 def _reports_at(kind: str, period: str) -> str:
     """A report folder, and its address in a browser once `cadence server` runs."""
-    from tasks.reports.edges import report_link
+    from tasks.reports.summaries import report_link
 
     folder = get_settings().reports_path / kind / period
     return f"{folder} ({period}); in a browser, with `cadence server` running: {report_link(str(folder))}/"

@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cadence.wiring import ready_engine
 from models.enums import Platform
 from tasks.errors import CadenceError
+from tasks.resources import ready_engine
 
 if TYPE_CHECKING:
     from tasks.ingest.write import ImportReport

@@ -11,12 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cadence.cli.lookup import client_by_slug as _client
-from cadence.wiring import ready_engine
 from models import DisplayName, KeyDate
 from models.enums import KeyDateKind, LabelKind, Language, Visibility
 from models.service import default_visibility
 from tasks.errors import CadenceError
 from tasks.reports.client_view import AGENCY_SCOPE, missing_names
+from tasks.resources import ready_engine
 
 key_dates_app = typer.Typer(help="Key dates: client dates and market peaks, private or shareable.",
                             no_args_is_help=True)

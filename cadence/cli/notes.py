@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cadence.cli.lookup import client_by_slug
-from cadence.wiring import ready_engine
 from models import AdAccount, OptimisationNote, Staff
 from models.enums import NoteKind
 from tasks.errors import CadenceError
+from tasks.resources import ready_engine
 
 app = typer.Typer(help="Record optimisation, market and competitor notes.", no_args_is_help=True)
 # Names, notes and addresses are data: printed as given, never read as Rich markup or :emoji: codes.

@@ -11,8 +11,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cadence.cli.output import console, print_table, short
-from cadence.settings import get_settings
-from cadence.wiring import get_transport, ready_engine
 from tasks.forms import local_stamp
 from models import MessageReview, OutboundMessage, Staff
 from models.base import utcnow
@@ -20,6 +18,8 @@ from models.enums import MessageStatus, ReviewAction
 from tasks.errors import CadenceError
 from tasks.messaging.outbox import RETRYABLE, dispatch, release, retry
 from tasks.messaging.review import decide
+from tasks.resources import configured_transport, ready_engine
+from tasks.settings import get_settings
 
 app = typer.Typer(help="The outbox of messages: list, show, send, retry, release, approve, edit, reject.",
                   no_args_is_help=True)
@@ -91,7 +91,7 @@ def show(message_id: int = typer.Argument(..., help="the id from `cadence outbox
 @app.command("send")
 def send(limit: int | None = typer.Option(None, help="send at most this many now")) -> None:
     """Send what is due now with the configured transport (SendGrid with a key, else the file outbox)."""
-    transport = get_transport()
+    transport = configured_transport()
     report = dispatch(ready_engine(), transport, limit=limit)
     out.print(f"via {transport.name}: {report.sent} sent, {report.failed} failed (will retry), {report.dead} dead, "
               f"{report.uncertain + report.recovered_uncertain} uncertain, {report.held} held, {report.manual} manual")

@@ -80,7 +80,7 @@ def use_cadence_prefect_database() -> str | None:
 
     if any(getattr(s, "name", s) in DATABASE_SETTINGS for s in load_current_profile().settings):
         return None
-    from cadence.settings import get_settings
+    from tasks.settings import get_settings
 
     path = (get_settings().home / "prefect.db").resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,7 +100,7 @@ def report_credentials(host: str) -> str | None:
 def open_report_server(host: str, port: int):
     """The report server bound to host:port over the reports folder (not yet serving), or a one-line error."""
     from cadence.report_server import ReportServer
-    from cadence.settings import get_settings
+    from tasks.settings import get_settings
 
     credentials = report_credentials(host)
     root = get_settings().reports_path
@@ -183,7 +183,7 @@ def server_command(
         raise CadenceError(f"refusing to listen on {host!r} without {AUTH_SETTING}: anyone who reaches the port "
                            f"could read every run and start any deployment; set it (user:password) on the server "
                            f"and PREFECT_API_AUTH_STRING on clients and workers, see docs/operations.md")
-    from cadence.settings import get_settings
+    from tasks.settings import get_settings
 
     settings = get_settings()
     history = use_cadence_prefect_database()
@@ -216,7 +216,7 @@ def _list_open_incidents(deployment: object) -> None:
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import Session
 
-    from tasks.db import configured_engine
+    from tasks.resources import configured_engine
     from tasks.escalation import incident_id_help, open_incident_choices
 
     try:

@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 
 from cadence.cli.prefect_ops import open_report_server
-from cadence.settings import get_settings
+from tasks.settings import get_settings
 
 app = typer.Typer(help="The rendered reports (HTML and PDF) for browsers.", no_args_is_help=True)
 out = Console(highlight=False, markup=False, emoji=False, soft_wrap=True)

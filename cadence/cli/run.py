@@ -32,9 +32,9 @@ from rich.console import Console
 
 from cadence.cli.output import parse_day
 from cadence.cli.prefect_ops import _healthy
-from cadence.settings import get_settings
 from tasks.clock import moment_of
 from tasks.errors import CadenceError
+from tasks.settings import get_settings
 
 out = Console(highlight=False, markup=False, emoji=False, soft_wrap=True)
 PREFECT_YAML = Path(__file__).resolve().parents[2] / "prefect.yaml"
@@ -298,7 +298,7 @@ def run_command(
     if api and not _healthy(api):
         raise CadenceError(f"no Prefect server answers at {api}: start it (`cadence server`), or unset "
                            "PREFECT_API_URL to run on a temporary local API")
-    from cadence.wiring import ready_engine
+    from tasks.resources import ready_engine
 
     ready_engine()  # an empty database is created, an old schema refused, before any run starts
     flow = spec.load_flow()

@@ -12,14 +12,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cadence.cli.lookup import client_by_slug as _client
-from cadence.wiring import ready_engine
 from models import Client, ClientRequest, Contact, Incident, Interaction, Staff
 from models.base import utcnow
 from models.enums import (Channel, ContactRole, Detail, Direction, Honorific, IncidentSource, IncidentStage, Language,
                           RequestStatus, Tier, Tone)
+from tasks import escalation, tiering
 from tasks.errors import CadenceError
 from tasks.messaging.outbox import Window
 from tasks.rules import request_deadlines, stage_state
+from tasks.resources import ready_engine
+from tasks.settings import get_settings
 
 request_app = typer.Typer(help="Client requests on the 1-3-7 clock.", no_args_is_help=True)
 incident_app = typer.Typer(help="Crises: open, acknowledge, advance, see the timeline.", no_args_is_help=True)
@@ -164,8 +166,6 @@ def open_incident(
     cause: str = typer.Option(..., help="what happened, in one line"),
 ) -> None:
     """Open a crisis by hand: golden four-hour deadline, owner AM as the only voice, crisis group told."""
-    from tasks import escalation  # imports Prefect: only commands that need it pay
-
     now = utcnow()
     with Session(ready_engine()) as s, s.begin():
         owner = _client(s, client)
@@ -180,8 +180,6 @@ def open_incident(
 @incident_app.command("ack")
 def ack_incident(incident_id: int, by: str = typer.Option(..., help="your staff email")) -> None:
     """Acknowledge an incident: stops the climb up the ladder."""
-    from tasks import escalation  # imports Prefect: only commands that need it pay
-
     with Session(ready_engine()) as s, s.begin():
         counted = escalation.acknowledge(s, incident_id, by, utcnow())
     out.print(f"incident #{incident_id} " + ("acknowledged" if counted else "was already acknowledged"))
@@ -196,10 +194,9 @@ def advance_incident(
     responsibility: list[str] = typer.Option([], help="what the agency takes on (repeatable; with solution)"),
 ) -> None:
     """Move an incident to its next stage; facts, solution and prevention each go to the client at once."""
-    from tasks import escalation  # imports Prefect: only commands that need it pay
-
     with Session(ready_engine()) as s, s.begin():
-        done = escalation.advance(s, incident_id, to, by, utcnow(), note, responsibility)
+        done = escalation.advance(s, incident_id, to, by, utcnow(), note, responsibility,
+                                  agency_name=get_settings().agency_name)
     out.print(f"incident #{incident_id}: " + "; ".join(done))
     if to in escalation.CLIENT_STAGES:
         out.print(QUEUED_NOTE)
@@ -208,8 +205,6 @@ def advance_incident(
 @incident_app.command("list")
 def list_incidents(all_: bool = typer.Option(False, "--all", help="include closed ones")) -> None:
     """Incidents with their stage, ladder position and golden deadline."""
-    from tasks import escalation  # imports Prefect: only commands that need it pay
-
     now = utcnow()
     with Session(ready_engine()) as s:
         query = select(Incident, Client.slug).join(Client, Client.id == Incident.client_id)
@@ -228,8 +223,6 @@ def list_incidents(all_: bool = typer.Option(False, "--all", help="include close
 @incident_app.command("show")
 def show_incident(incident_id: int) -> None:
     """An incident's state, timeline and root-cause document."""
-    from tasks import escalation  # imports Prefect: only commands that need it pay
-
     with Session(ready_engine()) as s:
         out.print(escalation.timeline_markdown(s, incident_id))
         out.print("")
@@ -308,8 +301,6 @@ def log_contact(
 @tier_app.command("recompute")
 def recompute_tiers(as_of: str | None = typer.Option(None, help="ISO date; default today")) -> None:
     """Recompute every client's tier from 12-month spend, cooperation and service lines; AMs hear of changes."""
-    from tasks import tiering  # imports Prefect: only commands that need it pay
-
     day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     with Session(ready_engine()) as s, s.begin():
         result = tiering.recompute_and_notify(s, day, utcnow())

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cadence.cli.lookup import client_by_slug as _client
-from cadence.wiring import ready_engine
 from models import AdAccount, PlatformConnection
 from models.base import utcnow
 from models.enums import Platform
 from tasks.errors import CadenceError
+from tasks.resources import ready_engine
 
 out = Console(highlight=False, markup=False, emoji=False, soft_wrap=True)
 

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from cadence.cli.lookup import client_by_slug
 from cadence.cli.output import console, print_table, short
-from cadence.settings import get_settings
-from cadence.wiring import ready_engine
 from models.base import utcnow
+from tasks.resources import ready_engine
+from tasks.settings import get_settings
 
 out = console()
 

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tasks.render import TEMPLATES, render_in
+from tasks.settings import LOGO_TYPES
 
 _UNSAFE = re.compile(r"[^a-z0-9-]+")
 _UNSAFE_PERIOD = re.compile(r"[^0-9A-Za-z.-]+")
@@ -66,8 +67,6 @@ DEFAULT_BRAND = {"name": "Cadence", "colour": "#4c72b0", "logo": None}
 
 def branding(name: str, colour: str, logo_path: Path | None) -> dict[str, str | None]:
     """The agency's name, colour and logo (as a data URI) for report headers and charts."""
-    from cadence.settings import LOGO_TYPES
-
     logo = None
     if logo_path is not None:
         try:

@@ -190,3 +190,15 @@ def review_periods(period: Period, as_of: dt.date) -> DocumentPeriods:
         raise ValueError(f"the review period {period.label} has no complete day before {as_of}")
     current = period if last == period.last else _span(period.first, last)
     return DocumentPeriods(current, like_for_like(current), None, None, last < period.last, as_of)
+
+
+def parse_period(kind: str, label: str) -> Period:
+    """A stored period label back into its dates: 2026-10, 2026-Q3 or 2026-11-01..2026-11-24."""
+    if kind == "strategy_pack":
+        year, number = label.split("-Q")
+        return quarter(int(year), int(number))
+    if ".." in label:
+        first, last = label.split("..")
+        return span(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+    year, number = label.split("-")
+    return month(int(year), int(number))

@@ -16,11 +16,11 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from cadence import wiring
 from cadence.cli import app, main
 from models import AdAccount, Client, DailyMetric, Staff
 from models.db import make_engine
 from models.enums import Platform, StaffRole
+from tasks import resources
 from tasks.errors import CadenceError
 
 EXPORTS = Path(__file__).parents[1] / "fixtures" / "exports"
@@ -49,11 +49,11 @@ def sqlite_engine(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.Mon
     shutil.copyfile(sqlite_template, path)
     monkeypatch.setenv("CADENCE_DATABASE_URL", f"sqlite:///{path}")
     monkeypatch.setenv("CADENCE_HOME", str(tmp_path / "home"))
-    wiring.reset()
+    resources.reset()
     engine = make_engine(f"sqlite:///{path}")
     yield engine
     engine.dispose()
-    wiring.reset()
+    resources.reset()
 
 
 def _import(*args: str):

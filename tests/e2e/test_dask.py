@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from e2e_support import missing
 from flows.daily_sweep import daily_account_sweep
 from models import Finding
+from tasks import resources
 from tasks.demo import generate_agency
-from tasks.runners import DASK_ADDRESS_ENV, sweep_task_runner
+from tasks.runners import sweep_task_runner
 
 AS_OF = dt.date(2026, 11, 25)
 
@@ -40,14 +41,16 @@ def snapshot(engine) -> list[tuple]:
 
 
 def test_the_runner_follows_cadence_dask_address(monkeypatch):
-    monkeypatch.delenv(DASK_ADDRESS_ENV, raising=False)
+    monkeypatch.delenv("CADENCE_DASK_ADDRESS", raising=False)
+    resources.reset()
     assert isinstance(sweep_task_runner(), ThreadPoolTaskRunner)
     assert isinstance(daily_account_sweep.task_runner, ThreadPoolTaskRunner)
     try:
         from prefect_dask import DaskTaskRunner
     except ImportError:
         missing("Dask scale-out not tested: prefect-dask is not installed")
-    monkeypatch.setenv(DASK_ADDRESS_ENV, "tcp://127.0.0.1:8786")
+    monkeypatch.setenv("CADENCE_DASK_ADDRESS", "tcp://127.0.0.1:8786")
+    resources.reset()
     runner = sweep_task_runner()
     assert isinstance(runner, DaskTaskRunner) and runner.address == "tcp://127.0.0.1:8786"
 

@@ -150,7 +150,7 @@ def test_a_month_under_faults_keeps_every_promise_exactly_once(seed, cluster, pr
     from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from cadence import simulation as sim
-    from cadence.wiring import reset, ready_engine
+    from tasks.resources import reset, ready_engine
     from leaks import find_leaks
 
     rng = random.Random(seed)

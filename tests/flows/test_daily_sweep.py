@@ -108,7 +108,7 @@ def _digests(engine) -> list[OutboundMessage]:
 
 
 def _morning_of(day: dt.date) -> dt.datetime:
-    from cadence.settings import get_settings
+    from tasks.settings import get_settings
 
     return dt.datetime.combine(day, dt.time(9, 0), tzinfo=get_settings().zone)
 

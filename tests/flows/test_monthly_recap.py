@@ -14,13 +14,13 @@ from prefect.client.schemas.sorting import ArtifactSort
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cadence.settings import get_settings
 from flows.monthly_recap import monthly_recap
 from models import Client, Contact, OutboundMessage, Report
 from models.enums import MessageStatus
 from tasks.demo import generate_agency
 from tasks.messaging import dispatch
 from tasks.messaging.compose import preferences
+from tasks.settings import get_settings
 from tasks.transports import FileOutboxTransport
 
 AS_OF = dt.date(2026, 12, 2)

@@ -13,7 +13,7 @@ from markupsafe import escape
 
 from tasks.messaging.compose import Preferences, client_message, client_update_context, compose
 from tasks.messaging.outbox import Window
-from tasks.reports import content, edges, output, periods
+from tasks.reports import build, content, output, periods
 from tasks.reports.benchmarks import client_kpis
 
 FUZZ = settings.get_profile("cadence-fuzz")
@@ -171,7 +171,7 @@ def test_reports_and_their_emails_from_hostile_data_render_inert(case):
     prefs = case["contact"]
     title = content.names(ctx, prefs.language)["title"]
     email = compose(f"{'recap' if case['kind'] == 'recap' else 'pack'}_email", prefs,
-                    edges.email_context(ctx, title, prefs))
+                    build.email_context(ctx, title, prefs))
     assert_one_line_subject(email.subject)
     if len(_collapsed(case["client"])) < 200:
         assert _collapsed(case["client"]) in email.subject

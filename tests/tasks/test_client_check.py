@@ -190,7 +190,7 @@ def test_what_must_never_appear_is_read_from_the_database(engine) -> None:
     frames = load_sweep_frames(engine, ids, day)
     persist_findings(engine, ids, day, run_detectors(frames.metrics, frames.campaigns, frames.accounts,
                                                      frames.clients, day))
-    forbidden = load_forbidden(engine)
+    forbidden = load_forbidden(engine, "Cadence Agency")
     with Session(engine) as s:
         dates = s.scalars(select(KeyDate)).all()
         advice = set(s.scalars(select(Finding.recommendation)))

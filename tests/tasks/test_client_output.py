@@ -18,12 +18,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cadence import wiring
 from models import Client, Staff
 from models.db import make_engine
 from models.enums import IncidentStage
+from tasks import resources
 from tasks.client_check import Document, Violation, check_database, counts
 from tasks.demo import generate_agency
+from tasks.settings import get_settings
 
 CLIENTS = 6  # the smallest agency that still has every market, all three languages and a strategic client
 SEEDS = (1, 2, 3, 4, 5)
@@ -45,19 +46,19 @@ def configured(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.Monkey
     shutil.copyfile(sqlite_template, path)
     monkeypatch.setenv("CADENCE_DATABASE_URL", f"sqlite:///{path}")
     monkeypatch.setenv("CADENCE_HOME", str(tmp_path / "home"))
-    wiring.reset()
+    resources.reset()
     engine = make_engine(f"sqlite:///{path}")
     yield engine
     engine.dispose()
-    wiring.reset()
+    resources.reset()
 
 
 def _render_less(pdf_languages: set[str], charts: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """Reports render their HTML as the flow does; a PDF only for the first report in each listed language, and
     charts (their SVG text holds the same labels as the tables) only when asked."""
-    from tasks.reports import edges
+    from tasks.reports import build
 
-    real = edges.render_all
+    real = build.render_all
 
     def render_all(jobs, workers=None, on_error=None):
         kept = []
@@ -68,16 +69,17 @@ def _render_less(pdf_languages: set[str], charts: bool, monkeypatch: pytest.Monk
                                             charts=job.charts if charts else None))
         return real(kept, 1, on_error)
 
-    monkeypatch.setattr(edges, "render_all", render_all)
+    monkeypatch.setattr(build, "render_all", render_all)
 
 
 def build_day(engine: Any, seed: int, as_of: dt.date, days: int, steps: tuple[str, ...]) -> None:
     """Generate the agency for `as_of` and run that day's client-facing steps as the flows would."""
     from tasks.detect.run import run_detectors
-    from tasks.escalation import advance, open_incident_task
+    from tasks.escalation import advance
+    from tasks.escalation_edges import open_incident_task
     from tasks.findings import open_critical_payloads, persist_findings
     from tasks.metrics import active_client_ids, load_sweep_frames
-    from tasks.reports import data, edges
+    from tasks.reports import build, data
     from tasks.reports.periods import previous_month, previous_quarter
     from tasks.rules import wants_pack
 
@@ -88,13 +90,15 @@ def build_day(engine: Any, seed: int, as_of: dt.date, days: int, steps: tuple[st
     frames = load_sweep_frames(engine, ids, day)
     persist_findings(engine, ids, day, run_detectors(frames.metrics, frames.campaigns, frames.accounts,
                                                      frames.clients, day))
-    edges.standup_chunk_rows(ids, as_of, now)
+    build.standup_chunk_rows(engine, get_settings(), ids, as_of, now)
     clients = data.select_clients(engine, None)
     if "recap" in steps:
-        edges.build_chunk("recap", [c["id"] for c in clients], previous_month(as_of), as_of, pdf_workers=1, now=now)
+        build.build_chunk(engine, get_settings(), "recap", [c["id"] for c in clients], previous_month(as_of), as_of,
+                          pdf_workers=1, now=now)
     if "strategy_pack" in steps:
-        edges.build_chunk("strategy_pack", [c["id"] for c in clients if wants_pack(c["tier"], c["settings"])],
-                          previous_quarter(as_of), as_of, pdf_workers=1, now=now)
+        build.build_chunk(engine, get_settings(), "strategy_pack",
+                          [c["id"] for c in clients if wants_pack(c["tier"], c["settings"])], previous_quarter(as_of),
+                          as_of, pdf_workers=1, now=now)
     if "crisis" in steps:
         # What crisis-escalation does with a critical finding, then the AM telling the client the facts.
         for payload in open_critical_payloads(engine, day)[:1]:
@@ -102,7 +106,7 @@ def build_day(engine: Any, seed: int, as_of: dt.date, days: int, steps: tuple[st
             with Session(engine) as s, s.begin():
                 am = s.scalar(select(Staff.email).join(Client, Client.owner_am_id == Staff.id)
                               .where(Client.id == payload["client_id"]))
-                advance(s, opened["incident_id"], IncidentStage.FACTS, am, now)
+                advance(s, opened["incident_id"], IncidentStage.FACTS, am, now, agency_name=get_settings().agency_name)
 
 
 def _report(docs: list[Document], violations: list[Violation]) -> str:
@@ -119,7 +123,7 @@ def test_every_client_facing_render_of_the_demo_passes_the_client_output_check(
     _render_less({"en", "zh", "ru"} if (seed, as_of) == (PDF_SEED, PDF_DATE) else set(), seed == CHART_SEED,
                  monkeypatch)
     build_day(configured, seed, as_of, days, ("update", *steps))
-    docs, violations = check_database(configured, made_on=as_of)
+    docs, violations = check_database(configured, get_settings().agency_name, made_on=as_of)
     # The check saw what it should: each kind of document the day makes, and every language in a recap day.
     assert {d.language for d in docs} == {"en", "zh", "ru"} or "recap" not in steps
     names = " ".join(d.name for d in docs)

@@ -20,7 +20,8 @@ from models.enums import KeyDateKind, LabelKind, Language, Severity, Visibility
 from models.service import default_visibility
 from tasks import i18n
 from tasks.demo import generate_agency
-from tasks.reports import client_view, content, data, edges, output, periods
+from tasks.reports import build, client_view, content, data, output, periods
+from tasks.settings import get_settings
 
 AS_OF = dt.date(2026, 11, 30)  # a Monday: every client gets its weekly stand-up update
 NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
@@ -221,7 +222,7 @@ def test_a_planted_recommendation_never_reaches_the_stand_up_update(engine, demo
                           subject=f"campaign:{campaign.id}", detector=detector, day=AS_OF - dt.timedelta(days=1),
                           severity=Severity.CRITICAL, recommendation=ADVICE, first_seen_at=NOW))
         campaign_name = campaign.name
-    edges.standup_chunk_rows([client["id"]], AS_OF, NOW)
+    build.standup_chunk_rows(engine, get_settings(), [client["id"]], AS_OF, NOW)
     with Session(engine) as s:
         updates = s.scalars(select(OutboundMessage).where(OutboundMessage.client_id == client["id"],
                                                           OutboundMessage.kind == "client_update")).all()
@@ -249,7 +250,8 @@ def test_private_dates_never_reach_a_recap_and_labels_are_localised(engine, demo
         assert stored.visibility is Visibility.PRIVATE  # defaulted from its kind
         initiatives = set(s.scalars(select(Campaign.initiative).join(AdAccount).where(
             AdAccount.client_id == client["id"])))
-    result = edges.build_chunk("recap", [client["id"]], RECAP, AS_OF, pdf_workers=1, now=NOW)
+    result = build.build_chunk(engine, get_settings(), "recap", [client["id"]], RECAP, AS_OF, pdf_workers=1,
+                               now=NOW)
     assert not result["failures"]
     zh = next(r for r in result["reports"] if r["language"] == "zh")
     html = Path(zh["html"]).read_text(encoding="utf-8")

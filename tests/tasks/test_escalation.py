@@ -34,6 +34,7 @@ from tasks.escalation import (
 )
 
 UTC = dt.timezone.utc
+AGENCY = "Cadence Agency"
 # 02:00 UTC is 23:00 in Moscow on a Tuesday: outside the client's business hours.
 T0 = dt.datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 M = dt.timedelta(minutes=1)
@@ -179,18 +180,18 @@ def test_stages_go_to_the_client_in_order_and_are_not_held_for_business_hours(en
     incident_id = _open(engine, client_id).incident_id
     with Session(engine) as s, s.begin():
         with pytest.raises(CadenceError, match="next stage is facts"):
-            advance(s, incident_id, IncidentStage.SOLUTION, "am@agency.example", T0, ["x"])
+            advance(s, incident_id, IncidentStage.SOLUTION, "am@agency.example", T0, ["x"], agency_name=AGENCY)
     with Session(engine) as s, s.begin():
-        done = advance(s, incident_id, IncidentStage.FACTS, "am@agency.example", T0 + 20 * M)
+        done = advance(s, incident_id, IncidentStage.FACTS, "am@agency.example", T0 + 20 * M, agency_name=AGENCY)
     assert "acknowledged by am@agency.example" in done
     with Session(engine) as s, s.begin():
         with pytest.raises(CadenceError, match="at least one --note"):
-            advance(s, incident_id, IncidentStage.SOLUTION, "am@agency.example", T0 + 60 * M)
+            advance(s, incident_id, IncidentStage.SOLUTION, "am@agency.example", T0 + 60 * M, agency_name=AGENCY)
     with Session(engine) as s, s.begin():
         advance(s, incident_id, IncidentStage.SOLUTION, "am@agency.example", T0 + 90 * M,
-                ["Fixed the conversion tag on the checkout page"], ["We credit two days of fees"])
+                ["Fixed the conversion tag on the checkout page"], ["We credit two days of fees"], agency_name=AGENCY)
         advance(s, incident_id, IncidentStage.PREVENTION, "am@agency.example", T0 + 120 * M,
-                ["A tag check runs after every site release"])
+                ["A tag check runs after every site release"], agency_name=AGENCY)
     with Session(engine) as s:
         rows = s.execute(select(OutboundMessage.kind, OutboundMessage.recipient, OutboundMessage.status,
                                 OutboundMessage.is_crisis, OutboundMessage.language, OutboundMessage.body_text)
@@ -211,7 +212,7 @@ def test_stages_go_to_the_client_in_order_and_are_not_held_for_business_hours(en
     assert "A tag check runs" in by_recipient[("crisis-prevention", "oleg@romashka.example")].body_text
     with Session(engine) as s, s.begin():
         assert escalate_due(s, T0 + 300 * M) == []
-        advance(s, incident_id, IncidentStage.CLOSED, "am@agency.example", T0 + 400 * M)
+        advance(s, incident_id, IncidentStage.CLOSED, "am@agency.example", T0 + 400 * M, agency_name=AGENCY)
         markdown = timeline_markdown(s, incident_id)
     assert "stage: **closed**" in markdown and "doc-submitted" in markdown and "client-told" in markdown
 
@@ -222,7 +223,7 @@ def test_a_test_client_is_never_told_of_a_crisis_but_the_agency_still_works_it(e
         s.get(Client, client_id).is_test = True
     incident_id = _open(engine, client_id).incident_id
     with Session(engine) as s, s.begin():
-        done = advance(s, incident_id, IncidentStage.FACTS, "am@agency.example", T0 + 20 * M)
+        done = advance(s, incident_id, IncidentStage.FACTS, "am@agency.example", T0 + 20 * M, agency_name=AGENCY)
     assert "facts queued for 0 contact(s), not held for business hours" in done
     assert _messages(engine, "crisis-%") == [] and _messages(engine, "incident-%")
 

@@ -15,7 +15,7 @@ from babel.messages.pofile import read_po
 
 from tasks import escalation, i18n, internal_mail, sla, tiering
 from tasks import sync as platform_sync
-from tasks.reports import edges as report_edges
+from tasks.reports import build as report_build
 from tasks.messaging.compose import Preferences, client_update_context, compose
 from tasks.messaging.outbox import Window
 from tasks.render import TEMPLATES, render_in
@@ -69,7 +69,7 @@ def _messages_in_templates() -> set[str]:
     for extracted in extract_from_dir(TEMPLATES / "email", [("**.j2", "jinja2")], options):
         message = extracted[2]
         found.add(message if isinstance(message, str) else message[0])
-    for module in (i18n.__file__, internal_mail.__file__, sla.__file__, tiering.__file__, report_edges.__file__,
+    for module in (i18n.__file__, internal_mail.__file__, sla.__file__, tiering.__file__, report_build.__file__,
                    escalation.__file__, platform_sync.__file__):
         keywords = {"N_": None, "gettext_": None, "ngettext_": (1, 2)}
         for extracted in extract_from_file("python", module, keywords=keywords):

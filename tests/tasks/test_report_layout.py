@@ -12,10 +12,10 @@ import pytest
 from pydantic import ValidationError
 from pypdf import PdfReader
 
-from cadence.settings import Settings
 from tasks import i18n
 from tasks.reports import charts, content, output, periods
 from tasks.render import environment
+from tasks.settings import Settings
 
 NBSP = "\xa0"
 BAND = {"low": 20.0, "high": 40.0}

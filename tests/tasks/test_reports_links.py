@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from cadence.settings import Settings, get_settings
-from tasks.reports.edges import report_link, report_markdown, review_markdown
+from tasks.reports.summaries import report_link, report_markdown, review_markdown
 from tasks.reports.output import report_url
+from tasks.settings import Settings, get_settings
 
 
 @pytest.fixture

@@ -154,12 +154,12 @@ def _prefs(language, detail="summary", role="operator"):
 @pytest.mark.parametrize(("language", "pacing"), [("en", "151%"), ("zh", "151%"), ("ru", "151%")])
 def test_the_recap_email_leads_with_pacing_and_says_nothing_without_a_base(language, pacing):
     from tasks.messaging.compose import compose
-    from tasks.reports import edges
+    from tasks.reports import build
 
     metrics = frame(pd.date_range("2026-10-01", "2026-10-31"), campaign_ids=(1, 2))
     ctx = content.recap_context(client(monthly_budget=4100.0), metrics, CAMPS, [], [], periods.month(2026, 10))
     prefs = _prefs(language)
-    mail = compose("recap_email", prefs, edges.email_context(ctx, "t", prefs))
+    mail = compose("recap_email", prefs, build.email_context(ctx, "t", prefs))
     first_fact = next(line for line in mail.text.splitlines() if "%" in line)
     assert pacing in first_fact
     # An operator gets one line per KPI row (the three headline numbers are not repeated), never run together.

@@ -17,8 +17,9 @@ from models import Contact, OutboundMessage, Report
 from models.enums import MessageStatus
 from tasks.demo import generate_agency
 from tasks.messaging.compose import compose
-from tasks.reports import client_view, content, data, edges, output, periods
+from tasks.reports import build, client_view, content, data, output, periods
 from tasks.reports.benchmarks import client_kpis
+from tasks.settings import get_settings
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "reports"
 UPDATE = os.environ.get("CADENCE_UPDATE_GOLDEN") == "1"
@@ -98,9 +99,9 @@ def test_pdf_shows_real_glyphs_and_its_page_count_is_checked(engine, demo, tmp_p
     ctx = _context(engine, "recap", _by_language(engine)[language])
     html_path, pdf_path = output.report_paths(tmp_path, "recap", RECAP.label, ctx["client"]["slug"], language, "x")
     done = output.render_job(output.RenderJob((1, language), "report/recap.html.j2", language, ctx, str(html_path),
-                                              str(pdf_path), edges.RECAP_MAX_PAGES, "recap"))
+                                              str(pdf_path), build.RECAP_MAX_PAGES, "recap"))
     reader = PdfReader(io.BytesIO(pdf_path.read_bytes()))
-    assert done.pages == len(reader.pages) <= edges.RECAP_MAX_PAGES
+    assert done.pages == len(reader.pages) <= build.RECAP_MAX_PAGES
     text = "".join(page.extract_text() for page in reader.pages)
     assert needle in text
     assert ctx["client"]["name"].split()[0] in text
@@ -113,8 +114,8 @@ def test_recap_email_campaign_detail_versus_a_glance(engine, demo):
     prefs = {p.detail + ":" + p.role: p for _, p in chunk.contacts[client["id"]]}
     glance = next(p for k, p in prefs.items() if k.startswith("summary:decision_maker"))
     detail = next(p for k, p in prefs.items() if k.startswith("campaign:"))
-    short = compose("recap_email", glance, edges.email_context(ctx, "t", glance))
-    full = compose("recap_email", detail, edges.email_context(ctx, "t", detail))
+    short = compose("recap_email", glance, build.email_context(ctx, "t", glance))
+    full = compose("recap_email", detail, build.email_context(ctx, "t", detail))
     top = ctx["campaigns"][0]["name"]
     assert top not in short.html and top in full.html
     assert "Previous period" not in short.html and "Previous period" in full.html
@@ -123,14 +124,14 @@ def test_recap_email_campaign_detail_versus_a_glance(engine, demo):
 
 def test_reports_are_stored_once_and_a_sent_email_is_never_composed_again(engine, demo):
     ids = [c["id"] for c in data.select_clients(engine)][:2]
-    first = edges.build_chunk("recap", ids, RECAP, AS_OF, pdf_workers=1, now=NOW)
+    first = build.build_chunk(engine, get_settings(), "recap", ids, RECAP, AS_OF, pdf_workers=1, now=NOW)
     assert not first["failures"] and first["new_messages"] > 0
     with Session(engine) as s, s.begin():
         rows = s.execute(select(Report.id, Report.pdf_path, Report.content_sha256)).all()
         s.execute(update(OutboundMessage).values(status=MessageStatus.SENT, sent_at=NOW))
     for r in rows:
         assert Path(r.pdf_path).is_file()
-    again = edges.build_chunk("recap", ids, RECAP, AS_OF, pdf_workers=1, now=NOW)
+    again = build.build_chunk(engine, get_settings(), "recap", ids, RECAP, AS_OF, pdf_workers=1, now=NOW)
     assert again["new_messages"] == 0
     with Session(engine) as s:
         assert sorted(s.execute(select(Report.id, Report.pdf_path, Report.content_sha256)).all()) == sorted(rows)

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
                                    "default: home/inbox")
     inbox_urls: list[str] = Field(default_factory=list, description="more drop folders as fsspec URLs "
                                   "(s3://bucket/inbox, …), laid out the same way")
+    dask_address: str | None = Field(None, description="a Dask scheduler (tcp://host:8786) for the sweep's and the "
+                                     "sync's chunks; default: threads in the flow's process")
+    debug: bool = Field(False, description="the CLI shows an unexpected error's traceback, not one line")
 
     @field_validator("brand_colour")
     @classmethod

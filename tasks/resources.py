@@ -1,18 +1,23 @@
-"""Picks the real or embedded edges from the settings: the database engine and the email transport."""
+"""The composition root: the database engine and the email transport, built from the settings at run time.
+
+Everything that runs Cadence gets its resources here, in its own process: the CLI and the report server
+(cadence/), and the Prefect tasks flows call, which may run in a Dask worker where nothing built elsewhere
+can be handed to them. Pure cores never come here: their callers pass them a session, a zone or a name.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from cadence.settings import get_settings
 from models.db import current_revision, head_revision, make_engine, upgrade
 from tasks.errors import CadenceError
+from tasks.settings import get_settings
 from tasks.transports import EmailTransport, FileOutboxTransport, SendGridTransport
 
 _engines: dict[str, Engine] = {}
 
 
-def get_engine() -> Engine:
+def configured_engine() -> Engine:
     """The engine for the configured database, one per URL per process."""
     url = get_settings().db_url
     if url not in _engines:
@@ -30,7 +35,7 @@ def reset() -> None:
 
 def ready_engine() -> Engine:
     """The configured engine, its schema created if the database is empty; refuses an old schema."""
-    engine = get_engine()
+    engine = configured_engine()
     current, head = current_revision(engine), head_revision()
     if current is None:
         upgrade(engine)
@@ -39,7 +44,7 @@ def ready_engine() -> Engine:
     return engine
 
 
-def get_transport() -> EmailTransport:
+def configured_transport() -> EmailTransport:
     """SendGrid when an API key is configured (read now, at run time), else the .eml file outbox."""
     settings = get_settings()
     if settings.sendgrid_api_key is not None and settings.sendgrid_api_key.get_secret_value():
