@@ -10,13 +10,11 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from cli_helpers import cli, fails
+from messaging_helpers import client_with_contact
 from models import Incident, OutboundMessage
 from models.base import utcnow
 from models.enums import Audience, Channel, IncidentSource, Language, MessageStatus
 from tasks.today import EMPTY
-
-sys.path.append(str(Path(__file__).resolve().parents[1] / "tasks"))
-from messaging_helpers import client_with_contact  # noqa: E402
 
 
 def _agency(engine) -> dict[str, int]:
