@@ -33,7 +33,8 @@ demo: system-run $(STAMP)
 test: system-test $(STAMP)
 	$(BIN)/python -m pytest
 
-# The fast tier while working: everything but the e2e tests (servers, subprocesses, a browser) and those marked slow.
+# The fast tier while working: everything but the e2e tests (servers, subprocesses, a browser) and those marked
+# slow (a demo agency, a PDF, a flow on the temporary Prefect API, a subprocess); under two minutes on two cores.
 check: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not e2e and not slow"
 

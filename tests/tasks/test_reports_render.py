@@ -21,6 +21,8 @@ from tasks.messaging.compose import compose
 from tasks.reports import client_view, content, data, edges, output, periods
 from tasks.reports.benchmarks import client_kpis
 
+# A 430-day demo agency, and every report rendered from it to HTML, PDF and email.
+pytestmark = pytest.mark.slow
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "reports"
 UPDATE = os.environ.get("CADENCE_UPDATE_GOLDEN") == "1"
 AS_OF = dt.date(2026, 12, 2)
