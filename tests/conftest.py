@@ -127,15 +127,17 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 E2E_DIR = Path(__file__).resolve().parent / "e2e"
+FUZZ_DIR = Path(__file__).resolve().parent / "fuzz"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every test under tests/e2e is `e2e`, every test on the temporary Prefect API `slow` (the server alone takes
-    tens of seconds to start): `make check` (-m "not e2e and not slow") leaves them to `make test`."""
+    """Every test under tests/e2e is `e2e`; every test under tests/fuzz (hundreds of examples each) and every test on
+    the temporary Prefect API (the server alone takes tens of seconds to start) is `slow`: `make check`
+    (-m "not e2e and not slow") leaves them to `make test`."""
     for item in items:
         if item.path.is_relative_to(E2E_DIR):
             item.add_marker(pytest.mark.e2e)
-        if "prefect_harness" in getattr(item, "fixturenames", ()):
+        if item.path.is_relative_to(FUZZ_DIR) or "prefect_harness" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
 
 
