@@ -34,7 +34,7 @@ test: system-test $(STAMP)
 	$(BIN)/python -m pytest
 
 # The fast tier while working: everything but the e2e tests (servers, subprocesses, a browser) and those marked
-# slow (a demo agency, a PDF, a flow on the temporary Prefect API, a subprocess); under two minutes on two cores.
+# slow (a demo agency, a PDF, the temporary Prefect API, a fuzz run, a subprocess).
 check: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not e2e and not slow"
 
