@@ -43,7 +43,8 @@ lint: $(STAMP)
 lint-fix: $(STAMP)
 	$(BIN)/ruff check --fix --statistics .
 
-# The fast tier while working: everything but the e2e tests (servers, subprocesses, a browser) and those marked slow.
+# The fast tier while working: everything but the e2e tests (servers, subprocesses, a browser) and those marked
+# slow (a demo agency, a PDF, the temporary Prefect API, a fuzz run, a subprocess).
 check: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not e2e and not slow"
 

@@ -66,10 +66,25 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A freshly migrated, empty database, also made the configured one (CADENCE_DATABASE_URL)."""
+    yield from _configured_database(request, tmp_path, monkeypatch)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def module_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """As `db_url`, one database for a whole module: for tests that share what one costly fixture built.
+
+    On PostgreSQL it is the session's database, as `db_url`'s is: a module using it uses no `db_url`.
+    """
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield from _configured_database(request, tmp_path_factory.mktemp("module-db"), monkeypatch)
+
+
+def _configured_database(request: pytest.FixtureRequest, directory: Path,
+                         monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     if request.param == "sqlite":
-        path = tmp_path / "cadence.db"
+        path = directory / "cadence.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         url = f"sqlite:///{path}"
     else:
@@ -80,7 +95,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         engine.dispose()
     monkeypatch.setenv("CADENCE_DATABASE_URL", url)
-    monkeypatch.setenv("CADENCE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CADENCE_HOME", str(directory / "home"))
     resources.reset()
     yield url
     resources.reset()
@@ -112,13 +127,18 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 E2E_DIR = Path(__file__).resolve().parent / "e2e"
+FUZZ_DIR = Path(__file__).resolve().parent / "fuzz"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every test under tests/e2e is `e2e`: `make check` (-m "not e2e and not slow") leaves them to `make test`."""
+    """Every test under tests/e2e is `e2e`; every test under tests/fuzz (hundreds of examples each) and every test on
+    the temporary Prefect API (the server alone takes tens of seconds to start) is `slow`: `make check`
+    (-m "not e2e and not slow") leaves them to `make test`."""
     for item in items:
         if item.path.is_relative_to(E2E_DIR):
             item.add_marker(pytest.mark.e2e)
+        if item.path.is_relative_to(FUZZ_DIR) or "prefect_harness" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 # multiprocessing's resource tracker lives until its parent exits, by design; anything else is a leak.

@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# `cadence demo` in a subprocess: a demo agency, a temporary Prefect server and every flow, minutes on a busy machine.
+pytestmark = pytest.mark.slow
 CADENCE = Path(sys.executable).parent / "cadence"
 DETECTORS = {
     "spend_without_conversions",

@@ -125,6 +125,7 @@ def _cadence(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(CADENCE), *args], capture_output=True, text=True, env=dict(os.environ), timeout=60)
 
 
+@pytest.mark.slow  # a subprocess
 def test_the_installed_command_prints_one_error_line_and_no_traceback(sqlite_engine, tmp_path):
     _account(sqlite_engine, Platform.META, "act_1")
     result = _cadence("import", str(_files(tmp_path)["junk.bin"]), "--platform", "meta", "--account", "act_1")

@@ -7,16 +7,15 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session
 
 from cli_helpers import cli, fails
+from messaging_helpers import client_with_contact
 from models import Incident, OutboundMessage
 from models.base import utcnow
 from models.enums import Audience, Channel, IncidentSource, Language, MessageStatus
 from tasks.today import EMPTY
-
-sys.path.append(str(Path(__file__).resolve().parents[1] / "tasks"))
-from messaging_helpers import client_with_contact  # noqa: E402
 
 
 def _agency(engine) -> dict[str, int]:
@@ -67,6 +66,7 @@ def test_a_wrong_slug_is_one_line_with_the_nearest_slugs(engine):
     assert "did you mean" not in fails("today", "--client", "zzz-unknown")
 
 
+@pytest.mark.slow  # a subprocess
 def test_the_command_exits_2_with_one_error_line_and_no_traceback(engine):
     import os
     import subprocess

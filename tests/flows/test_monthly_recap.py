@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from flows.monthly_recap import monthly_recap
 from models import Client, Contact, OutboundMessage, Report
 from models.enums import MessageStatus
+from tasks.clock import simulated_time
 from tasks.demo import generate_agency
 from tasks.messaging import dispatch
 from tasks.messaging.compose import preferences
@@ -86,9 +87,15 @@ def test_the_recap_email_in_the_file_outbox_carries_the_report_pdf(engine, demo,
 
 def test_recap_flow_ends_by_dispatching_the_outbox(engine, demo, prefect_harness):
     with Session(engine) as s:
-        slug = s.scalar(select(Client.slug).order_by(Client.id))
-    result = monthly_recap(as_of=AS_OF, clients=[slug], pdf_workers=1, chunk_clients=1)
-    assert result["dispatch"] is not None
+        slug = s.scalar(select(Client.slug).where(Client.is_test.is_(False), Client.market == "GB").order_by(Client.id))
+    # Wednesday 15:00 in London, where that client's email contact reads mail: the flow's own dispatch sends it.
+    with simulated_time(dt.datetime(2026, 12, 2, 15, 0, tzinfo=dt.timezone.utc)):
+        result = monthly_recap(as_of=AS_OF, clients=[slug], pdf_workers=1, chunk_clients=1)
+    with Session(engine) as s:
+        sent = s.scalar(select(func.count()).select_from(OutboundMessage)
+                        .where(OutboundMessage.status == MessageStatus.SENT))
+    assert result["dispatch"]["sent"] == sent >= 1
+    assert len(list(get_settings().outbox_path.glob("*.eml"))) == sent
 
 
 def test_the_test_client_gets_its_report_but_no_recap_and_others_get_mail_from_their_am(engine, demo, prefect_harness,

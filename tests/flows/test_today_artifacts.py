@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
-from pathlib import Path
 
+from messaging_helpers import client_with_contact
 from prefect.client.orchestration import get_client
 from sqlalchemy import delete
 
@@ -14,8 +13,6 @@ from flows.service_watch import service_watch
 from models import Incident, OutboundMessage
 from tasks.today import publish_standalone
 
-sys.path.append(str(Path(__file__).resolve().parents[1] / "tasks"))
-from messaging_helpers import client_with_contact  # noqa: E402
 
 AT = dt.datetime(2026, 11, 25, 3, 0, tzinfo=dt.timezone.utc)
 

@@ -42,6 +42,7 @@ def guarded_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield api
 
 
+@pytest.mark.slow  # on a real Prefect server
 @pytest.mark.parametrize("method, path, body", [
     ("POST", "/flows/filter", {}), ("GET", "/admin/version", None), ("POST", "/deployments/filter", {}),
     ("POST", "/flow_runs/filter", {}), ("GET", "/admin/settings", None), ("POST", "/health", {}),
@@ -53,17 +54,20 @@ def test_the_api_refuses_requests_without_the_auth_string(guarded_api, method, p
     assert answer == {"exception_message": "Unauthorized"}
 
 
+@pytest.mark.slow  # on a real Prefect server
 def test_the_api_answers_with_the_auth_string(guarded_api):
     assert call("POST", f"{guarded_api}/flows/filter", SECRET, {}) == (200, [])
     status, version = call("GET", f"{guarded_api}/admin/version", SECRET)
     assert status == 200 and str(version).startswith("3.")
 
 
+@pytest.mark.slow  # on a real Prefect server
 def test_health_and_ready_stay_open_and_say_only_that_the_server_is_up(guarded_api):
     assert call("GET", f"{guarded_api}/health") == (200, True)
     assert call("GET", f"{guarded_api}/ready") == (200, {"message": "OK"})
 
 
+@pytest.mark.slow  # on a real Prefect server
 def test_prefects_client_gets_in_with_prefect_api_auth_string_and_not_without(guarded_api):
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings

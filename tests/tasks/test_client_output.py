@@ -27,6 +27,8 @@ from tasks.demo import generate_agency
 from tasks.settings import get_settings
 
 CLIENTS = 6  # the smallest agency that still has every market, all three languages and a strategic client
+# A 60- to 460-day demo agency per case, each day's client-facing documents rendered and checked.
+pytestmark = pytest.mark.slow
 SEEDS = (1, 2, 3, 4, 5)
 # (day, days of history, steps): a quarter start (recap and pack, Thursday stand-up), a stand-up Monday that
 # starts a month (recap, weekly updates), and the Friday (stand-up window after Thursday, a crisis).

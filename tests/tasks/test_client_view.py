@@ -212,6 +212,7 @@ def _visible(html: str) -> str:
     return re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", " ", html, flags=re.S))
 
 
+@pytest.mark.slow  # a demo agency
 def test_a_planted_recommendation_never_reaches_the_stand_up_update(engine, demo):
     client = _client_reading(engine, "zh")
     with Session(engine) as s, s.begin():
@@ -235,6 +236,7 @@ def test_a_planted_recommendation_never_reaches_the_stand_up_update(engine, demo
     assert zh and "正在与贵方团队一起检查转化跟踪" in zh[0].body_text
 
 
+@pytest.mark.slow  # a demo agency
 def test_private_dates_never_reach_a_recap_and_labels_are_localised(engine, demo):
     client = _client_reading(engine, "zh")
     with Session(engine) as s, s.begin():

@@ -260,6 +260,7 @@ def _fresh_sqlite(template: Path, path: Path) -> Engine:
     return make_engine(f"sqlite:///{path}")
 
 
+@pytest.mark.slow  # three demo agencies
 def test_same_seed_gives_identical_rows_on_either_database_and_another_seed_differs(
     engine: Engine, sqlite_template: Path, tmp_path: Path
 ) -> None:
@@ -509,6 +510,7 @@ def test_every_planted_problem_shows_on_its_own_client_and_the_control_shows_not
         assert any(h.startswith(problem["detector"]) for h in hits), problem
 
 
+@pytest.mark.slow  # a 40-client demo agency
 def test_clients_without_planted_problems_trigger_nothing_on_an_ordinary_day(
     sqlite_template: Path, tmp_path: Path
 ) -> None:

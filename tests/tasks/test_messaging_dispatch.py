@@ -11,6 +11,7 @@ import time
 
 import pytest
 from messaging_helpers import API_KEY, SENDER, client_with_contact, put, rows, transport
+from fakes.clock import Sleeps
 from fakes.sendgrid_server import FakeSendGrid, Scripted, attachments_of, rate_limited
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -33,11 +34,6 @@ def fake():
 def _all(engine) -> list[OutboundMessage]:
     with Session(engine) as s:
         return list(s.scalars(select(OutboundMessage).order_by(OutboundMessage.id)))
-
-
-class Sleeps(list):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 def test_accepted_is_sent_once_with_provider_id_and_our_ids_in_custom_args(engine, fake):

@@ -11,6 +11,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from messaging_helpers import API_KEY, put, rows, transport
 from fakes.sendgrid_server import FakeSendGrid
 from sqlalchemy import select
@@ -20,6 +21,8 @@ from models import OutboundMessage
 from models.enums import MessageStatus
 from tasks.messaging import DispatchPolicy, dispatch
 
+# A thousand messages through dispatchers SIGKILLed ten times, each a subprocess.
+pytestmark = pytest.mark.slow
 MESSAGES = 1_000
 ROUNDS = 10
 ROOT = Path(__file__).resolve().parents[2]

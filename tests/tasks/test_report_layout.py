@@ -104,6 +104,7 @@ def _pack_charts(language: str, currency: str) -> tuple[dict, dict[str, str]]:
     return ctx, content.draw_charts("strategy_pack", language, ctx)
 
 
+@pytest.mark.slow
 def test_russian_pack_charts_have_titles_units_and_locale_ticks():
     ctx, drawn = _pack_charts("ru", "RUB")
     assert ctx["trend"]["partial"][0] and ctx["trend"]["partial"][-1] and not any(ctx["trend"]["partial"][1:-1])
@@ -123,6 +124,7 @@ def test_russian_pack_charts_have_titles_units_and_locale_ticks():
     assert "CPA, ₽" in bench
 
 
+@pytest.mark.slow
 def test_chinese_and_english_trend_titles_and_units():
     _, zh = _pack_charts("zh", "CNY")
     trend = _svg(zh["trend"])
@@ -154,6 +156,7 @@ def _layout_html(body: str, language: str = "en", brand: dict | None = None, **c
                                brand=brand or output.DEFAULT_BRAND, **context)
 
 
+@pytest.mark.slow
 def test_a_long_table_repeats_its_header_on_every_page():
     rows = [{"name": f"Kampagne {i:03d}", "spend": 1000.0 + i, "conversions": 10, "cpa": 100.0, "ctr": 0.01}
             for i in range(90)]
@@ -164,6 +167,7 @@ def test_a_long_table_repeats_its_header_on_every_page():
     assert "Kampagne 089" in pages[-1]
 
 
+@pytest.mark.slow
 def test_a_heading_is_never_left_alone_at_the_bottom_of_a_page():
     rows = [{"name": f"Row {i}", "spend": 1.0, "conversions": 1, "cpa": 1.0, "ctr": 0.01} for i in range(3)]
     pushed = 0
@@ -178,6 +182,7 @@ def test_a_heading_is_never_left_alone_at_the_bottom_of_a_page():
     assert 0 < pushed < 4, "the sweep must cross the bottom of the first page"
 
 
+@pytest.mark.slow
 def test_the_agencys_name_colour_and_logo_come_from_settings(tmp_path):
     logo = tmp_path / "logo.svg"
     logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="10"><rect width="40" height="10"'
@@ -201,6 +206,7 @@ def test_bad_branding_settings_are_refused(field, value, message):
         Settings(**{field: value})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["recap", "strategy_pack"])
 def test_only_the_detailed_variant_has_the_campaign_table(tmp_path, kind):
     if kind == "recap":

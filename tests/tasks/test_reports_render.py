@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from models import Contact, OutboundMessage, Report
+from models.db import make_engine
 from models.enums import MessageStatus
 from tasks.demo import generate_agency
 from tasks.messaging.compose import compose
@@ -21,6 +22,8 @@ from tasks.reports import build, client_view, content, data, output, periods
 from tasks.reports.benchmarks import client_kpis
 from tasks.settings import get_settings
 
+# A 430-day demo agency, and every report rendered from it to HTML, PDF and email.
+pytestmark = pytest.mark.slow
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "reports"
 UPDATE = os.environ.get("CADENCE_UPDATE_GOLDEN") == "1"
 AS_OF = dt.date(2026, 12, 2)
@@ -30,9 +33,16 @@ PACK = periods.previous_quarter(AS_OF)
 _CHART = re.compile(r'src="data:image/svg\+xml;base64,[A-Za-z0-9+/=]+"')
 
 
-@pytest.fixture
-def demo(engine):
-    return generate_agency(engine, as_of=AS_OF, seed=11, clients=8, days=430)
+@pytest.fixture(scope="module")
+def engine(module_db_url):
+    """The demo agency, built once per database for the module: 430 days, so last year's recap month is complete.
+
+    The tests only read it, but for one that stores reports and messages, which no other test reads.
+    """
+    engine = make_engine(module_db_url)
+    generate_agency(engine, as_of=AS_OF, seed=11, clients=8, days=430)
+    yield engine
+    engine.dispose()
 
 
 def _by_language(engine) -> dict[str, dict]:
@@ -64,7 +74,7 @@ def _html(kind: str, language: str, ctx: dict | client_view.ClientReport) -> str
     return _CHART.sub('src="chart"', output.render_html(job))
 
 
-def test_golden_html_per_kind_and_language(engine, demo):
+def test_golden_html_per_kind_and_language(engine):
     clients = _by_language(engine)
     assert set(clients) == {"en", "zh", "ru"}
     mismatched = []
@@ -80,7 +90,7 @@ def test_golden_html_per_kind_and_language(engine, demo):
     assert not mismatched, f"differs from golden (CADENCE_UPDATE_GOLDEN=1 to accept): {mismatched}"
 
 
-def test_recap_html_reads_conclusion_first_and_explains_yoy(engine, demo):
+def test_recap_html_reads_conclusion_first_and_explains_yoy(engine):
     ctx = _context(engine, "recap", _by_language(engine)["en"])
     html = _html("recap", "en", ctx)
     assert html.index('class="conclusion"') < html.index("Results compared") < html.index("What we did")
@@ -95,7 +105,7 @@ def test_recap_html_reads_conclusion_first_and_explains_yoy(engine, demo):
 
 
 @pytest.mark.parametrize(("language", "needle"), [("zh", "月度小结"), ("ru", "Итоги месяца")])
-def test_pdf_shows_real_glyphs_and_its_page_count_is_checked(engine, demo, tmp_path, language, needle):
+def test_pdf_shows_real_glyphs_and_its_page_count_is_checked(engine, tmp_path, language, needle):
     ctx = _context(engine, "recap", _by_language(engine)[language])
     html_path, pdf_path = output.report_paths(tmp_path, "recap", RECAP.label, ctx["client"]["slug"], language, "x")
     done = output.render_job(output.RenderJob((1, language), "report/recap.html.j2", language, ctx, str(html_path),
@@ -107,7 +117,7 @@ def test_pdf_shows_real_glyphs_and_its_page_count_is_checked(engine, demo, tmp_p
     assert ctx["client"]["name"].split()[0] in text
 
 
-def test_recap_email_campaign_detail_versus_a_glance(engine, demo):
+def test_recap_email_campaign_detail_versus_a_glance(engine):
     client = _by_language(engine)["en"]
     ctx = _context(engine, "recap", client)
     chunk = data.load_chunk(engine, [client["id"]], RECAP.first, RECAP.last, NOW)
@@ -122,7 +132,7 @@ def test_recap_email_campaign_detail_versus_a_glance(engine, demo):
     assert short.html.index("In short") < short.html.index("Next steps")
 
 
-def test_reports_are_stored_once_and_a_sent_email_is_never_composed_again(engine, demo):
+def test_reports_are_stored_once_and_a_sent_email_is_never_composed_again(engine):
     ids = [c["id"] for c in data.select_clients(engine)][:2]
     first = build.build_chunk(engine, get_settings(), "recap", ids, RECAP, AS_OF, pdf_workers=1, now=NOW)
     assert not first["failures"] and first["new_messages"] > 0

@@ -26,7 +26,8 @@ from tasks.connectors.base import AccountInfo, CampaignSettings, DailyRow, Malfo
 from tasks.connectors.yandex import YandexDirect, parse_report
 from tasks.ingest.write import save_mapping
 from tasks.metrics import load_sweep_frames
-from tasks.sync import connected_accounts, export_rows, pull_window, sync_accounts, upsert_campaigns
+from tasks.sync import QUOTA_BACKOFF_S, connected_accounts, export_rows, pull_window, sync_accounts, upsert_campaigns
+from tests.fakes.clock import Sleeps
 from tests.fakes.yandex_server import FakeCampaign, FakeClient, FakeYandexDirect, Scripted
 
 AS_OF = dt.date(2026, 11, 25)  # a Wednesday: the 3-day restatement window, 21..24 November
@@ -199,7 +200,10 @@ def test_quota_exhaustion_backs_off_and_the_account_recovers_in_the_same_run(eng
     fake.add_client(_client("shop-b"))
     fake.script("shop-a", Scripted(400, 9000, retry_in=0), Scripted(400, 152, retry_in=0))
     _setup(engine, fake, logins=("shop-a", "shop-b"), monkeypatch=monkeypatch)
-    outcomes = {o.external_id: o for o in sync_accounts(engine, connected_accounts(engine), as_of=AS_OF)}
+    sleeps = Sleeps()
+    outcomes = {o.external_id: o for o in sync_accounts(engine, connected_accounts(engine), as_of=AS_OF,
+                                                          sleep=sleeps, clock=sleeps.clock)}
+    assert sleeps == [QUOTA_BACKOFF_S, 2 * QUOTA_BACKOFF_S], "no wait named by the API: the backoff doubles"
     assert outcomes["shop-a"].status == "ok" and outcomes["shop-a"].quota_errors == 2
     assert outcomes["shop-b"].status == "ok" and outcomes["shop-b"].quota_errors == 0
     assert len(_metrics(engine, "shop-a")) == 6

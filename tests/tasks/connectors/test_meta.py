@@ -9,6 +9,7 @@ import threading
 from decimal import Decimal
 
 import pytest
+from fakes.clock import Sleeps
 from fakes.meta_graph_server import (
     COMPLETED,
     DEFAULT_TOKEN,
@@ -26,19 +27,6 @@ from tasks.connectors.meta import MetaConnector, buc_wait_s, connect, minor_to_m
 
 D = dt.date(2026, 11, 20)
 PURCHASE = "offsite_conversion.fb_pixel_purchase"
-
-
-class Sleeps(list):
-    """The connector's sleep and clock: each sleep is recorded and moves the clock on, no time passes."""
-
-    now = 0.0
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
 
 
 @pytest.fixture
