@@ -28,8 +28,15 @@ def _generate(args: argparse.Namespace) -> None:
     from tasks.resources import ready_engine
     from tasks.demo import generate_agency
 
+    started, seen = time.perf_counter(), set()
+
+    def stage(name: str, done: int, total: int) -> None:  # each stage's start, so the time each took can be read
+        if name not in seen:
+            seen.add(name)
+            print(f"  {time.perf_counter() - started:7.1f} s  {name}", file=sys.stderr, flush=True)
+
     generate_agency(ready_engine(), as_of=args.as_of, clients=args.clients, days=args.days,
-                    campaigns_per_client=args.campaigns_per_client)
+                    campaigns_per_client=args.campaigns_per_client, progress=stage)
 
 
 class TreeRss:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
@@ -41,7 +42,7 @@ from models import (
 )
 from models.enums import ClientStatus, EntityStatus, MessageStatus, ReportKind
 from tasks.clock import simulated_time
-from tasks.demo import METRIC_COLUMNS, insert_metric_rows
+from tasks.demo import METRIC_COLUMNS, METRIC_TYPES, insert_metric_rows
 from tasks.detect.materiality import MATERIAL_FLOORS
 
 # The deployments with schedules, in the order they run when two share a moment (the sweep's findings feed the
@@ -223,13 +224,8 @@ class PlatformFeed:
             if conn.scalar(select(func.count()).select_from(DailyMetric).where(DailyMetric.day == day)):
                 return 0
             frame = self.rows_for(day)
-            days = frame["day"] if conn.dialect.name == "postgresql" else frame["day"].map(dt.date.isoformat)
-            rows = list(zip(frame["campaign_id"].astype(int).tolist(), days.tolist(),
-                            frame["impressions"].astype(int).tolist(), frame["clicks"].astype(int).tolist(),
-                            frame["spend"].astype(float).tolist(), frame["conversions"].astype(float).tolist(),
-                            frame["conversion_value"].astype(float).tolist(), strict=True))
-            insert_metric_rows(conn, rows)
-        return len(rows)
+            insert_metric_rows(conn, [pa.Table.from_pandas(frame.astype(METRIC_TYPES), preserve_index=False)])
+        return len(frame)
 
 
 def prepare_agency(engine: Engine, first: dt.date, *, clients: int, seed: int,

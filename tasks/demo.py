@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from sqlalchemy import (
     Connection,
     Engine,
@@ -21,7 +23,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.schema import AddConstraint, DropConstraint
+from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
 from models import (
     AdAccount,
@@ -48,7 +50,11 @@ from tasks.synthetic import (
 
 Progress = Callable[[str, int, int], None]
 MANIFEST_NAME = "demo-manifest.json"
+EPOCH = dt.date(1970, 1, 1)  # Arrow's date32 counts days from it
 METRIC_COLUMNS = ("campaign_id", "day", "impressions", "clicks", "spend", "conversions", "conversion_value")
+# The metric columns' types as numbers (a pandas frame's, before it becomes an Arrow table); `day` stays dates.
+METRIC_TYPES = {"campaign_id": "int64", "impressions": "int64", "clicks": "int64", "spend": "float64",
+                "conversions": "float64", "conversion_value": "float64"}
 
 
 @dataclass(frozen=True)
@@ -158,13 +164,30 @@ def generate_agency(
 
 def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]], key: tuple[str, ...] = ()) -> np.ndarray:
     """Insert rows; with `key` (a natural key), return their new ids in the order of `rows`."""
-    if rows:
+    if rows and conn.dialect.name == "postgresql" and set(table.c.keys()) - set(rows[0]) <= {"id"}:
+        _copy_dicts(conn, table, rows)
+    elif rows:
         # Plain executemany: psycopg re-parses every long INSERT..RETURNING batch, three times slower here.
         conn.execute(insert(table), rows)
     if not key:
         return np.zeros(0, dtype=np.int64)
     stored = {tuple(r[1:]): r[0] for r in conn.execute(select(table.c.id, *(table.c[k] for k in key)))}
     return np.array([stored[tuple(r[k] for k in key)] for r in rows], dtype=np.int64)
+
+
+def _copy_dicts(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL COPY of rows that name every column but `id` (no column default is left to fill in).
+
+    Each value goes through its column type's own bind processing (enums to their stored strings, JSON wrapped), as
+    an INSERT would send it: measured 7x faster than executemany for the campaigns.
+    """
+    columns = [c for c in table.c if c.name != "id"]
+    processors = [c.type.bind_processor(conn.dialect) for c in columns]
+    cursor = conn.connection.driver_connection.cursor()
+    with cursor, cursor.copy(f"COPY {table.name} ({', '.join(c.name for c in columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([value if process is None or value is None else process(value)
+                            for value, process in zip((row[c.name] for c in columns), processors, strict=True)])
 
 
 def _columns(row: dict[str, Any], table: Table) -> dict[str, Any]:
@@ -246,70 +269,93 @@ def _write_metrics(
     conn: Connection, plan: AgencyPlan, campaign_ids: np.ndarray, report: Progress
 ) -> tuple[int, np.ndarray]:
     """Insert every metric row a chunk at a time; returns the row count and each client's month-to-date spend."""
-    dates = np.array([plan.first_day + dt.timedelta(days=i) for i in range(plan.n_days)], dtype=object)
     postgres = conn.dialect.name == "postgresql"
-    # Below SQLAlchemy's per-row bind processing (1.9x faster on SQLite, measured): the ISO dates and floats
-    # it would have stored itself.
-    days = dates if postgres else np.array([d.isoformat() for d in dates], dtype=object)
+    first_day = np.int32((plan.first_day - EPOCH).days)
     month_to_date = np.zeros(len(plan.clients))
     written, total = 0, len(plan.campaigns)
     report("metrics", 0, total)
-    # On PostgreSQL the campaign foreign key is checked once for the whole table, not per COPY row: measured
-    # 13 µs a row instead of 24 (the constraint is added back, validated, in the same transaction).
-    campaign_fk = [fk for fk in DailyMetric.__table__.foreign_key_constraints
-                   if fk.referred_table is Campaign.__table__] if postgres else []
-    for fk in campaign_fk:
-        conn.execute(DropConstraint(fk))
-    for chunk in metric_chunks(plan):
-        insert_metric_rows(conn, _metric_rows(chunk, campaign_ids, days))
-        written += len(chunk)
-        month_to_date += chunk.month_to_date
-        report("metrics", chunk.campaigns_done, total)
-    for fk in campaign_fk:
-        conn.execute(AddConstraint(fk))
+    # On PostgreSQL the campaign foreign key is checked once for the whole table, not per COPY row (measured 13 µs a
+    # row instead of 24), and the primary key and the index by day are built once at the end, sorted, rather than kept
+    # up row by row (1.3 µs a row instead of 3 for the key). All are put back, the constraint validated, in the same
+    # transaction, with the memory for a sort of millions of rows.
+    table = DailyMetric.__table__
+    constraints = [fk for fk in table.foreign_key_constraints if fk.referred_table is Campaign.__table__]
+    constraints.append(table.primary_key)
+    indexes = list(table.indexes)
     if postgres:
+        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
+        for constraint in constraints:
+            conn.execute(DropConstraint(constraint))
+        for index in indexes:
+            conn.execute(DropIndex(index))
+
+    def tables() -> Iterator[pa.Table]:
+        nonlocal written, month_to_date
+        for chunk in metric_chunks(plan):
+            yield _metric_table(chunk, campaign_ids, first_day)
+            written += len(chunk)
+            month_to_date += chunk.month_to_date
+            report("metrics", chunk.campaigns_done, total)
+
+    insert_metric_rows(conn, tables())
+    if postgres:
+        for constraint in reversed(constraints):
+            conn.execute(AddConstraint(constraint))
+        for index in indexes:
+            conn.execute(CreateIndex(index))
         # Planner statistics for the bulk just written (autovacuum would take its time): the sweep's first read
         # otherwise plans on an empty table's guesses.
         conn.exec_driver_sql("ANALYZE daily_metric, campaign, ad_account, client")
     return written, month_to_date
 
 
-def _metric_rows(chunk: MetricChunk, campaign_ids: np.ndarray, days: np.ndarray) -> list[tuple[Any, ...]]:
-    return list(
-        zip(
-            campaign_ids[chunk.campaign].tolist(),
-            days[chunk.day].tolist(),
-            chunk.impressions.tolist(),
-            chunk.clicks.tolist(),
-            chunk.spend.tolist(),
-            chunk.conversions.tolist(),
-            chunk.conversion_value.tolist(),
-        )
+def _metric_table(chunk: MetricChunk, campaign_ids: np.ndarray, first_day: np.int32) -> pa.Table:
+    return pa.table(
+        {
+            "campaign_id": campaign_ids[chunk.campaign],
+            "day": pa.array((first_day + chunk.day).astype(np.int32), pa.date32()),
+            "impressions": chunk.impressions,
+            "clicks": chunk.clicks,
+            "spend": chunk.spend,
+            "conversions": chunk.conversions,
+            "conversion_value": chunk.conversion_value,
+        }
     )
 
 
-def insert_metric_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Rows in METRIC_COLUMNS order, in the caller's transaction: COPY on PostgreSQL, executemany on SQLite.
+def insert_metric_rows(conn: Connection, tables: Iterable[pa.Table]) -> None:
+    """Metric rows (tables with METRIC_COLUMNS, days as dates) in the caller's transaction.
 
-    Days are `datetime.date` for PostgreSQL and ISO strings for SQLite (what SQLAlchemy would have stored).
+    PostgreSQL: one COPY for all the tables, each written as CSV by Arrow and sent from a queue by psycopg's own
+    thread, so the next table is made while the server parses this one. SQLite: executemany below SQLAlchemy's
+    per-row bind processing (1.9x faster, measured), with the ISO dates and floats it would have stored itself.
     """
     if conn.dialect.name == "postgresql":
-        _copy_rows(conn, rows)
+        _copy_csv(conn, tables)
         return
-    # Identifiers from the model, values bound: no data is formatted into the statement.
-    conn.exec_driver_sql(
-        f"INSERT INTO {DailyMetric.__tablename__} ({', '.join(METRIC_COLUMNS)}) "
-        f"VALUES ({', '.join('?' for _ in METRIC_COLUMNS)})",
-        rows,
-    )
+    for table in tables:
+        columns = [table.column(c) for c in METRIC_COLUMNS]
+        columns[1] = columns[1].cast(pa.string())
+        # Identifiers from the model, values bound: no data is formatted into the statement.
+        conn.exec_driver_sql(
+            f"INSERT INTO {DailyMetric.__tablename__} ({', '.join(METRIC_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in METRIC_COLUMNS)})",
+            list(zip(*(c.to_pylist() for c in columns), strict=True)),
+        )
 
 
-def _copy_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """PostgreSQL COPY inside the caller's transaction: measured 7.6 µs a row against 71 for Core executemany."""
+def _copy_csv(conn: Connection, tables: Iterable[pa.Table]) -> None:
+    """One PostgreSQL COPY of Arrow tables inside the caller's transaction (header-less CSV; empty means NULL)."""
+    from psycopg.copy import QueuedLibpqWriter  # the PostgreSQL driver, there when the database is PostgreSQL
+
+    options = pa_csv.WriteOptions(include_header=False)
     cursor = conn.connection.driver_connection.cursor()
-    with cursor, cursor.copy(f"COPY {DailyMetric.__tablename__} ({', '.join(METRIC_COLUMNS)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    with cursor, cursor.copy(f"COPY {DailyMetric.__tablename__} ({', '.join(METRIC_COLUMNS)}) FROM STDIN (FORMAT csv)",
+                             writer=QueuedLibpqWriter(cursor)) as copy:
+        for table in tables:
+            buffer = pa.BufferOutputStream()
+            pa_csv.write_csv(table.select(list(METRIC_COLUMNS)), buffer, options)
+            copy.write(buffer.getvalue())
 
 
 def _write_service_record(conn: Connection, plan: AgencyPlan, ids: dict[str, np.ndarray], report: Progress) -> None:
