@@ -30,9 +30,9 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="cadence-bench-reports-"))
     os.environ["CADENCE_HOME"] = str(home)
     os.environ["CADENCE_DATABASE_URL"] = args.database_url or f"sqlite:///{home / 'cadence.db'}"
+    from cadence.demo.write import generate_agency
     from cadence.wiring import get_engine
     from models.db import upgrade
-    from tasks.demo import generate_agency
     from tasks.reports.edges import build_chunk
     from tasks.reports.periods import previous_month
 

@@ -25,8 +25,8 @@ SAMPLE_EVERY_S = 0.1
 
 
 def _generate(args: argparse.Namespace) -> None:
+    from cadence.demo.write import generate_agency
     from cadence.wiring import ready_engine
-    from tasks.demo import generate_agency
 
     generate_agency(ready_engine(), as_of=args.as_of, clients=args.clients, days=args.days,
                     campaigns_per_client=args.campaigns_per_client)
@@ -76,8 +76,8 @@ def _prepare(args: argparse.Namespace, engine) -> None:
     """Generate the agency (in a child process, so the peak RSS is the sweep's alone), or check the one reused."""
     from sqlalchemy import delete
 
+    from cadence.demo.write import held_clients
     from models import Finding, OutboundMessage
-    from tasks.demo import held_clients
 
     held = held_clients(engine)
     if args.reuse:
@@ -159,10 +159,10 @@ def main() -> None:
     from prefect.testing.utilities import prefect_test_harness
     from sqlalchemy import select
 
+    from cadence.demo.write import clear_agency
     from cadence.wiring import ready_engine
     from flows.daily_sweep import DEFAULT_CHUNK_CAMPAIGNS, daily_account_sweep
     from models import AdAccount
-    from tasks.demo import clear_agency
     from tasks.detect import run_detectors
     from tasks.findings import persist_findings
     from tasks.metrics import (SWEEP_WINDOW_DAYS, active_client_ids, chunk_clients, load_sweep_frames,

@@ -11,11 +11,11 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cadence.demo.write import generate_agency
 from cadence.settings import get_settings
 from flows.client_review import ReviewRequest, client_review
 from models import Client, OutboundMessage, Report, Staff
 from models.enums import StaffRole
-from tasks.demo import generate_agency
 
 AS_OF = dt.date(2026, 11, 25)
 

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cadence.demo.write import generate_agency
 from flows.daily_sweep import daily_account_sweep
 from models import AdAccount, Campaign, Client, Finding, Incident, OutboundMessage, Staff
 from models.enums import ClientStatus, FindingStatus, Language, StaffRole
 from tasks.clock import simulated_time
-from tasks.demo import generate_agency
 
 AS_OF = dt.date(2026, 11, 25)
 

@@ -14,11 +14,11 @@ from prefect.client.schemas.sorting import ArtifactSort
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cadence.demo.write import generate_agency
 from cadence.settings import get_settings
 from flows.monthly_recap import monthly_recap
 from models import Client, Contact, OutboundMessage, Report
 from models.enums import MessageStatus
-from tasks.demo import generate_agency
 from tasks.messaging import dispatch
 from tasks.messaging.compose import preferences
 from tasks.transports import FileOutboxTransport
@@ -93,7 +93,7 @@ def test_recap_flow_ends_by_dispatching_the_outbox(engine, demo, prefect_harness
 
 def test_the_test_client_gets_its_report_but_no_recap_and_others_get_mail_from_their_am(engine, demo, prefect_harness,
                                                                                        tmp_path):
-    from tasks.synthetic import CONTROL_SLUG
+    from tasks.client_check import CONTROL_SLUG
 
     with Session(engine) as s:
         control = s.scalars(select(Client).where(Client.slug == CONTROL_SLUG)).one()

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from cadence.demo.write import generate_agency
 from flows.quarterly_pack import quarterly_strategy_pack
 from models import Client, Contact, Report
-from tasks.demo import generate_agency
 
 AS_OF = dt.date(2026, 10, 8)
 

@@ -9,10 +9,10 @@ from prefect.client.orchestration import get_client
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cadence.demo.write import generate_agency
 from flows.service_watch import service_watch
 from models import Client, Incident, OutboundMessage
 from tasks import i18n
-from tasks.demo import generate_agency
 
 AS_OF = dt.date(2026, 11, 25)
 # 23:00 UTC: late enough that every planted case is due in every demo market's business time.

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from cadence.demo.write import generate_agency
 from flows.standup import standup_summary
 from models import Client, OutboundMessage, Staff
 from models.enums import Tier
-from tasks.demo import generate_agency
 
 MONDAY, THURSDAY = dt.date(2026, 11, 23), dt.date(2026, 11, 26)
 

@@ -15,11 +15,11 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cadence.demo.write import generate_agency
 from models import AdAccount, Campaign, Client, DisplayName, Finding, KeyDate, OutboundMessage
 from models.enums import KeyDateKind, LabelKind, Language, Severity, Visibility
 from models.service import default_visibility
 from tasks import i18n
-from tasks.demo import generate_agency
 from tasks.reports import client_view, content, data, edges, output, periods
 
 AS_OF = dt.date(2026, 11, 30)  # a Monday: every client gets its weekly stand-up update

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from messaging_helpers import API_KEY, put, rows, transport
-from fakes.sendgrid_server import FakeSendGrid
+from cadence.demo.fakes.sendgrid_server import FakeSendGrid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 

@@ -9,7 +9,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from fakes.meta_graph_server import (
+from cadence.demo.fakes.meta_graph_server import (
     COMPLETED,
     DEFAULT_TOKEN,
     FakeMetaGraph,
@@ -19,7 +19,7 @@ from fakes.meta_graph_server import (
     malformed,
     rate_limited,
 )
-from leaks import find_leaks
+from cadence.demo.leaks import find_leaks
 
 from tasks.connectors.base import AuthExpired, ConnectorError, DailyRow, MalformedResponse, QuotaExceeded
 from tasks.connectors.meta import MetaConnector, buc_wait_s, connect, minor_to_major

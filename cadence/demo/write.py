@@ -23,6 +23,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
+from cadence.demo.plan import (
+    AgencyPlan,
+    MetricChunk,
+    metric_chunks,
+    monthly_budgets,
+    plan_agency,
+)
 from models import (
     AdAccount,
     Base,
@@ -38,13 +45,6 @@ from models import (
     Staff,
 )
 from tasks.errors import CadenceError
-from tasks.synthetic import (
-    AgencyPlan,
-    MetricChunk,
-    metric_chunks,
-    monthly_budgets,
-    plan_agency,
-)
 
 Progress = Callable[[str, int, int], None]
 MANIFEST_NAME = "demo-manifest.json"

@@ -30,11 +30,11 @@ from models.enums import (
     Tone,
 )
 from models.service import default_visibility
+from tasks.client_check import CONTROL_SLUG
 from tasks.errors import CadenceError
 from tasks.market_calendar import black_friday, fixed, next_on_or_after
 
 UTC = dt.UTC
-CONTROL_SLUG = "demo-control"
 CAMPAIGNS_PER_CHUNK = 500
 MIN_DAYS_WITH_PROBLEMS = 42
 MIN_CLIENTS_WITH_PROBLEMS = 4
