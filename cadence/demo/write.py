@@ -23,13 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
-from cadence.demo.plan import (
-    AgencyPlan,
-    MetricChunk,
-    metric_chunks,
-    monthly_budgets,
-    plan_agency,
-)
+from cadence.demo.metrics import MetricChunk, metric_chunks, monthly_budgets
+from cadence.demo.plan import AgencyPlan, plan_agency
 from models import (
     AdAccount,
     Base,
