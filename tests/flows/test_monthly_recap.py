@@ -7,14 +7,12 @@ import email
 import email.policy
 from pathlib import Path
 
-import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cadence.demo.write import generate_agency
 from cadence.settings import get_settings
 from flows.monthly_recap import monthly_recap
 from models import Client, Contact, OutboundMessage, Report
@@ -24,11 +22,7 @@ from tasks.messaging.compose import preferences
 from tasks.transports import FileOutboxTransport
 
 AS_OF = dt.date(2026, 12, 2)
-
-
-@pytest.fixture
-def demo(engine):
-    return generate_agency(engine, as_of=AS_OF, seed=11, clients=8, days=70)
+DEMO = {"as_of": AS_OF, "seed": 11, "clients": 8, "days": 70}
 
 
 def _artifact(key: str) -> str:

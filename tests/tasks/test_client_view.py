@@ -15,7 +15,6 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cadence.demo.write import generate_agency
 from models import AdAccount, Campaign, Client, DisplayName, Finding, KeyDate, OutboundMessage
 from models.enums import KeyDateKind, LabelKind, Language, Severity, Visibility
 from models.service import default_visibility
@@ -195,10 +194,8 @@ def test_a_russian_date_ending_a_sentence_keeps_one_dot(day):
     assert i18n.tidy("zh", "a..") == "a.." and i18n.tidy("ru", "Итак...") == "Итак..."
 
 
-# Through the real flows' building blocks, on the demo agency.
-@pytest.fixture
-def demo(engine):
-    return generate_agency(engine, as_of=AS_OF, seed=3, clients=8, days=120)
+# Through the real flows' building blocks, on the demo agency (the `demo` fixture).
+DEMO = {"as_of": AS_OF, "seed": 3, "clients": 8, "days": 120}
 
 
 def _client_reading(engine, language: str) -> dict:

@@ -13,7 +13,6 @@ from pypdf import PdfReader
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from cadence.demo.write import generate_agency
 from models import Contact, OutboundMessage, Report
 from models.enums import MessageStatus
 from tasks.messaging.compose import compose
@@ -27,11 +26,7 @@ NOW = dt.datetime(2026, 12, 2, 2, 0, tzinfo=dt.UTC)
 RECAP = periods.previous_month(AS_OF)
 PACK = periods.previous_quarter(AS_OF)
 _CHART = re.compile(r'src="data:image/svg\+xml;base64,[A-Za-z0-9+/=]+"')
-
-
-@pytest.fixture
-def demo(engine):
-    return generate_agency(engine, as_of=AS_OF, seed=11, clients=8, days=430)
+DEMO = {"as_of": AS_OF, "seed": 11, "clients": 8, "days": 430}
 
 
 def _by_language(engine) -> dict[str, dict]:
