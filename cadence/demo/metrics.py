@@ -163,8 +163,6 @@ def metric_chunks(plan: AgencyPlan) -> Iterator[MetricChunk]:
 
 def monthly_budgets(plan: AgencyPlan, month_to_date: np.ndarray) -> list[Decimal]:
     """Each client's monthly commitment: its spend so far this month projected linearly, over its pacing factor."""
-    import calendar
-
     elapsed = plan.last_day.day if plan.first_day <= plan.last_day.replace(day=1) else plan.n_days
     in_month = calendar.monthrange(plan.last_day.year, plan.last_day.month)[1]
     projected = month_to_date / elapsed * in_month
