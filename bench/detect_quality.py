@@ -371,9 +371,9 @@ def main() -> None:
 
     from prefect.testing.utilities import prefect_test_harness
 
+    from cadence.demo.write import generate_agency
     from tasks.resources import ready_engine
     from flows.daily_sweep import daily_account_sweep
-    from tasks.demo import generate_agency
 
     day = AS_OF - dt.timedelta(days=1)
     engine = ready_engine()

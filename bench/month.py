@@ -25,10 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
-sys.path.append(str(ROOT / "tests"))
 
-from fakes.sendgrid_server import FakeSendGrid  # noqa: E402
-from leaks import find_leaks  # noqa: E402
+from cadence.demo.fakes.sendgrid_server import FakeSendGrid  # noqa: E402
+from cadence.demo.leaks import find_leaks  # noqa: E402
 
 KEY = "SG.month-bench-key"
 
@@ -147,7 +146,7 @@ def main() -> int:
 def _run(args: argparse.Namespace, last: dt.date, work: Path, sendgrid: FakeSendGrid) -> int:
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-    from cadence import simulation as sim
+    from cadence.demo import simulation as sim
     from tasks.resources import ready_engine
 
     engine = ready_engine()

@@ -14,9 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
-sys.path.append(str(ROOT / "tests"))
 
-from fakes.sendgrid_server import FakeSendGrid  # noqa: E402
+from cadence.demo.fakes.sendgrid_server import FakeSendGrid  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 

@@ -30,8 +30,8 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="cadence-bench-reports-"))
     os.environ["CADENCE_HOME"] = str(home)
     os.environ["CADENCE_DATABASE_URL"] = args.database_url or f"sqlite:///{home / 'cadence.db'}"
+    from cadence.demo.write import generate_agency
     from models.db import upgrade
-    from tasks.demo import generate_agency
     from tasks.reports.build import build_chunk
     from tasks.reports.periods import previous_month
     from tasks.resources import configured_engine

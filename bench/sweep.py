@@ -25,8 +25,8 @@ SAMPLE_EVERY_S = 0.1
 
 
 def _generate(args: argparse.Namespace) -> None:
+    from cadence.demo.write import generate_agency
     from tasks.resources import ready_engine
-    from tasks.demo import generate_agency
 
     started, seen = time.perf_counter(), set()
 
@@ -83,8 +83,8 @@ def _prepare(args: argparse.Namespace, engine) -> None:
     """Generate the agency (in a child process, so the peak RSS is the sweep's alone), or check the one reused."""
     from sqlalchemy import delete
 
+    from cadence.demo.write import held_clients
     from models import Finding, OutboundMessage
-    from tasks.demo import held_clients
 
     held = held_clients(engine)
     if args.reuse:
@@ -166,11 +166,11 @@ def main() -> None:
     from prefect.testing.utilities import prefect_test_harness
     from sqlalchemy import select
 
-    from tasks.resources import ready_engine
+    from cadence.demo.write import clear_agency
     from flows.daily_sweep import DEFAULT_CHUNK_CAMPAIGNS, daily_account_sweep
     from models import AdAccount
-    from tasks.demo import clear_agency
     from tasks.detect.run import run_detectors
+    from tasks.resources import ready_engine
     from tasks.findings import persist_findings
     from tasks.metrics import active_client_ids, chunk_clients, load_sweep_frames, read_metric_window
     from tasks.rules import WINDOW_DAYS

@@ -31,7 +31,7 @@ def _latency(args: argparse.Namespace):
 
 def yandex_fake(args: argparse.Namespace, logins: list[str], first: dt.date, last: dt.date):
     """The Yandex Direct fake with `logins` as an agency's clients, some days without impressions."""
-    from tests.fakes.yandex_server import FakeCampaign, FakeClient, FakeYandexDirect, Scripted
+    from cadence.demo.fakes.yandex_server import FakeCampaign, FakeClient, FakeYandexDirect, Scripted
 
     fake = FakeYandexDirect("y0_bench", offline_polls=args.offline_polls, retry_in=args.retry_in,
                             delay=_latency(args))
@@ -56,7 +56,7 @@ def yandex_fake(args: argparse.Namespace, logins: list[str], first: dt.date, las
 
 def google_fake(args: argparse.Namespace, logins: list[str], first: dt.date, last: dt.date):
     """The Google Ads gRPC fake (TLS, OAuth token endpoint) with one manager over len(logins) client accounts."""
-    from tests.fakes.google_ads_server import FakeGoogleAds, generated_agency
+    from cadence.demo.fakes.google_ads_server import FakeGoogleAds, generated_agency
 
     agency = generated_agency(len(logins), args.campaigns, (last - first).days + 1, last, seed=7)
     fake = FakeGoogleAds(agency=agency, delay=_latency(args),
@@ -67,7 +67,7 @@ def google_fake(args: argparse.Namespace, logins: list[str], first: dt.date, las
 
 def meta_fake(args: argparse.Namespace, logins: list[str], first: dt.date, last: dt.date):
     """The Meta Graph API fake (async Insights jobs) with len(logins) ad accounts of a system user."""
-    from tests.fakes.meta_graph_server import FakeMetaGraph, seeded
+    from cadence.demo.fakes.meta_graph_server import FakeMetaGraph, seeded
 
     fake = FakeMetaGraph(delay=_latency(args))
     fake.__enter__()

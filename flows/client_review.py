@@ -9,12 +9,12 @@ from prefect import flow
 from prefect.runtime import flow_run
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tasks.client_check import CONTROL_SLUG
 from tasks.clock import agency_today
-from tasks.forms import TODAY, AgencyDay, OptionalDay, OptionalText, day_or_today, form
 from tasks.form_checks import check_client_slug
+from tasks.forms import TODAY, AgencyDay, OptionalDay, OptionalText, day_or_today, form
 from tasks.messaging.edges import dispatch_outbox
 from tasks.reports.edges import client_review_task, tag_review_tier
-from tasks.synthetic import CONTROL_SLUG as EXAMPLE_SLUG
 from tasks.today import refresh_today
 
 
@@ -25,7 +25,7 @@ class ReviewRequest(BaseModel):
     model_config = ConfigDict(validate_default=True)
 
     client: str = Field(title="Client", description="the client's slug, as `cadence client list` shows it "
-                        f"(in the demo agency, e.g. {EXAMPLE_SLUG})", min_length=1)
+                        f"(in the demo agency, e.g. {CONTROL_SLUG})", min_length=1)
     first_day: OptionalDay = Field("", title="First day",
                                    description="YYYY-MM-DD; empty: the 30 days ending on Last day")
     last_day: OptionalDay = Field("", title="Last day", description="YYYY-MM-DD; empty: the day before As of")

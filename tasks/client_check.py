@@ -17,6 +17,8 @@ RULES = ("am_advice", "private_date", "other_client", "internal_slug", "english_
          "unequal_comparison", "past_prepare_by", "test_client")
 TRANSLATED = ("zh", "ru")
 PRIVATE_KINDS = ("birthday", "anniversary", "renewal", "financing")
+# The demo agency's control client (cadence.demo): a test client by its slug, even where is_test is unset.
+CONTROL_SLUG = "demo-control"
 # The detectors' AM-facing openings (tasks/detect/): none belongs in a client's document, in any language.
 ADVICE_PHRASES = (
     "Call the client today", "Cut its budget or pause it now", "Lower bids and cut the weakest",
@@ -359,8 +361,6 @@ def _words(*texts: str | None) -> set[str]:
 
 
 def _is_test(client: Any) -> bool:
-    from tasks.synthetic import CONTROL_SLUG
-
     settings = client.settings or {}
     return bool(getattr(client, "is_test", False) or settings.get("is_test") or client.slug == CONTROL_SLUG)
 

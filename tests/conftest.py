@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from cadence.demo.write import DemoSummary, generate_agency
 from models import Base
 from models.db import make_engine, upgrade
 from tasks import resources
@@ -106,6 +107,13 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def demo(request: pytest.FixtureRequest, engine: Engine) -> DemoSummary:
+    """The demo agency generated into this test's database, as its module's DEMO asks: generate_agency's keywords
+    (as_of, seed, clients, days, ...). A module that adjusts it defines `demo(engine, demo)` over this one."""
+    return generate_agency(engine, **request.module.DEMO)
 
 
 @pytest.fixture(scope="session")

@@ -24,9 +24,7 @@ from sqlalchemy.engine import make_url
 
 from cadence.cli.output import parse_day
 from cadence.cli.prefect_ops import use_cadence_prefect_database
-from models import OutboundMessage
-from models.enums import MessageStatus
-from tasks.demo import (
+from cadence.demo.write import (
     DemoSummary,
     generate_agency,
     held_clients,
@@ -34,6 +32,8 @@ from tasks.demo import (
     read_manifest,
     write_manifest,
 )
+from models import OutboundMessage
+from models.enums import MessageStatus
 from tasks.clock import agency_today, moment_of
 from tasks.errors import CadenceError
 from tasks.resources import ready_engine

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from cadence.cli import app
+from cadence.demo.write import generate_agency
 from models import Client, OutboundMessage
 from models.enums import Audience
-from tasks.demo import generate_agency
+from tasks.client_check import CONTROL_SLUG
 from tasks.errors import CadenceError
-from tasks.synthetic import CONTROL_SLUG
 
 runner = CliRunner()
 

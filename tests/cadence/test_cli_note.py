@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from cadence.cli import app
+from cadence.demo.write import generate_agency
 from models import OptimisationNote
-from tasks.demo import generate_agency
 
 
 def test_note_add_records_a_competitor_note_and_refuses_an_unknown_client(engine):

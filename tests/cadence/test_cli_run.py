@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from cadence.cli.run import _served_deployment, build_parameters, resolve, summarise
 from cli_helpers import cli, fails
+from cadence.demo.write import generate_agency
 from models import Finding
-from tasks.demo import generate_agency
 from tasks.errors import CadenceError
 
 AS_OF = dt.date(2026, 11, 20)

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from cadence.cli import app
+from cadence.demo.fakes.yandex_server import FakeYandexDirect
 from models import AdAccount, Client, PlatformConnection, Staff
 from models.enums import StaffRole
 from tests.cadence.cli_helpers import cli, fails
-from tests.fakes.yandex_server import FakeYandexDirect
 from tests.tasks.test_sync import TOKEN, _client
 
 runner = CliRunner()

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from e2e_support import missing
+from cadence.demo.write import generate_agency
 from flows.daily_sweep import daily_account_sweep
 from models import Finding
 from tasks import resources
-from tasks.demo import generate_agency
 from tasks.runners import sweep_task_runner
 
 AS_OF = dt.date(2026, 11, 25)

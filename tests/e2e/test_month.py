@@ -5,7 +5,7 @@ clients, the watch hourly instead of every 15 minutes to keep the suite short (b
 schedule). Faults, each followed by a re-run of the moment: the flow's process killed with SIGKILL at a
 random point (sweep, recap, pack, stand-up, a watch pass), Cadence's PostgreSQL restarted in the middle of a
 run, SendGrid down for six simulated hours, a malformed and an empty export imported mid-month. Then the
-invariants of cadence.simulation, and a scan of every Prefect log, artifact and parameter for secrets and
+invariants of cadence.demo.simulation, and a scan of every Prefect log, artifact and parameter for secrets and
 client email addresses.
 """
 
@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from e2e_support import REPO, free_port, missing, prefect_postgres_database, prefect_server
-from fakes.sendgrid_server import FakeSendGrid
+from cadence.demo.fakes.sendgrid_server import FakeSendGrid
 from models import DailyMetric, ImportBatch
 
 KEY = "SG.month-test-key"
@@ -89,9 +89,9 @@ def prefect_database() -> Iterator[str]:
 
 def killed_in_a_child(moment, env: dict[str, str], delay: float) -> bool:
     """Run the moment in a child process and SIGKILL it `delay` seconds into the flow; True if it was killed."""
-    from cadence.simulation import moment_json
+    from cadence.demo.simulation import moment_json
 
-    child = subprocess.Popen([sys.executable, "-m", "cadence.simulation", moment_json(moment)], env=env, cwd=REPO,
+    child = subprocess.Popen([sys.executable, "-m", "cadence.demo.simulation", moment_json(moment)], env=env, cwd=REPO,
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert child.stdout.readline().strip() == "ready"
     try:
@@ -149,9 +149,9 @@ def test_a_month_under_faults_keeps_every_promise_exactly_once(seed, cluster, pr
                                                                  monkeypatch):
     from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-    from cadence import simulation as sim
+    from cadence.demo import simulation as sim
+    from cadence.demo.leaks import find_leaks
     from tasks.resources import reset, ready_engine
-    from leaks import find_leaks
 
     rng = random.Random(seed)
     settings = {"CADENCE_HOME": str(tmp_path / "cadence"), "CADENCE_DATABASE_URL": cluster.url,

@@ -16,10 +16,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from e2e_support import REPO, api_get, api_post, prefect_postgres_database, prefect_server, stop, wait_for
-from leaks import ANY_EMAIL, SENDGRID_KEY, find_leaks
+from cadence.demo.leaks import ANY_EMAIL, SENDGRID_KEY, find_leaks
+from cadence.demo.write import generate_agency
 from models import Finding, Incident
 from models.db import make_engine
-from tasks.demo import generate_agency
 from tasks.deployments import code_version, load_specs
 
 AS_OF = dt.date(2026, 11, 25)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from e2e_support import REPO, api_post, missing, prefect_server, stop, wait_for
+from cadence.demo.write import generate_agency
 from models.db import make_engine, upgrade
 from tasks.clock import agency_today
-from tasks.demo import generate_agency
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -14,15 +14,10 @@ from sqlalchemy.orm import Session
 from flows.client_review import ReviewRequest, client_review
 from models import Client, OutboundMessage, Report, Staff
 from models.enums import StaffRole
-from tasks.demo import generate_agency
 from tasks.settings import get_settings
 
 AS_OF = dt.date(2026, 11, 25)
-
-
-@pytest.fixture
-def demo(engine):
-    return generate_agency(engine, as_of=AS_OF, seed=11, clients=8, days=60)
+DEMO = {"as_of": AS_OF, "seed": 11, "clients": 8, "days": 60}
 
 
 def test_review_is_stored_published_and_sent_only_to_the_manager_once(engine, demo, prefect_harness):
@@ -62,11 +57,11 @@ def test_review_request_validates_like_a_form():
 def test_a_wrong_slug_fails_at_once_with_the_nearest_slugs(engine, demo, prefect_harness):
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    from flows.client_review import EXAMPLE_SLUG
+    from tasks.client_check import CONTROL_SLUG
 
     with Session(engine) as s:
         slugs = set(s.scalars(select(Client.slug)))
-    assert EXAMPLE_SLUG in slugs, "the form's example is a client of the demo agency"
+    assert CONTROL_SLUG in slugs, "the form's example is a client of the demo agency"
     state = client_review(ReviewRequest(client="demo-contrl"), as_of=AS_OF, return_state=True)
     assert state.is_failed()
     with pytest.raises(Exception) as failure:

@@ -9,10 +9,10 @@ from prefect.client.orchestration import get_client
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cadence.demo.write import generate_agency
 from flows.crisis_escalation import crisis_escalation, incident_action
 from models import AdAccount, Client, Finding, Incident, OutboundMessage, Staff
 from models.enums import IncidentStage, Severity
-from tasks.demo import generate_agency
 
 AS_OF = dt.date(2026, 11, 25)
 AT = dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.timezone.utc)

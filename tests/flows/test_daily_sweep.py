@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -12,14 +11,9 @@ from flows.daily_sweep import daily_account_sweep
 from models import AdAccount, Campaign, Client, Finding, Incident, OutboundMessage, Staff
 from models.enums import ClientStatus, FindingStatus, Language, StaffRole
 from tasks.clock import simulated_time
-from tasks.demo import generate_agency
 
 AS_OF = dt.date(2026, 11, 25)
-
-
-@pytest.fixture
-def demo(engine):
-    return generate_agency(engine, as_of=AS_OF, seed=11, clients=12, days=90)
+DEMO = {"as_of": AS_OF, "seed": 11, "clients": 12, "days": 90}
 
 
 def findings(engine) -> set[tuple[str, str, str, str | None]]:

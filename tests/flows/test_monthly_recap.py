@@ -7,7 +7,6 @@ import email
 import email.policy
 from pathlib import Path
 
-import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
@@ -18,18 +17,13 @@ from flows.monthly_recap import monthly_recap
 from models import Client, Contact, OutboundMessage, Report
 from models.enums import MessageStatus
 from tasks.clock import simulated_time
-from tasks.demo import generate_agency
 from tasks.messaging import dispatch
 from tasks.messaging.compose import preferences
 from tasks.settings import get_settings
 from tasks.transports import FileOutboxTransport
 
 AS_OF = dt.date(2026, 12, 2)
-
-
-@pytest.fixture
-def demo(engine):
-    return generate_agency(engine, as_of=AS_OF, seed=11, clients=8, days=70)
+DEMO = {"as_of": AS_OF, "seed": 11, "clients": 8, "days": 70}
 
 
 def _artifact(key: str) -> str:
@@ -100,7 +94,7 @@ def test_recap_flow_ends_by_dispatching_the_outbox(engine, demo, prefect_harness
 
 def test_the_test_client_gets_its_report_but_no_recap_and_others_get_mail_from_their_am(engine, demo, prefect_harness,
                                                                                        tmp_path):
-    from tasks.synthetic import CONTROL_SLUG
+    from tasks.client_check import CONTROL_SLUG
 
     with Session(engine) as s:
         control = s.scalars(select(Client).where(Client.slug == CONTROL_SLUG)).one()

@@ -7,11 +7,11 @@ from prefect.client.schemas.filters import FlowFilter, FlowFilterName, LogFilter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cadence.demo.fakes.yandex_server import FakeYandexDirect
+from cadence.demo.leaks import find_leaks
 from flows.platform_sync import platform_sync
 from models import DailyMetric, OutboundMessage
 from tasks.sync import rate_limit_name
-from tests.fakes.yandex_server import FakeYandexDirect
-from tests.leaks import find_leaks
 from tests.tasks.test_sync import AS_OF, TOKEN, _client, _setup
 
 

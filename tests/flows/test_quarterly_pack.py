@@ -11,18 +11,17 @@ from sqlalchemy.orm import Session
 
 from flows.quarterly_pack import quarterly_strategy_pack
 from models import Client, Contact, Report
-from tasks.demo import generate_agency
 
 AS_OF = dt.date(2026, 10, 8)
+DEMO = {"as_of": AS_OF, "seed": 11, "clients": 8, "days": 200}
 
 
 @pytest.fixture
-def demo(engine):
-    summary = generate_agency(engine, as_of=AS_OF, seed=11, clients=8, days=200)
+def demo(engine, demo):
     with Session(engine) as s, s.begin():
         potential = s.scalars(select(Client).where(Client.tier == "potential", Client.tier_override.is_(None))).first()
         s.execute(update(Client).where(Client.id == potential.id).values(settings={"quarterly_pack": True}))
-    return summary
+    return demo
 
 
 def test_pack_goes_to_strategic_and_opted_in_clients_and_names_no_other_client(engine, demo, prefect_harness):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from prefect.client.orchestration import get_client
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,16 +11,11 @@ from sqlalchemy.orm import Session
 from flows.service_watch import service_watch
 from models import Client, Incident, OutboundMessage
 from tasks import i18n
-from tasks.demo import generate_agency
 
 AS_OF = dt.date(2026, 11, 25)
 # 23:00 UTC: late enough that every planted case is due in every demo market's business time.
 WATCH_AT = dt.datetime(2026, 11, 25, 23, 0, tzinfo=dt.timezone.utc)
-
-
-@pytest.fixture
-def demo(engine):
-    return generate_agency(engine, as_of=AS_OF, seed=11, clients=12, days=90)
+DEMO = {"as_of": AS_OF, "seed": 11, "clients": 12, "days": 90}
 
 
 def _queued(engine) -> dict[tuple[str, str], int]:

@@ -12,19 +12,18 @@ from sqlalchemy.orm import Session
 from flows.standup import standup_summary
 from models import Client, OutboundMessage, Staff
 from models.enums import Tier
-from tasks.demo import generate_agency
 
 MONDAY, THURSDAY = dt.date(2026, 11, 23), dt.date(2026, 11, 26)
+DEMO = {"as_of": THURSDAY, "seed": 11, "clients": 8, "days": 45}
 
 
 @pytest.fixture
-def demo(engine):
-    summary = generate_agency(engine, as_of=THURSDAY, seed=11, clients=8, days=45)
+def demo(engine, demo):
     with Session(engine) as s, s.begin():
         # The control is the demo's test client: strategic, yet never sent an update; the British client is sent one.
         s.execute(update(Client).where(Client.slug.in_(["demo-control", "bramble-travel"]))
                   .values(tier_override=Tier.STRATEGIC))
-    return summary
+    return demo
 
 
 def _messages(engine, kind: str) -> list[OutboundMessage]:

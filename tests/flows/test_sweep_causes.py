@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from cadence.demo.write import generate_agency
 from flows.crisis_escalation import crisis_escalation
 from flows.daily_sweep import daily_account_sweep
 from models import AdAccount, Campaign, Client, DailyMetric, Finding, Incident
 from models.enums import FindingStatus, IncidentStage
-from tasks.demo import generate_agency
 from tasks.findings import critical_without_incident, persist_findings
 from tasks.sweep import digest_context
 

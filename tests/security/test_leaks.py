@@ -1,8 +1,9 @@
-"""tests/leaks.py: the scanner other tests run over Prefect logs and artifacts catches what it must, and only that."""
+"""cadence/demo/leaks.py: the scanner run over Prefect logs and artifacts (by tests and the month bench) catches
+what it must, and only that."""
 
 from __future__ import annotations
 
-from leaks import ANY_EMAIL, PLATFORM_TOKENS, SENDGRID_KEY, find_leaks
+from cadence.demo.leaks import ANY_EMAIL, PLATFORM_TOKENS, SENDGRID_KEY, find_leaks
 
 # Built at run time, so no key-shaped text is committed (secret scanners would flag it).
 KEY = ".".join(["SG", "abcdefghijklmnop", "QRSTUVWXYZ0123456789"])

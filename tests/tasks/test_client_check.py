@@ -177,13 +177,12 @@ def test_what_must_never_appear_is_read_from_the_database(engine) -> None:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
+    from cadence.demo.write import generate_agency
     from models import Finding, KeyDate
-    from tasks.client_check import PRIVATE_KINDS, load_forbidden
-    from tasks.demo import generate_agency
+    from tasks.client_check import CONTROL_SLUG, PRIVATE_KINDS, load_forbidden
     from tasks.detect.run import run_detectors
     from tasks.findings import persist_findings
     from tasks.metrics import active_client_ids, load_sweep_frames
-    from tasks.synthetic import CONTROL_SLUG
 
     generate_agency(engine, as_of=MADE, seed=2, clients=6, days=60)
     ids, day = active_client_ids(engine), MADE - dt.timedelta(days=1)

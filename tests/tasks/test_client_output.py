@@ -18,12 +18,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cadence.demo.write import generate_agency
 from models import Client, Staff
 from models.db import make_engine
 from models.enums import IncidentStage
 from tasks import resources
 from tasks.client_check import Document, Violation, check_database, counts
-from tasks.demo import generate_agency
 from tasks.settings import get_settings
 
 CLIENTS = 6  # the smallest agency that still has every market, all three languages and a strategic client

@@ -19,7 +19,6 @@ from models import AdAccount, Campaign, Client, DisplayName, Finding, KeyDate, O
 from models.enums import KeyDateKind, LabelKind, Language, Severity, Visibility
 from models.service import default_visibility
 from tasks import i18n
-from tasks.demo import generate_agency
 from tasks.reports import build, client_view, content, data, output, periods
 from tasks.settings import get_settings
 
@@ -196,10 +195,8 @@ def test_a_russian_date_ending_a_sentence_keeps_one_dot(day):
     assert i18n.tidy("zh", "a..") == "a.." and i18n.tidy("ru", "Итак...") == "Итак..."
 
 
-# Through the real flows' building blocks, on the demo agency.
-@pytest.fixture
-def demo(engine):
-    return generate_agency(engine, as_of=AS_OF, seed=3, clients=8, days=120)
+# Through the real flows' building blocks, on the demo agency (the `demo` fixture).
+DEMO = {"as_of": AS_OF, "seed": 3, "clients": 8, "days": 120}
 
 
 def _client_reading(engine, language: str) -> dict:

@@ -66,10 +66,10 @@ def test_a_preparation_day_already_past_says_now_not_a_past_date():
 
 
 def test_every_peak_of_the_next_quarter_is_in_the_risk_calendar():
-    from tasks.synthetic import _market_key_dates
+    from cadence.demo.record import market_key_dates
 
     # Generated late in the year, every stored date is its next occurrence, some of them next year's.
-    stored = [{**kd, "kind": kd["kind"].value} for kd in _market_key_dates(dt.date(2026, 11, 28), ["CN", "US", "RU"])]
+    stored = [{**kd, "kind": kd["kind"].value} for kd in market_key_dates(dt.date(2026, 11, 28), ["CN", "US", "RU"])]
     q4 = kpis.upcoming([kd for kd in stored if kd["market"] == "US"], dt.date(2026, 10, 1), dt.date(2026, 12, 31),
                        dt.date(2026, 10, 1))
     assert {(r["title"], r["on"]) for r in q4} == {("Black Friday / Cyber Monday", dt.date(2026, 11, 27)),

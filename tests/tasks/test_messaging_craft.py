@@ -15,7 +15,7 @@ from messaging_helpers import client_with_contact, transport
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from fakes.sendgrid_server import FakeSendGrid
+from cadence.demo.fakes.sendgrid_server import FakeSendGrid
 from models import Client, Contact, OutboundMessage, Staff
 from models.enums import Audience, Honorific, Language, MessageStatus, Tone
 from tasks import i18n
@@ -234,7 +234,7 @@ def test_sendgrid_gets_the_am_as_sender_reply_to_and_the_date_and_message_id_hea
 
 
 def test_the_fake_sendgrid_refuses_what_sendgrid_refuses():
-    from fakes.sendgrid_server import shape_errors
+    from cadence.demo.fakes.sendgrid_server import shape_errors
 
     body = {"personalizations": [{"to": [{"email": "c@client.example"}]}], "from": {"email": "a@b.example"},
             "subject": "S", "content": [{"type": "text/plain", "value": "x"}]}

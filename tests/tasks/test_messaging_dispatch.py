@@ -11,8 +11,8 @@ import time
 
 import pytest
 from messaging_helpers import API_KEY, SENDER, client_with_contact, put, rows, transport
-from fakes.clock import Sleeps
-from fakes.sendgrid_server import FakeSendGrid, Scripted, attachments_of, rate_limited
+from fake_clock import Sleeps
+from cadence.demo.fakes.sendgrid_server import FakeSendGrid, Scripted, attachments_of, rate_limited
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 

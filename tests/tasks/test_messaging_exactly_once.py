@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from messaging_helpers import API_KEY, put, rows, transport
-from fakes.sendgrid_server import FakeSendGrid
+from cadence.demo.fakes.sendgrid_server import FakeSendGrid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 

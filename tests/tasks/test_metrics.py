@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import Float, cast, select
 
+from cadence.demo.write import generate_agency
 from models import AdAccount, Campaign, DailyMetric
 from tasks import metrics
-from tasks.demo import generate_agency
 from tasks.metrics import id_ranges, read_metric_window
 
 AS_OF = dt.date(2026, 11, 25)

@@ -16,9 +16,9 @@ from babel.messages.pofile import read_po
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from cadence.demo.write import generate_agency
 from models import AdAccount, Campaign, DailyMetric
 from tasks import i18n
-from tasks.demo import generate_agency
 from tasks.metrics import read_metric_window
 from tasks.render import TEMPLATES
 from tasks.reports import content, kpis, output, periods

@@ -13,10 +13,10 @@ from pypdf import PdfReader
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from cadence.demo.write import generate_agency
 from models import Contact, OutboundMessage, Report
 from models.db import make_engine
 from models.enums import MessageStatus
-from tasks.demo import generate_agency
 from tasks.messaging.compose import compose
 from tasks.reports import build, client_view, content, data, output, periods
 from tasks.reports.benchmarks import client_kpis

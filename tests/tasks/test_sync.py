@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fake_clock import Sleeps
+from cadence.demo.fakes.yandex_server import FakeCampaign, FakeClient, FakeYandexDirect, Scripted
 from models import (
     AdAccount,
     Campaign,
@@ -27,8 +29,6 @@ from tasks.connectors.yandex import YandexDirect, parse_report
 from tasks.ingest.write import save_mapping
 from tasks.metrics import load_sweep_frames
 from tasks.sync import QUOTA_BACKOFF_S, connected_accounts, export_rows, pull_window, sync_accounts, upsert_campaigns
-from tests.fakes.clock import Sleeps
-from tests.fakes.yandex_server import FakeCampaign, FakeClient, FakeYandexDirect, Scripted
 
 AS_OF = dt.date(2026, 11, 25)  # a Wednesday: the 3-day restatement window, 21..24 November
 D = [dt.date(2026, 11, 21) + dt.timedelta(days=i) for i in range(4)]

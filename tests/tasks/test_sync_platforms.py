@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cadence.demo.fakes.google_ads_server import FakeGoogleAds
+from cadence.demo.fakes.meta_graph_server import FakeMetaGraph
 from models import AdAccount, Campaign, Client, DailyMetric, ImportBatch, PlatformConnection, Staff
 from models.enums import Platform, StaffRole
 from tasks.connectors import SECRET_ROLES
 from tasks.sync import connected_accounts, sync_accounts
-from tests.fakes.google_ads_server import FakeGoogleAds
-from tests.fakes.meta_graph_server import FakeMetaGraph
 
 
 def _login(engine, monkeypatch, platform: Platform, options: dict, secrets: dict[str, str],

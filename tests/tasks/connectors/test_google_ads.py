@@ -1,5 +1,5 @@
 """The Google Ads connector through the real `google-ads` client against a local gRPC Google Ads (TLS, self-signed)
-and a local OAuth token endpoint (tests/fakes/google_ads_server.py)."""
+and a local OAuth token endpoint (cadence/demo/fakes/google_ads_server.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import time
 from decimal import Decimal
 
 import pytest
-from fakes.google_ads_server import FakeGoogleAds, generated_agency
+from cadence.demo.fakes.google_ads_server import FakeGoogleAds, generated_agency
 
-from leaks import find_leaks
+from cadence.demo.leaks import find_leaks
 from tasks.connectors.base import AccountInfo, AuthExpired, ConnectorError, MalformedResponse, QuotaExceeded
 from tasks.connectors.google_ads import GoogleAdsConnector, connect
 

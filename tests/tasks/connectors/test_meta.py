@@ -9,8 +9,8 @@ import threading
 from decimal import Decimal
 
 import pytest
-from fakes.clock import Sleeps
-from fakes.meta_graph_server import (
+from fake_clock import Sleeps
+from cadence.demo.fakes.meta_graph_server import (
     COMPLETED,
     DEFAULT_TOKEN,
     FakeMetaGraph,
@@ -20,7 +20,7 @@ from fakes.meta_graph_server import (
     malformed,
     rate_limited,
 )
-from leaks import find_leaks
+from cadence.demo.leaks import find_leaks
 
 from tasks.connectors.base import AuthExpired, ConnectorError, DailyRow, MalformedResponse, QuotaExceeded
 from tasks.connectors.meta import MetaConnector, buc_wait_s, connect, minor_to_major

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from cadence.demo.write import DemoSummary, generate_agency
 from models import (
     AdAccount,
     Campaign,
@@ -41,9 +42,8 @@ from models.enums import (
     StaffRole,
 )
 from tasks import market_calendar
-from tasks.demo import DemoSummary, generate_agency
+from tasks.client_check import CONTROL_SLUG
 from tasks.errors import CadenceError
-from tasks.synthetic import CONTROL_SLUG
 
 AS_OF = dt.date(2026, 11, 25)
 D = AS_OF - dt.timedelta(days=1)

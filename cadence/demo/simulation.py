@@ -27,6 +27,7 @@ import pyarrow as pa
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
+from cadence.demo.write import METRIC_COLUMNS, METRIC_TYPES, insert_metric_rows
 from models import (
     AdAccount,
     Campaign,
@@ -42,7 +43,6 @@ from models import (
 )
 from models.enums import ClientStatus, EntityStatus, MessageStatus, ReportKind
 from tasks.clock import simulated_time
-from tasks.demo import METRIC_COLUMNS, METRIC_TYPES, insert_metric_rows
 from tasks.detect.materiality import MATERIAL_FLOORS
 
 # The deployments with schedules, in the order they run when two share a moment (the sweep's findings feed the
@@ -231,7 +231,7 @@ class PlatformFeed:
 def prepare_agency(engine: Engine, first: dt.date, *, clients: int, seed: int,
                    campaigns_per_client: int | None = None, days: int = 400) -> dict[str, Any]:
     """The demo agency as it stood on the month's first morning; metrics after that come from the feed."""
-    from tasks.demo import generate_agency
+    from cadence.demo.write import generate_agency
 
     summary = generate_agency(engine, as_of=first, seed=seed, clients=clients, days=days,
                               campaigns_per_client=campaigns_per_client, replace=True)
@@ -556,7 +556,7 @@ def moment_from_json(text: str) -> Moment:
 
 
 def _child(argv: list[str]) -> None:
-    """`python -m cadence.simulation MOMENT_JSON`: run one moment in a process of its own (to be killed)."""
+    """`python -m cadence.demo.simulation MOMENT_JSON`: run one moment in a process of its own (to be killed)."""
     import sys
 
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings

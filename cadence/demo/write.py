@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
+from cadence.demo.metrics import MetricChunk, metric_chunks, monthly_budgets
+from cadence.demo.plan import AgencyPlan, plan_agency
 from models import (
     AdAccount,
     Base,
@@ -40,13 +42,6 @@ from models import (
     Staff,
 )
 from tasks.errors import CadenceError
-from tasks.synthetic import (
-    AgencyPlan,
-    MetricChunk,
-    metric_chunks,
-    monthly_budgets,
-    plan_agency,
-)
 
 Progress = Callable[[str, int, int], None]
 MANIFEST_NAME = "demo-manifest.json"

@@ -78,7 +78,7 @@ def certificate() -> tuple[bytes, bytes, Path]:
     """(cert PEM, key PEM, cert file) of this process's self-signed certificate for 127.0.0.1 and localhost."""
     global _cert
     with _cert_lock:
-        # Kept on disk per process, so this module imported under two names (fakes.… and tests.fakes.…) still
+        # Kept on disk per process, so a second import of this module (a script run as __main__, say) still
         # serves the one certificate gRPC was told to trust.
         home = Path(tempfile.gettempdir()) / f"fake-google-ads-{os.getpid()}"
         if _cert is None and (home / "key.pem").is_file():
