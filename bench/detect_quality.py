@@ -21,7 +21,6 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -180,7 +179,6 @@ def report(s: Score) -> list[str]:
 
 def _plant(engine, day: dt.date) -> list[Cause]:
     """Pick an account per cause from the clean agency and plant it; returns the labels."""
-    import numpy as np
     import pandas as pd
     from sqlalchemy import delete, insert, select, update
 
@@ -372,8 +370,8 @@ def main() -> None:
     from prefect.testing.utilities import prefect_test_harness
 
     from cadence.demo.write import generate_agency
-    from tasks.resources import ready_engine
     from flows.daily_sweep import daily_account_sweep
+    from tasks.resources import ready_engine
 
     day = AS_OF - dt.timedelta(days=1)
     engine = ready_engine()

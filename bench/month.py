@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from cadence.demo.fakes.sendgrid_server import FakeSendGrid  # noqa: E402
-from cadence.demo.leaks import find_leaks  # noqa: E402
+from cadence.demo.fakes.sendgrid_server import FakeSendGrid
+from cadence.demo.leaks import find_leaks
 
 KEY = "SG.month-bench-key"
 

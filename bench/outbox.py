@@ -15,15 +15,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from cadence.demo.fakes.sendgrid_server import FakeSendGrid  # noqa: E402
-from pydantic import SecretStr  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from pydantic import SecretStr
+from sqlalchemy.orm import Session
 
-from models.db import make_engine, upgrade  # noqa: E402
-from tasks.messaging import DispatchPolicy, dispatch, enqueue  # noqa: E402
-from tasks.messaging.compose import Preferences, client_message, client_update_context, compose  # noqa: E402
-from tasks.messaging.outbox import Window  # noqa: E402
-from tasks.transports import SendGridTransport  # noqa: E402
+from cadence.demo.fakes.sendgrid_server import FakeSendGrid
+from models.db import make_engine, upgrade
+from tasks.messaging import DispatchPolicy, dispatch, enqueue
+from tasks.messaging.compose import Preferences, client_message, client_update_context, compose
+from tasks.messaging.outbox import Window
+from tasks.transports import SendGridTransport
 
 KEY = "SG.bench-key"
 MONDAY_MORNING = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Shanghai

@@ -170,9 +170,9 @@ def main() -> None:
     from flows.daily_sweep import DEFAULT_CHUNK_CAMPAIGNS, daily_account_sweep
     from models import AdAccount
     from tasks.detect.run import run_detectors
-    from tasks.resources import ready_engine
     from tasks.findings import persist_findings
     from tasks.metrics import active_client_ids, chunk_clients, load_sweep_frames, read_metric_window
+    from tasks.resources import ready_engine
     from tasks.rules import WINDOW_DAYS
     from tasks.runners import sweep_task_runner
 

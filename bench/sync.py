@@ -109,10 +109,10 @@ def main() -> None:
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
-    from tasks.resources import ready_engine
     from flows.platform_sync import platform_sync
     from models import AdAccount, Client, DailyMetric, PlatformConnection, Staff
     from models.enums import Platform, StaffRole
+    from tasks.resources import ready_engine
 
     platforms = [p.strip() for p in args.platforms.split(",") if p.strip()]
     unknown = sorted(set(platforms) - set(FAKES))

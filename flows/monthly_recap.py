@@ -8,8 +8,17 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from tasks.clock import agency_today
-from tasks.forms import (TODAY, AgencyDay, ChunkClients, ComposeEmails, DispatchNow, Names, PdfWorkers, day_or_today,
-                         form)
+from tasks.forms import (
+    TODAY,
+    AgencyDay,
+    ChunkClients,
+    ComposeEmails,
+    DispatchNow,
+    Names,
+    PdfWorkers,
+    day_or_today,
+    form,
+)
 from tasks.reports.build import DEFAULT_CHUNK_CLIENTS
 from tasks.reports.periodic import RECAP, make_reports
 

@@ -22,12 +22,12 @@ from models import (
     Staff,
 )
 from models.enums import Audience, IncidentSource, IncidentStage, Language
+from tasks import i18n, internal_mail
 from tasks.db import insert_missing
 from tasks.errors import CadenceError
+from tasks.i18n import N_, gettext_, ngettext_
 from tasks.messaging import enqueue
 from tasks.messaging.compose import client_message, compose, preferences, sender
-from tasks import i18n, internal_mail
-from tasks.i18n import N_, gettext_, ngettext_
 from tasks.render import render, render_in
 from tasks.reports import client_view
 

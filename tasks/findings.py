@@ -11,8 +11,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, exists, select, update
-from sqlalchemy.orm import aliased
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from models import Finding, Incident
 from models.base import utcnow

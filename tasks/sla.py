@@ -42,10 +42,10 @@ from models.enums import (
     Tier,
 )
 from tasks import i18n, internal_mail
-from tasks.market_calendar import next_occurrence
 from tasks.business_hours import add_business_hours
 from tasks.escalation import open_incident
 from tasks.i18n import N_, gettext_, ngettext_
+from tasks.market_calendar import next_occurrence
 from tasks.messaging import enqueue, idempotency_key
 from tasks.messaging.compose import in_tone, preferences
 from tasks.messaging.outbox import Window

@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 
 from models import AdAccount, Campaign, Client, Finding, Staff
 from models.enums import Audience, FindingStatus, Language
+from tasks import i18n, internal_mail
 from tasks.detect.run import run_detectors
 from tasks.findings import critical_without_incident, persist_findings
 from tasks.messaging import enqueue
 from tasks.metrics import active_client_ids, chunk_clients, load_sweep_frames
-from tasks import i18n, internal_mail
 from tasks.render import render_in
 from tasks.resources import configured_engine
 from tasks.rules import SEVERITIES, SEVERITY_RANK

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from models import AdAccount, Campaign, Client, DailyMetric, Staff
 from models.enums import Audience, ClientStatus, Language, Tier
-from tasks.messaging import enqueue
 from tasks import i18n, internal_mail
 from tasks.i18n import N_, gettext_, ngettext_
+from tasks.messaging import enqueue
 from tasks.render import render_in
 
 FLOW = "tier-recompute"

@@ -31,8 +31,8 @@ from models.base import utcnow
 from models.enums import Audience, Direction, FindingStatus, MessageStatus, Severity, Tier
 from tasks import i18n, internal_mail
 from tasks.clock import moment_of
-from tasks.render import markdown_cell
 from tasks.escalation import LEVELS, ladder
+from tasks.render import markdown_cell
 from tasks.resources import configured_engine
 from tasks.settings import get_settings
 from tasks.sla import fold_alerts, load_clients, load_open_requests, request_alerts, requests_in_crisis

@@ -149,8 +149,19 @@ class SendGridTransport:
     def mail(self, envelope: Envelope):
         """The SendGrid Mail object: plain text first, then HTML, our ids in custom_args, then any attachments."""
         from sendgrid.helpers.mail import Attachment as SendGridAttachment
-        from sendgrid.helpers.mail import (Category, CustomArg, Disposition, FileContent, FileName, FileType, From,
-                                           Header, Mail, ReplyTo, To)
+        from sendgrid.helpers.mail import (
+            Category,
+            CustomArg,
+            Disposition,
+            FileContent,
+            FileName,
+            FileType,
+            From,
+            Header,
+            Mail,
+            ReplyTo,
+            To,
+        )
 
         mail = Mail(
             from_email=From(self.sender_email, envelope.sender_name or self.sender_name),

@@ -12,12 +12,11 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+import network_guard
 from cadence.demo.write import DemoSummary, generate_agency
 from models import Base
 from models.db import make_engine, upgrade
 from tasks import resources
-
-import network_guard  # noqa: E402 - tests/ is on sys.path (rootdir conftest)
 
 network_guard.install()
 

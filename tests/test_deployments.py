@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 from prefect.client.schemas.objects import ConcurrencyLimitStrategy
-from prefect.events import DeploymentEventTrigger
 from prefect.deployments.steps.core import run_steps
+from prefect.events import DeploymentEventTrigger
 from prefect.server.schemas.schedules import CronSchedule as ServerCronSchedule
 from prefect.utilities.callables import parameter_schema
 from prefect.utilities.templating import apply_values

@@ -8,6 +8,7 @@ import time
 import httpx
 import pytest
 import requests
+
 from network_guard import OutsideNetwork
 
 

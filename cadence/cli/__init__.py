@@ -8,8 +8,8 @@ import sys
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from typer.core import TyperOption
 from rich.markup import escape
+from typer.core import TyperOption
 
 from cadence.cli import accounts, check, db, demo, findings, ingest, labels, notes, outbox, prefect_ops, reports
 from cadence.cli import service as service_cli
@@ -83,7 +83,7 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - the user gets one line; CADENCE_DEBUG=1 shows the rest
+    except Exception as exc:
         if _debug():
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""

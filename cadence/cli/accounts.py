@@ -11,8 +11,8 @@ from rich.table import Table
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from cadence.cli.output import console, print_table
 from cadence.cli.lookup import client_by_slug as _client
+from cadence.cli.output import console, print_table
 from models import AdAccount, Campaign, Client, Staff
 from models.enums import Platform, StaffRole, Tier
 from tasks.errors import CadenceError

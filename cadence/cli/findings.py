@@ -17,8 +17,8 @@ from models import AdAccount, Campaign, Client, Finding
 from models.base import utcnow
 from models.enums import FindingStatus, Severity
 from tasks.errors import CadenceError
-from tasks.rules import SEVERITY_RANK
 from tasks.resources import ready_engine
+from tasks.rules import SEVERITY_RANK
 
 app = typer.Typer(help="The sweep's findings: list, show, acknowledge.", no_args_is_help=True)
 # Slugs, names and advice are data: printed as given, never read as Rich markup or :emoji: codes.

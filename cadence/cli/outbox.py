@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cadence.cli.output import console, print_table, short
-from tasks.forms import local_stamp
 from models import MessageReview, OutboundMessage, Staff
 from models.base import utcnow
 from models.enums import MessageStatus, ReviewAction
 from tasks.errors import CadenceError
+from tasks.forms import local_stamp
 from tasks.messaging.outbox import RETRYABLE, dispatch, release, retry
 from tasks.messaging.review import decide
 from tasks.resources import configured_transport, ready_engine

@@ -216,8 +216,8 @@ def _list_open_incidents(deployment: object) -> None:
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import Session
 
-    from tasks.resources import configured_engine
     from tasks.escalation import incident_id_help, open_incident_choices
+    from tasks.resources import configured_engine
 
     try:
         with Session(configured_engine()) as s:

@@ -14,13 +14,24 @@ from sqlalchemy.orm import Session
 from cadence.cli.lookup import client_by_slug as _client
 from models import Client, ClientRequest, Contact, Incident, Interaction, Staff
 from models.base import utcnow
-from models.enums import (Channel, ContactRole, Detail, Direction, Honorific, IncidentSource, IncidentStage, Language,
-                          RequestStatus, Tier, Tone)
+from models.enums import (
+    Channel,
+    ContactRole,
+    Detail,
+    Direction,
+    Honorific,
+    IncidentSource,
+    IncidentStage,
+    Language,
+    RequestStatus,
+    Tier,
+    Tone,
+)
 from tasks import escalation, tiering
 from tasks.errors import CadenceError
 from tasks.messaging.outbox import Window
-from tasks.rules import request_deadlines, stage_state
 from tasks.resources import ready_engine
+from tasks.rules import request_deadlines, stage_state
 from tasks.settings import get_settings
 
 request_app = typer.Typer(help="Client requests on the 1-3-7 clock.", no_args_is_help=True)

@@ -28,7 +28,6 @@ from cadence.demo.texts import INITIATIVE_LABEL
 from cadence.demo.values import at_local, money, nice
 from models.enums import EntityStatus, Language, Platform, Tier
 
-
 # Every campaign converts at least this many times a day on average, so a zero-conversion day means something.
 MIN_CONVERSIONS_PER_DAY = 4.0
 

@@ -10,7 +10,6 @@ import numpy as np
 from models.enums import Language, Platform
 from tasks.market_calendar import black_friday
 
-
 PLATFORM_CTR: dict[Platform, tuple[float, float]] = {
     Platform.GOOGLE_ADS: (0.03, 0.07),
     Platform.META: (0.008, 0.015),

@@ -25,7 +25,6 @@ from cadence.demo.accounts import (
 from cadence.demo.plan import AgencyPlan
 from cadence.demo.values import money, nice
 
-
 CAMPAIGNS_PER_CHUNK = 500
 
 

@@ -372,8 +372,8 @@ def check_invariants(engine: Engine, first: dt.date, last: dt.date, deliveries: 
     Keys ending in `_missing`, `_twice`, `_late`, `_stuck` and `_lost` must be 0 for the month to pass.
     """
     from tasks.escalation import POLICY
-    from tasks.rules import STANDUP_WEEKDAYS, update_cadence, wants_pack, wants_update
     from tasks.reports.periods import previous_month, previous_quarter, standup_windows, week_windows
+    from tasks.rules import STANDUP_WEEKDAYS, update_cadence, wants_pack, wants_update
 
     out: dict[str, Any] = {}
     with Session(engine) as s:
@@ -561,8 +561,6 @@ def _child(argv: list[str]) -> None:
 
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-    import flows.crisis_escalation, flows.daily_sweep, flows.monthly_recap, flows.quarterly_pack  # noqa: F401, E401
-    import flows.service_watch, flows.standup  # noqa: F401, E401 - imported before "ready": kills land in the run
 
     moment = moment_from_json(argv[0])
     print("ready", flush=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from models.enums import Language, NoteKind
 
-
 INITIATIVE_LABEL = {
     # initiative: (zh, ru, en)
     "brand": ("品牌", "Бренд", "Brand"),

@@ -115,7 +115,6 @@ def render_html(job: RenderJob, compact: bool = False) -> str:
     from tasks.reports import (
         content,  # charts are drawn where the HTML is rendered, in the worker
     )
-
     from tasks.reports.client_view import CLIENT_TEMPLATES, ClientReport, Labels, client_report
 
     view = job.context

@@ -7,13 +7,13 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
+from cli_helpers import cli, fails, runner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cli_helpers import cli, fails, runner
 from cadence.cli import app
 from models import AdAccount, Campaign, Client, Finding, Staff
-from models.enums import FindingStatus, Platform, Severity, StaffRole
+from models.enums import FindingStatus, Platform, StaffRole
 from tasks.errors import CadenceError
 from tasks.findings import persist_findings
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from cli_helpers import cli, fails
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from cli_helpers import cli, fails
+
 from models import Client, Contact, DisplayName, KeyDate
 from models.enums import ContactRole, Language, Visibility
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from messaging_helpers import put, rows
 from typer.testing import CliRunner
 
 from cadence.cli import app
+from messaging_helpers import put, rows
 from models.enums import MessageStatus
 
 runner = CliRunner()

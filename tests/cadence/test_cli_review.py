@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from review_helpers import compose_for, gated_agency
+from cli_helpers import runner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cadence.cli import app
-from cli_helpers import runner
 from models import Client, OutboundMessage
 from models.enums import MessageStatus, Tier
+from review_helpers import compose_for, gated_agency
 from tasks.errors import CadenceError
 
 

@@ -6,11 +6,11 @@ import asyncio
 import datetime as dt
 
 import pytest
+from cli_helpers import cli, fails
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cadence.cli.run import _served_deployment, build_parameters, resolve, summarise
-from cli_helpers import cli, fails
 from cadence.demo.write import generate_agency
 from models import Finding
 from tasks.errors import CadenceError

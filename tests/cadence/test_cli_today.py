@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import cli, fails
 from sqlalchemy.orm import Session
 
-from cli_helpers import cli, fails
 from messaging_helpers import client_with_contact
 from models import Incident, OutboundMessage
 from models.base import utcnow

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from e2e_support import api_post, free_port, stop, wait_for
 from test_ui import SCREENSHOTS, browser, form_field  # noqa: F401 - browser is a fixture
 

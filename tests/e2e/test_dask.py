@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from e2e_support import missing
 from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from e2e_support import missing
 from cadence.demo.write import generate_agency
 from flows.daily_sweep import daily_account_sweep
 from models import Finding
@@ -25,8 +25,8 @@ AS_OF = dt.date(2026, 11, 25)
 def local_cluster(db_url: str) -> Iterator[Any]:
     """Two single-threaded worker processes, started after db_url so they inherit CADENCE_DATABASE_URL."""
     try:
-        from distributed import LocalCluster
         import prefect_dask  # noqa: F401 - only asks whether it is installed
+        from distributed import LocalCluster
     except ImportError as exc:
         missing(f"Dask scale-out not tested: {exc.name} is not installed (pip install prefect-dask)")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,

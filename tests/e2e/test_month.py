@@ -25,9 +25,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e_support import REPO, free_port, missing, prefect_postgres_database, prefect_server
 from sqlalchemy import func, select, text
 
-from e2e_support import REPO, free_port, missing, prefect_postgres_database, prefect_server
 from cadence.demo.fakes.sendgrid_server import FakeSendGrid
 from models import DailyMetric, ImportBatch
 
@@ -151,7 +151,7 @@ def test_a_month_under_faults_keeps_every_promise_exactly_once(seed, cluster, pr
 
     from cadence.demo import simulation as sim
     from cadence.demo.leaks import find_leaks
-    from tasks.resources import reset, ready_engine
+    from tasks.resources import ready_engine, reset
 
     rng = random.Random(seed)
     settings = {"CADENCE_HOME": str(tmp_path / "cadence"), "CADENCE_DATABASE_URL": cluster.url,

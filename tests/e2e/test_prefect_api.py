@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from e2e_support import api_get, api_post, prefect_server
 
 FLOW_SCRIPT = """

@@ -11,11 +11,11 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from e2e_support import REPO, api_get, api_post, prefect_postgres_database, prefect_server, stop, wait_for
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from e2e_support import REPO, api_get, api_post, prefect_postgres_database, prefect_server, stop, wait_for
 from cadence.demo.leaks import ANY_EMAIL, SENDGRID_KEY, find_leaks
 from cadence.demo.write import generate_agency
 from models import Finding, Incident

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from e2e_support import REPO, api_post, missing, prefect_server, stop, wait_for
+
 from cadence.demo.write import generate_agency
 from models.db import make_engine, upgrade
 from tasks.clock import agency_today
@@ -134,11 +134,11 @@ def run_from_the_ui(browser, ui: str, slug: str, serve_log: Path) -> None:
 
 def test_an_am_approves_a_client_message_from_the_ui(browser, db_url: str, tmp_path: Path):
     """On SQLite and on PostgreSQL (db_url): the form's run decides in the same database the CLI reads."""
-    from review_helpers import compose_for, gated_agency
     from sqlalchemy.orm import Session
 
     from models import MessageReview, OutboundMessage
     from models.enums import MessageStatus, ReviewAction
+    from review_helpers import compose_for, gated_agency
 
     database = db_url
     engine = make_engine(database)

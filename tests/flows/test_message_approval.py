@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
-from review_helpers import TUESDAY_10, compose_for, gated_agency
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,6 +14,7 @@ from flows.message_approval import message_approval
 from flows.service_watch import service_watch
 from models import MessageReview, OutboundMessage
 from models.enums import MessageStatus, ReviewAction
+from review_helpers import TUESDAY_10, compose_for, gated_agency
 
 
 def _latest_awaiting_artifact() -> str:

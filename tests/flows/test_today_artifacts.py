@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from messaging_helpers import client_with_contact
 from prefect.client.orchestration import get_client
 from sqlalchemy import delete
 
 from flows.crisis_escalation import crisis_escalation, incident_action
 from flows.service_watch import service_watch
+from messaging_helpers import client_with_contact
 from models import Incident, OutboundMessage
 from tasks.today import publish_standalone
-
 
 AT = dt.datetime(2026, 11, 25, 3, 0, tzinfo=dt.timezone.utc)
 

@@ -15,8 +15,21 @@ from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session
 
 from cadence.cli import app, main
-from models import (AdAccount, Base, Campaign, Client, ClientRequest, Finding, ImportBatch, Incident, IncidentEvent,
-                    Interaction, OptimisationNote, OutboundMessage, Staff)
+from models import (
+    AdAccount,
+    Base,
+    Campaign,
+    Client,
+    ClientRequest,
+    Finding,
+    ImportBatch,
+    Incident,
+    IncidentEvent,
+    Interaction,
+    OptimisationNote,
+    OutboundMessage,
+    Staff,
+)
 from models.enums import Severity
 
 VALUES = [

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import AdAccount, Campaign, Client, DisplayName, Finding, KeyDate, OutboundMessage
+from models import AdAccount, Campaign, DisplayName, Finding, KeyDate, OutboundMessage
 from models.enums import KeyDateKind, LabelKind, Language, Severity, Visibility
 from models.service import default_visibility
 from tasks import i18n

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy.orm import Session
+from test_detect import D, World, back, base, pacing_world
 
 from tasks.detect.run import DETECTORS, run_detectors
 from tasks.detect.window import prepare_window
-from test_detect import D, World, back, base, pacing_world
 
 USUAL = {"impressions": 10_000.0, "clicks": 100.0, "spend": 200.0, "conversions": 2.0}
 

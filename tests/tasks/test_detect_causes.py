@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from test_detect import D, World, back, base, swc_world, tracking_world
+from test_detect import D, World, back, swc_world, tracking_world
 
 from tasks.detect.causes import fold_root_causes
 from tasks.detect.evidence import FINDINGS_COLUMNS

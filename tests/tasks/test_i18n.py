@@ -15,10 +15,10 @@ from babel.messages.pofile import read_po
 
 from tasks import escalation, i18n, internal_mail, sla, tiering
 from tasks import sync as platform_sync
-from tasks.reports import build as report_build
 from tasks.messaging.compose import Preferences, client_update_context, compose
 from tasks.messaging.outbox import Window
 from tasks.render import TEMPLATES, render_in
+from tasks.reports import build as report_build
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "messages"
 UPDATE = os.environ.get("CADENCE_UPDATE_GOLDEN") == "1"

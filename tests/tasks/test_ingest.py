@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import codecs
 import datetime as dt
-import io
+import math
 import random
 from decimal import Decimal
 from pathlib import Path

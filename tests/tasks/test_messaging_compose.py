@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from messaging_helpers import client_with_contact
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from messaging_helpers import client_with_contact
 from models import Client, Contact, OutboundMessage
 from models.enums import Channel, Language, MessageStatus
 from tasks.messaging import enqueue

@@ -11,17 +11,16 @@ from decimal import Decimal
 from email.message import EmailMessage
 
 import pytest
-from messaging_helpers import client_with_contact, transport
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cadence.demo.fakes.sendgrid_server import FakeSendGrid
+from messaging_helpers import client_with_contact, transport
 from models import Client, Contact, OutboundMessage, Staff
 from models.enums import Audience, Honorific, Language, MessageStatus, Tone
 from tasks import i18n
 from tasks.messaging import dispatch, enqueue
-from tasks.messaging.compose import (Preferences, client_message, client_update_context, compose, preferences,
-                                     sender)
+from tasks.messaging.compose import Preferences, client_message, client_update_context, compose, preferences, sender
 from tasks.messaging.outbox import Window
 from tasks.messaging.salutation import NameParts, salutation
 from tasks.render import render_in

@@ -10,12 +10,12 @@ import socket
 import time
 
 import pytest
-from messaging_helpers import API_KEY, SENDER, client_with_contact, put, rows, transport
-from fake_clock import Sleeps
-from cadence.demo.fakes.sendgrid_server import FakeSendGrid, Scripted, attachments_of, rate_limited
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from cadence.demo.fakes.sendgrid_server import FakeSendGrid, Scripted, attachments_of, rate_limited
+from fake_clock import Sleeps
+from messaging_helpers import API_KEY, SENDER, client_with_contact, put, rows, transport
 from models import OutboundMessage, Report
 from models.enums import Audience, Channel, Language, MessageStatus, ReportKind
 from tasks.messaging import DispatchPolicy, dispatch, retry

@@ -12,11 +12,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from messaging_helpers import API_KEY, put, rows, transport
-from cadence.demo.fakes.sendgrid_server import FakeSendGrid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cadence.demo.fakes.sendgrid_server import FakeSendGrid
+from messaging_helpers import API_KEY, put, rows, transport
 from models import OutboundMessage
 from models.enums import MessageStatus
 from tasks.messaging import DispatchPolicy, dispatch

@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from pypdf import PdfReader
 
 from tasks import i18n
-from tasks.reports import charts, content, output, periods
 from tasks.render import environment
+from tasks.reports import charts, content, output, periods
 from tasks.settings import Settings
 
 NBSP = "\xa0"

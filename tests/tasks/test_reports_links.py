@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from tasks.reports.summaries import report_link, report_markdown, review_markdown
 from tasks.reports.output import report_url
+from tasks.reports.summaries import report_link, report_markdown, review_markdown
 from tasks.settings import Settings, get_settings
 
 

@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from review_helpers import TUESDAY_10, compose_for, gated_agency
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -23,6 +22,7 @@ from models.enums import (
     Tier,
     Tone,
 )
+from review_helpers import TUESDAY_10, compose_for, gated_agency
 from tasks.errors import CadenceError
 from tasks.messaging import dispatch, plan_delivery, release, retry
 from tasks.messaging.outbox import Delivery, Window

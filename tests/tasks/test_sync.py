@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fake_clock import Sleeps
 from cadence.demo.fakes.yandex_server import FakeCampaign, FakeClient, FakeYandexDirect, Scripted
+from fake_clock import Sleeps
 from models import (
     AdAccount,
     Campaign,

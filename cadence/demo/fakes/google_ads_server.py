@@ -32,8 +32,6 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import grpc
-from google.protobuf import duration_pb2
-
 from google.ads.googleads.v26.common.types import bidding, criteria
 from google.ads.googleads.v26.enums.types import (
     ad_group_status,
@@ -56,14 +54,17 @@ from google.ads.googleads.v26.errors.types import (
 )
 from google.ads.googleads.v26.resources.types import (
     ad_group,
-    campaign as campaign_pb,
     campaign_budget,
     campaign_conversion_goal,
     campaign_criterion,
     conversion_action,
     customer_client,
 )
+from google.ads.googleads.v26.resources.types import (
+    campaign as campaign_pb,
+)
 from google.ads.googleads.v26.services.types import google_ads_service as svc
+from google.protobuf import duration_pb2
 
 API_VERSION = "v26"
 SERVICE = f"google.ads.googleads.{API_VERSION}.services.GoogleAdsService"

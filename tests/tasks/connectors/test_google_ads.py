@@ -11,8 +11,8 @@ import time
 from decimal import Decimal
 
 import pytest
-from cadence.demo.fakes.google_ads_server import FakeGoogleAds, generated_agency
 
+from cadence.demo.fakes.google_ads_server import FakeGoogleAds, generated_agency
 from cadence.demo.leaks import find_leaks
 from tasks.connectors.base import AccountInfo, AuthExpired, ConnectorError, MalformedResponse, QuotaExceeded
 from tasks.connectors.google_ads import GoogleAdsConnector, connect

@@ -9,7 +9,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from fake_clock import Sleeps
+
 from cadence.demo.fakes.meta_graph_server import (
     COMPLETED,
     DEFAULT_TOKEN,
@@ -21,7 +21,7 @@ from cadence.demo.fakes.meta_graph_server import (
     rate_limited,
 )
 from cadence.demo.leaks import find_leaks
-
+from fake_clock import Sleeps
 from tasks.connectors.base import AuthExpired, ConnectorError, DailyRow, MalformedResponse, QuotaExceeded
 from tasks.connectors.meta import MetaConnector, buc_wait_s, connect, minor_to_major
 
