@@ -17,30 +17,32 @@ LOGO_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CADENCE_", env_file=".env", extra="ignore")
 
-    home: Path = Field(DEFAULT_HOME, description="where the embedded defaults keep their files")
-    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite under home")
-    outbox_dir: Path | None = Field(None, description="the file outbox; default: home/outbox")
-    reports_dir: Path | None = Field(None, description="rendered reports; default: home/reports")
-    reports_port: int = Field(4201, ge=1, le=65535, description="the report server's port (`cadence server`, "
+    home: Path = Field(default=DEFAULT_HOME, description="where the embedded defaults keep their files")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite under home")
+    outbox_dir: Path | None = Field(default=None, description="the file outbox; default: home/outbox")
+    reports_dir: Path | None = Field(default=None, description="rendered reports; default: home/reports")
+    reports_port: int = Field(default=4201, ge=1, le=65535, description="the report server's port (`cadence server`, "
                               "`cadence reports serve`)")
-    reports_url: str | None = Field(None, description="the reports' address as browsers reach it, for the links in "
-                                    "artifacts; default: the local report server, http://127.0.0.1:<reports_port>")
-    sendgrid_api_key: SecretStr | None = Field(None, description="with a key, mail goes out through SendGrid")
+    reports_url: str | None = Field(default=None, description="the reports' address as browsers reach it, for the "
+                                    "links in artifacts; default: the local report server, "
+                                    "http://127.0.0.1:<reports_port>")
+    sendgrid_api_key: SecretStr | None = Field(default=None, description="with a key, mail goes out through SendGrid")
     sendgrid_base_url: str = "https://api.sendgrid.com"
     sender_email: str = "cadence@agency.example"
     sender_name: str = "Cadence"
     agency_time_zone: str = "Asia/Shanghai"
-    agency_name: str = Field("Cadence Agency", description="the agency's name as clients see it: after the AM's name"
-                             " as the sender of client mail, and in report headers and footers")
-    brand_colour: str = Field("#4c72b0", description="the agency's colour (#rrggbb) for report headings and charts")
-    logo_path: Path | None = Field(None, description="the agency's logo (PNG or SVG) in report headers")
-    inbox_dir: Path | None = Field(None, description="the drop folder: <inbox>/<account external id>/<export>; "
+    agency_name: str = Field(default="Cadence Agency", description="the agency's name as clients see it: after the AM's"
+                             " name as the sender of client mail, and in report headers and footers")
+    brand_colour: str = Field(default="#4c72b0", description="the agency's colour (#rrggbb) for report headings and "
+                              "charts")
+    logo_path: Path | None = Field(default=None, description="the agency's logo (PNG or SVG) in report headers")
+    inbox_dir: Path | None = Field(default=None, description="the drop folder: <inbox>/<account external id>/<export>; "
                                    "default: home/inbox")
     inbox_urls: list[str] = Field(default_factory=list, description="more drop folders as fsspec URLs "
                                   "(s3://bucket/inbox, …), laid out the same way")
-    dask_address: str | None = Field(None, description="a Dask scheduler (tcp://host:8786) for the sweep's and the "
-                                     "sync's chunks; default: threads in the flow's process")
-    debug: bool = Field(False, description="the CLI shows an unexpected error's traceback, not one line")
+    dask_address: str | None = Field(default=None, description="a Dask scheduler (tcp://host:8786) for the sweep's "
+                                     "and the sync's chunks; default: threads in the flow's process")
+    debug: bool = Field(default=False, description="the CLI shows an unexpected error's traceback, not one line")
 
     @field_validator("brand_colour")
     @classmethod

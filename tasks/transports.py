@@ -11,15 +11,20 @@ import os
 import re
 import time
 import urllib.error
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email import policy as email_policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.utils import format_datetime, formataddr
 from http.client import HTTPException
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
+
+if TYPE_CHECKING:  # SendGrid is imported when a message is sent; it ships no types, so these are Any to mypy
+    from sendgrid import SendGridAPIClient
+    from sendgrid.helpers.mail import Mail
 
 PROVIDER_SENDGRID = "sendgrid"
 PROVIDER_FILE = "file-outbox"
@@ -133,12 +138,12 @@ class SendGridTransport:
         self.sender_email = sender_email
         self.sender_name = sender_name
         self.timeout = timeout
-        self._client = None
+        self._client: SendGridAPIClient | None = None
 
     def __repr__(self) -> str:
         return f"SendGridTransport(base_url={self.base_url!r}, api_key=**********)"
 
-    def _sendgrid(self):
+    def _sendgrid(self) -> SendGridAPIClient:
         if self._client is None:
             from sendgrid import SendGridAPIClient
 
@@ -146,7 +151,7 @@ class SendGridTransport:
             self._client.client.timeout = self.timeout
         return self._client
 
-    def mail(self, envelope: Envelope):
+    def mail(self, envelope: Envelope) -> Mail:
         """The SendGrid Mail object: plain text first, then HTML, our ids in custom_args, then any attachments."""
         from sendgrid.helpers.mail import Attachment as SendGridAttachment
         from sendgrid.helpers.mail import (
@@ -199,7 +204,8 @@ class SendGridTransport:
         provider_id = headers.get("X-Message-Id") if headers is not None else None
         return SendResult(Outcome.ACCEPTED, self.name, provider_message_id=provider_id, status_code=response.status_code)
 
-    def _classify(self, status: int, headers, body: bytes | str | None) -> SendResult:
+    def _classify(self, status: int, headers: Mapping[str, str] | Message | None,
+                  body: bytes | str | None) -> SendResult:
         text = _body(body)
         if status == 429:
             reset = rate_limit_reset(headers.get("X-RateLimit-Reset") if headers is not None else None, time.time())

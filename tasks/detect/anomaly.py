@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -230,7 +232,7 @@ def _anomaly_pattern(f: dict[str, bool], direction: dict[str, str], peak: bool, 
 
 
 def _anomaly_findings(w: SweepWindow, level: str, idx: np.ndarray, rows: np.ndarray, count: np.ndarray,
-                      stats: dict[str, tuple[np.ndarray, ...]], flagged: dict[str, np.ndarray],
+                      stats: Mapping[str, tuple[np.ndarray, ...]], flagged: dict[str, np.ndarray],
                       usual_hit: dict[str, np.ndarray], rising: dict[str, np.ndarray], expected_peak: np.ndarray,
                       peak: np.ndarray, factor: np.ndarray, uplift: np.ndarray, spike_at: np.ndarray,
                       conv_ok: np.ndarray, rate_drop: np.ndarray, drop: np.ndarray) -> pd.DataFrame:
@@ -280,6 +282,7 @@ def _anomaly_findings(w: SweepWindow, level: str, idx: np.ndarray, rows: np.ndar
                          "peak": peak_ev, "currency": cur})
         text = ("" if campaign else "across the account, ") + "; ".join(phrases)
         if on_peak:
+            assert peak_ev is not None  # set above on a peak day
             last_year = (f", last year's brought {uplift[r] * 100:+.0f}%" if known
                          else ", no earlier year to compare with")
             lead = f"{peak_ev['name']} ({w.day.date().isoformat()}{last_year}): "

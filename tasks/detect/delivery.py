@@ -31,7 +31,8 @@ def _peer_median(groups: np.ndarray, values: np.ndarray, eligible: np.ndarray,
 
     def nth(k: np.ndarray) -> np.ndarray:
         pos = start + k + (self_in & (k >= own_rank))
-        return sorted_values[np.clip(pos, 0, len(sorted_values) - 1)]
+        nearest: np.ndarray = sorted_values[np.clip(pos, 0, len(sorted_values) - 1)]
+        return nearest
 
     low, high = nth(np.maximum((m - 1) // 2, 0)), nth(np.maximum(m // 2, 0))
     return np.where(m > 0, (low + high) / 2, np.nan), m

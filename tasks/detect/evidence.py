@@ -28,12 +28,12 @@ def _num(value: Any, digits: int = 2) -> float | int | None:
     """A plain, rounded JSON number; None for NaN or infinity."""
     if value is None:
         return None
-    value = float(value)
-    if not np.isfinite(value):
+    number = float(value)
+    if not np.isfinite(number):
         return None
     if digits == 0:
-        return round(value)
-    return round(value, digits)
+        return round(number)
+    return round(number, digits)
 
 
 def _money(value: Any, currency: str) -> str:
@@ -47,7 +47,8 @@ def _pct(value: float) -> str:
 
 
 def _iso(day: pd.Timestamp, offset: int) -> str:
-    return (day - pd.Timedelta(days=int(offset))).date().isoformat()
+    iso: str = (day - pd.Timedelta(days=int(offset))).date().isoformat()
+    return iso
 
 
 def _empty() -> pd.DataFrame:
@@ -94,7 +95,8 @@ def _currency(w: SweepWindow, campaigns: np.ndarray | None = None, accounts: np.
 def _records(**columns: Any) -> list[dict[str, Any]]:
     """Evidence dicts from equal-length columns: NaN becomes None, numbers plain Python ones."""
     frame = pd.DataFrame(columns)
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+    records: list[dict[str, Any]] = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return records
 
 
 def _plural(n: int, one: str, many: str) -> str:

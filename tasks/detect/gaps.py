@@ -17,7 +17,7 @@ def detect_data_quality(w: SweepWindow) -> pd.DataFrame:
     acc, camps, cli = w.accounts, w.campaigns, w.clients
     issues: dict[tuple[str, int], list[tuple[str, dict[str, Any], str]]] = {}
 
-    def add(kind: str, pos: int, severity: str, evidence: dict[str, Any], words: str) -> None:
+    def add(kind: str, pos: int | np.integer[Any], severity: str, evidence: dict[str, Any], words: str) -> None:
         issues.setdefault((kind, int(pos)), []).append((severity, evidence, words))
 
     client_pos = acc["client_pos"].to_numpy()

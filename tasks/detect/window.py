@@ -149,20 +149,23 @@ class SweepWindow:
         gaps = np.logical_or.reduce([source[m] for m in metrics])
         if not gaps.any():
             return np.ones(gaps.shape[0], dtype=bool)
-        return _window(gaps.astype(np.float64), start, length) == 0
+        known: np.ndarray = _window(gaps.astype(np.float64), start, length) == 0
+        return known
 
     def client_values(self, column: str, level: str = "campaign") -> np.ndarray:
         """A client column (or threshold) aligned to campaigns, accounts or clients."""
         source = self.thresholds if column in DEFAULT_THRESHOLDS else self.clients
-        values = source[column].to_numpy(dtype="float64")
+        values: np.ndarray = source[column].to_numpy(dtype="float64")
         if level == "client":
             return values
         frame = self.campaigns if level == "campaign" else self.accounts
-        return values[frame["client_pos"].to_numpy()]
+        aligned: np.ndarray = values[frame["client_pos"].to_numpy()]
+        return aligned
 
     def ints(self, key: str, low: int, high: int, level: str = "campaign") -> np.ndarray:
         """An integer threshold per row, clipped to what the window can answer."""
-        return np.clip(np.rint(self.client_values(key, level)), low, high).astype(np.int64)
+        clipped: np.ndarray = np.clip(np.rint(self.client_values(key, level)), low, high).astype(np.int64)
+        return clipped
 
 
 def _conform(frame: pd.DataFrame | None, columns: list[str], optional: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -221,7 +224,8 @@ def _positions(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
         table[keys - low] = np.arange(len(keys))
         inside = (values >= low) & (values <= high)
         return np.where(inside, table[np.clip(values - low, 0, high - low)], -1)
-    return pd.Index(keys).get_indexer(values)
+    positions: np.ndarray = pd.Index(keys).get_indexer(values)
+    return positions
 
 
 def _settings(value: Any) -> dict[str, Any]:
@@ -483,12 +487,14 @@ def _window(matrix: np.ndarray, start: np.ndarray | int, length: np.ndarray | in
         return np.zeros(0)
     if (start == start[0]).all() and (length == length[0]).all():
         block = matrix[:, start[0] : start[0] + length[0]]
-        return getattr(block, how)(axis=1)
+        reduced: np.ndarray = getattr(block, how)(axis=1)
+        return reduced
     end = int((start + length).max())
     columns = np.arange(end)
     inside = (columns >= start[:, None]) & (columns < (start + length)[:, None])
     fill = {"sum": 0.0, "max": -np.inf, "min": np.inf}[how]
-    return getattr(np.where(inside, matrix[:, :end], fill), how)(axis=1)
+    spread: np.ndarray = getattr(np.where(inside, matrix[:, :end], fill), how)(axis=1)
+    return spread
 
 
 def _divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -502,10 +508,12 @@ def _text(value: Any) -> str | None:
 
 def _account_stopped(w: SweepWindow) -> np.ndarray:
     """Accounts switched off on purpose: paused or removed."""
-    return w.accounts["status"].isin(["paused", "removed"]).to_numpy()
+    stopped: np.ndarray = w.accounts["status"].isin(["paused", "removed"]).to_numpy()
+    return stopped
 
 
 def _stopped(w: SweepWindow) -> np.ndarray:
     """Campaigns switched off on purpose, themselves or through their account."""
-    return w.campaigns["status"].isin(["paused", "removed"]).to_numpy() \
+    stopped: np.ndarray = w.campaigns["status"].isin(["paused", "removed"]).to_numpy() \
         | _account_stopped(w)[w.campaigns["account_pos"].to_numpy()]
+    return stopped

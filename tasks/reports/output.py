@@ -13,11 +13,14 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from tasks.render import TEMPLATES, render_in
 from tasks.settings import LOGO_TYPES
+
+if TYPE_CHECKING:  # WeasyPrint is imported when a PDF is made; it ships no types, so this is Any to mypy
+    from weasyprint.document import Document
 
 _UNSAFE = re.compile(r"[^a-z0-9-]+")
 _UNSAFE_PERIOD = re.compile(r"[^0-9A-Za-z.-]+")
@@ -127,14 +130,14 @@ def render_html(job: RenderJob, compact: bool = False) -> str:
     return render_in(job.language, job.template, **context, compact=compact)
 
 
-def last_page_fill(document) -> float:
+def last_page_fill(document: Document) -> float:
     """How much of the last page's height its content uses, from 0 to 1."""
     page = document.pages[-1]._page_box
     root = page.children[0]
     return min(1.0, root.margin_height() / page.height) if page.height else 1.0
 
 
-def pdf_document(html: str):
+def pdf_document(html: str) -> Document:
     from weasyprint import HTML
 
     return HTML(string=html, base_url=str(TEMPLATES / "report")).render()
