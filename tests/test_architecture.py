@@ -144,3 +144,22 @@ def test_the_walk_sees_an_edge_through_another_module() -> None:
     assert edge_import_chain("tasks.reports.edges") == ["tasks.reports.edges", "prefect"]
     chain = edge_import_chain("tasks.clock")
     assert chain is not None and chain[0] == "tasks.clock" and chain[-1] == "sqlalchemy"
+
+
+def _strictly_typed(module: str) -> bool:
+    """Whether `make lint`'s mypy (strict) checks the module: it, or a package holding it, is in pyproject's files."""
+    import tomllib
+
+    files = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]["files"]
+    path = MODULES[module].relative_to(ROOT)
+    return any(path == Path(f) or Path(f) in path.parents for f in files)
+
+
+@pytest.mark.parametrize("module", PURE)
+def test_a_pure_core_is_type_checked_strictly(module: str) -> None:
+    assert _strictly_typed(module), f"{module} is pure: add it to [tool.mypy] files in pyproject.toml"
+
+
+def test_the_strict_set_check_sees_a_module_left_out() -> None:
+    assert _strictly_typed("tasks.detect.anomaly") and _strictly_typed("models.agency")
+    assert not _strictly_typed("tasks.reports.edges")
