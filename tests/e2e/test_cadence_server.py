@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 from e2e_support import api_post, free_port, stop, wait_for
-from test_ui import SCREENSHOTS, browser, form_field  # noqa: F401 - browser is a fixture
+from test_ui import SCREENSHOTS, form_field
 
 # Each test starts a real Prefect server (tens of seconds); one runs the demo first.
 pytestmark = pytest.mark.slow
