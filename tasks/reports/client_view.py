@@ -218,9 +218,9 @@ def _labelled(item: Any, labels: Labels, language: str, missing: set[tuple[str, 
     out = dict(item)
     if "title" in out and ("on" in out or "kind" in out):
         out["title"] = labels.name(LabelKind.KEY_DATE.value, out["title"], language, missing)
-    for field in ("name", "compared_with"):  # a plan point may name the initiative it is compared with too
-        if out.get(field) in initiative_names:
-            out[field] = labels.name(LabelKind.INITIATIVE.value, out[field], language, missing)
+    for key in ("name", "compared_with"):  # a plan point may name the initiative it is compared with too
+        if out.get(key) in initiative_names:
+            out[key] = labels.name(LabelKind.INITIATIVE.value, out[key], language, missing)
     return {k: v for k, v in out.items() if k not in FORBIDDEN_KEYS}
 
 
