@@ -22,7 +22,8 @@ AGENCY_SCOPE = "*"
 # (churn_signal, paused_by_client, data_quality: the relationship and our own plumbing) say nothing to clients.
 CLIENT_PHRASES: dict[str, tuple[str, str]] = {
     "spend_without_conversions": (
-        N_("We saw %(campaign)s spend without bringing conversions on %(day)s and are reviewing its targeting and bids."),
+        N_("We saw %(campaign)s spend without bringing conversions on %(day)s "
+           "and are reviewing its targeting and bids."),
         N_("We saw spend without conversions on %(day)s and are reviewing targeting and bids."),
     ),
     "cpa_above_band": (
