@@ -41,7 +41,8 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def cadence_server(home: Path, reports_port: int, ui: bool = False) -> Iterator[tuple[subprocess.Popen, str, str, Path]]:
+def cadence_server(home: Path, reports_port: int,
+                   ui: bool = False) -> Iterator[tuple[subprocess.Popen, str, str, Path]]:
     """`cadence server` on free ports; yields (its process, API URL, reports URL, its log) once both answer."""
     port, log_path = free_port(), home / "cadence-server.log"
     home.mkdir(parents=True, exist_ok=True)

@@ -98,7 +98,8 @@ def run_from_the_ui(browser, ui: str, slug: str, serve_log: Path) -> None:
         artifact.click()
         page.wait_for_url(re.compile(r"/artifacts/artifact/[0-9a-f-]{36}"))
         expect(page.get_by_text("Flow run", exact=True)).to_be_hidden()
-        expect(page.locator(".markdown-renderer", has_text="CPA").first).to_contain_text(re.compile(r"Client review.*tier", re.S))
+        expect(page.locator(".markdown-renderer", has_text="CPA").first).to_contain_text(
+            re.compile(r"Client review.*tier", re.S))
         page.screenshot(path=str(SCREENSHOTS / "client-review-artifact.png"), full_page=True)
         dossier = page.locator(".markdown-renderer", has_text="CPA").first
         expect(dossier).to_contain_text("By campaign")  # the detail chosen in the form shows in the artifact
