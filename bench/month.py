@@ -165,7 +165,7 @@ def _run(args: argparse.Namespace, last: dt.date, work: Path, sendgrid: FakeSend
             began = time.perf_counter()
             try:
                 month.step(moment)
-            except Exception as exc:  # a failed run is recorded and run again, as a person would
+            except Exception as exc:  # noqa: BLE001 - any failed run is recorded and run again, as a person would
                 month.failures.append(f"{moment.label()}: {type(exc).__name__}: {str(exc)[:200]}")
                 month.reruns[moment.deployment] += 1
                 month.step(moment)

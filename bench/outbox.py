@@ -48,7 +48,8 @@ def messages(n: int):
             ["Paused two keywords", "Raised bids on brand search", "New creatives", "Narrowed geo"],
             ["Test video ads"], {"name": "Anna", "email": "anna@agency.example"})
         yield client_message(flow="bench", kind="update", period="2026-11-26", client_slug=f"client-{i % 300}",
-                             client_id=None, contact_id=None, prefs=prefs, composed=compose("client_update", prefs, context),
+                             client_id=None, contact_id=None, prefs=prefs,
+                             composed=compose("client_update", prefs, context),
                              now=MONDAY_MORNING, tier="regular", settings={})
 
 

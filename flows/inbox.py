@@ -1,4 +1,5 @@
-"""Every few minutes: exports dropped into the inbox folders imported, each moved to done/ or failed/ with its report."""
+"""Every few minutes: exports dropped into the inbox folders imported, each moved to done/ or failed/ with its
+report."""
 
 from __future__ import annotations
 

@@ -192,7 +192,8 @@ def finding_cause(session: Session, payload: dict[str, Any]) -> tuple[str, list[
     """A one-line cause and the known facts, from the critical finding the sweep raised."""
     account = session.get(AdAccount, int(payload["account_id"]))
     campaign = session.get(Campaign, int(payload["campaign_id"])) if payload.get("campaign_id") else None
-    where = (account.name if account else f"account {payload['account_id']}") + (f" / {campaign.name}" if campaign else "")
+    where = ((account.name if account else f"account {payload['account_id']}")
+             + (f" / {campaign.name}" if campaign else ""))
     detector = str(payload["detector"]).replace("_", " ")
     facts = [f"{detector} detected on {where} for {payload['day']}"]
     if payload.get("recommendation"):
@@ -401,9 +402,11 @@ def escalate_due(session: Session, as_of: dt.datetime, policy: LadderPolicy = PO
             for rung in range(previous + 1, level + 1):
                 person = rungs[rung]
                 if person is None:
-                    _event(session, incident.id, as_of, "escalation-gap", f"no {LEVELS[rung]} on file for {client.slug}")
+                    _event(session, incident.id, as_of, "escalation-gap",
+                           f"no {LEVELS[rung]} on file for {client.slug}")
                     continue
-                _event(session, incident.id, as_of, "escalated", f"to {LEVELS[rung]} {person.email}: " + "; ".join(reasons))
+                _event(session, incident.id, as_of, "escalated",
+                       f"to {LEVELS[rung]} {person.email}: " + "; ".join(reasons))
                 with i18n.use(person.language.value):
                     why = [gettext_("Why: %(reason)s.") % {"reason": _reason_in(r)} for r in reasons]
                     level_name = gettext_(LEVELS[rung])
@@ -432,13 +435,17 @@ def timeline_markdown(session: Session, incident_id: int) -> str:
     """A readable timeline for the Prefect UI: state first, then every event."""
     incident, client = _load(session, incident_id)
     owner = session.get(Staff, incident.owner_id)
+    doc_state = ("in at " + format(incident.root_cause_doc_at, "%Y-%m-%d %H:%M") + " UTC"
+                 if incident.root_cause_doc_at else "draft only")
     head = [f"# Incident #{incident.id}: {client.name}", "",
             f"- cause: {incident.cause}", f"- stage: **{incident.stage.value}**",
             f"- owner (only outward voice): {owner.name if owner else incident.owner_id}",
-            f"- opened: {incident.opened_at:%Y-%m-%d %H:%M} UTC; golden deadline: {incident.golden_deadline_at:%Y-%m-%d %H:%M} UTC",
-            f"- acknowledged: {f'{incident.acknowledged_at:%Y-%m-%d %H:%M} UTC' if incident.acknowledged_at else '**no**'}",
+            f"- opened: {incident.opened_at:%Y-%m-%d %H:%M} UTC; "
+            f"golden deadline: {incident.golden_deadline_at:%Y-%m-%d %H:%M} UTC",
+            "- acknowledged: "
+            f"{f'{incident.acknowledged_at:%Y-%m-%d %H:%M} UTC' if incident.acknowledged_at else '**no**'}",
             f"- escalation: level {incident.escalation_level} ({LEVELS[incident.escalation_level]})",
-            f"- root-cause document: {'in at ' + format(incident.root_cause_doc_at, '%Y-%m-%d %H:%M') + ' UTC' if incident.root_cause_doc_at else 'draft only'}",
+            f"- root-cause document: {doc_state}",
             "", "| when | what | who | detail |", "|---|---|---|---|"]
     for e in timeline(session, incident_id):
         detail = e["detail"].replace("\n", "<br>").replace("|", "\\|")
@@ -466,7 +473,8 @@ def any_open_incident(session: Session, as_of: dt.datetime) -> bool:
 def open_incident_choices(session: Session) -> list[str]:
     """The open incidents as a form offers them: `#3 acme-shop (facts)`, oldest first."""
     rows = session.execute(select(Incident.id, Client.slug, Incident.stage)
-                           .join(Client, Client.id == Incident.client_id).where(Incident.closed_at.is_(None)).order_by(Incident.id)).all()
+                           .join(Client, Client.id == Incident.client_id)
+                           .where(Incident.closed_at.is_(None)).order_by(Incident.id)).all()
     return [f"#{i} {slug} ({stage.value})" for i, slug, stage in rows]
 
 

@@ -107,7 +107,8 @@ def persist_findings(engine: Engine, client_ids: Sequence[int], day: dt.date,
             carried = previous is not None
             result.carried += carried
             result.new += not carried
-            if row["severity"] is Severity.CRITICAL and (previous is None or previous.severity is not Severity.CRITICAL):
+            if (row["severity"] is Severity.CRITICAL
+                    and (previous is None or previous.severity is not Severity.CRITICAL)):
                 result.new_critical.append({
                     "client_id": row["client_id"], "account_id": row["account_id"],
                     "campaign_id": row["campaign_id"], "subject": row["subject"], "detector": row["detector"],

@@ -181,7 +181,8 @@ def unresponsive(waiting: Iterable[Unanswered], as_of: dt.datetime, days: int = 
     due = []
     for w in oldest.values():
         zone = ZoneInfo(w.zone)
-        if working_days_between(w.occurred_at.astimezone(zone).date(), as_of.astimezone(zone).date(), w.country) >= days:
+        if working_days_between(w.occurred_at.astimezone(zone).date(), as_of.astimezone(zone).date(),
+                                w.country) >= days:
             due.append(w)
     return sorted(due, key=lambda w: w.client_id)
 
@@ -596,7 +597,8 @@ def draft_update(session: Session, client_id: int, as_of: dt.datetime) -> tuple[
     text = render_in(prefs.language, "email/nudge_draft.txt.j2", language=prefs.language, greeting=prefs.greeting,
                      contact={"name": prefs.name, "tone": prefs.tone}, period={"start": start, "end": end},
                      kpis=kpis, currency=currency, actions=actions, am={"name": owner.name})
-    return in_tone(prefs.language, prefs.tone, text), f"{contact.name} <{contact.email}> ({contact.language.value}, {contact.channel.value})"
+    return (in_tone(prefs.language, prefs.tone, text),
+            f"{contact.name} <{contact.email}> ({contact.language.value}, {contact.channel.value})")
 
 
 @dataclass

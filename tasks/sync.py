@@ -228,7 +228,8 @@ def run_pulls(engine: Engine, pulls: Sequence[Pull], connectors: dict[int, Conne
             except QuotaExceeded as exc:
                 outcome.quota_errors += 1
                 if outcome.quota_errors > MAX_QUOTA_RETRIES:
-                    outcome.status, outcome.error = "failed", f"quota still exhausted after {MAX_QUOTA_RETRIES} waits: {exc}"
+                    outcome.status, outcome.error = (
+                        "failed", f"quota still exhausted after {MAX_QUOTA_RETRIES} waits: {exc}")
                 else:
                     backoff = exc.retry_after or min(QUOTA_BACKOFF_S * 2 ** (outcome.quota_errors - 1), MAX_BACKOFF_S)
                     waiting[account_id] = clock() + backoff
@@ -331,7 +332,8 @@ def record_outcomes(engine: Engine, outcomes: Sequence[Outcome]) -> int:
         by_connection: dict[int, list[AdAccount]] = {}
         for account in accounts:
             if account.sync_problem is None or not account.sync_problem.startswith("reconnect"):
-                account.sync_problem, account.sync_problem_since = "reconnect: the platform login expired or was revoked", now
+                account.sync_problem, account.sync_problem_since = (
+                    "reconnect: the platform login expired or was revoked", now)
             by_connection.setdefault(account.connection_id, []).append(account)
         for connection_id, group in by_connection.items():
             connection = session.get(PlatformConnection, connection_id)
@@ -392,7 +394,8 @@ def sync_accounts(engine: Engine, account_ids: Sequence[int], *, as_of: dt.date 
         with Session(engine) as session:
             accounts = session.execute(select(AdAccount.id, AdAccount.connection_id, AdAccount.external_id,
                                               AdAccount.platform).where(AdAccount.id.in_(list(account_ids)))).all()
-        unopened = [Outcome(a.id, a.external_id, a.platform.value, "", "", status="failed", error=broken[a.connection_id])
+        unopened = [Outcome(a.id, a.external_id, a.platform.value, "", "", status="failed",
+                            error=broken[a.connection_id])
                     for a in accounts if a.connection_id in broken]
         live = [a.id for a in accounts if a.connection_id in connectors]
         pulls = plan_pulls(engine, live, connectors, as_of=as_of, days=days, now=now, bad=unopened)

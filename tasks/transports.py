@@ -199,10 +199,12 @@ class SendGridTransport:
             return SendResult(Outcome.TRANSIENT, self.name, error=f"network error: {exc.reason}")
         except (HTTPException, OSError) as exc:
             # The request was (maybe) delivered and the answer lost: the provider may have accepted it.
-            return SendResult(Outcome.AMBIGUOUS, self.name, error=f"no answer from SendGrid: {type(exc).__name__}: {exc}")
+            return SendResult(Outcome.AMBIGUOUS, self.name,
+                              error=f"no answer from SendGrid: {type(exc).__name__}: {exc}")
         headers = response.headers
         provider_id = headers.get("X-Message-Id") if headers is not None else None
-        return SendResult(Outcome.ACCEPTED, self.name, provider_message_id=provider_id, status_code=response.status_code)
+        return SendResult(Outcome.ACCEPTED, self.name, provider_message_id=provider_id,
+                          status_code=response.status_code)
 
     def _classify(self, status: int, headers: Mapping[str, str] | Message | None,
                   body: bytes | str | None) -> SendResult:

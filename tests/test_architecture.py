@@ -129,7 +129,8 @@ def edge_import_chain(module: str) -> list[str] | None:
 def test_nothing_below_the_cli_imports_cadence(module: str) -> None:
     reaching_up = sorted(name for name in imported(module) if name.split(".")[0] == "cadence")
     assert not reaching_up, (f"{module} imports {reaching_up}: settings and resources come from tasks.settings and "
-                             f"tasks.resources; cadence/ (the CLI, the report server) sits on top and is imported by none")
+                             "tasks.resources; cadence/ (the CLI, the report server) sits on top and is "
+                             "imported by none")
 
 
 @pytest.mark.parametrize("module", PURE)

@@ -23,6 +23,8 @@ app = typer.Typer(help="List or add ad accounts.", no_args_is_help=True)
 clients_app = typer.Typer(help="List or add clients.", no_args_is_help=True)
 # Names, notes and addresses are data: printed as given, never read as Rich markup or :emoji: codes.
 out = console()
+# the --kind help names every kind; computed once here, not in the parameter's default
+KIND_HELP = f"message kind (repeatable): {', '.join(APPROVAL_KINDS)}"
 
 
 def _zone(value: str) -> str:
@@ -115,7 +117,7 @@ def mark_test(
 @clients_app.command("approval")
 def approval_command(
     slug: str = typer.Argument(..., help="the client's slug"),
-    kinds: list[str] = typer.Option([], "--kind", help=f"message kind (repeatable): {', '.join(APPROVAL_KINDS)}"),
+    kinds: list[str] = typer.Option([], "--kind", help=KIND_HELP),
     mode: str | None = typer.Option(None, "--mode", help="auto (sent as composed) or am_approves (waits for the AM)"),
     default: bool = typer.Option(False, "--default", help="back to the tier's default (strategic: am_approves)"),
 ) -> None:

@@ -33,7 +33,8 @@ Lang = Enum("Lang", {v.name: v.value for v in Language}, type=str)  # type: igno
 def add_key_date(
     title: str = typer.Argument(..., help="what the date is, e.g. 'Launch: spring collection'"),
     on: str = typer.Option(..., "--on", help="YYYY-MM-DD"),
-    kind: Kind = typer.Option(..., "--kind", "-k", help="birthday, anniversary, launch, financing, renewal, market_peak"),
+    kind: Kind = typer.Option(..., "--kind", "-k",
+                              help="birthday, anniversary, launch, financing, renewal, market_peak"),
     client: str | None = typer.Option(None, "--client", help="the client's slug (a client's own date)"),
     market: str | None = typer.Option(None, "--market", help="two-letter market code (a market peak)"),
     visibility: Seen | None = typer.Option(

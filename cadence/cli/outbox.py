@@ -100,7 +100,9 @@ def send(limit: int | None = typer.Option(None, help="send at most this many now
 
 
 @app.command("retry")
-def retry_command(message_ids: list[int] = typer.Argument(..., help="ids of failed, dead or uncertain messages")) -> None:
+def retry_command(
+    message_ids: list[int] = typer.Argument(..., help="ids of failed, dead or uncertain messages"),
+) -> None:
     """Queue failed, dead or uncertain messages again (for uncertain ones: check the provider first)."""
     n = retry(ready_engine(), message_ids)
     if n == 0:

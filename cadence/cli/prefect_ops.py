@@ -128,6 +128,8 @@ def _signal_group(child: subprocess.Popen, signum: int) -> None:
 
 
 GRACE_SECONDS = 20
+# the repository's prefect.yaml, the default for `cadence serve --prefect-yaml`
+DEFAULT_PREFECT_YAML = Path(__file__).resolve().parents[2] / "prefect.yaml"
 
 
 def supervise(argv: list[str], env: dict[str, str], reports) -> int:
@@ -231,7 +233,7 @@ def _list_open_incidents(deployment: object) -> None:
 def serve_command(
     only: list[str] = typer.Option([], "--only", help="serve just this deployment (repeatable)"),
     limit: int | None = typer.Option(None, "--limit", min=1, help="at most this many runs at once"),
-    prefect_yaml: Path = typer.Option(Path(__file__).resolve().parents[2] / "prefect.yaml", "--prefect-yaml", exists=True, dir_okay=False,
+    prefect_yaml: Path = typer.Option(DEFAULT_PREFECT_YAML, "--prefect-yaml", exists=True, dir_okay=False,
                                       help="the deployment definitions"),
 ) -> None:
     """Run every deployment of prefect.yaml (schedules, triggers, forms) in this process; no work pool."""

@@ -9,7 +9,8 @@ import numpy as np
 
 
 def _pairs(text: str) -> tuple[tuple[str, str], ...]:
-    """'本地|ascii; ...' as ((local, ascii), ...): names in their own script with the ASCII used for slugs and emails."""
+    """'本地|ascii; ...' as ((local, ascii), ...): names in their own script with the ASCII used for slugs and
+    emails."""
     return tuple((local, ascii_) for local, ascii_ in (item.strip().split("|") for item in text.split(";")))
 
 
@@ -23,9 +24,10 @@ CN_CITIES = _pairs(
 )
 BRANDS: dict[str, tuple[tuple[str, str], ...]] = {
     "CN": _pairs(
-        "星辰|xingchen; 云帆|yunfan; 天禾|tianhe; 锦程|jincheng; 华美|huamei; 蓝鲸|lanjing; 优品|youpin; 悦享|yuexiang; "
-        "鼎盛|dingsheng; 嘉禾|jiahe; 恒通|hengtong; 瑞丰|ruifeng; 博雅|boya; 青橙|qingcheng; 极光|jiguang; 乐游|leyou; "
-        "安康|ankang; 易达|yida; 明远|mingyuan; 启航|qihang; 万象|wanxiang; 光合|guanghe; 清泉|qingquan; 新禾|xinhe"
+        "星辰|xingchen; 云帆|yunfan; 天禾|tianhe; 锦程|jincheng; 华美|huamei; 蓝鲸|lanjing; 优品|youpin; "
+        "悦享|yuexiang; 鼎盛|dingsheng; 嘉禾|jiahe; 恒通|hengtong; 瑞丰|ruifeng; 博雅|boya; 青橙|qingcheng; "
+        "极光|jiguang; 乐游|leyou; 安康|ankang; 易达|yida; 明远|mingyuan; 启航|qihang; 万象|wanxiang; 光合|guanghe; "
+        "清泉|qingquan; 新禾|xinhe"
     ),
     "RU": _pairs(
         "Вектор|vektor; Горизонт|gorizont; Меридиан|meridian; Сфера|sfera; Альтаир|altair; "

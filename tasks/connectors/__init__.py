@@ -29,7 +29,8 @@ class ConnectionInfo:
 
 
 class Secrets:
-    """The login's secrets, read at run time from Prefect Secret blocks ("block:NAME") or the environment ("env:NAME")."""
+    """The login's secrets, read at run time from Prefect Secret blocks ("block:NAME") or the environment
+    ("env:NAME")."""
 
     def __init__(self, names: dict[str, str], values: dict[str, str] | None = None) -> None:
         self.names = dict(names)

@@ -94,7 +94,8 @@ class YandexDirect:
                     break
                 offset = int(result["LimitedBy"])
         else:
-            clients = self._json("clients", {"FieldNames": ["Login", "ClientInfo", "Currency"]}, None).get("Clients", [])
+            clients = self._json(
+                "clients", {"FieldNames": ["Login", "ClientInfo", "Currency"]}, None).get("Clients", [])
         out = []
         for c in clients:
             login = str(c["Login"])

@@ -118,7 +118,8 @@ def window_of(contact: Contact, client: Client) -> Window:
 def plan_delivery(channel: Channel | str, window: Window | None, is_crisis: bool, now: dt.datetime) -> Delivery:
     """Manual if the contact does not want email; held until business hours unless it is a crisis; else queued."""
     if Channel(channel) != Channel.EMAIL:
-        return Delivery(MessageStatus.MANUAL, hold_reason=f"prefers {Channel(channel).value}: the AM delivers it by hand")
+        return Delivery(MessageStatus.MANUAL,
+                        hold_reason=f"prefers {Channel(channel).value}: the AM delivers it by hand")
     if window is None or is_crisis or in_business_hours(now, window.zone, window.country, window.start, window.end):
         return Delivery(MessageStatus.QUEUED)
     opens = next_business_moment(now, window.zone, window.country, window.start, window.end)
@@ -160,7 +161,8 @@ def load_pdf(path: str, filename: str) -> Attachment | str:
                     f"{MAX_ATTACHMENT_BYTES / 1e6:.0f} MB attachment limit")
         content = Path(path).read_bytes()
     except OSError as exc:
-        return f"report PDF {path} cannot be read ({exc.strerror or type(exc).__name__}); the email promises it attached"
+        return (f"report PDF {path} cannot be read ({exc.strerror or type(exc).__name__}); "
+                "the email promises it attached")
     if not content.startswith(b"%PDF-"):
         return f"report PDF {path} is {'empty' if not content else 'not a PDF'}; the email promises it attached"
     return Attachment(filename, content, "application/pdf")
@@ -281,7 +283,8 @@ def _recheck_preferences(session: Session, rows: list[Any], now: dt.datetime) ->
     if not contact_ids:
         return {}
     contacts = {c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))}
-    clients = {c.id: c for c in session.scalars(select(Client).where(Client.id.in_({c.client_id for c in contacts.values()})))}
+    clients = {c.id: c for c in session.scalars(
+        select(Client).where(Client.id.in_({c.client_id for c in contacts.values()})))}
     plans = {}
     for r in rows:
         contact = contacts.get(r.contact_id)
@@ -366,7 +369,8 @@ def dispatch(
             rows = s.execute(
                 select(T.c.id, T.c.status, T.c.contact_id, T.c.audience, T.c.is_crisis, T.c.attempts, T.c.created_at,
                        T.c.idempotency_key, T.c.recipient, T.c.subject, T.c.body_html, T.c.body_text, T.c.kind,
-                       T.c.period, T.c.meta, REPORTS.c.pdf_path.label("report_pdf"), CLIENTS.c.slug.label("client_slug"))
+                       T.c.period, T.c.meta, REPORTS.c.pdf_path.label("report_pdf"),
+                       CLIENTS.c.slug.label("client_slug"))
                 .select_from(T.outerjoin(REPORTS, REPORTS.c.id == T.c.report_id)
                              .outerjoin(CLIENTS, CLIENTS.c.id == T.c.client_id))
                 .where(_due(now), or_(and_(T.c.is_crisis.is_(True), T.c.id > cursors[True]),
@@ -440,7 +444,8 @@ def _send_one(engine: Engine, transport: EmailTransport, row: Any, policy: Dispa
     with engine.begin() as conn:
         conn.execute(update(T).where(T.c.id == row.id, T.c.status == MessageStatus.SENDING).values(**values))
     status = values["status"]
-    error = None if status == MessageStatus.SENT else f"#{row.id} {status.value}: {(values.get('last_error') or '')[:200]}"
+    error = (None if status == MessageStatus.SENT
+             else f"#{row.id} {status.value}: {(values.get('last_error') or '')[:200]}")
     report.count(status.value, error)
 
 

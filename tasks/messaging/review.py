@@ -34,7 +34,8 @@ DECIDERS = (StaffRole.TEAM_LEAD, StaffRole.DIRECTOR)
 
 
 def approval_mode(settings: Mapping[str, Any] | None, tier: Tier | str | None, kind: str) -> ApprovalMode:
-    """The client's setting for this kind; unset: the AM approves for strategic clients, else auto; crises never wait."""
+    """The client's setting for this kind; unset: the AM approves for strategic clients, else auto; crises never
+    wait."""
     if kind.startswith(CRISIS_PREFIX):
         return ApprovalMode.AUTO
     configured = (settings or {}).get("approval") or {}

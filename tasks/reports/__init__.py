@@ -1,1 +1,2 @@
-"""Reports: the recap, the strategy pack, the stand-up and the client dossier — data, content, rendering and the Prefect steps."""
+"""Reports: the recap, the strategy pack, the stand-up and the client dossier — data, content, rendering and the
+Prefect steps."""

@@ -74,8 +74,8 @@ def email_context(view: client_view.ClientReport | dict[str, Any], title: str, p
             "am": {"name": ctx["client_am"]}}
 
 
-def build_chunk(engine: Engine, settings: Settings, kind: str, client_ids: list[int], period: Period, as_of: dt.date, pdf_workers: int | None = None,
-                send: bool = True, now: dt.datetime | None = None) -> dict[str, Any]:
+def build_chunk(engine: Engine, settings: Settings, kind: str, client_ids: list[int], period: Period, as_of: dt.date,
+                pdf_workers: int | None = None, send: bool = True, now: dt.datetime | None = None) -> dict[str, Any]:
     """Load a chunk, render each client's report per contact language, store the rows, queue the covering emails."""
     root = settings.reports_path
     now = now or utcnow()
@@ -146,7 +146,8 @@ def build_chunk(engine: Engine, settings: Settings, kind: str, client_ids: list[
                         flow=FLOWS[kind], kind=kind, period=period.label, client_slug=slugs[cid], client_id=cid,
                         contact_id=contact_id, prefs=prefs, composed=composed, now=now,
                         tier=client["tier"], settings=client["settings"],
-                        meta={"report_pdf": report.pdf_path, "pages": report.pages}, sent_as=_sent_as(client, settings.agency_name))
+                        meta={"report_pdf": report.pdf_path, "pages": report.pages},
+                        sent_as=_sent_as(client, settings.agency_name))
                     report_key = (cid, kind, period.label, prefs.language, report.key[2])
                     messages.append({**message, "report_id": ids[report_key]})
             new_messages = enqueue(s, messages)

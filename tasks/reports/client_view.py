@@ -22,7 +22,8 @@ AGENCY_SCOPE = "*"
 # (churn_signal, paused_by_client, data_quality: the relationship and our own plumbing) say nothing to clients.
 CLIENT_PHRASES: dict[str, tuple[str, str]] = {
     "spend_without_conversions": (
-        N_("We saw %(campaign)s spend without bringing conversions on %(day)s and are reviewing its targeting and bids."),
+        N_("We saw %(campaign)s spend without bringing conversions on %(day)s "
+           "and are reviewing its targeting and bids."),
         N_("We saw spend without conversions on %(day)s and are reviewing targeting and bids."),
     ),
     "cpa_above_band": (
@@ -218,9 +219,9 @@ def _labelled(item: Any, labels: Labels, language: str, missing: set[tuple[str, 
     out = dict(item)
     if "title" in out and ("on" in out or "kind" in out):
         out["title"] = labels.name(LabelKind.KEY_DATE.value, out["title"], language, missing)
-    for field in ("name", "compared_with"):  # a plan point may name the initiative it is compared with too
-        if out.get(field) in initiative_names:
-            out[field] = labels.name(LabelKind.INITIATIVE.value, out[field], language, missing)
+    for key in ("name", "compared_with"):  # a plan point may name the initiative it is compared with too
+        if out.get(key) in initiative_names:
+            out[key] = labels.name(LabelKind.INITIATIVE.value, out[key], language, missing)
     return {k: v for k, v in out.items() if k not in FORBIDDEN_KEYS}
 
 

@@ -36,7 +36,8 @@ def standup_markdown(as_of: dt.date, rows: list[dict[str, Any]], updates: int, s
     for r in sorted(rows, key=lambda r: r["slug"]):
         lines.append(f"| {r['slug']} | {r['tier']} | {r['am']['name']} | {r['kpis']['spend']:,.2f} {r['currency']} |"
                      f" {r['kpis']['conversions']:,.0f} | {r['findings_open']} | {len(r['incidents'])} |"
-                     f" {len(r['sla_breached'])} | {r['days_since_contact'] if r['days_since_contact'] is not None else 'never'} |"
+                     f" {len(r['sla_breached'])} |"
+                     f" {r['days_since_contact'] if r['days_since_contact'] is not None else 'never'} |"
                      f" {'yes' if r['update_due'] else 'no'} |")
     return "\n".join(lines) + "\n"
 

@@ -42,7 +42,8 @@ def test_check_output_passes_clean_mail_and_fails_on_advice_and_the_test_client(
     failed = runner.invoke(app, ["check-output", "--as-of", "2026-11-27"], env={"COLUMNS": "200"})
     assert failed.exit_code == 1, failed.output
     # Each message is checked as its subject and text, and as its HTML.
-    assert "am_advice 2" in failed.output and "test_client 2" in failed.output and "FAILED: 4 violations" in failed.output
+    assert ("am_advice 2" in failed.output and "test_client 2" in failed.output
+            and "FAILED: 4 violations" in failed.output)
 
 
 def test_check_output_refuses_an_unknown_client_and_a_bad_date(engine) -> None:

@@ -34,7 +34,8 @@ def test_requests_on_the_1_3_7_clock(engine):
                  "--at", "2026-12-07T11:00", "--by", "am@agency.example")
     assert "answers 1 waiting message" in logged
     with Session(engine) as s:
-        assert [i.replied_at is not None for i in s.scalars(select(Interaction).order_by(Interaction.id))] == [True, False]
+        assert [i.replied_at is not None
+                for i in s.scalars(select(Interaction).order_by(Interaction.id))] == [True, False]
 
     assert "potential (override)" in cli("tier", "set", "acme", "potential")
     assert "regular (computed regular)" in cli("tier", "set", "acme", "auto")

@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 from e2e_support import api_post, free_port, stop, wait_for
-from test_ui import SCREENSHOTS, browser, form_field  # noqa: F401 - browser is a fixture
+from test_ui import SCREENSHOTS, form_field
 
 # Each test starts a real Prefect server (tens of seconds); one runs the demo first.
 pytestmark = pytest.mark.slow
@@ -41,7 +41,8 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def cadence_server(home: Path, reports_port: int, ui: bool = False) -> Iterator[tuple[subprocess.Popen, str, str, Path]]:
+def cadence_server(home: Path, reports_port: int,
+                   ui: bool = False) -> Iterator[tuple[subprocess.Popen, str, str, Path]]:
     """`cadence server` on free ports; yields (its process, API URL, reports URL, its log) once both answer."""
     port, log_path = free_port(), home / "cadence-server.log"
     home.mkdir(parents=True, exist_ok=True)

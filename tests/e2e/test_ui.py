@@ -9,30 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from e2e_support import REPO, api_post, missing, prefect_server, stop, wait_for
+from e2e_support import REPO, api_post, prefect_server, stop, wait_for
 
 from cadence.demo.write import generate_agency
 from models.db import make_engine, upgrade
 from tasks.clock import agency_today
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = REPO / "test-output"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's chromium driven by Playwright; never a downloaded browser."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("browser test not run: Playwright for Python is not installed (pip install playwright)")
-    if not CHROMIUM.exists():
-        missing(f"browser test not run: {CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_a_manager_runs_a_client_review_from_the_ui(browser, tmp_path: Path):
@@ -115,7 +98,8 @@ def run_from_the_ui(browser, ui: str, slug: str, serve_log: Path) -> None:
         artifact.click()
         page.wait_for_url(re.compile(r"/artifacts/artifact/[0-9a-f-]{36}"))
         expect(page.get_by_text("Flow run", exact=True)).to_be_hidden()
-        expect(page.locator(".markdown-renderer", has_text="CPA").first).to_contain_text(re.compile(r"Client review.*tier", re.S))
+        expect(page.locator(".markdown-renderer", has_text="CPA").first).to_contain_text(
+            re.compile(r"Client review.*tier", re.S))
         page.screenshot(path=str(SCREENSHOTS / "client-review-artifact.png"), full_page=True)
         dossier = page.locator(".markdown-renderer", has_text="CPA").first
         expect(dossier).to_contain_text("By campaign")  # the detail chosen in the form shows in the artifact

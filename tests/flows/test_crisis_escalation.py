@@ -52,7 +52,8 @@ def test_duplicate_triggers_open_one_incident_then_the_form_acknowledges_and_adv
         assert "tracking broken" in incident.cause
         owner = s.get(Staff, incident.owner_id).email
 
-    done = incident_action(incident_id=first["incident_id"], action="acknowledge", by=owner, as_of=AT + dt.timedelta(minutes=10), send=False)
+    done = incident_action(incident_id=first["incident_id"], action="acknowledge", by=owner,
+                           as_of=AT + dt.timedelta(minutes=10), send=False)
     assert done == ["acknowledged"]
     assert incident_action(incident_id=first["incident_id"], action="advance", by=owner, stage="facts",
                            as_of=AT + dt.timedelta(minutes=20), send=False)[-1] == "stage facts"
@@ -101,7 +102,8 @@ def test_the_form_refuses_a_wrong_stage_or_number_before_writing_anything(engine
     before = _events(engine)
     cases = [
         ({"incident_id": incident_id, "action": "advance", "stage": "solution", "notes": ["x"]},
-         f"incident #{incident_id} ({slug}) is at opened: the next stage is facts (choose next or facts), not solution"),
+         f"incident #{incident_id} ({slug}) is at opened: "
+         "the next stage is facts (choose next or facts), not solution"),
         ({"incident_id": incident_id + 100, "action": "acknowledge"},
          f"incident #{incident_id + 100} does not exist; open incidents: #{incident_id} {slug} (opened)"),
     ]

@@ -78,7 +78,8 @@ def test_sweep_finds_every_injected_problem_and_is_idempotent(engine, demo, pref
     third = daily_account_sweep(as_of=AS_OF, notify=True)
     assert sum(c["critical_events"] for c in third["chunks"]) == 0
     with Session(engine) as s:
-        assert s.scalar(select(func.count()).select_from(Incident).where(Incident.finding_id.is_not(None))) == len(payloads)
+        assert s.scalar(select(func.count()).select_from(Incident)
+                        .where(Incident.finding_id.is_not(None))) == len(payloads)
 
 
 def test_sweep_in_small_chunks_finds_the_same_as_one_chunk_whatever_the_chunks_in_flight(engine, demo,

@@ -56,7 +56,8 @@ def test_a_utc_moment_is_read_in_the_contacts_zone():
 
 def test_add_business_hours_spills_over_nights_weekends_and_holidays():
     friday_late = dt.datetime(2026, 11, 27, 17, 30, tzinfo=SH)
-    assert add_business_hours(friday_late, 1, "Asia/Shanghai", "CN", NINE, SIX) == dt.datetime(2026, 11, 30, 9, 30, tzinfo=SH)
+    assert add_business_hours(friday_late, 1, "Asia/Shanghai", "CN", NINE, SIX) == \
+        dt.datetime(2026, 11, 30, 9, 30, tzinfo=SH)
     before_national_day = dt.datetime(2026, 9, 30, 17, 0, tzinfo=SH)
     assert add_business_hours(before_national_day, 2, "Asia/Shanghai", "CN", NINE, SIX) == \
         dt.datetime(2026, 10, 8, 10, 0, tzinfo=SH)

@@ -29,7 +29,8 @@ FORBIDDEN = Forbidden(
         "orbita-finans": ClientFacts("orbita-finans", name_forms("ООО «Орбита Финанс»"),
                                      frozenset(figure_keys(1736402.18)),
                                      own_words=frozenset({"orbita", "black", "friday", "sale"})),
-        "xinhe-qiche": ClientFacts("xinhe-qiche", name_forms("北京新禾汽车销售有限公司"), frozenset(figure_keys(95311.4)),
+        "xinhe-qiche": ClientFacts("xinhe-qiche", name_forms("北京新禾汽车销售有限公司"),
+                                   frozenset(figure_keys(95311.4)),
                                    own_words=frozenset({"xinhe", "auto", "summer", "launch"})),
         "demo-control": ClientFacts("demo-control", name_forms("Control Client GmbH"), is_test=True),
     },
@@ -56,10 +57,12 @@ CLEAN = {
     "ru": Document("orbita-finans", "client update", "ru", MADE, text=(
         "Здравствуйте, Ольга! Расход ООО «Орбита Финанс» за 23–26 ноября: 1 736 402,18 ₽, CPA 1 505,26 ₽, CTR 4,1 %, "
         "ROAS 3,2. Яндекс Директ и VK Реклама работают ровно; кампания Orbita Black Friday Sale набирает заявки. "
-        "Настроили look-alike аудиторию. Сумма в KZT и RUB пересчитана по курсу. Подробности в PDF. С уважением, Анна Петрова")),
+        "Настроили look-alike аудиторию. Сумма в KZT и RUB пересчитана по курсу. Подробности в PDF. "
+        "С уважением, Анна Петрова")),
     "zh": Document("xinhe-qiche", "recap report", "zh", MADE, html=(
         "<html><body><h1>北京新禾汽车销售有限公司 10月月报</h1><p>本月花费 ¥95,311.40，CPA ¥150.71，CTR 3.2%，"
-        "oCPM 出价稳定。巨量引擎和百度的 Xinhe Auto Summer Launch 活动表现良好。</p>" + _svg_img("花费", "CPA", "10-01") +
+        "oCPM 出价稳定。巨量引擎和百度的 Xinhe Auto Summer Launch 活动表现良好。</p>"
+        + _svg_img("花费", "CPA", "10-01") +
         "<ul><li data-prepare-by=\"2026-12-01\">准备双11之后的年终促销：最晚 2026年12月1日 开始。</li></ul>"
         "<table data-period-first=\"2026-10-01\" data-period-last=\"2026-10-31\" data-base-first=\"2026-09-01\""
         " data-base-last=\"2026-09-30\"><tr><td>花费</td></tr></table></body></html>")),

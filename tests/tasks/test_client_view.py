@@ -73,7 +73,8 @@ def test_the_client_update_view_cannot_carry_advice_or_internal_fields():
     client = {"name": "Acme", "currency": "CNY", "slug": "acme-internal", "cpa_band": None,
               "am": {"name": "Anna", "email": "anna@agency.example"}, "settings": {"secret": 1}}
     view = client_view.client_update(client, "zh", (dt.date(2026, 11, 23), dt.date(2026, 11, 29)), {"spend": 1.0},
-                                     None, [], [{"action": "降低出价", "reason": "CPA偏高"}], [_finding("tracking_broken")])
+                                     None, [], [{"action": "降低出价", "reason": "CPA偏高"}],
+                                     [_finding("tracking_broken")])
     assert "acme-internal" not in repr(view) and "PLANTED-ADVICE" not in repr(view) and "secret" not in repr(view)
     assert view.actions == ("降低出价（CPA偏高）",)
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -50,7 +50,8 @@ def frame(ids, *findings):
 def snapshot(engine):
     with Session(engine) as s:
         return sorted(
-            (f.detector, f.subject, f.day, f.status.value, f.severity.value, sorted(f.evidence.items()), f.recommendation)
+            (f.detector, f.subject, f.day, f.status.value, f.severity.value, sorted(f.evidence.items()),
+             f.recommendation)
             for f in s.scalars(select(Finding))
         )
 

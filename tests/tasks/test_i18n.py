@@ -87,7 +87,8 @@ def test_every_marked_string_has_a_translation(language):
             continue
         msgid = m.id if isinstance(m.id, str) else m.id[0]
         strings = m.string if isinstance(m.string, tuple | list) else [m.string]
-        translated[msgid] = not m.fuzzy and all(strings) and len(strings) == (catalog.num_plurals if m.pluralizable else 1)
+        translated[msgid] = (not m.fuzzy and all(strings)
+                             and len(strings) == (catalog.num_plurals if m.pluralizable else 1))
     needed = _messages_in_templates()
     assert needed, "extraction found nothing"
     missing = sorted(s for s in needed if not translated.get(s))
@@ -196,7 +197,8 @@ def test_names_are_escaped_in_html_and_a_subject_stays_one_line():
     prefs = _prefs("en", name="<script>alert(1)</script>")
     message = compose("client_update", prefs, _update_context(prefs, client_name="Evil\r\nBcc: victim@x.example"))
     assert "<script>" not in message.html and "&lt;script&gt;alert(1)&lt;/script&gt;" in message.html
-    assert "\r" not in message.subject and "\n" not in message.subject and "Evil Bcc: victim@x.example" in message.subject
+    assert ("\r" not in message.subject and "\n" not in message.subject
+            and "Evil Bcc: victim@x.example" in message.subject)
     assert "<script>alert(1)</script>" in message.text
 
 

@@ -112,7 +112,8 @@ def test_parse_dates(cells, day_first, expected):
      {"day": 0, "campaign_name": 1, "impressions": 2, "clicks": 3, "spend": 4, "conversion_value": 5}),
     ("generic", ["  DAY ", "CAMPAIGN", "CLICKS", "COST (EUR)"],
      {"day": 0, "campaign_name": 1, "clicks": 2, "spend": 3}),
-    ("generic", ["日期", "广告计划", "展示数", "消耗(元)"], {"day": 0, "campaign_name": 1, "impressions": 2, "spend": 3}),
+    ("generic", ["日期", "广告计划", "展示数", "消耗(元)"],
+     {"day": 0, "campaign_name": 1, "impressions": 2, "spend": 3}),
     ("generic", ["date", "campaign_id", "impressions", "spend", "conversion_value"],
      {"day": 0, "campaign_id": 1, "impressions": 2, "spend": 3, "conversion_value": 4}),
 ])

@@ -119,7 +119,8 @@ def test_every_detector_has_a_translated_headline_with_its_numbers(detector, lan
         translated = internal_mail.headline(detector, EVIDENCE[detector])
     assert translated != english
     # No English word of three letters or more is left (currency codes and CPA are not words of the language).
-    leftover = [w for w in __import__("re").findall(r"[A-Za-z]{3,}", translated) if w not in ("CPA", "RUB", "EUR", "USD")]
+    leftover = [w for w in __import__("re").findall(r"[A-Za-z]{3,}", translated)
+                if w not in ("CPA", "RUB", "EUR", "USD")]
     assert leftover == [], translated
     assert any(ch.isdigit() for ch in translated)
 
@@ -183,7 +184,8 @@ def test_digest_golden_per_language(language):
     ("ru", {"last_day_with_delivery": "2026-11-19", "days_stopped": 5, "recent_days": 14, "days_delivered": 14},
      "Показы прекратились: ничего 5 дней с 19 нояб. 2026 г., после показов в 14 из 14 дней; выясните причину и"
      " перезапустите"),
-    ("zh", {"last_day_with_data": "2026-11-21", "days_missing": 3}, "自2026年11月21日起没有数据（缺失3天）；请检查导入和平台连接"),
+    ("zh", {"last_day_with_data": "2026-11-21", "days_missing": 3},
+     "自2026年11月21日起没有数据（缺失3天）；请检查导入和平台连接"),
 ])
 def test_freshness_and_stop_headlines(language, evidence, expected):
     detector = "data_not_arrived" if "days_missing" in evidence else "stopped_delivering"

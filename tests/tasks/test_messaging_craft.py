@@ -162,7 +162,8 @@ def _compose_update(engine, contact_id: int, period: str = "2026-11-26") -> int:
         row = client_message(flow="standup", kind="client_update", period=period,
                              client_slug=client.slug, client_id=client.id, contact_id=contact.id, prefs=prefs,
                              composed=compose("client_update", prefs, _update(prefs)), now=MONDAY_10_SHANGHAI,
-                             tier=client.effective_tier.value, settings=client.settings, sent_as=sender(client.owner_am.name, client.owner_am.email, AGENCY))
+                             tier=client.effective_tier.value, settings=client.settings,
+                             sent_as=sender(client.owner_am.name, client.owner_am.email, AGENCY))
         return enqueue(s, [row])
 
 
@@ -197,7 +198,8 @@ def test_the_file_outbox_sends_as_the_am_with_reply_to_date_and_a_stable_message
 
 @pytest.mark.parametrize("subject", [
     "[напишите первыми] ООО «Альтаир Геймс»: 10 рабочих дней без контакта",
-    "2026年11月28日站会：6个客户，其中1个需要关注 — 上海万象汽车销售有限公司 广州青橙互娱科技有限公司 北京清泉医疗健康有限公司",
+    "2026年11月28日站会：6个客户，其中1个需要关注 — 上海万象汽车销售有限公司 "
+    "广州青橙互娱科技有限公司 北京清泉医疗健康有限公司",
     "Tier changes for 3 of your clients: Summit Motors Inc., Lumen Foods Inc. and Bramble Direct Ltd are moving up",
 ])
 def test_a_long_subject_reads_back_word_for_word_from_the_eml(subject):

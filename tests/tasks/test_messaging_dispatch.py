@@ -48,7 +48,8 @@ def test_accepted_is_sent_once_with_provider_id_and_our_ids_in_custom_args(engin
     payload = next(p for p in fake.received if p["custom_args"]["cadence_id"] == str(messages[0].id))
     assert payload["custom_args"] == {"cadence_key": messages[0].idempotency_key, "cadence_id": str(messages[0].id)}
     assert [c["type"] for c in payload["content"]] == ["text/plain", "text/html"]
-    assert payload["from"]["email"] == SENDER and payload["personalizations"][0]["to"][0]["email"] == "user0@agency.example"
+    assert (payload["from"]["email"] == SENDER
+            and payload["personalizations"][0]["to"][0]["email"] == "user0@agency.example")
     assert dispatch(engine, transport(fake.url), policy=FAST).sent == 0
     assert put(engine, rows(3)) == 0
     assert sum(fake.deliveries.values()) == 3
@@ -203,7 +204,8 @@ def test_a_message_found_in_sending_is_marked_uncertain_not_resent(engine, fake)
             status=MessageStatus.SENDING, next_attempt_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)))
     report = dispatch(engine, transport(fake.url), policy=FAST)
     stale, live = _all(engine)
-    assert report.recovered_uncertain == 1 and stale.status == MessageStatus.UNCERTAIN and stale.last_error == INTERRUPTED
+    assert (report.recovered_uncertain == 1 and stale.status == MessageStatus.UNCERTAIN
+            and stale.last_error == INTERRUPTED)
     assert live.status == MessageStatus.SENDING, "a claim inside its lease belongs to a live dispatcher"
     assert fake.deliveries == {}
     assert retry(engine, [stale.id]) == 1
@@ -254,7 +256,8 @@ def test_a_contact_who_prefers_another_channel_gets_a_manual_message(engine, fak
     ({"subject": "Hello\r\nBcc: victim@evil.example"}, "line break"),
     ({"body_text": "x" * 10_000_000}, "over the 5 MB limit"),
 ])
-def test_unsendable_messages_are_dead_lettered_with_a_reason_and_never_reach_the_provider(engine, fake, override, reason):
+def test_unsendable_messages_are_dead_lettered_with_a_reason_and_never_reach_the_provider(
+        engine, fake, override, reason):
     put(engine, rows(1, **override) + rows(1, start=1))
     report = dispatch(engine, transport(fake.url), policy=FAST)
     bad, good = _all(engine)

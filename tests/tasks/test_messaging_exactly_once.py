@@ -98,5 +98,6 @@ def test_killed_dispatches_deliver_every_message_once_or_flag_it_uncertain(engin
     uncertain = [k for k, v in status.items() if v == MessageStatus.UNCERTAIN]
     in_flight = DispatchPolicy().workers
     assert 0 < len(uncertain) <= ROUNDS * in_flight, "at most the messages in flight at a kill are uncertain"
-    assert sum(delivered[k] for k in uncertain) >= ROUNDS // 2, "the kills inside the accept left accepted, uncommitted messages"
+    assert sum(delivered[k] for k in uncertain) >= ROUNDS // 2, (
+        "the kills inside the accept left accepted, uncommitted messages")
     assert by_status[MessageStatus.SENT] + len(uncertain) == MESSAGES

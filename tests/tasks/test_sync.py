@@ -37,8 +37,8 @@ TOKEN = "y0_good-token"
 
 def _client(login: str, currency: str = "RUB", zone: str = "Europe/Moscow", quiet: bool = False) -> FakeClient:
     c = FakeClient(login=login, currency=currency, time_zone=zone, name=f"Shop {login}",
-                   campaigns=[FakeCampaign(101, "Search brand"), FakeCampaign(102, "Network", start=D[2],
-                                                                                 daily_budget_micros=None, goal_id=None)])
+                   campaigns=[FakeCampaign(101, "Search brand"),
+                              FakeCampaign(102, "Network", start=D[2], daily_budget_micros=None, goal_id=None)])
     for day in D:
         if not quiet:
             c.stats[(101, day)] = (1000, 50, Decimal("1234.50"), Decimal("3"), Decimal("9000.00"))

@@ -1,4 +1,5 @@
-"""Google Ads and Meta logins through the same sync as Yandex: the registry, the libraries, the fakes, the import path."""
+"""Google Ads and Meta logins through the same sync as Yandex: the registry, the libraries, the fakes, the import
+path."""
 
 from __future__ import annotations
 

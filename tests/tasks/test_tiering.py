@@ -50,7 +50,8 @@ def _client(s: Session, slug: str, am: Staff, tier: Tier, daily: Decimal, servic
     campaign = Campaign(account=account, external_id="c1", name="Brand", created_on=start)
     s.add(campaign)
     s.flush()
-    s.add_all([DailyMetric(campaign_id=campaign.id, day=AS_OF - dt.timedelta(days=d), spend=daily) for d in range(1, 366)])
+    s.add_all([DailyMetric(campaign_id=campaign.id, day=AS_OF - dt.timedelta(days=d), spend=daily)
+               for d in range(1, 366)])
     return client
 
 

@@ -597,7 +597,7 @@ class FakeGoogleAds:
             out = []
             ct = criterion_type.CriterionTypeEnum.CriterionType
             for c in customer.campaigns:
-                for n, geo in enumerate(c.locations):
+                for geo in c.locations:
                     out.append(Row(campaign=campaign_pb.Campaign(id=c.id), campaign_criterion=campaign_criterion
                                    .CampaignCriterion(resource_name=f"customers/{cust}/campaignCriteria/{c.id}~{geo}",
                                                       criterion_id=geo, type_=ct.LOCATION, negative=False,

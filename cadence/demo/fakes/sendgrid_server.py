@@ -189,7 +189,8 @@ class FakeSendGrid(LocalHTTPServer):
                 if self.path.rstrip("/") != "/v3/mail/send":
                     return self._answer(404, _errors(f"no route {self.path}"))
                 if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
-                    return self._answer(401, _errors("The provided authorization grant is invalid, expired, or revoked"))
+                    return self._answer(
+                        401, _errors("The provided authorization grant is invalid, expired, or revoked"))
                 if length > fake.max_body_bytes:
                     return self._answer(413, _errors("Payload Too Large"))
                 try:

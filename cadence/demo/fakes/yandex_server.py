@@ -33,7 +33,8 @@ class FakeCampaign:
 
 @dataclass
 class FakeClient:
-    """An advertiser: its campaigns, and stats keyed by (campaign id, day) -> impressions, clicks, cost, conv, revenue."""
+    """An advertiser: its campaigns, and stats keyed by (campaign id, day) -> impressions, clicks, cost, conv,
+    revenue."""
 
     login: str
     currency: str = "RUB"
@@ -138,7 +139,8 @@ class FakeYandexDirect(LocalHTTPServer):
         in_micros = headers.get("returnMoneyInMicros", "true") != "false"
         names = {c.id: c.name for c in client.campaigns}
         lines = ["\t".join(FIELDS)]
-        for (cid, day), (impr, clicks, cost, conv, rev) in sorted(client.stats.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        for (cid, day), (impr, clicks, cost, conv, rev) in sorted(client.stats.items(),
+                                                                  key=lambda kv: (kv[0][1], kv[0][0])):
             if start <= day <= end and impr > 0:  # Yandex leaves out rows without impressions
                 lines.append("\t".join([day.isoformat(), str(cid), names.get(cid, str(cid)), str(impr), str(clicks),
                                         _money(cost, in_micros), _money(conv, False) if conv is not None else "--",
