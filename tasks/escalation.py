@@ -453,17 +453,6 @@ def timeline_markdown(session: Session, incident_id: int) -> str:
     return "\n".join(head)
 
 
-def transient(_task: Any, _task_run: Any, state: Any) -> bool:
-    """Retry only what may succeed next time: a CadenceError (bad input, unknown row) never will."""
-    try:
-        state.result()
-    except CadenceError:
-        return False
-    except Exception:  # noqa: BLE001 - anything else (a dropped connection) is worth another try
-        return True
-    return True
-
-
 def any_open_incident(session: Session, as_of: dt.datetime) -> bool:
     """A cheap look before the ladder's task: is any incident open at `as_of`?"""
     return session.execute(select(Incident.id).where(Incident.closed_at.is_(None), Incident.opened_at <= as_of)

@@ -30,10 +30,10 @@ from tasks.escalation import (
     open_incident,
     open_incident_choices,
     timeline_markdown,
-    transient,
 )
 from tasks.forms import unknown_slug_message
 from tasks.resources import configured_engine
+from tasks.runners import transient
 from tasks.settings import get_settings
 
 

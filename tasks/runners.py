@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
+from tasks.errors import CadenceError
 from tasks.settings import get_settings
 
 # Threads share the flow's process: two chunks in memory at once, one read while the other is detected.
@@ -74,3 +75,14 @@ def tag_current_flow_run(tag: str) -> None:
         run = api.read_flow_run(flow_run.id)
         # update_flow_run replaces the tags, so send the run's own with the new one.
         api.update_flow_run(run.id, tags=sorted({*run.tags, tag}))
+
+
+def transient(_task: Any, _task_run: Any, state: Any) -> bool:
+    """Retry only what may succeed next time: a CadenceError (bad input, unknown row) never will."""
+    try:
+        state.result()
+    except CadenceError:
+        return False
+    except Exception:  # noqa: BLE001 - anything else (a dropped connection) is worth another try
+        return True
+    return True

@@ -9,8 +9,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.orm import Session
 
-from tasks.escalation import transient
 from tasks.resources import configured_engine
+from tasks.runners import transient
 from tasks.tiering import due_for_recompute, recompute_and_notify
 
 

@@ -13,10 +13,11 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from tasks.escalation import any_open_incident, transient
+from tasks.escalation import any_open_incident
 from tasks.messaging.outbox import has_work
 from tasks.messaging.review import approvals_moved
 from tasks.resources import configured_engine
+from tasks.runners import transient
 from tasks.sla import WatchResult, did_something, run_service_clocks, watch_markdown
 from tasks.tiering import due_for_recompute
 
