@@ -20,6 +20,11 @@ from tasks import resources
 
 network_guard.install()
 
+# pytest-xdist's workers start with COLUMNS=80 and LINES=24 in their environment, and the CLI's module-level rich
+# consoles would freeze that width when first imported; the CLI tests give the width they read with each call.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 PG_ENV = "CADENCE_TEST_POSTGRES_URL"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
