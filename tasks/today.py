@@ -34,8 +34,9 @@ from tasks.clock import moment_of
 from tasks.escalation import LEVELS, ladder
 from tasks.render import markdown_cell
 from tasks.resources import configured_engine
+from tasks.service_clocks import load_clients, load_open_requests, requests_in_crisis
 from tasks.settings import get_settings
-from tasks.sla import fold_alerts, load_clients, load_open_requests, request_alerts, requests_in_crisis
+from tasks.sla import fold_alerts, request_alerts
 
 AGENCY_KEY = "agency-today"
 TIER_ORDER = {Tier.STRATEGIC.value: 0, Tier.POTENTIAL.value: 1, Tier.REGULAR.value: 2}

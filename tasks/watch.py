@@ -18,7 +18,8 @@ from tasks.messaging.outbox import has_work
 from tasks.messaging.review import approvals_moved
 from tasks.resources import configured_engine
 from tasks.runners import transient
-from tasks.sla import WatchResult, did_something, run_service_clocks, watch_markdown
+from tasks.service_clocks import run_service_clocks
+from tasks.sla import WatchResult, did_something, watch_markdown
 from tasks.tiering import due_for_recompute
 
 # The watch's period: the awaiting-approval list is published when something moved since the last pass.

@@ -52,6 +52,7 @@ PURE = (
     "tasks.reports.summaries",
     "tasks.rules",
     "tasks.settings",
+    "tasks.sla",
     "tasks.transports",
 )
 

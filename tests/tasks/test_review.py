@@ -38,7 +38,7 @@ from tasks.messaging.review import (
     set_approval,
     text_to_html,
 )
-from tasks.sla import run_service_clocks
+from tasks.service_clocks import run_service_clocks
 from tasks.transports import FileOutboxTransport
 
 TUESDAY_21 = dt.datetime(2026, 11, 24, 13, 0, tzinfo=dt.timezone.utc)

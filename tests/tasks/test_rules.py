@@ -166,7 +166,8 @@ def test_the_service_watch_and_the_standup_agree(engine, tier, settings, last_wr
     from models import ClientRequest
     from tasks.reports import content, data
     from tasks.reports.periods import standup_periods
-    from tasks.sla import load_clients, load_open_requests, load_silences, request_alerts, write_first_nudges
+    from tasks.service_clocks import load_clients, load_open_requests, load_silences
+    from tasks.sla import request_alerts, write_first_nudges
 
     cid = _client(engine, tier, settings, last_written)
     chunk = data.load_chunk(engine, [cid], START.date(), START.date(), START)  # what the stand-up reads
