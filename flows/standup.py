@@ -16,6 +16,7 @@ from tasks.reports.edges import (
     publish_standup,
     standup_chunk,
 )
+from tasks.reports.summaries import standup_counts
 from tasks.today import refresh_today
 
 
@@ -45,11 +46,8 @@ def standup_summary(
     chunks = plan_report_chunks("standup", clients, chunk_clients)
     futures = [standup_chunk.submit(chunk, as_of, index, send) for index, chunk in enumerate(chunks)]
     results = [f.result() for f in futures]
-    rows = [row for result in results for row in result["rows"]]
-    summaries = compose_standup_summaries(rows, as_of) if send else {"summaries": 0, "new": 0}
-    updates = sum(r["updates"] for r in results)
-    publish_standup(as_of, rows, updates, summaries)
+    summaries = compose_standup_summaries(results, as_of) if send else {"summaries": 0, "new": 0}
+    publish_standup(as_of, results, summaries)
     dispatched = dispatch_outbox() if send and dispatch else None
     refresh_today(as_of)
-    return {"as_of": as_of.isoformat(), "clients": len(rows), "updates": updates,
-            "new_updates": sum(r["new_messages"] for r in results), "summaries": summaries, "dispatch": dispatched}
+    return {"as_of": as_of.isoformat(), **standup_counts(results), "summaries": summaries, "dispatch": dispatched}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Iterable
+import typing
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, cast
 from zoneinfo import ZoneInfo
 
@@ -67,6 +68,17 @@ OptionalText = Annotated[
     str | None, BeforeValidator(lambda v: _blank_to_none(v, "")), WithJsonSchema({"type": "string"})]
 # Empty means "all": an empty list, never a "list / None" choice on the form.
 Names = Annotated[list[str], BeforeValidator(lambda v: [] if v is None else v)]
+
+
+def takes_moment(fn: Callable[..., Any], parameter: str = "as_of") -> bool:
+    """Whether a flow function's `parameter` is a moment (an AgencyMoment, a datetime) rather than a day."""
+    try:
+        annotation = typing.get_type_hints(fn).get(parameter)
+    except Exception:  # noqa: BLE001 - an unresolvable annotation: judged by its text
+        annotation = getattr(fn, "__annotations__", {}).get(parameter)
+    if isinstance(annotation, str):
+        return "datetime" in annotation
+    return annotation is dt.datetime or dt.datetime in typing.get_args(annotation)
 
 
 def day_or_today(value: Any, today: dt.date) -> dt.date:

@@ -34,6 +34,7 @@ from cadence.cli.output import parse_day
 from cadence.cli.prefect_ops import _healthy
 from tasks.clock import moment_of
 from tasks.errors import CadenceError
+from tasks.forms import takes_moment
 from tasks.settings import get_settings
 
 out = Console(highlight=False, markup=False, emoji=False, soft_wrap=True)
@@ -95,12 +96,6 @@ def _hints(fn: Any) -> dict[str, Any]:
         return dict(getattr(fn, "__annotations__", {}))
 
 
-def _takes_datetime(annotation: Any) -> bool:
-    if isinstance(annotation, str):
-        return "datetime" in annotation
-    return annotation is dt.datetime or dt.datetime in typing.get_args(annotation)
-
-
 def build_parameters(flow: Any, deployment: str, as_of: dt.date | None, clients: list[str], notify: bool | None,
                      extra: list[str]) -> dict[str, Any]:
     """The flow's parameters from the options, only those its function accepts; refuses what it does not take."""
@@ -116,7 +111,7 @@ def build_parameters(flow: Any, deployment: str, as_of: dt.date | None, clients:
     if as_of is not None:
         if "as_of" not in accepted:
             raise refuse("--as-of")
-        if _takes_datetime(hints.get("as_of")):
+        if takes_moment(flow.fn):
             # A moment, not a day: now if it is today, else 09:30 agency time on that day (as `cadence demo`).
             params["as_of"] = moment_of(as_of, get_settings().agency_time_zone)
         else:

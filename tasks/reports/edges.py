@@ -25,7 +25,14 @@ from tasks.messaging import enqueue
 from tasks.reports import data
 from tasks.reports.build import FLOWS, build_chunk, build_review, standup_chunk_rows, summary_contexts, summary_message
 from tasks.reports.periods import parse_period, span
-from tasks.reports.summaries import content_key, report_link, report_markdown, review_markdown, standup_markdown
+from tasks.reports.summaries import (
+    content_key,
+    report_link,
+    report_markdown,
+    review_markdown,
+    standup_markdown,
+    standup_rows,
+)
 from tasks.resources import configured_engine
 from tasks.runners import tag_current_flow_run
 from tasks.settings import get_settings
@@ -80,17 +87,18 @@ def standup_chunk(client_ids: list[int], as_of: dt.date, index: int = 0, send: b
 
 
 @task(name="compose-standup-summaries", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
-def compose_standup_summaries(rows: list[dict[str, Any]], as_of: dt.date) -> dict[str, int]:
-    """One internal stand-up summary per AM into the outbox, in the AM's language."""
-    messages = [summary_message(ctx) for ctx in summary_contexts(rows, as_of)]
+def compose_standup_summaries(results: list[dict[str, Any]], as_of: dt.date) -> dict[str, int]:
+    """One internal stand-up summary per AM, from the chunks' lines, into the outbox in the AM's language."""
+    messages = [summary_message(ctx) for ctx in summary_contexts(standup_rows(results), as_of)]
     with Session(configured_engine()) as s, s.begin():
         new = enqueue(s, messages)
     return {"summaries": len(messages), "new": new}
 
 
 @task(name="publish-standup-artifacts", cache_policy=NO_CACHE)
-def publish_standup(as_of: dt.date, rows: list[dict[str, Any]], updates: int, summaries: dict[str, int]) -> str:
-    markdown = standup_markdown(as_of, rows, updates, summaries)
+def publish_standup(as_of: dt.date, results: list[dict[str, Any]], summaries: dict[str, int]) -> str:
+    """The standup-summary markdown in the Prefect UI: the chunks' lines and counts."""
+    markdown = standup_markdown(as_of, results, summaries)
     create_markdown_artifact(markdown, key="standup-summary", description=f"Stand-up for {as_of}")
     return markdown
 

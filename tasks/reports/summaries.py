@@ -26,10 +26,22 @@ def report_markdown(heading: str, results: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def standup_markdown(as_of: dt.date, rows: list[dict[str, Any]], updates: int, summaries: dict[str, int]) -> str:
+def standup_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every client's stand-up line from the stand-up chunks' results, in chunk order."""
+    return [row for result in results for row in result["rows"]]
+
+
+def standup_counts(results: list[dict[str, Any]]) -> dict[str, int]:
+    """The stand-up chunks' counts added up: clients, client updates composed, and of those new in the outbox."""
+    return {"clients": sum(len(r["rows"]) for r in results), "updates": sum(r["updates"] for r in results),
+            "new_updates": sum(r["new_messages"] for r in results)}
+
+
+def standup_markdown(as_of: dt.date, results: list[dict[str, Any]], summaries: dict[str, int]) -> str:
     window, _ = standup_windows(as_of)
+    rows, counts = standup_rows(results), standup_counts(results)
     lines = [f"# Stand-up {as_of.isoformat()} ({window.label})", "",
-             (f"- clients: **{len(rows)}**; client updates composed: {updates}; AM summaries:"
+             (f"- clients: **{counts['clients']}**; client updates composed: {counts['updates']}; AM summaries:"
               f" {summaries['summaries']} ({summaries['new']} new in the outbox)"), "",
              ("| client | tier | AM | spend | conversions | open findings | incidents | SLA breached | days silent |"
               " update |"), "|---|---|---|---|---|---|---|---|---|---|"]

@@ -9,7 +9,13 @@ import pytest
 from pydantic import ValidationError
 
 from tasks.reports.output import report_url
-from tasks.reports.summaries import report_link, report_markdown, review_markdown
+from tasks.reports.summaries import (
+    report_link,
+    report_markdown,
+    review_markdown,
+    standup_counts,
+    standup_markdown,
+)
 from tasks.settings import Settings, get_settings
 
 
@@ -131,3 +137,21 @@ def test_a_long_list_of_findings_is_cut_and_says_where_the_rest_is(reports):
 def test_without_findings_the_artifact_says_so_in_one_line(reports):
     markdown = review_markdown(_review("summary", [], [], reports))
     assert "open findings: 0 (0 critical)" in markdown and "## Open findings" not in markdown
+
+
+def _standup_row(slug: str) -> dict:
+    return {"slug": slug, "tier": "regular", "am": {"name": "Li Wei"}, "kpis": {"spend": 1234.5, "conversions": 7.0},
+            "currency": "CNY", "findings_open": 1, "incidents": [], "sla_breached": [], "days_since_contact": None,
+            "update_due": slug == "acme"}
+
+
+def test_the_standup_artifact_adds_up_every_chunk():
+    chunks = [{"rows": [_standup_row("zeta"), _standup_row("acme")], "updates": 3, "new_messages": 1},
+              {"rows": [_standup_row("bramble")], "updates": 2, "new_messages": 2}]
+    assert standup_counts(chunks) == {"clients": 3, "updates": 5, "new_updates": 3}
+    assert standup_counts([]) == {"clients": 0, "updates": 0, "new_updates": 0}
+    markdown = standup_markdown(dt.date(2026, 11, 26), chunks, {"summaries": 2, "new": 1})
+    assert "- clients: **3**; client updates composed: 5; AM summaries: 2 (1 new in the outbox)" in markdown
+    lines = [line for line in markdown.splitlines() if line.startswith("| ") and "Li Wei" in line]
+    assert [line.split(" | ")[0] for line in lines] == ["| acme", "| bramble", "| zeta"]
+    assert lines[0].endswith("| never | yes |") and "1,234.50 CNY" in lines[0]
