@@ -27,11 +27,16 @@ system-test:
 demo: system-run $(STAMP)
 	$(BIN)/cadence demo
 
+# pytest-xdist's workers: the tests mostly wait (a server, a subprocess, the database), so more workers than cores
+# pay; worksteal lets an idle worker take queued tests from a busy one.
+WORKERS ?= 4
+XDIST   := -n $(WORKERS) --dist worksteal
+
 # One pytest run: every database test runs on SQLite, and on PostgreSQL when
 # CADENCE_TEST_POSTGRES_URL is set (.ci/run sets it; with CI=true an unreachable PostgreSQL fails).
 # pytest's exit code 5 (no tests collected) fails the target like any other non-zero code.
 test: lint system-test $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(XDIST)
 
 # ruff over the tree; mypy, strict, over the files pyproject.toml lists (models/ and the pure modules).
 # No `ruff format --check`: the tree is not in ruff's format, and reformatting it is not worth the churn.
@@ -46,7 +51,7 @@ lint-fix: $(STAMP)
 # The fast tier while working: everything but the e2e tests (servers, subprocesses, a browser) and those marked
 # slow (a demo agency, a PDF, the temporary Prefect API, a fuzz run, a subprocess).
 check: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not e2e and not slow"
+	$(BIN)/python -m pytest -q $(XDIST) -m "not e2e and not slow"
 
 lock:
 	uv pip compile pyproject.toml --extra test --python-version 3.11 --generate-hashes -o requirements.lock

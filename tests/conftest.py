@@ -122,14 +122,21 @@ def demo(request: pytest.FixtureRequest, engine: Engine) -> DemoSummary:
 
 @pytest.fixture(scope="session")
 def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """One temporary Prefect API for the whole session, with a throwaway PREFECT_HOME."""
+    """One temporary Prefect API for the whole session, with a throwaway PREFECT_HOME.
+
+    Flow runs here are in-process calls, so their heartbeat is off: it only tells a worker's server that a run is
+    alive, and joining its thread costs about a second at the end of every flow run (as in bench/month.py and the
+    month simulation).
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
     home = tmp_path_factory.mktemp("prefect-home")
     saved = os.environ.get("PREFECT_HOME")
     os.environ["PREFECT_HOME"] = str(home)
     try:
-        with prefect_test_harness(server_startup_timeout=90):
+        with prefect_test_harness(server_startup_timeout=90), \
+                temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
             yield
     finally:
         if saved is None:
@@ -151,6 +158,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.e2e)
         if item.path.is_relative_to(FUZZ_DIR) or "prefect_harness" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+    # The longest first (the e2e tests, then the slow ones), so that `make test`'s workers (pytest-xdist) start them
+    # early and share out the short ones at the end, rather than one worker finishing a month simulation alone.
+    items.sort(key=lambda item: (item.get_closest_marker("e2e") is None, item.get_closest_marker("slow") is None))
 
 
 # multiprocessing's resource tracker lives until its parent exits, by design; anything else is a leak.
