@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -91,14 +92,25 @@ def _read_sqlite_window(engine: Engine, query: str, params: tuple) -> pa.Table:
     return pa.ipc.open_stream(done.stdout).read_all()
 
 
-def _read_postgres_window(engine: Engine, query: str, params: tuple) -> pa.Table:
+def _postgres_window_sql(ranges: Sequence[tuple[int, int]], first: dt.date, last: dt.date) -> str:
+    """The window query with its bounds written in as literals, each made from a typed value: integers through
+    operator.index, dates through date.isoformat. ADBC's PostgreSQL driver reads a query without parameters by
+    binary COPY, and one with bound parameters row by row: 1.0 s against 1.4-1.7 s for the same 1.1 M rows."""
+    if not (isinstance(first, dt.date) and isinstance(last, dt.date)):
+        raise TypeError(f"the window's bounds must be dates, not {type(first).__name__} and {type(last).__name__}")
+    where = " OR ".join(f"campaign_id BETWEEN {operator.index(a)} AND {operator.index(b)}" for a, b in ranges)
+    return METRIC_WINDOW_SQL.format(ranges=where, first=f"DATE '{first.isoformat()}'",
+                                    last=f"DATE '{last.isoformat()}'")
+
+
+def _read_postgres_window(engine: Engine, query: str) -> pa.Table:
     import adbc_driver_postgresql.dbapi
 
     uri = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     conn = adbc_driver_postgresql.dbapi.connect(uri)
     try:
         with conn.cursor() as cur:
-            cur.execute(query, params)
+            cur.execute(query)
             return cur.fetch_arrow_table()
     finally:
         conn.close()
@@ -111,18 +123,14 @@ def read_metric_window(engine: Engine, campaigns: pd.DataFrame, first: dt.date, 
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns}).astype(
             {"campaign_id": "int64", "account_id": "int64", "client_id": "int64", "day": "datetime64[ns]"})
     ranges = id_ranges(campaigns["campaign_id"].to_numpy(), MAX_ID_RANGES)
-    bounds = [bound for pair in ranges for bound in pair]
     backend = engine.url.get_backend_name()
-    # Only placeholders are formatted in; every id and date is bound.
-    if backend == "sqlite":
+    if backend == "sqlite":  # only placeholders are formatted in; every id and date is bound
         where = " OR ".join("campaign_id BETWEEN ? AND ?" for _ in ranges)
         query = METRIC_WINDOW_SQL.format(ranges=where, first="?", last="?").replace("DOUBLE PRECISION", "REAL")
+        bounds = [bound for pair in ranges for bound in pair]
         table = _read_sqlite_window(engine, query, (*bounds, first.isoformat(), last.isoformat()))
     elif backend == "postgresql":
-        where = " OR ".join(f"campaign_id BETWEEN ${2 * i + 1} AND ${2 * i + 2}" for i in range(len(ranges)))
-        n = len(bounds)
-        table = _read_postgres_window(engine, METRIC_WINDOW_SQL.format(ranges=where, first=f"${n + 1}",
-                                                                       last=f"${n + 2}"), (*bounds, first, last))
+        table = _read_postgres_window(engine, _postgres_window_sql(ranges, first, last))
     else:
         raise NotImplementedError(f"metric windows are read from SQLite or PostgreSQL, not {backend}")
     campaign_ids = table.column("campaign_id").to_numpy().astype("int64", copy=False)
