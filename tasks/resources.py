@@ -1,4 +1,5 @@
-"""The composition root: the database engine and the email transport, built from the settings at run time.
+"""The composition root: the database engine, the email transport and the reports' place, built from the settings
+at run time.
 
 Everything that runs Cadence gets its resources here, in its own process: the CLI and the report server
 (cadence/), and the Prefect tasks flows call, which may run in a Dask worker where nothing built elsewhere
@@ -11,6 +12,7 @@ from sqlalchemy import Engine
 
 from models.db import current_revision, head_revision, make_engine, upgrade
 from tasks.errors import CadenceError
+from tasks.reports.output import ReportPlace
 from tasks.settings import get_settings
 from tasks.transports import EmailTransport, FileOutboxTransport, SendGridTransport
 
@@ -51,3 +53,9 @@ def configured_transport() -> EmailTransport:
         return SendGridTransport(settings.sendgrid_api_key, settings.sendgrid_base_url, settings.sender_email,
                                  settings.sender_name)
     return FileOutboxTransport(settings.outbox_path, settings.sender_email, settings.sender_name)
+
+
+def configured_report_place() -> ReportPlace:
+    """Where browsers reach the rendered reports: the report server's address (CADENCE_REPORTS_URL) and folder."""
+    settings = get_settings()
+    return ReportPlace(settings.reports_base_url, settings.reports_path)

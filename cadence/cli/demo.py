@@ -36,7 +36,8 @@ from models import OutboundMessage
 from models.enums import MessageStatus
 from tasks.clock import agency_today, moment_of
 from tasks.errors import CadenceError
-from tasks.resources import ready_engine
+from tasks.reports.output import ReportPlace
+from tasks.resources import configured_report_place, ready_engine
 from tasks.settings import get_settings
 
 out = Console(highlight=False)
@@ -61,6 +62,7 @@ def run_flows(as_of: dt.date, history: str | None = None) -> list[tuple[str, str
 
     settings = get_settings()
     engine = ready_engine()
+    place = configured_report_place()
     moment = moment_of(as_of, settings.agency_time_zone)
     done: list[tuple[str, str]] = []
     started = dt.datetime.now(dt.UTC)
@@ -81,9 +83,9 @@ def run_flows(as_of: dt.date, history: str | None = None) -> list[tuple[str, str
     standup_summary(as_of=as_of, dispatch=False)
     done.append(("standup-summary", "AM summaries and client updates in the outbox"))
     monthly_recap(as_of=as_of, dispatch=False)
-    done.append(("monthly-recap", _reports_at("recap", previous_month(as_of).label)))
+    done.append(("monthly-recap", _reports_at(place, "recap", previous_month(as_of).label)))
     quarterly_strategy_pack(as_of=as_of, dispatch=False)
-    done.append(("quarterly-strategy-pack", _reports_at("strategy-pack", previous_quarter(as_of).label)))
+    done.append(("quarterly-strategy-pack", _reports_at(place, "strategy-pack", previous_quarter(as_of).label)))
     from tasks.resources import configured_transport
 
     dispatch(engine, configured_transport())
@@ -108,12 +110,10 @@ def run_flows(as_of: dt.date, history: str | None = None) -> list[tuple[str, str
     return done
 
 
-def _reports_at(kind: str, period: str) -> str:
+def _reports_at(place: ReportPlace, kind: str, period: str) -> str:
     """A report folder, and its address in a browser once `cadence server` runs."""
-    from tasks.reports.summaries import report_link
-
-    folder = get_settings().reports_path / kind / period
-    return f"{folder} ({period}); in a browser, with `cadence server` running: {report_link(str(folder))}/"
+    folder = place.root / kind / period
+    return f"{folder} ({period}); in a browser, with `cadence server` running: {place.link(folder)}/"
 
 
 def _run_recorded(as_of: dt.date, history: str | None) -> list[tuple[str, str]]:

@@ -1,7 +1,7 @@
 """The Prefect steps of the report flows: plan chunks, build a chunk's reports and messages, publish artifacts.
 
 Each step gets the engine and the settings from tasks/resources.py in its own process and hands them to
-tasks/reports/build.py; the markdown it publishes comes from tasks/reports/summaries.py.
+tasks/reports/build.py; the markdown it publishes comes from tasks/reports/summaries.py, handed the reports' place.
 """
 
 from __future__ import annotations
@@ -27,13 +27,12 @@ from tasks.reports.build import FLOWS, build_chunk, build_review, standup_chunk_
 from tasks.reports.periods import parse_period, span
 from tasks.reports.summaries import (
     content_key,
-    report_link,
     report_markdown,
     review_markdown,
     standup_markdown,
     standup_rows,
 )
-from tasks.resources import configured_engine
+from tasks.resources import configured_engine, configured_report_place
 from tasks.runners import tag_current_flow_run
 from tasks.settings import get_settings
 
@@ -70,10 +69,11 @@ def report_chunk(kind: str, client_ids: list[int], period_label: str, as_of: dt.
 @task(name="publish-report-artifacts", cache_policy=NO_CACHE)
 def publish_reports(key: str, heading: str, results: list[dict[str, Any]]) -> str:
     """A markdown summary with a link to each report, and a table of the reports, under stable keys."""
-    markdown = report_markdown(heading, results)
+    place = configured_report_place()
+    markdown = report_markdown(heading, results, place)
     create_markdown_artifact(markdown, key=key, description=heading)
     create_table_artifact([{**{k: r.get(k) for k in ("client", "language", "detail", "pages")},
-                            "pdf": report_link(r.get("pdf")) or r.get("pdf")}
+                            "pdf": place.link(r.get("pdf")) or r.get("pdf")}
                            for result in results for r in result["reports"]], key=f"{key}-files",
                           description=f"{heading}: rendered files")
     return markdown
@@ -109,7 +109,7 @@ def client_review_task(slug: str, first: dt.date, last: dt.date, detail: str, as
     """Render the dossier, publish it as an artifact, and queue it for the requesting manager when asked."""
     period = span(first, last)
     result = build_review(configured_engine(), get_settings(), slug, period, detail, as_of, utcnow())
-    markdown = review_markdown(result)
+    markdown = review_markdown(result, configured_report_place())
     create_markdown_artifact(markdown, key=f"review-{content_key(slug)}", description=result["title"])
     new = 0
     if send_to:

@@ -65,6 +65,18 @@ def report_url(base_url: str, root: Path, path: str | Path) -> str | None:
     return f"{base_url.rstrip('/')}/{quote(relative.as_posix())}"
 
 
+@dataclass(frozen=True)
+class ReportPlace:
+    """Where browsers reach the rendered reports: the report server's base URL and the folder it serves."""
+
+    base_url: str
+    root: Path
+
+    def link(self, path: str | Path | None) -> str | None:
+        """A rendered file's address in a browser; None for no file or one outside the folder."""
+        return report_url(self.base_url, self.root, path) if path else None
+
+
 DEFAULT_BRAND = {"name": "Cadence", "colour": "#4c72b0", "logo": None}
 
 

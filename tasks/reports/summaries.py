@@ -1,5 +1,5 @@
 """What the report runs say about themselves, pure: the artifacts' markdown, with links to the rendered reports.
-No Prefect, no database: the steps in tasks/reports/edges.py publish it."""
+No Prefect, no database, no settings: the steps in tasks/reports/edges.py hand in where reports are served."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ from typing import Any
 
 from tasks import rules
 from tasks.render import markdown_cell, markdown_line
-from tasks.reports.output import report_url, safe_name
+from tasks.reports.output import ReportPlace, safe_name
 from tasks.reports.periods import standup_windows
-from tasks.settings import get_settings
 
 
-def report_markdown(heading: str, results: list[dict[str, Any]]) -> str:
+def report_markdown(heading: str, results: list[dict[str, Any]], place: ReportPlace) -> str:
     reports = [r for result in results for r in result["reports"]]
     lines = [f"# {heading}", "",
              (f"- clients: **{sum(r['clients'] for r in results)}**; reports rendered: **{len(reports)}**;"
@@ -22,7 +21,7 @@ def report_markdown(heading: str, results: list[dict[str, Any]]) -> str:
     for r in sorted(reports, key=lambda r: (r["client"], r["language"], r.get("detail", "summary"))):
         lines.append(f"| {r['client']} | {r['language']} | {r.get('detail', 'summary')} |"
                      f" {r['pages'] if r['pages'] is not None else '—'}"
-                     f"{' (compact)' if r['compact'] else ''} | {_links(r)} |")
+                     f"{' (compact)' if r['compact'] else ''} | {_links(r, place)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -57,7 +56,7 @@ def standup_markdown(as_of: dt.date, results: list[dict[str, Any]], summaries: d
 ARTIFACT_FINDINGS = 30
 
 
-def review_markdown(result: dict[str, Any]) -> str:
+def review_markdown(result: dict[str, Any], place: ReportPlace) -> str:
     """The review artifact: the dossier's headline facts, its findings and, at campaign detail, its campaigns."""
     ctx, client = result["context"], result["client"]
     k, currency = ctx["kpis"], client["currency"]
@@ -78,7 +77,7 @@ def review_markdown(result: dict[str, Any]) -> str:
         p = ctx["pacing"]
         lines.append(f"- pacing: {p['spent']:,.2f} of {p['budget']:,.2f} month to date, projected"
                      f" {p['projected_use']:.0%} of the budget")
-    lines += ["", "Report: " + _links(result)]
+    lines += ["", "Report: " + _links(result, place)]
     if findings:
         # A list, not a table: the recommendation is what a manager reads, and a table column cuts it off.
         lines += ["", "## Open findings", ""]
@@ -123,20 +122,12 @@ def _percent(value: float | None) -> str:
     return f"{value:.2%}" if value is not None else "—"
 
 
-def report_link(path: str | None) -> str | None:
-    """Where a browser opens a rendered file: the report server's address (CADENCE_REPORTS_URL) and its place."""
-    if not path:
-        return None
-    settings = get_settings()
-    return report_url(settings.reports_base_url, settings.reports_path, path)
-
-
-def _links(result: dict[str, Any]) -> str:
+def _links(result: dict[str, Any], place: ReportPlace) -> str:
     """Markdown links to a report's PDF and HTML, or their paths where no server can serve them."""
     parts = []
     for label, path in (("PDF", result.get("pdf")), ("HTML", result.get("html"))):
         if path:
-            url = report_link(path)
+            url = place.link(path)
             parts.append(f"[{label}]({url})" if url else f"{label} `{path}`")
     return " · ".join(parts) or "—"
 

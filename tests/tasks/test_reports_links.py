@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from tasks.reports.output import report_url
+from tasks.reports.output import ReportPlace, report_url
 from tasks.reports.summaries import (
-    report_link,
     report_markdown,
     review_markdown,
     standup_counts,
     standup_markdown,
 )
+from tasks.resources import configured_report_place
 from tasks.settings import Settings, get_settings
 
 
@@ -30,6 +30,11 @@ def reports(monkeypatch, tmp_path) -> Path:
     get_settings.cache_clear()
 
 
+@pytest.fixture
+def place(tmp_path) -> ReportPlace:
+    return ReportPlace("http://127.0.0.1:4201", tmp_path / "reports")
+
+
 @pytest.mark.parametrize("base, path, expected", [
     ("http://127.0.0.1:4201", "recap/2026-10/acme.en.pdf", "http://127.0.0.1:4201/recap/2026-10/acme.en.pdf"),
     ("https://reports.agency.internal/cadence/", "review/2026-10-27..2026-11-25/acme.en.campaign.pdf",
@@ -42,18 +47,19 @@ def test_report_url_is_the_base_and_the_files_place_under_the_folder(tmp_path, b
 
 def test_a_file_outside_the_folder_has_no_link(tmp_path):
     assert report_url("http://127.0.0.1:4201", tmp_path / "reports", tmp_path / "elsewhere.pdf") is None
+    assert ReportPlace("http://127.0.0.1:4201", tmp_path / "reports").link(tmp_path / "elsewhere.pdf") is None
 
 
 def test_the_link_defaults_to_the_local_report_server_and_follows_the_settings(reports, monkeypatch):
     pdf = reports / "recap" / "2026-10" / "acme.en.pdf"
-    assert report_link(str(pdf)) == "http://127.0.0.1:4201/recap/2026-10/acme.en.pdf"
+    assert configured_report_place().link(str(pdf)) == "http://127.0.0.1:4201/recap/2026-10/acme.en.pdf"
     monkeypatch.setenv("CADENCE_REPORTS_PORT", "4300")
     get_settings.cache_clear()
-    assert report_link(str(pdf)) == "http://127.0.0.1:4300/recap/2026-10/acme.en.pdf"
+    assert configured_report_place().link(str(pdf)) == "http://127.0.0.1:4300/recap/2026-10/acme.en.pdf"
     monkeypatch.setenv("CADENCE_REPORTS_URL", "https://reports.agency.internal/")
     get_settings.cache_clear()
-    assert report_link(str(pdf)) == "https://reports.agency.internal/recap/2026-10/acme.en.pdf"
-    assert report_link(None) is None
+    assert configured_report_place().link(str(pdf)) == "https://reports.agency.internal/recap/2026-10/acme.en.pdf"
+    assert configured_report_place().link(None) is None
 
 
 @pytest.mark.parametrize("url", ["reports.agency.internal", "ftp://x", "http://", "javascript:alert(1)", "http://a b"])
@@ -62,15 +68,15 @@ def test_a_reports_url_that_is_not_a_web_address_is_refused(url):
         Settings(reports_url=url)
 
 
-def test_recap_and_pack_artifacts_link_each_report(reports):
-    folder = reports / "recap" / "2026-10"
+def test_recap_and_pack_artifacts_link_each_report(place):
+    folder = place.root / "recap" / "2026-10"
     results = [{"clients": 1, "new_messages": 2, "reports": [
         {"client": "acme", "language": "zh", "detail": "summary", "title": "t", "pages": 3, "compact": False,
          "pdf": str(folder / "acme.zh.pdf"), "html": str(folder / "acme.zh.html")}]}]
-    markdown = report_markdown("Monthly recap 2026-10", results)
+    markdown = report_markdown("Monthly recap 2026-10", results, place)
     assert ("| acme | zh | summary | 3 | [PDF](http://127.0.0.1:4201/recap/2026-10/acme.zh.pdf) ·"
             " [HTML](http://127.0.0.1:4201/recap/2026-10/acme.zh.html) |") in markdown
-    assert str(reports) not in markdown
+    assert str(place.root) not in markdown
 
 
 def _review(detail: str, findings: list[dict], campaigns: list[dict], root: Path) -> dict:
@@ -101,8 +107,8 @@ FINDINGS = [
 ]
 
 
-def test_the_review_artifact_lists_the_findings_themselves_worst_first(reports):
-    markdown = review_markdown(_review("summary", FINDINGS, [], reports))
+def test_the_review_artifact_lists_the_findings_themselves_worst_first(place):
+    markdown = review_markdown(_review("summary", FINDINGS, [], place.root), place)
     rows = [line for line in markdown.splitlines() if line.startswith("- **")]
     assert rows == [
         "- **critical** 2026-11-24 · tracking broken · whole account (acknowledged): Conversions fell to zero while"
@@ -117,25 +123,25 @@ def test_the_review_artifact_lists_the_findings_themselves_worst_first(reports):
     assert "By campaign" not in markdown, "summary detail: no campaign table"
 
 
-def test_campaign_detail_puts_the_campaign_table_in_the_artifact_too(reports):
+def test_campaign_detail_puts_the_campaign_table_in_the_artifact_too(place):
     campaigns = [{"name": "Brand | Search", "spend": 9000.0, "conversions": 30, "cpa": 300.0, "ctr": 0.0412},
                  {"name": "新品 推广", "spend": 3345.6, "conversions": 0, "cpa": None, "ctr": None}]
-    markdown = review_markdown(_review("campaign", FINDINGS, campaigns, reports))
+    markdown = review_markdown(_review("campaign", FINDINGS, campaigns, place.root), place)
     assert "## By campaign (2026-10-27..2026-11-25)" in markdown and "detail: campaign" in markdown
     assert "| Brand \\| Search | 9,000.00 | 30 | 300.00 | 4.12% |" in markdown
     assert "| 新品 推广 | 3,345.60 | 0 | — | — |" in markdown
     assert "acme.en.campaign.pdf" in markdown
 
 
-def test_a_long_list_of_findings_is_cut_and_says_where_the_rest_is(reports):
+def test_a_long_list_of_findings_is_cut_and_says_where_the_rest_is(place):
     many = [{**FINDINGS[0], "day": dt.date(2026, 10, 1) + dt.timedelta(days=i)} for i in range(45)]
-    markdown = review_markdown(_review("summary", many, [], reports))
+    markdown = review_markdown(_review("summary", many, [], place.root), place)
     assert sum(line.startswith("- **warning** 2026-") for line in markdown.splitlines()) == 30
     assert "… and 15 more in the report." in markdown
 
 
-def test_without_findings_the_artifact_says_so_in_one_line(reports):
-    markdown = review_markdown(_review("summary", [], [], reports))
+def test_without_findings_the_artifact_says_so_in_one_line(place):
+    markdown = review_markdown(_review("summary", [], [], place.root), place)
     assert "open findings: 0 (0 critical)" in markdown and "## Open findings" not in markdown
 
 
