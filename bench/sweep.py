@@ -137,6 +137,9 @@ def main() -> None:
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temporary folder")
     parser.add_argument("--chunk-campaigns", type=int, help="default: the flow's own")
     parser.add_argument("--in-flight", type=int, help="chunks unfinished at once; default: the flow's own")
+    parser.add_argument("--threads", action="store_true",
+                        help="the chunks on threads in the flow's process (CADENCE_SWEEP_PROCESSES=0), not on the "
+                        "default pool of worker processes")
     parser.add_argument("--dask-workers", type=int, default=0,
                         help="run the chunks on a Dask LocalCluster of this many single-threaded workers")
     parser.add_argument("--naive-sample", type=int, default=20, help="accounts swept one task each (0: skip)")
@@ -193,6 +196,8 @@ def main() -> None:
             cluster = LocalCluster(n_workers=args.dask_workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None, host="127.0.0.1", silence_logs=40)
             sweep = daily_account_sweep.with_options(task_runner=sweep_task_runner(cluster.scheduler_address))
+        elif args.threads:
+            sweep = daily_account_sweep.with_options(task_runner=sweep_task_runner(processes=0))
         with tree:
             t0 = time.perf_counter()
             result = sweep(as_of=args.as_of, notify=True, chunk_campaigns=chunk_campaigns,
@@ -255,7 +260,8 @@ def main() -> None:
         "campaigns": campaigns,
         "accounts": len(accounts),
         "chunks": len(chunks),
-        "in_flight": args.in_flight or ("default" if not args.dask_workers else "unbounded"),
+        "runner": f"dask:{args.dask_workers}" if args.dask_workers else "threads" if args.threads else "processes",
+        "in_flight": args.in_flight or ("default" if args.threads else "unbounded"),
         "dask_workers": args.dask_workers,
         "findings": sum(c["findings"] for c in chunks),
         "load_s": round(sum(c["load_s"] for c in chunks), 2),

@@ -37,12 +37,14 @@ def daily_account_sweep(
         "day (a back-fill); no: findings and artifacts only")] = "auto",
     in_flight: Annotated[int, form(
         "Chunks in flight", "how many chunks may be read and detected at once, each holding its metric window "
-        "in memory; 0: automatic (2 on threads, as many as the Dask cluster's workers take)", ge=0)] = 0,
+        "in memory; 0: automatic (as many as the worker processes or the Dask cluster's workers take; 2 on "
+        "threads)", ge=0)] = 0,
 ) -> dict:
     """Sweep the last complete day before `as_of` (default: today in the agency's zone).
 
     A back-fill (an earlier day) writes its findings quietly: no digest, no crisis event, unless `notify`.
-    At most `in_flight` chunks are unfinished at once (0: 2 on threads, the cluster's workers on Dask).
+    More than one chunk runs on the task runner (worker processes, or Dask; `sweep_task_runner`), at most
+    `in_flight` unfinished at once (0: the pool's or the cluster's workers; 2 on threads).
     """
     today = agency_today()
     as_of = day_or_today(as_of, today)
@@ -50,9 +52,12 @@ def daily_account_sweep(
     day = as_of - dt.timedelta(days=1)
     loud = should_notify(as_of, today, notify_choice(notify))
     chunks = plan_chunks(clients, chunk_campaigns)
-    futures = submit_bounded(lambda index, chunk: sweep_chunk.submit(chunk, day, index, loud), chunks,
-                             chunks_in_flight(in_flight))
-    results = [future.result() for future in futures]
+    if len(chunks) == 1:  # one chunk runs in the flow's own process: no worker process to start for it
+        results = [sweep_chunk(chunks[0], day, 0, loud)]
+    else:
+        futures = submit_bounded(lambda index, chunk: sweep_chunk.submit(chunk, day, index, loud), chunks,
+                                 chunks_in_flight(in_flight))
+        results = [future.result() for future in futures]
     digests = compose_digests(day, clients, latest=as_of >= today) if loud else {"digests": 0, "new": 0}
     publish_artifacts(day, results, [cid for chunk in chunks for cid in chunk], digests, loud)
     refresh_today(as_of)

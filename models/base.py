@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import os
 from decimal import Decimal
 from typing import Any
 
@@ -73,18 +74,31 @@ class Base(DeclarativeBase):
     }
 
 
-# How far Cadence's clock runs ahead of (or behind) the wall clock: zero, except inside
-# `tasks.clock.simulated_time`, which a simulated month uses to run every flow at its scheduled moment.
-_clock_offset = dt.timedelta(0)
+# How far Cadence's clock runs ahead of (or behind) the wall clock, in microseconds: unset (zero), except inside
+# `tasks.clock.simulated_time`, which a simulated month uses to run every flow at its scheduled moment. It lives in
+# the environment, not in a variable, so that the processes a flow starts for its tasks (the sweep's process pool,
+# which hands each task the submitting process's environment) keep the same "now". Not a setting: never set it.
+CLOCK_OFFSET_ENV = "CADENCE_CLOCK_OFFSET_US"
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def clock_offset() -> dt.timedelta:
+    """How far Cadence's clock is from the wall clock (zero outside a simulation)."""
+    raw = os.environ.get(CLOCK_OFFSET_ENV)
+    return dt.timedelta(microseconds=int(raw)) if raw else dt.timedelta(0)
 
 
 def utcnow() -> dt.datetime:
     """Now, aware UTC: every Cadence timestamp and "now" comes from here."""
-    return dt.datetime.now(dt.timezone.utc) + _clock_offset
+    return dt.datetime.now(dt.timezone.utc) + clock_offset()
 
 
 def set_clock_offset(offset: dt.timedelta) -> dt.timedelta:
-    """Shift Cadence's clock by `offset` from the wall clock; returns the previous offset."""
-    global _clock_offset
-    previous, _clock_offset = _clock_offset, offset
+    """Shift Cadence's clock by `offset` from the wall clock, for this process and those it starts; returns the
+    previous offset."""
+    previous = clock_offset()
+    if offset:
+        os.environ[CLOCK_OFFSET_ENV] = str(offset // _MICROSECOND)
+    else:
+        os.environ.pop(CLOCK_OFFSET_ENV, None)
     return previous

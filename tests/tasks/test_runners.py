@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import threading
 
 import pytest
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.runners import THREAD_CHUNKS_IN_FLIGHT, chunks_in_flight, submit_bounded
+from models.base import utcnow
+from tasks import resources
+from tasks.clock import simulated_time
+from tasks.runners import THREAD_CHUNKS_IN_FLIGHT, chunks_in_flight, submit_bounded, sweep_task_runner
 
 
 @pytest.mark.parametrize("in_flight", [1, 2, 4])
@@ -48,3 +53,30 @@ def test_chunks_in_flight_is_two_on_threads_when_automatic_and_refuses_a_negativ
     assert ask(3) == 3
     with pytest.raises(ValueError, match="in_flight is a number of chunks, or 0 for automatic; got -1"):
         chunks_in_flight(-1)
+
+
+@task(cache_policy=NO_CACHE)
+def where_and_when(item: int) -> tuple[int, float]:
+    """The process a task ran in, and Cadence's "now" there."""
+    return os.getpid(), utcnow().timestamp()
+
+
+def test_the_sweeps_runner_runs_chunks_in_worker_processes_on_the_same_clock(prefect_harness, monkeypatch):
+    monkeypatch.delenv("CADENCE_DASK_ADDRESS", raising=False)
+    monkeypatch.setenv("CADENCE_SWEEP_PROCESSES", "2")
+    resources.reset()
+
+    @flow(task_runner=sweep_task_runner())
+    def pooled(items: list[int]) -> tuple[int | None, list[tuple[int, float]]]:
+        in_flight = chunks_in_flight(0)
+        futures = submit_bounded(lambda i, item: where_and_when.submit(item), items, in_flight)
+        return in_flight, [f.result() for f in futures]
+
+    moment = dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
+    with simulated_time(moment):
+        in_flight, ran = pooled(list(range(6)))
+    assert in_flight == 2, "one chunk in flight per worker process"
+    pids = {pid for pid, _ in ran}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2, pids
+    # A simulated month's clock reaches the worker processes: "now" there is the simulated moment, not today.
+    assert all(abs(at - moment.timestamp()) < 120 for _, at in ran), [at - moment.timestamp() for _, at in ran]
