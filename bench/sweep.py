@@ -138,8 +138,8 @@ def main() -> None:
     parser.add_argument("--chunk-campaigns", type=int, help="default: the flow's own")
     parser.add_argument("--in-flight", type=int, help="chunks unfinished at once; default: the flow's own")
     parser.add_argument("--threads", action="store_true",
-                        help="the chunks on threads in the flow's process (CADENCE_SWEEP_PROCESSES=0), not on the "
-                        "default pool of worker processes")
+                        help="the chunks on threads in the flow's process (CADENCE_SWEEP_PROCESSES=0), not on "
+                        "worker processes (the default from tasks.runners.POOL_MIN_CHUNKS chunks)")
     parser.add_argument("--dask-workers", type=int, default=0,
                         help="run the chunks on a Dask LocalCluster of this many single-threaded workers")
     parser.add_argument("--naive-sample", type=int, default=20, help="accounts swept one task each (0: skip)")
@@ -160,6 +160,8 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="cadence-bench-"))
     os.environ["CADENCE_HOME"] = str(workdir)
     os.environ["CADENCE_DATABASE_URL"] = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+    if args.threads:
+        os.environ["CADENCE_SWEEP_PROCESSES"] = "0"
     os.environ.setdefault("PREFECT_HOME", str(workdir / "prefect"))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -177,7 +179,7 @@ def main() -> None:
     from tasks.metrics import active_client_ids, chunk_clients, load_sweep_frames, read_metric_window
     from tasks.resources import ready_engine
     from tasks.rules import WINDOW_DAYS
-    from tasks.runners import sweep_task_runner
+    from tasks.runners import POOL_MIN_CHUNKS, sweep_task_runner
 
     engine = ready_engine()
     _prepare(args, engine)
@@ -196,8 +198,6 @@ def main() -> None:
             cluster = LocalCluster(n_workers=args.dask_workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None, host="127.0.0.1", silence_logs=40)
             sweep = daily_account_sweep.with_options(task_runner=sweep_task_runner(cluster.scheduler_address))
-        elif args.threads:
-            sweep = daily_account_sweep.with_options(task_runner=sweep_task_runner(processes=0))
         with tree:
             t0 = time.perf_counter()
             result = sweep(as_of=args.as_of, notify=True, chunk_campaigns=chunk_campaigns,
@@ -260,8 +260,9 @@ def main() -> None:
         "campaigns": campaigns,
         "accounts": len(accounts),
         "chunks": len(chunks),
-        "runner": f"dask:{args.dask_workers}" if args.dask_workers else "threads" if args.threads else "processes",
-        "in_flight": args.in_flight or ("default" if args.threads else "unbounded"),
+        "runner": f"dask:{args.dask_workers}" if args.dask_workers else "threads" if args.threads or len(chunks) <
+        POOL_MIN_CHUNKS else "processes",
+        "in_flight": args.in_flight or ("unbounded" if args.dask_workers else "default"),
         "dask_workers": args.dask_workers,
         "findings": sum(c["findings"] for c in chunks),
         "load_s": round(sum(c["load_s"] for c in chunks), 2),

@@ -10,7 +10,7 @@ from prefect.runtime import flow_run
 
 from tasks.clock import agency_today
 from tasks.forms import TODAY, AgencyDay, Names, Notify, day_or_today, form, notify_choice
-from tasks.runners import chunks_in_flight, submit_bounded, sweep_task_runner
+from tasks.runners import run_chunks, sweep_task_runner
 from tasks.sweep import compose_digests, plan_chunks, publish_artifacts, should_notify, sweep_chunk
 from tasks.today import refresh_today
 
@@ -37,14 +37,15 @@ def daily_account_sweep(
         "day (a back-fill); no: findings and artifacts only")] = "auto",
     in_flight: Annotated[int, form(
         "Chunks in flight", "how many chunks may be read and detected at once, each holding its metric window "
-        "in memory; 0: automatic (as many as the worker processes or the Dask cluster's workers take; 2 on "
-        "threads)", ge=0)] = 0,
+        "in memory; 0: automatic (one per worker process, 2 on threads, as many as the Dask cluster's workers "
+        "take)", ge=0)] = 0,
 ) -> dict:
     """Sweep the last complete day before `as_of` (default: today in the agency's zone).
 
     A back-fill (an earlier day) writes its findings quietly: no digest, no crisis event, unless `notify`.
-    More than one chunk runs on the task runner (worker processes, or Dask; `sweep_task_runner`), at most
-    `in_flight` unfinished at once (0: the pool's or the cluster's workers; 2 on threads).
+    One chunk runs in the flow's process; many on worker processes (CADENCE_SWEEP_PROCESSES) when there are
+    enough of them to pay for starting those, else on the flow's task runner (threads, or Dask); at most
+    `in_flight` unfinished at once (0: one per worker process, 2 on threads, the cluster's workers on Dask).
     """
     today = agency_today()
     as_of = day_or_today(as_of, today)
@@ -52,12 +53,8 @@ def daily_account_sweep(
     day = as_of - dt.timedelta(days=1)
     loud = should_notify(as_of, today, notify_choice(notify))
     chunks = plan_chunks(clients, chunk_campaigns)
-    if len(chunks) == 1:  # one chunk runs in the flow's own process: no worker process to start for it
-        results = [sweep_chunk(chunks[0], day, 0, loud)]
-    else:
-        futures = submit_bounded(lambda index, chunk: sweep_chunk.submit(chunk, day, index, loud), chunks,
-                                 chunks_in_flight(in_flight))
-        results = [future.result() for future in futures]
+    results = run_chunks(sweep_chunk, [{"client_ids": chunk, "day": day, "index": index, "notify": loud}
+                                       for index, chunk in enumerate(chunks)], in_flight)
     digests = compose_digests(day, clients, latest=as_of >= today) if loud else {"digests": 0, "new": 0}
     publish_artifacts(day, results, [cid for chunk in chunks for cid in chunk], digests, loud)
     refresh_today(as_of)

@@ -10,7 +10,7 @@ from prefect.runtime import flow_run
 
 from tasks.clock import agency_today
 from tasks.forms import TODAY, AgencyDay, Names, day_or_today, form
-from tasks.runners import sync_task_runner
+from tasks.runners import sweep_task_runner
 from tasks.sync import plan_sync_chunks, publish_summary, sync_chunk, sync_totals
 from tasks.today import refresh_today
 
@@ -22,7 +22,7 @@ def _run_name() -> str:
     return f"sync-{day_or_today(flow_run.parameters.get('as_of'), agency_today()) - dt.timedelta(days=1)}"
 
 
-@flow(name="platform-sync", flow_run_name=_run_name, task_runner=sync_task_runner(), log_prints=True)
+@flow(name="platform-sync", flow_run_name=_run_name, task_runner=sweep_task_runner(), log_prints=True)
 def platform_sync(
     as_of: Annotated[AgencyDay, form(
         "Pull up to (date)", "YYYY-MM-DD: pull the days before it; today: each account's own yesterday "

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from prefect import Task
 from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
@@ -16,63 +17,83 @@ from tasks.settings import get_settings
 THREAD_CHUNKS_IN_FLIGHT = 2
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class ChunkProcessPool(ProcessPoolTaskRunner):
-    """Prefect's pool of worker processes, saying how many it has: the sweep keeps that many chunks in flight, as
-    more queued at once measured slower (bench/README.md: 94-97 s against 82-85 s for a million campaigns)."""
+    """Prefect's pool of worker processes, saying how many it has: one chunk in flight per process, as more queued
+    at once measured slower (bench/README.md: 94-97 s against 82-85 s for a million campaigns)."""
 
     @property
     def processes(self) -> int:
         return int(self._max_workers)
 
 
-def sweep_task_runner(address: str | None = None, processes: int | None = None) -> TaskRunner:
-    """Where the sweep's chunks run: a DaskTaskRunner on `address` (default: the settings' dask_address,
-    CADENCE_DASK_ADDRESS); else a pool of `processes` worker processes (default: the settings' sweep_processes,
-    CADENCE_SWEEP_PROCESSES); with 0, Prefect's thread pool in the flow's own process.
+# From this many chunks the sweep runs them in worker processes rather than threads: two processes cost ~6 s to
+# start (bench/README.md: 100,000 campaigns, 6 chunks, 17.0 s on processes against 11.2 s on threads) and save
+# ~0.45 s a chunk (a million, 51 chunks, 82-85 s against 106-109 s), so they pay from about 13 chunks.
+POOL_MIN_CHUNKS = 16
 
-    Processes, not threads, by default: a chunk's read (ADBC, numpy) and detection (pandas) hold the GIL often
-    enough that two chunks on threads barely overlap (bench/README.md: a million campaigns in 82 s on two
-    processes, 109 s on threads).
-    """
+
+def sweep_task_runner(address: str | None = None) -> TaskRunner:
+    """The flow's task runner for the sweep's and the sync's chunks: a DaskTaskRunner on `address` (default: the
+    settings' dask_address, CADENCE_DASK_ADDRESS), else Prefect's thread pool (see run_chunks for the processes)."""
     # Read when the flow module is imported, i.e. in each run's own process, so no secret or
     # address is ever baked into prefect.yaml.
-    settings = get_settings()
-    address = address or settings.dask_address or None
-    if address is not None:
-        from prefect_dask import DaskTaskRunner  # an optional extra: only needed once a cluster is named
+    address = address or get_settings().dask_address or None
+    if address is None:
+        return ThreadPoolTaskRunner()
+    from prefect_dask import DaskTaskRunner  # an optional extra: only needed once a cluster is named
 
-        return DaskTaskRunner(address=address)
-    processes = settings.sweep_processes if processes is None else processes
-    return ChunkProcessPool(max_workers=processes) if processes > 0 else ThreadPoolTaskRunner()
-
-
-def sync_task_runner() -> TaskRunner:
-    """Where the platform sync's chunks run: the Dask cluster the settings name, else threads (its chunks wait on
-    the platforms' APIs, not on the CPU)."""
-    address = get_settings().dask_address or None
-    return sweep_task_runner(address, processes=0) if address is None else sweep_task_runner(address)
+    return DaskTaskRunner(address=address)
 
 
 def chunks_in_flight(requested: int | None) -> int | None:
-    """How many chunks may be unfinished at once: `requested`, or when 0 (automatic) one per worker process, 2 on
-    threads, and no bound on Dask.
+    """How many chunks may be unfinished at once: `requested`, or when 0 (automatic) 2 on threads and no bound
+    on Dask.
 
-    On the process pool or Dask the chunks run in other processes, each holding one chunk at a time, so the flow's
-    own process holds no frames; on Dask the cluster's scheduler is the bound.
+    On Dask the chunks run in the workers' processes, each worker one chunk per thread, so the flow's own
+    process holds no frames and the cluster's scheduler is the bound.
     """
     if requested:
         if requested < 0:
             raise ValueError(f"in_flight is a number of chunks, or 0 for automatic; got {requested}")
         return requested
+    runner = _flow_runner()
+    return THREAD_CHUNKS_IN_FLIGHT if runner is None or isinstance(runner, ThreadPoolTaskRunner) else None
+
+
+def _flow_runner() -> TaskRunner | None:
     from prefect.context import FlowRunContext
 
     context = FlowRunContext.get()
-    runner = context.task_runner if context is not None else None
-    if isinstance(runner, ChunkProcessPool):
-        return runner.processes
-    return THREAD_CHUNKS_IN_FLIGHT if runner is None or isinstance(runner, ThreadPoolTaskRunner) else None
+    return context.task_runner if context is not None else None
+
+
+def chunk_pool(chunks: int) -> ChunkProcessPool | None:
+    """A pool of worker processes for `chunks` chunks, when they are worth it: at least POOL_MIN_CHUNKS, the flow
+    on threads (not on Dask) and CADENCE_SWEEP_PROCESSES above 0. A chunk's read (ADBC, numpy) and detection
+    (pandas) hold the GIL often enough that two chunks on threads barely overlap."""
+    processes = get_settings().sweep_processes
+    runner = _flow_runner()
+    on_threads = runner is None or isinstance(runner, ThreadPoolTaskRunner)
+    return ChunkProcessPool(max_workers=processes) if processes and chunks >= POOL_MIN_CHUNKS and on_threads else None
+
+
+def run_chunks(step: Task[..., R], parameters: Sequence[dict[str, Any]], in_flight: int | None) -> list[R]:
+    """`step` once per chunk's parameters, the results in chunk order: a single chunk in the flow's own process,
+    many on a pool of worker processes when chunk_pool says so (one in flight per process unless `in_flight`
+    says otherwise), else on the flow's task runner (threads, or Dask), at most chunks_in_flight(in_flight) at once."""
+    bound = chunks_in_flight(in_flight)  # refuses a negative count whatever runs the chunks
+    if len(parameters) == 1:
+        return [step(**parameters[0])]
+    pool = chunk_pool(len(parameters))
+    if pool is not None:
+        with pool:
+            futures = submit_bounded(lambda _, p: pool.submit(step, p), parameters, in_flight or pool.processes)
+            return [future.result() for future in futures]
+    futures = submit_bounded(lambda _, p: step.submit(**p), parameters, bound)
+    return [future.result() for future in futures]
 
 
 def submit_bounded(submit: Callable[[int, T], PrefectFuture[Any]], items: Sequence[T],

@@ -16,7 +16,7 @@ from cadence.demo.write import generate_agency
 from flows.daily_sweep import daily_account_sweep
 from models import Finding
 from tasks import resources
-from tasks.runners import ChunkProcessPool, sweep_task_runner, sync_task_runner
+from tasks.runners import sweep_task_runner
 
 AS_OF = dt.date(2026, 11, 25)
 
@@ -42,14 +42,9 @@ def snapshot(engine) -> list[tuple]:
 
 def test_the_runner_follows_cadence_dask_address(monkeypatch):
     monkeypatch.delenv("CADENCE_DASK_ADDRESS", raising=False)
-    monkeypatch.delenv("CADENCE_SWEEP_PROCESSES", raising=False)
-    resources.reset()
-    assert isinstance(sweep_task_runner(), ChunkProcessPool) and sweep_task_runner().processes == 2
-    assert isinstance(daily_account_sweep.task_runner, ChunkProcessPool)
-    assert isinstance(sync_task_runner(), ThreadPoolTaskRunner)
-    monkeypatch.setenv("CADENCE_SWEEP_PROCESSES", "0")
     resources.reset()
     assert isinstance(sweep_task_runner(), ThreadPoolTaskRunner)
+    assert isinstance(daily_account_sweep.task_runner, ThreadPoolTaskRunner)
     try:
         from prefect_dask import DaskTaskRunner
     except ImportError:

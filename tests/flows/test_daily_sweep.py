@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from flows.daily_sweep import daily_account_sweep
 from models import AdAccount, Campaign, Client, Finding, Incident, OutboundMessage, Staff
 from models.enums import ClientStatus, FindingStatus, Language, StaffRole
+from tasks import runners
 from tasks.clock import simulated_time
 
 AS_OF = dt.date(2026, 11, 25)
@@ -94,6 +95,17 @@ def test_sweep_in_small_chunks_finds_the_same_as_one_chunk_whatever_the_chunks_i
         assert len(result["chunks"]) > 4
         assert [c["index"] for c in result["chunks"]] == list(range(len(result["chunks"])))
         assert [r[:5] + r[6:] for r in snapshot(engine)] == whole, f"{in_flight} chunks in flight"
+
+
+def test_many_chunks_on_worker_processes_find_the_same_as_one_chunk(engine, demo, prefect_harness, monkeypatch):
+    daily_account_sweep(as_of=AS_OF, chunk_campaigns=1_000_000)
+    whole = [r[:5] + r[6:] for r in snapshot(engine)]
+    with Session(engine) as s, s.begin():
+        s.query(Finding).delete()
+    monkeypatch.setattr(runners, "POOL_MIN_CHUNKS", 2)  # this demo's handful of chunks on the pool of two processes
+    result = daily_account_sweep(as_of=AS_OF, chunk_campaigns=10)
+    assert len(result["chunks"]) > 4 and [c["index"] for c in result["chunks"]] == list(range(len(result["chunks"])))
+    assert [r[:5] + r[6:] for r in snapshot(engine)] == whole
 
 
 def _digests(engine) -> list[OutboundMessage]:

@@ -13,7 +13,14 @@ from prefect.cache_policies import NO_CACHE
 from models.base import utcnow
 from tasks import resources
 from tasks.clock import simulated_time
-from tasks.runners import THREAD_CHUNKS_IN_FLIGHT, chunks_in_flight, submit_bounded, sweep_task_runner
+from tasks.runners import (
+    POOL_MIN_CHUNKS,
+    THREAD_CHUNKS_IN_FLIGHT,
+    chunks_in_flight,
+    run_chunks,
+    submit_bounded,
+    sweep_task_runner,
+)
 
 
 @pytest.mark.parametrize("in_flight", [1, 2, 4])
@@ -61,22 +68,25 @@ def where_and_when(item: int) -> tuple[int, float]:
     return os.getpid(), utcnow().timestamp()
 
 
-def test_the_sweeps_runner_runs_chunks_in_worker_processes_on_the_same_clock(prefect_harness, monkeypatch):
+def test_many_chunks_run_in_worker_processes_on_the_same_clock_and_a_few_on_threads(prefect_harness, monkeypatch):
     monkeypatch.delenv("CADENCE_DASK_ADDRESS", raising=False)
     monkeypatch.setenv("CADENCE_SWEEP_PROCESSES", "2")
     resources.reset()
 
     @flow(task_runner=sweep_task_runner())
-    def pooled(items: list[int]) -> tuple[int | None, list[tuple[int, float]]]:
-        in_flight = chunks_in_flight(0)
-        futures = submit_bounded(lambda i, item: where_and_when.submit(item), items, in_flight)
-        return in_flight, [f.result() for f in futures]
+    def chunked(items: list[int]) -> list[tuple[int, float]]:
+        return run_chunks(where_and_when, [{"item": item} for item in items], 0)
 
     moment = dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
     with simulated_time(moment):
-        in_flight, ran = pooled(list(range(6)))
-    assert in_flight == 2, "one chunk in flight per worker process"
-    pids = {pid for pid, _ in ran}
+        many = chunked(list(range(POOL_MIN_CHUNKS)))
+        few = chunked(list(range(POOL_MIN_CHUNKS - 1)))
+    pids = {pid for pid, _ in many}
     assert os.getpid() not in pids and 1 <= len(pids) <= 2, pids
+    assert {pid for pid, _ in few} == {os.getpid()}, "too few chunks to pay for starting processes"
     # A simulated month's clock reaches the worker processes: "now" there is the simulated moment, not today.
-    assert all(abs(at - moment.timestamp()) < 120 for _, at in ran), [at - moment.timestamp() for _, at in ran]
+    assert all(abs(at - moment.timestamp()) < 120 for _, at in many), [at - moment.timestamp() for _, at in many]
+
+    monkeypatch.setenv("CADENCE_SWEEP_PROCESSES", "0")
+    resources.reset()
+    assert {pid for pid, _ in chunked(list(range(POOL_MIN_CHUNKS)))} == {os.getpid()}
