@@ -58,6 +58,16 @@ def form_field(page, label: str):
     return page.locator(".schema-form-property", has=name).last
 
 
+def open_submitted_run(page, ui: str, flow_name: str, serve_log: Path) -> None:
+    """Open the run a form just submitted by its address: the toast that links to it comes and goes, and on a
+    loaded machine (the suite's other workers) it was gone before it could be clicked."""
+    runs = wait_for(f"the {flow_name} run the form submitted",
+                    lambda: api_post(f"{ui}/api/flow_runs/filter", {"flows": {"name": {"any_": [flow_name]}}}),
+                    120, [serve_log])
+    assert len(runs) == 1, [r["name"] for r in runs]
+    page.goto(f"{ui}/runs/flow-run/{runs[0]['id']}")
+
+
 def run_from_the_ui(browser, ui: str, slug: str, serve_log: Path) -> None:
     """Deployments → client-review → Run → Custom run → fill the form → Submit → wait for Completed → Artifacts."""
     from playwright.sync_api import expect
@@ -84,13 +94,7 @@ def run_from_the_ui(browser, ui: str, slug: str, serve_log: Path) -> None:
         page.screenshot(path=str(SCREENSHOTS / "client-review-form.png"), full_page=True)
         page.get_by_role("button", name="Submit", exact=True).click()
 
-        # The run the form created is opened by its address: the toast that links to it comes and goes, and on a
-        # loaded machine (the suite's other workers) it was gone before it could be clicked.
-        runs = wait_for("the flow run the form submitted",
-                        lambda: api_post(f"{ui}/api/flow_runs/filter",
-                                         {"flows": {"name": {"any_": ["client-review"]}}}), 120, [serve_log])
-        assert len(runs) == 1, [r["name"] for r in runs]
-        page.goto(f"{ui}/runs/flow-run/{runs[0]['id']}")
+        open_submitted_run(page, ui, "client-review", serve_log)
         expect(page.get_by_text(f"review-{slug}-").first).to_be_visible(timeout=60_000)
         try:
             expect(page.get_by_text("Completed", exact=True).first).to_be_visible(timeout=120_000)
@@ -205,13 +209,7 @@ def approve_from_the_ui(browser, ui: str, message_id: int, waiting: int, serve_l
         page.screenshot(path=str(SCREENSHOTS / "message-approval-form.png"), full_page=True)
         page.get_by_role("button", name="Submit", exact=True).click()
 
-        # The run the form created is opened by its address: the toast that links to it comes and goes, and on a
-        # loaded machine (the suite's other workers) it was gone before it could be clicked.
-        runs = wait_for("the flow run the form submitted",
-                        lambda: api_post(f"{ui}/api/flow_runs/filter",
-                                         {"flows": {"name": {"any_": ["client-review"]}}}), 120, [serve_log])
-        assert len(runs) == 1, [r["name"] for r in runs]
-        page.goto(f"{ui}/runs/flow-run/{runs[0]['id']}")
+        open_submitted_run(page, ui, "message-approval", serve_log)
         expect(page.get_by_text(f"approve-message-{message_id}").first).to_be_visible(timeout=60_000)
         try:
             expect(page.get_by_text("Completed", exact=True).first).to_be_visible(timeout=90_000)
