@@ -22,7 +22,7 @@ R = TypeVar("R")
 
 class ChunkProcessPool(ProcessPoolTaskRunner):
     """Prefect's pool of worker processes, saying how many it has: one chunk in flight per process, as more queued
-    at once measured slower (bench/README.md: 94-97 s against 82-85 s for a million campaigns)."""
+    at once measured slower (bench/README.md: 94-97 s against 82-91 s for a million campaigns)."""
 
     @property
     def processes(self) -> int:
@@ -31,7 +31,8 @@ class ChunkProcessPool(ProcessPoolTaskRunner):
 
 # From this many chunks the sweep runs them in worker processes rather than threads: two processes cost ~6 s to
 # start (bench/README.md: 100,000 campaigns, 6 chunks, 17.0 s on processes against 11.2 s on threads) and save
-# ~0.45 s a chunk (a million, 51 chunks, 82-85 s against 106-109 s), so they pay from about 13 chunks.
+# ~0.1-0.5 s a chunk (a million, 51 chunks, 82-91 s against 96-109 s on threads), so they pay from about 13-60 chunks;
+# 16 is the low end, where the machine's CPU is not shared.
 POOL_MIN_CHUNKS = 16
 
 
@@ -59,15 +60,15 @@ def chunks_in_flight(requested: int | None) -> int | None:
         if requested < 0:
             raise ValueError(f"in_flight is a number of chunks, or 0 for automatic; got {requested}")
         return requested
-    runner = _flow_runner()
-    return THREAD_CHUNKS_IN_FLIGHT if runner is None or isinstance(runner, ThreadPoolTaskRunner) else None
+    return THREAD_CHUNKS_IN_FLIGHT if _on_threads() else None
 
 
-def _flow_runner() -> TaskRunner | None:
+def _on_threads() -> bool:
+    """Whether the current flow's chunks would run on threads: Prefect's thread pool, or no flow at all."""
     from prefect.context import FlowRunContext
 
     context = FlowRunContext.get()
-    return context.task_runner if context is not None else None
+    return context is None or isinstance(context.task_runner, ThreadPoolTaskRunner)
 
 
 def chunk_pool(chunks: int) -> ChunkProcessPool | None:
@@ -75,9 +76,8 @@ def chunk_pool(chunks: int) -> ChunkProcessPool | None:
     on threads (not on Dask) and CADENCE_SWEEP_PROCESSES above 0. A chunk's read (ADBC, numpy) and detection
     (pandas) hold the GIL often enough that two chunks on threads barely overlap."""
     processes = get_settings().sweep_processes
-    runner = _flow_runner()
-    on_threads = runner is None or isinstance(runner, ThreadPoolTaskRunner)
-    return ChunkProcessPool(max_workers=processes) if processes and chunks >= POOL_MIN_CHUNKS and on_threads else None
+    worth_it = processes and chunks >= POOL_MIN_CHUNKS and _on_threads()
+    return ChunkProcessPool(max_workers=processes) if worth_it else None
 
 
 def run_chunks(step: Task[..., R], parameters: Sequence[dict[str, Any]], in_flight: int | None) -> list[R]:
