@@ -8,9 +8,11 @@ import os
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, MetaData, Numeric, TypeDecorator
+from sqlalchemy import JSON, DateTime, Enum, Integer, MetaData, Numeric, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.functions import FunctionElement
 
 # Alembic needs deterministic constraint names to alter or drop them later.
 NAMING_CONVENTION = {
@@ -45,6 +47,25 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 # JSONB on PostgreSQL: comparable (upserts skip unchanged rows) and indexable.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class json_array_length(FunctionElement[int]):
+    """The number of elements of a JSONType array, counted by the database: SQLite's json_array_length, PostgreSQL's
+    jsonb_array_length (JSONType is JSONB there)."""
+
+    type = Integer()
+    name = "json_array_length"
+    inherit_cache = True
+
+
+@compiles(json_array_length)
+def _json_array_length(element: json_array_length, compiler: Any, **kw: Any) -> str:
+    return f"json_array_length({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(json_array_length, "postgresql")
+def _jsonb_array_length(element: json_array_length, compiler: Any, **kw: Any) -> str:
+    return f"jsonb_array_length({compiler.process(element.clauses, **kw)})"
 
 # Money and rates: exact decimals, never floats.
 Money = Numeric(18, 2, asdecimal=True)

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Engine, Float, cast, func, select
+from sqlalchemy import DateTime, Engine, Float, String, cast, func, select, type_coerce
 
 from models import AdAccount, Campaign, Client, DailyMetric, KeyDate
+from models.base import json_array_length
 from models.enums import Visibility
 from models.service import PRIVATE_KINDS
 from tasks import market_calendar
@@ -156,45 +157,51 @@ def read_metric_window(engine: Engine, campaigns: pd.DataFrame, first: dt.date, 
     return pd.DataFrame(data, columns=columns, copy=False)
 
 
+def _utc_days(stamps: pd.Series) -> pd.Series:
+    """The UTC day of each timestamp as the driver returns them (aware on PostgreSQL, naive UTC on SQLite), NaT for
+    None: what Cadence's UTCDateTime would give, then .date(), for a whole column at once."""
+    return pd.to_datetime(stamps, utc=True).dt.tz_localize(None).dt.normalize()
+
+
 def load_sweep_frames(engine: Engine, client_ids: Sequence[int], day: dt.date,
                       window_days: int = WINDOW_DAYS) -> SweepFrames:
     """The sweep's inputs for `client_ids`: metrics from `day - window_days + 1` through `day`."""
     ids = list(client_ids)
     first = day - dt.timedelta(days=window_days - 1)
+    # Status as its stored string, the geo targets counted and the goal tested by the database, the edit time as
+    # the driver gives it: no Python per row (the enum and UTC type decorators, JSON decoding) for 20,000 campaigns.
     campaigns_q = (
         select(
-            Campaign.id, Campaign.account_id, AdAccount.client_id, Campaign.status,
-            cast(Campaign.daily_budget, Float), cast(Campaign.bid, Float), Campaign.geo_targeting,
-            Campaign.conversion_goal, Campaign.created_on, Campaign.edited_at, Campaign.initiative,
+            Campaign.id, Campaign.account_id, AdAccount.client_id, type_coerce(Campaign.status, String),
+            cast(Campaign.daily_budget, Float), cast(Campaign.bid, Float), Campaign.created_on, Campaign.initiative,
+            json_array_length(Campaign.geo_targeting), func.coalesce(func.length(Campaign.conversion_goal), 0) > 0,
+            type_coerce(Campaign.edited_at, DateTime(timezone=True)),
         )
         .join(AdAccount, AdAccount.id == Campaign.account_id)
         .where(AdAccount.client_id.in_(ids))
     )
     raw = _frame(engine, campaigns_q, ["campaign_id", "account_id", "client_id", "status", "daily_budget", "bid",
-                                       "geo_targeting", "conversion_goal", "created_on", "edited_at", "initiative"])
-    campaigns = raw.drop(columns=["geo_targeting", "conversion_goal", "edited_at"]).assign(
-        status=raw["status"].map(lambda s: getattr(s, "value", s)),
-        geo_targeting_count=raw["geo_targeting"].map(lambda g: len(g or [])).astype("int64"),
-        has_conversion_goal=raw["conversion_goal"].notna() & (raw["conversion_goal"].astype(str).str.len() > 0),
+                                       "created_on", "initiative", "geo_targeting_count", "has_conversion_goal",
+                                       "edited_at"])
+    campaigns = raw.drop(columns=["edited_at"]).assign(
+        geo_targeting_count=raw["geo_targeting_count"].astype("int64"),
+        has_conversion_goal=raw["has_conversion_goal"].astype(bool),
         created_on=pd.to_datetime(raw["created_on"]),
-        edited_at_day=pd.to_datetime(raw["edited_at"].map(lambda t: t.date() if t is not None else None)),
+        edited_at_day=_utc_days(raw["edited_at"]),
     )
     for col in ("daily_budget", "bid"):
         campaigns[col] = campaigns[col].astype("float64")
     metrics = read_metric_window(engine, campaigns, first, day)
 
     accounts_q = select(
-        AdAccount.id, AdAccount.client_id, AdAccount.status, AdAccount.paused_by_client_at, AdAccount.currency,
+        AdAccount.id, AdAccount.client_id, type_coerce(AdAccount.status, String),
+        type_coerce(AdAccount.paused_by_client_at, DateTime(timezone=True)), AdAccount.currency,
         AdAccount.sync_problem,
     ).where(AdAccount.client_id.in_(ids))
     raw = _frame(engine, accounts_q, ["account_id", "client_id", "status", "paused_by_client_at", "currency",
                                       "sync_problem"])
     accounts = raw.drop(columns=["paused_by_client_at"]).assign(
-        status=raw["status"].map(lambda s: getattr(s, "value", s)),
-        paused_by_client_day=pd.to_datetime(
-            raw["paused_by_client_at"].map(lambda t: t.date() if t is not None else None)
-        ),
-    )
+        paused_by_client_day=_utc_days(raw["paused_by_client_at"]))
 
     clients_q = select(
         Client.id, cast(Client.cpa_min, Float), cast(Client.cpa_max, Float), cast(Client.monthly_budget, Float),

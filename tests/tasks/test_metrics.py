@@ -53,3 +53,57 @@ def test_a_window_holds_exactly_the_campaigns_asked_for_however_their_ranges_are
                       strict=True))
     assert all(owners[c] == (a, k) for c, a, k in zip(window["campaign_id"], window["account_id"],
                                                       window["client_id"], strict=True))
+
+
+def test_the_sweep_reads_campaign_and_account_columns_as_the_detectors_expect(engine):
+    """Geo targets counted, the goal tested and timestamps cut to UTC days by the database and pandas, not per row
+    in Python: the same values the model's own types give, edge cases included (empty list and goal, no goal,
+    an edit late in the UTC day that is the next day in the agency's zone, no edit)."""
+    from sqlalchemy.orm import Session
+
+    from models import Client, Staff
+    from models.enums import EntityStatus, Platform, StaffRole
+    from tasks.metrics import load_sweep_frames
+
+    late = dt.datetime(2026, 11, 20, 23, 30, tzinfo=dt.timezone.utc)
+    paused = dt.datetime(2026, 11, 21, 1, 15, tzinfo=dt.timezone(dt.timedelta(hours=8)))  # 2026-11-20 17:15 UTC
+    with Session(engine) as s, s.begin():
+        am = Staff(email="am@agency.example", name="An AM", role=StaffRole.AM)
+        client = Client(slug="acme", name="Acme", industry="retail", market="US", time_zone="America/New_York",
+                        currency="USD", cooperation_start=dt.date(2024, 1, 1), owner_am=am)
+        live = AdAccount(client=client, platform=Platform.GOOGLE_ADS, external_id="g", name="g", currency="USD",
+                         time_zone="America/New_York", created_on=dt.date(2024, 1, 1))
+        stopped = AdAccount(client=client, platform=Platform.META, external_id="m", name="m", currency="USD",
+                            time_zone="America/New_York", created_on=dt.date(2024, 1, 1),
+                            status=EntityStatus.PAUSED, paused_by_client_at=paused)
+        made = [
+            Campaign(account=live, external_id="1", name="Search", created_on=dt.date(2026, 10, 1),
+                     geo_targeting=["US", "CA"], conversion_goal="purchase", edited_at=late, daily_budget=120,
+                     bid=1.25, initiative="spring"),
+            Campaign(account=live, external_id="2", name="Display", created_on=dt.date(2026, 11, 2),
+                     geo_targeting=[], conversion_goal="", status=EntityStatus.PAUSED),
+            Campaign(account=stopped, external_id="3", name="Feed", created_on=dt.date(2025, 1, 1),
+                     geo_targeting=["DE"], conversion_goal=None),
+        ]
+        s.add_all(made)
+        s.flush()
+        client_id, order, account_order = client.id, [c.id for c in made], [live.id, stopped.id]
+
+    frames = load_sweep_frames(engine, [client_id], AS_OF)
+    camps = frames.campaigns.set_index("campaign_id", drop=False).loc[order].reset_index(drop=True)
+    assert list(camps.columns) == ["campaign_id", "account_id", "client_id", "status", "daily_budget", "bid",
+                                   "created_on", "initiative", "geo_targeting_count", "has_conversion_goal",
+                                   "edited_at_day"]
+    assert camps["status"].tolist() == ["active", "paused", "active"]
+    assert camps["geo_targeting_count"].tolist() == [2, 0, 1] and camps["geo_targeting_count"].dtype == "int64"
+    assert camps["has_conversion_goal"].tolist() == [True, False, False] and camps["has_conversion_goal"].dtype == bool
+    assert camps["edited_at_day"].dtype == "datetime64[ns]"
+    assert camps["edited_at_day"].iloc[0] == pd.Timestamp("2026-11-20") and camps["edited_at_day"].iloc[1:].isna().all()
+    assert camps["created_on"].tolist() == [pd.Timestamp("2026-10-01"), pd.Timestamp("2026-11-02"),
+                                            pd.Timestamp("2025-01-01")]
+    assert camps["daily_budget"].iloc[0] == 120.0 and pd.isna(camps["bid"].iloc[1]) and camps["bid"].iloc[0] == 1.25
+    accounts = frames.accounts.set_index("account_id", drop=False).loc[account_order].reset_index(drop=True)
+    assert accounts["status"].tolist() == ["active", "paused"]
+    assert accounts["paused_by_client_day"].dtype == "datetime64[ns]"
+    assert pd.isna(accounts["paused_by_client_day"].iloc[0])
+    assert accounts["paused_by_client_day"].iloc[1] == pd.Timestamp("2026-11-20")
