@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import Float, cast, select
@@ -107,3 +108,53 @@ def test_the_sweep_reads_campaign_and_account_columns_as_the_detectors_expect(en
     assert accounts["paused_by_client_day"].dtype == "datetime64[ns]"
     assert pd.isna(accounts["paused_by_client_day"].iloc[0])
     assert accounts["paused_by_client_day"].iloc[1] == pd.Timestamp("2026-11-20")
+
+
+def test_a_window_reads_blank_values_as_missing_in_campaign_and_day_order(engine):
+    """A blank value (NULL) arrives as NaN, never zero, beside real zeros; rows come sorted by campaign then day
+    whatever order the database returned them in (PostgreSQL's packed rows are unpacked and checked)."""
+    from sqlalchemy.orm import Session
+
+    from models import Client, Staff
+    from models.enums import Platform, StaffRole
+    from tasks.metrics import _in_campaign_day_order
+
+    with Session(engine) as s, s.begin():
+        am = Staff(email="am@agency.example", name="An AM", role=StaffRole.AM)
+        client = Client(slug="acme", name="Acme", industry="retail", market="US", time_zone="America/New_York",
+                        currency="USD", cooperation_start=dt.date(2024, 1, 1), owner_am=am)
+        account = AdAccount(client=client, platform=Platform.GOOGLE_ADS, external_id="g", name="g", currency="USD",
+                            time_zone="America/New_York", created_on=dt.date(2024, 1, 1))
+        made = [Campaign(account=account, external_id=str(k), name=f"C{k}", created_on=dt.date(2026, 1, 1))
+                for k in range(2)]
+        s.add_all(made)
+        s.flush()
+        first, second = (c.id for c in made)
+        # Core, as the importers write (the ORM would put the column default in place of None); newest first, the
+        # second campaign before the first.
+        s.execute(DailyMetric.__table__.insert(), [
+            {"campaign_id": second, "day": AS_OF, "impressions": 0, "clicks": 0, "spend": 0, "conversions": 0,
+             "conversion_value": 0},
+            {"campaign_id": first, "day": AS_OF, "impressions": None, "clicks": None, "spend": 12.5,
+             "conversions": None, "conversion_value": None},
+            {"campaign_id": first, "day": AS_OF - dt.timedelta(days=1), "impressions": 900, "clicks": 30,
+             "spend": 40.25, "conversions": 2, "conversion_value": 61.5},
+        ])
+        campaigns = pd.DataFrame({"campaign_id": [second, first], "account_id": [account.id] * 2,
+                                  "client_id": [client.id] * 2})
+
+    window = read_metric_window(engine, campaigns, AS_OF - dt.timedelta(days=6), AS_OF)
+    day, before = pd.Timestamp(AS_OF), pd.Timestamp(AS_OF - dt.timedelta(days=1))
+    assert list(zip(window["campaign_id"], window["day"], strict=True)) == [(first, before), (first, day),
+                                                                            (second, day)]
+    assert window.iloc[0][["impressions", "clicks", "spend", "conversions", "conversion_value"]].tolist() == [
+        900.0, 30.0, 40.25, 2.0, 61.5]
+    blank = window.iloc[1]
+    assert blank["spend"] == 12.5
+    assert all(pd.isna(blank[c]) for c in ("impressions", "clicks", "conversions", "conversion_value"))
+    assert window.iloc[2][["impressions", "spend", "conversion_value"]].tolist() == [0.0, 0.0, 0.0]
+
+    days = np.array(["2026-11-02", "2026-11-01", "2026-11-01"], dtype="datetime64[ns]")
+    shuffled = {"campaign_id": np.array([5, 5, 3]), "day": days, "spend": np.array([2.0, 1.0, 3.0])}
+    ordered = _in_campaign_day_order(shuffled)
+    assert ordered["campaign_id"].tolist() == [3, 5, 5] and ordered["spend"].tolist() == [3.0, 1.0, 2.0]
