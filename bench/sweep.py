@@ -137,9 +137,9 @@ def main() -> None:
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temporary folder")
     parser.add_argument("--chunk-campaigns", type=int, help="default: the flow's own")
     parser.add_argument("--in-flight", type=int, help="chunks unfinished at once; default: the flow's own")
-    parser.add_argument("--threads", action="store_true",
-                        help="the chunks on threads in the flow's process (CADENCE_SWEEP_PROCESSES=0), not on "
-                        "worker processes (the default from tasks.runners.POOL_MIN_CHUNKS chunks)")
+    parser.add_argument("--processes", type=int,
+                        help="CADENCE_SWEEP_PROCESSES: from tasks.runners.POOL_MIN_CHUNKS chunks, run them on this "
+                        "many worker processes (0: threads in the flow's process); default: the environment's")
     parser.add_argument("--dask-workers", type=int, default=0,
                         help="run the chunks on a Dask LocalCluster of this many single-threaded workers")
     parser.add_argument("--naive-sample", type=int, default=20, help="accounts swept one task each (0: skip)")
@@ -152,6 +152,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.reuse and not args.database_url:
         parser.error("--reuse needs --database-url (the database a --keep run printed)")
+    if args.processes is not None and args.processes < 0:
+        parser.error(f"--processes must be 0 (threads) or more, got {args.processes}")
     for name in ("clients", "campaigns_per_client", "days", "chunk_campaigns", "in_flight"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -160,8 +162,8 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="cadence-bench-"))
     os.environ["CADENCE_HOME"] = str(workdir)
     os.environ["CADENCE_DATABASE_URL"] = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
-    if args.threads:
-        os.environ["CADENCE_SWEEP_PROCESSES"] = "0"
+    if args.processes is not None:
+        os.environ["CADENCE_SWEEP_PROCESSES"] = str(args.processes)
     os.environ.setdefault("PREFECT_HOME", str(workdir / "prefect"))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -180,8 +182,10 @@ def main() -> None:
     from tasks.resources import ready_engine
     from tasks.rules import WINDOW_DAYS
     from tasks.runners import POOL_MIN_CHUNKS, sweep_task_runner
+    from tasks.settings import get_settings
 
     engine = ready_engine()
+    processes = get_settings().sweep_processes
     _prepare(args, engine)
     day = args.as_of - dt.timedelta(days=1)
     chunk_campaigns = args.chunk_campaigns or DEFAULT_CHUNK_CAMPAIGNS
@@ -260,8 +264,8 @@ def main() -> None:
         "campaigns": campaigns,
         "accounts": len(accounts),
         "chunks": len(chunks),
-        "runner": f"dask:{args.dask_workers}" if args.dask_workers else "threads" if args.threads or len(chunks) <
-        POOL_MIN_CHUNKS else "processes",
+        "runner": f"dask:{args.dask_workers}" if args.dask_workers else
+        f"processes:{processes}" if processes and len(chunks) >= POOL_MIN_CHUNKS else "threads",
         "in_flight": args.in_flight or ("unbounded" if args.dask_workers else "default"),
         "dask_workers": args.dask_workers,
         "findings": sum(c["findings"] for c in chunks),

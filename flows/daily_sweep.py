@@ -43,9 +43,9 @@ def daily_account_sweep(
     """Sweep the last complete day before `as_of` (default: today in the agency's zone).
 
     A back-fill (an earlier day) writes its findings quietly: no digest, no crisis event, unless `notify`.
-    One chunk runs in the flow's process; many on worker processes (CADENCE_SWEEP_PROCESSES) when there are
-    enough of them to pay for starting those, else on the flow's task runner (threads, or Dask); at most
-    `in_flight` unfinished at once (0: one per worker process, 2 on threads, the cluster's workers on Dask).
+    One chunk runs in the flow's process; many on the flow's task runner (threads, or Dask), or on worker
+    processes when CADENCE_SWEEP_PROCESSES asks for them and there are enough chunks to pay for starting them;
+    at most `in_flight` unfinished at once (0: one per worker process, 2 on threads, the cluster's workers on Dask).
     """
     today = agency_today()
     as_of = day_or_today(as_of, today)

@@ -22,17 +22,19 @@ R = TypeVar("R")
 
 class ChunkProcessPool(ProcessPoolTaskRunner):
     """Prefect's pool of worker processes, saying how many it has: one chunk in flight per process, as more queued
-    at once measured slower (bench/README.md: 94-97 s against 82-91 s for a million campaigns)."""
+    at once measured slower (bench/README.md: 94-97 s against 82-91 s for a million campaigns, ADBC's read)."""
 
     @property
     def processes(self) -> int:
         return int(self._max_workers)
 
 
-# From this many chunks the sweep runs them in worker processes rather than threads: two processes cost ~6 s to
-# start (bench/README.md: 100,000 campaigns, 6 chunks, 17.0 s on processes against 11.2 s on threads) and save
-# ~0.1-0.5 s a chunk (a million, 51 chunks, 82-91 s against 96-109 s on threads), so they pay from about 13-60 chunks;
-# 16 is the low end, where the machine's CPU is not shared.
+# With CADENCE_SWEEP_PROCESSES set, from this many chunks the sweep runs them in worker processes rather than
+# threads: two processes cost ~6 s to start (bench/README.md: 100,000 campaigns, 6 chunks, 17.0 s on processes
+# against 11.2 s on threads). They paid while the client decoded every value of the read under the GIL (a million,
+# 82-91 s against 96-109 s on threads); with the read packed by the server they no longer do on two cores (49-61 s on
+# threads, 52-63 s on two processes), hence threads by default. Each chunk still holds the GIL for ~0.4 s (unpacking,
+# detection), so a machine with many cores may want them again.
 POOL_MIN_CHUNKS = 16
 
 
@@ -72,9 +74,8 @@ def _on_threads() -> bool:
 
 
 def chunk_pool(chunks: int) -> ChunkProcessPool | None:
-    """A pool of worker processes for `chunks` chunks, when they are worth it: at least POOL_MIN_CHUNKS, the flow
-    on threads (not on Dask) and CADENCE_SWEEP_PROCESSES above 0. A chunk's read (ADBC, numpy) and detection
-    (pandas) hold the GIL often enough that two chunks on threads barely overlap."""
+    """A pool of worker processes for `chunks` chunks, when asked for and worth it: CADENCE_SWEEP_PROCESSES above 0,
+    at least POOL_MIN_CHUNKS, the flow on threads (not on Dask)."""
     processes = get_settings().sweep_processes
     worth_it = processes and chunks >= POOL_MIN_CHUNKS and _on_threads()
     return ChunkProcessPool(max_workers=processes) if worth_it else None
@@ -82,8 +83,8 @@ def chunk_pool(chunks: int) -> ChunkProcessPool | None:
 
 def run_chunks(step: Task[..., R], parameters: Sequence[dict[str, Any]], in_flight: int | None) -> list[R]:
     """`step` once per chunk's parameters, the results in chunk order: a single chunk in the flow's own process,
-    many on a pool of worker processes when chunk_pool says so (one in flight per process unless `in_flight`
-    says otherwise), else on the flow's task runner (threads, or Dask), at most chunks_in_flight(in_flight) at once."""
+    many on the flow's task runner (threads, or Dask), at most chunks_in_flight(in_flight) at once, or on a pool of
+    worker processes when chunk_pool says so (one in flight per process unless `in_flight` says otherwise)."""
     bound = chunks_in_flight(in_flight)  # refuses a negative count whatever runs the chunks
     if len(parameters) == 1:
         return [step(**parameters[0])]

@@ -42,8 +42,8 @@ class Settings(BaseSettings):
                                   "(s3://bucket/inbox, …), laid out the same way")
     dask_address: str | None = Field(default=None, description="a Dask scheduler (tcp://host:8786) for the sweep's "
                                      "and the sync's chunks; default: on the flow's own machine")
-    sweep_processes: int = Field(default=2, ge=0, description="without a Dask scheduler, the worker processes the "
-                                 "sweep's chunks run in when there is more than one; 0: threads in the flow's process")
+    sweep_processes: int = Field(default=0, ge=0, description="without a Dask scheduler, the worker processes a "
+                                 "sweep of many chunks runs them in; 0: threads in the flow's process")
     debug: bool = Field(default=False, description="the CLI shows an unexpected error's traceback, not one line")
 
     @field_validator("brand_colour")

@@ -102,6 +102,7 @@ def test_many_chunks_on_worker_processes_find_the_same_as_one_chunk(engine, demo
     whole = [r[:5] + r[6:] for r in snapshot(engine)]
     with Session(engine) as s, s.begin():
         s.query(Finding).delete()
+    monkeypatch.setenv("CADENCE_SWEEP_PROCESSES", "2")
     monkeypatch.setattr(runners, "POOL_MIN_CHUNKS", 2)  # this demo's handful of chunks on the pool of two processes
     result = daily_account_sweep(as_of=AS_OF, chunk_campaigns=10)
     assert len(result["chunks"]) > 4 and [c["index"] for c in result["chunks"]] == list(range(len(result["chunks"])))
