@@ -56,24 +56,33 @@ def test_a_window_holds_exactly_the_campaigns_asked_for_however_their_ranges_are
                                                       window["client_id"], strict=True))
 
 
+def _client_with_account(**account) -> AdAccount:
+    """A US client of an AM, and one Google Ads account of it (`account` overrides the account's fields)."""
+    from models import Client, Staff
+    from models.enums import Platform, StaffRole
+
+    am = Staff(email="am@agency.example", name="An AM", role=StaffRole.AM)
+    client = Client(slug="acme", name="Acme", industry="retail", market="US", time_zone="America/New_York",
+                    currency="USD", cooperation_start=dt.date(2024, 1, 1), owner_am=am)
+    return AdAccount(**{"client": client, "platform": Platform.GOOGLE_ADS, "external_id": "g", "name": "g",
+                        "currency": "USD", "time_zone": "America/New_York", "created_on": dt.date(2024, 1, 1),
+                        **account})
+
+
 def test_the_sweep_reads_campaign_and_account_columns_as_the_detectors_expect(engine):
     """Geo targets counted, the goal tested and timestamps cut to UTC days by the database and pandas, not per row
     in Python: the same values the model's own types give, edge cases included (empty list and goal, no goal,
     an edit late in the UTC day that is the next day in the agency's zone, no edit)."""
     from sqlalchemy.orm import Session
 
-    from models import Client, Staff
-    from models.enums import EntityStatus, Platform, StaffRole
+    from models.enums import EntityStatus, Platform
     from tasks.metrics import load_sweep_frames
 
     late = dt.datetime(2026, 11, 20, 23, 30, tzinfo=dt.timezone.utc)
     paused = dt.datetime(2026, 11, 21, 1, 15, tzinfo=dt.timezone(dt.timedelta(hours=8)))  # 2026-11-20 17:15 UTC
     with Session(engine) as s, s.begin():
-        am = Staff(email="am@agency.example", name="An AM", role=StaffRole.AM)
-        client = Client(slug="acme", name="Acme", industry="retail", market="US", time_zone="America/New_York",
-                        currency="USD", cooperation_start=dt.date(2024, 1, 1), owner_am=am)
-        live = AdAccount(client=client, platform=Platform.GOOGLE_ADS, external_id="g", name="g", currency="USD",
-                         time_zone="America/New_York", created_on=dt.date(2024, 1, 1))
+        live = _client_with_account()
+        client = live.client
         stopped = AdAccount(client=client, platform=Platform.META, external_id="m", name="m", currency="USD",
                             time_zone="America/New_York", created_on=dt.date(2024, 1, 1),
                             status=EntityStatus.PAUSED, paused_by_client_at=paused)
@@ -115,16 +124,11 @@ def test_a_window_reads_blank_values_as_missing_in_campaign_and_day_order(engine
     whatever order the database returned them in (PostgreSQL's packed rows are unpacked and checked)."""
     from sqlalchemy.orm import Session
 
-    from models import Client, Staff
-    from models.enums import Platform, StaffRole
     from tasks.metrics import _in_campaign_day_order
 
     with Session(engine) as s, s.begin():
-        am = Staff(email="am@agency.example", name="An AM", role=StaffRole.AM)
-        client = Client(slug="acme", name="Acme", industry="retail", market="US", time_zone="America/New_York",
-                        currency="USD", cooperation_start=dt.date(2024, 1, 1), owner_am=am)
-        account = AdAccount(client=client, platform=Platform.GOOGLE_ADS, external_id="g", name="g", currency="USD",
-                            time_zone="America/New_York", created_on=dt.date(2024, 1, 1))
+        account = _client_with_account()
+        client = account.client
         made = [Campaign(account=account, external_id=str(k), name=f"C{k}", created_on=dt.date(2026, 1, 1))
                 for k in range(2)]
         s.add_all(made)
