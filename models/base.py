@@ -67,6 +67,7 @@ def _json_array_length(element: json_array_length, compiler: Any, **kw: Any) -> 
 def _jsonb_array_length(element: json_array_length, compiler: Any, **kw: Any) -> str:
     return f"jsonb_array_length({compiler.process(element.clauses, **kw)})"
 
+
 # Money and rates: exact decimals, never floats.
 Money = Numeric(18, 2, asdecimal=True)
 Rate = Numeric(18, 4, asdecimal=True)

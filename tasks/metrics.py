@@ -47,10 +47,11 @@ def _frame(engine: Engine, query, columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=list(columns))
 
 
-# By ranges of campaign ids, the leading key of daily_metric's primary key (campaign_id, day): a few index range
-# scans, no joins (account and client ids are mapped on in memory from the small campaigns frame). An IN list of
-# a chunk's 20,000 ids led PostgreSQL to scan the whole window by ix_daily_metric_day and filter (measured: 5.6 M
-# rows read for 1.1 M kept at 100,000 campaigns), so every chunk read the whole agency.
+# Both databases are read by ranges of campaign ids (_range_filter), the leading key of daily_metric's primary key
+# (campaign_id, day): a few index range scans, no joins (account and client ids are mapped on in memory from the
+# small campaigns frame). An IN list of a chunk's 20,000 ids led PostgreSQL to scan the whole window by
+# ix_daily_metric_day and filter (measured: 5.6 M rows read for 1.1 M kept at 100,000 campaigns), so every chunk read
+# the whole agency.
 SQLITE_WINDOW_SQL = """
 SELECT campaign_id, day,
        CAST(impressions AS REAL) AS impressions,
@@ -93,11 +94,18 @@ def id_ranges(ids: Sequence[int] | np.ndarray, max_ranges: int = MAX_ID_RANGES) 
     return [(int(a), int(b)) for a, b in zip(firsts, lasts, strict=True)]
 
 
+def _range_filter(ranges: Sequence[tuple[int, int]], mark: str) -> tuple[str, list[int]]:
+    """`campaign_id BETWEEN … OR …` for `ranges` with the driver's placeholder `mark`, and the bounds to bind."""
+    clause = " OR ".join(f"campaign_id BETWEEN {mark} AND {mark}" for _ in ranges)
+    return clause, [bound for pair in ranges for bound in pair]
+
+
 def _read_sqlite_window(engine: Engine, ranges: Sequence[tuple[int, int]], first: dt.date,
                         last: dt.date) -> dict[str, np.ndarray]:
     """The window read Arrow-native through ADBC in a child process (see tasks/arrow_reader.py for why)."""
-    query = SQLITE_WINDOW_SQL.format(ranges=" OR ".join("campaign_id BETWEEN ? AND ?" for _ in ranges))
-    params = [*(bound for pair in ranges for bound in pair), first.isoformat(), last.isoformat()]
+    where, bounds = _range_filter(ranges, "?")
+    query = SQLITE_WINDOW_SQL.format(ranges=where)
+    params = [*bounds, first.isoformat(), last.isoformat()]
     path = str(Path(engine.url.database).resolve())
     request = json.dumps({"path": path, "query": query, "params": params}).encode()
     done = subprocess.run([sys.executable, "-m", "tasks.arrow_reader"], input=request, capture_output=True,
@@ -116,11 +124,11 @@ def _read_sqlite_window(engine: Engine, ranges: Sequence[tuple[int, int]], first
 
 def _read_postgres_window(engine: Engine, ranges: Sequence[tuple[int, int]], first: dt.date,
                           last: dt.date) -> dict[str, np.ndarray]:
-    """The window as packed rows (PACKED_WINDOW_SQL), unpacked: one column per name, in (campaign, day) order."""
+    """The window as packed rows (PACKED_WINDOW_SQL), unpacked: one column per name."""
     packed = "".join(f" || float8send(COALESCE(CAST({col} AS DOUBLE PRECISION), 'NaN'))" for col in METRIC_COLUMNS)
-    query = PACKED_WINDOW_SQL.format(metrics=packed,
-                                     ranges=" OR ".join("campaign_id BETWEEN %s AND %s" for _ in ranges))
-    params = [*(bound for pair in ranges for bound in pair), first, last]
+    where, bounds = _range_filter(ranges, "%s")
+    query = PACKED_WINDOW_SQL.format(metrics=packed, ranges=where)
+    params = [*bounds, first, last]
     with engine.connect() as conn:
         # The driver's own cursor, for bytea in binary (SQLAlchemy asks for text: hex, twice the bytes); never
         # prepared, so each chunk is planned for its own ranges.
@@ -134,14 +142,14 @@ def _read_postgres_window(engine: Engine, ranges: Sequence[tuple[int, int]], fir
         raise RuntimeError(f"metric window from PostgreSQL: a campaign's packed days are not whole records of "
                            f"{PACKED_DAY.itemsize} bytes")
     records = np.frombuffer(b"".join(days), dtype=PACKED_DAY)
-    columns = {"campaign_id": np.repeat(campaign_ids, sizes // PACKED_DAY.itemsize),
-               "day": records["day"].astype("datetime64[D]").astype("datetime64[ns]"),
-               **{col: records[col].astype(np.float64) for col in METRIC_COLUMNS}}
-    return _in_campaign_day_order(columns)
+    return {"campaign_id": np.repeat(campaign_ids, sizes // PACKED_DAY.itemsize),
+            "day": records["day"].astype("datetime64[D]").astype("datetime64[ns]"),
+            **{col: records[col].astype(np.float64) for col in METRIC_COLUMNS}}
 
 
 def _in_campaign_day_order(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """`columns` sorted by campaign then day, unless they already are (the usual plan: the primary key's order)."""
+    """`columns` sorted by campaign then day, unless they already are (the usual plan, the primary key's order; a
+    grouped or hashed plan on PostgreSQL may return campaigns and their days in any order)."""
     ids, days = columns["campaign_id"], columns["day"]
     ordered = bool(np.all((ids[1:] > ids[:-1]) | ((ids[1:] == ids[:-1]) & (days[1:] > days[:-1]))))
     if ordered:
@@ -165,6 +173,7 @@ def read_metric_window(engine: Engine, campaigns: pd.DataFrame, first: dt.date, 
         data = _read_postgres_window(engine, ranges, first, last)
     else:
         raise NotImplementedError(f"metric windows are read from SQLite or PostgreSQL, not {backend}")
+    data = _in_campaign_day_order(data)
     campaign_ids = data["campaign_id"]
     # Account and client ids by binary search in the campaigns frame: no join, no pandas reindex.
     known = campaigns[["campaign_id", "account_id", "client_id"]].sort_values("campaign_id")

@@ -23,10 +23,10 @@ ALLOWED = {
     ("cadence/demo/write.py", "insert_metric_rows"): "table and column names from the model; every value bound with ?",
     ("cadence/demo/write.py", "_copy_csv"): "table and column names from the model; COPY streams the values",
     ("cadence/demo/write.py", "_copy_dicts"): "table and column names from the model; COPY streams the values",
-    ("tasks/metrics.py", "_read_sqlite_window"): "only placeholders are formatted; the campaign-id ranges and the"
-    " dates are bound",
-    ("tasks/metrics.py", "_read_postgres_window"): "placeholders and the metric column names (METRIC_COLUMNS, a"
-    " constant) are formatted; the campaign-id ranges and the dates are bound",
+    ("tasks/metrics.py", "_read_sqlite_window"): "only _range_filter's placeholders are formatted; the campaign-id"
+    " ranges and the dates are bound",
+    ("tasks/metrics.py", "_read_postgres_window"): "_range_filter's placeholders and the metric column names"
+    " (METRIC_COLUMNS, a constant) are formatted; the campaign-id ranges and the dates are bound",
     ("tasks/connectors/google_ads.py", "daily_metrics"): "GAQL sent to Google, not SQL to our database; the only"
     " values are date.isoformat() of dt.date objects (GAQL has no bind parameters)",
 }
